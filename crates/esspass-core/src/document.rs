@@ -1,0 +1,615 @@
+//! The two credential documents, PDA1 (`urn:eudi:pda1:1`) and EHIC (`urn:eudi:ehic:1`), exactly as
+//! DOMAIN §2 gives them (DC4EU WP6 model, August 2025).
+//!
+//! [`Pda1::from_claims`] and [`Ehic::from_claims`] validate a JSON object and return **every** problem
+//! with its JSON path and stable code. Older pilot field names (`issuing_country`, a single `employer`
+//! object, a top-level `work_address`) are read and normalised; serialisation writes only the current
+//! names.
+
+use crate::{Country, Date, EmployerType, ErrorCode, InstitutionId, Problem, Problems, StatusConfirmation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The credential types esspass issues and verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialType {
+    Pda1,
+    Ehic,
+}
+
+impl CredentialType {
+    pub const ALL: [CredentialType; 2] = [CredentialType::Pda1, CredentialType::Ehic];
+
+    /// The SD-JWT VC type identifier.
+    pub fn vct(self) -> &'static str {
+        match self {
+            CredentialType::Pda1 => "urn:eudi:pda1:1",
+            CredentialType::Ehic => "urn:eudi:ehic:1",
+        }
+    }
+
+    pub fn from_vct(vct: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.vct() == vct)
+    }
+
+    /// `pda1` / `ehic`.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            CredentialType::Pda1 => "pda1",
+            CredentialType::Ehic => "ehic",
+        }
+    }
+
+    pub fn from_short_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.short_name() == s)
+    }
+}
+
+/// How strict [`Pda1::from_claims`] / [`Ehic::from_claims`] are about claims outside the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimsMode {
+    /// Business claims given to the issuer: JWT claims are an error (`ESP-1014`).
+    Business,
+    /// The processed payload of a credential: JWT and SD-JWT VC claims are skipped.
+    Credential,
+}
+
+/// JWT / SD-JWT VC claims that are not part of the business document.
+pub const JWT_CLAIMS: &[&str] =
+    &["iss", "iat", "nbf", "exp", "jti", "sub", "cnf", "status", "vct", "vct#integrity", "_sd", "_sd_alg", "aud"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuingAuthority {
+    pub id: String,
+    pub name: String,
+    pub country: Country,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticSource {
+    pub id: InstitutionId,
+    pub name: String,
+}
+
+/// The common block of both credentials (DOMAIN §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Common {
+    pub personal_administrative_number: String,
+    pub issuing_authority: IssuingAuthority,
+    pub authentic_source: AuthenticSource,
+    pub document_number: String,
+    pub date_of_issuance: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_expiry: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_date: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending_date: Option<Date>,
+    /// `urn:etsi:esi:eaa:eu:pub` (the EUDI template's name for the legal category).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+/// EHIC representation block (a card issued to a representative).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    pub forenames: String,
+    pub familynames: String,
+    pub date_of_birth: Date,
+}
+
+/// European Health Insurance Card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ehic {
+    #[serde(flatten)]
+    pub common: Common,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Employer {
+    #[serde(rename = "type")]
+    pub kind: EmployerType,
+    pub id: String,
+    pub name: String,
+    pub country: Country,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkAddress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub house_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    pub locality: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub country: Country,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag_base_home: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkInformation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_fixed_place_of_work: Option<Country>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub work_address: Vec<WorkAddress>,
+}
+
+/// Portable Document A1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pda1 {
+    #[serde(flatten)]
+    pub common: Common,
+    pub employer: Vec<Employer>,
+    pub work_information: WorkInformation,
+    pub legislation_country: Country,
+    pub status_confirmation: StatusConfirmation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transitional_rules: Option<bool>,
+}
+
+impl Pda1 {
+    /// Validate and normalise a JSON object into a PDA1, or return every problem found.
+    pub fn from_claims(v: &Value, mode: ClaimsMode) -> Result<Self, Problems> {
+        let mut obj = as_object(v)?;
+        normalise_legacy_common(&mut obj);
+        normalise_legacy_pda1(&mut obj);
+        let mut c = Checker::default();
+        c.unknown_fields(&obj, "$", COMMON_FIELDS.iter().chain(PDA1_FIELDS), mode);
+        let common = c.common(&obj);
+        let employer = c.array(&obj, "$", "employer", true, |c, v, p| c.employer(v, &p));
+        let work_information = c.object(&obj, "$", "work_information", true, |c, o, p| c.work_information(o, &p));
+        let legislation_country = c.country(&obj, "$", "legislation_country", true);
+        let status_confirmation = c.parsed(&obj, "$", "status_confirmation", true, ErrorCode::InvalidStatusConfirmation, StatusConfirmation::parse);
+        let transitional_rules = c.boolean(&obj, "$", "transitional_rules");
+        if let Some(cm) = &common {
+            if cm.starting_date.is_none() {
+                c.push("$.starting_date", ErrorCode::MissingField, "a PDA1 needs starting_date");
+            }
+            if cm.ending_date.is_none() {
+                c.push("$.ending_date", ErrorCode::MissingField, "a PDA1 needs ending_date (the review date for open-ended decisions)");
+            }
+        }
+        match (common, employer, work_information, legislation_country, status_confirmation, c.problems.is_empty()) {
+            (Some(common), Some(employer), Some(work_information), Some(legislation_country), Some(status_confirmation), true) => {
+                Ok(Pda1 { common, employer, work_information, legislation_country, status_confirmation, transitional_rules })
+            }
+            _ => Err(c.finish()),
+        }
+    }
+
+    /// The document as claims (current names only).
+    pub fn to_claims(&self) -> Map<String, Value> {
+        to_map(self)
+    }
+}
+
+impl Ehic {
+    /// Validate and normalise a JSON object into an EHIC, or return every problem found.
+    pub fn from_claims(v: &Value, mode: ClaimsMode) -> Result<Self, Problems> {
+        let mut obj = as_object(v)?;
+        normalise_legacy_common(&mut obj);
+        let mut c = Checker::default();
+        c.unknown_fields(&obj, "$", COMMON_FIELDS.iter().chain(EHIC_FIELDS), mode);
+        let common = c.common(&obj);
+        let subject = c.object(&obj, "$", "subject", false, |c, o, p| {
+            c.unknown_fields(o, &p, ["forenames", "familynames", "date_of_birth"].iter(), ClaimsMode::Business);
+            let forenames = c.string(o, &p, "forenames", 1, 155, true);
+            let familynames = c.string(o, &p, "familynames", 1, 155, true);
+            let date_of_birth = c.date(o, &p, "date_of_birth", true);
+            Some(Subject { forenames: forenames?, familynames: familynames?, date_of_birth: date_of_birth? })
+        });
+        match (common, c.problems.is_empty()) {
+            (Some(common), true) => Ok(Ehic { common, subject }),
+            _ => Err(c.finish()),
+        }
+    }
+
+    pub fn to_claims(&self) -> Map<String, Value> {
+        to_map(self)
+    }
+}
+
+fn to_map<T: Serialize>(t: &T) -> Map<String, Value> {
+    match serde_json::to_value(t) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+const COMMON_FIELDS: &[&str] = &[
+    "personal_administrative_number",
+    "issuing_authority",
+    "authentic_source",
+    "document_number",
+    "date_of_issuance",
+    "date_of_expiry",
+    "starting_date",
+    "ending_date",
+    "category",
+];
+const PDA1_FIELDS: &[&str] = &["employer", "work_information", "legislation_country", "status_confirmation", "transitional_rules"];
+const EHIC_FIELDS: &[&str] = &["subject"];
+
+fn as_object(v: &Value) -> Result<Map<String, Value>, Problems> {
+    match v {
+        Value::Object(m) => Ok(m.clone()),
+        _ => Err(Problems(vec![Problem::new("$", ErrorCode::NotAnObject, "the claims must be a JSON object")])),
+    }
+}
+
+/// `issuing_country` (Gen-2 pilots) → `issuing_authority.country`.
+fn normalise_legacy_common(obj: &mut Map<String, Value>) {
+    if let Some(country) = obj.remove("issuing_country") {
+        if let Some(Value::Object(ia)) = obj.get_mut("issuing_authority") {
+            ia.entry("country").or_insert(country);
+        } else if !obj.contains_key("issuing_authority") {
+            let mut ia = Map::new();
+            ia.insert("country".into(), country);
+            obj.insert("issuing_authority".into(), Value::Object(ia));
+        }
+    }
+}
+
+/// A single `employer` object → an array (with type 01 when absent); a top-level `work_address`
+/// (object or array, `building_number` for `house_number`) → `work_information.work_address[]`.
+fn normalise_legacy_pda1(obj: &mut Map<String, Value>) {
+    if let Some(Value::Object(e)) = obj.get("employer") {
+        let mut e = e.clone();
+        e.entry("type").or_insert_with(|| Value::String("01".into()));
+        obj.insert("employer".into(), Value::Array(vec![Value::Object(e)]));
+    }
+    if let Some(wa) = obj.remove("work_address") {
+        let mut list = match wa {
+            Value::Array(a) => a,
+            other => vec![other],
+        };
+        for a in &mut list {
+            if let Value::Object(m) = a {
+                if let Some(b) = m.remove("building_number") {
+                    m.entry("house_number").or_insert(b);
+                }
+            }
+        }
+        let wi = obj.entry("work_information").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(wi) = wi {
+            wi.entry("work_address").or_insert(Value::Array(list));
+        }
+    }
+}
+
+#[derive(Default)]
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn push(&mut self, path: impl Into<String>, code: ErrorCode, msg: impl Into<String>) {
+        self.problems.push(Problem::new(path, code, msg));
+    }
+
+    fn finish(mut self) -> Problems {
+        if self.problems.is_empty() {
+            self.push("$", ErrorCode::InvalidDocument, "the document is invalid");
+        }
+        Problems(self.problems)
+    }
+
+    fn unknown_fields<'a>(&mut self, obj: &Map<String, Value>, path: &str, known: impl Iterator<Item = &'a &'a str> + Clone, mode: ClaimsMode) {
+        for k in obj.keys() {
+            if known.clone().any(|n| n == k) {
+                continue;
+            }
+            if path == "$" && JWT_CLAIMS.contains(&k.as_str()) {
+                if mode == ClaimsMode::Business {
+                    self.push(format!("$.{k}"), ErrorCode::JwtClaimInBusinessClaims, format!("{k} is set by the issuer, not given in the claims"));
+                }
+                continue;
+            }
+            self.push(format!("{path}.{k}"), ErrorCode::UnknownField, format!("unknown field {k:?}"));
+        }
+    }
+
+    fn required<'v>(&mut self, obj: &'v Map<String, Value>, path: &str, key: &str, required: bool) -> Option<&'v Value> {
+        match obj.get(key) {
+            Some(Value::Null) | None => {
+                if required {
+                    self.push(format!("{path}.{key}"), ErrorCode::MissingField, format!("{key} is required"));
+                }
+                None
+            }
+            Some(v) => Some(v),
+        }
+    }
+
+    fn string(&mut self, obj: &Map<String, Value>, path: &str, key: &str, min: usize, max: usize, required: bool) -> Option<String> {
+        let v = self.required(obj, path, key, required)?;
+        let p = format!("{path}.{key}");
+        let Value::String(s) = v else {
+            self.push(p, ErrorCode::WrongType, format!("{key} must be a string"));
+            return None;
+        };
+        let n = s.chars().count();
+        if n < min || n > max {
+            self.push(p, ErrorCode::LengthOutOfRange, format!("{key} must have {min} to {max} characters, has {n}"));
+            return None;
+        }
+        Some(s.clone())
+    }
+
+    fn parsed<T>(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool, code: ErrorCode, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+        let v = self.required(obj, path, key, required)?;
+        let p = format!("{path}.{key}");
+        let Value::String(s) = v else {
+            self.push(p, ErrorCode::WrongType, format!("{key} must be a string"));
+            return None;
+        };
+        let r = parse(s);
+        if r.is_none() {
+            self.push(p, code, format!("{key}: {} (got {s:?})", code.message()));
+        }
+        r
+    }
+
+    fn country(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<Country> {
+        self.parsed(obj, path, key, required, ErrorCode::InvalidCountry, Country::parse)
+    }
+
+    fn date(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<Date> {
+        self.parsed(obj, path, key, required, ErrorCode::InvalidDate, Date::parse)
+    }
+
+    fn boolean(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<bool> {
+        match self.required(obj, path, key, false)? {
+            Value::Bool(b) => Some(*b),
+            _ => {
+                self.push(format!("{path}.{key}"), ErrorCode::WrongType, format!("{key} must be true or false"));
+                None
+            }
+        }
+    }
+
+    fn object<T>(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool, f: impl FnOnce(&mut Self, &Map<String, Value>, String) -> Option<T>) -> Option<T> {
+        let v = self.required(obj, path, key, required)?;
+        let p = format!("{path}.{key}");
+        match v {
+            Value::Object(o) => f(self, o, p),
+            _ => {
+                self.push(p, ErrorCode::NotAnObject, format!("{key} must be an object"));
+                None
+            }
+        }
+    }
+
+    fn array<T>(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool, f: impl Fn(&mut Self, &Value, String) -> Option<T>) -> Option<Vec<T>> {
+        let v = self.required(obj, path, key, required)?;
+        let p = format!("{path}.{key}");
+        let Value::Array(items) = v else {
+            self.push(p, ErrorCode::WrongType, format!("{key} must be an array"));
+            return None;
+        };
+        if items.is_empty() {
+            self.push(p, ErrorCode::EmptyArray, format!("{key} needs at least one element"));
+            return None;
+        }
+        let out: Vec<Option<T>> = items.iter().enumerate().map(|(i, it)| f(self, it, format!("{p}[{i}]"))).collect();
+        out.into_iter().collect()
+    }
+
+    fn common(&mut self, obj: &Map<String, Value>) -> Option<Common> {
+        let pan = self.string(obj, "$", "personal_administrative_number", 4, 50, true);
+        let ia = self.object(obj, "$", "issuing_authority", true, |c, o, p| {
+            c.unknown_fields(o, &p, ["id", "name", "country"].iter(), ClaimsMode::Business);
+            let id = c.string(o, &p, "id", 1, 20, true);
+            let name = c.string(o, &p, "name", 1, 100, true);
+            let country = c.country(o, &p, "country", true);
+            Some(IssuingAuthority { id: id?, name: name?, country: country? })
+        });
+        let source = self.object(obj, "$", "authentic_source", true, |c, o, p| {
+            c.unknown_fields(o, &p, ["id", "name"].iter(), ClaimsMode::Business);
+            let id = c.parsed(o, &p, "id", true, ErrorCode::InvalidInstitutionId, InstitutionId::parse);
+            let name = c.string(o, &p, "name", 1, 100, true);
+            Some(AuthenticSource { id: id?, name: name? })
+        });
+        let number = self.string(obj, "$", "document_number", 4, 50, true);
+        let issued = self.date(obj, "$", "date_of_issuance", true);
+        let expiry = self.date(obj, "$", "date_of_expiry", false);
+        let start = self.date(obj, "$", "starting_date", false);
+        let end = self.date(obj, "$", "ending_date", false);
+        let category = self.string(obj, "$", "category", 1, 255, false);
+        if let (Some(s), Some(e)) = (start, end) {
+            if e < s {
+                self.push("$.ending_date", ErrorCode::PeriodReversed, format!("ending_date {e} is before starting_date {s}"));
+            }
+        }
+        if let (Some(i), Some(x)) = (issued, expiry) {
+            if x < i {
+                self.push("$.date_of_expiry", ErrorCode::InconsistentDates, format!("date_of_expiry {x} is before date_of_issuance {i}"));
+            }
+        }
+        Some(Common {
+            personal_administrative_number: pan?,
+            issuing_authority: ia?,
+            authentic_source: source?,
+            document_number: number?,
+            date_of_issuance: issued?,
+            date_of_expiry: expiry,
+            starting_date: start,
+            ending_date: end,
+            category,
+        })
+    }
+
+    fn employer(&mut self, v: &Value, p: &str) -> Option<Employer> {
+        let Value::Object(o) = v else {
+            self.push(p, ErrorCode::NotAnObject, "an employer must be an object");
+            return None;
+        };
+        self.unknown_fields(o, p, ["type", "id", "name", "country"].iter(), ClaimsMode::Business);
+        let kind = self.parsed(o, p, "type", true, ErrorCode::InvalidEmployerType, EmployerType::parse);
+        let id = self.string(o, p, "id", 1, 20, true);
+        let name = self.string(o, p, "name", 1, 100, true);
+        let country = self.country(o, p, "country", true);
+        Some(Employer { kind: kind?, id: id?, name: name?, country: country? })
+    }
+
+    fn work_information(&mut self, o: &Map<String, Value>, p: &str) -> Option<WorkInformation> {
+        self.unknown_fields(o, p, ["no_fixed_place_of_work", "work_address"].iter(), ClaimsMode::Business);
+        let nfp = self.country(o, p, "no_fixed_place_of_work", false);
+        let has_addr = o.get("work_address").is_some_and(|v| !v.is_null());
+        if nfp.is_none() && !has_addr && !o.contains_key("no_fixed_place_of_work") {
+            self.push(p, ErrorCode::WorkInformationIncomplete, "give no_fixed_place_of_work or at least one work_address");
+            return None;
+        }
+        let addrs = if has_addr { self.array(o, p, "work_address", false, |c, v, ap| c.work_address(v, &ap))? } else { Vec::new() };
+        Some(WorkInformation { no_fixed_place_of_work: nfp, work_address: addrs })
+    }
+
+    fn work_address(&mut self, v: &Value, p: &str) -> Option<WorkAddress> {
+        let Value::Object(o) = v else {
+            self.push(p, ErrorCode::NotAnObject, "a work address must be an object");
+            return None;
+        };
+        self.unknown_fields(
+            o,
+            p,
+            ["formatted", "street_address", "house_number", "postal_code", "locality", "region", "country", "company_name", "company_id", "flag_base_home"].iter(),
+            ClaimsMode::Business,
+        );
+        let formatted = self.string(o, p, "formatted", 2, 512, false);
+        let street_address = self.string(o, p, "street_address", 1, 100, false);
+        let house_number = self.string(o, p, "house_number", 1, 20, false);
+        let postal_code = self.string(o, p, "postal_code", 1, 20, false);
+        let locality = self.string(o, p, "locality", 1, 100, true);
+        let region = self.string(o, p, "region", 1, 100, false);
+        let country = self.country(o, p, "country", true);
+        let a = WorkAddress {
+            formatted,
+            street_address,
+            house_number,
+            postal_code,
+            locality: locality?,
+            region,
+            country: country?,
+            company_name: self.string(o, p, "company_name", 1, 100, false),
+            company_id: self.string(o, p, "company_id", 1, 20, false),
+            flag_base_home: self.string(o, p, "flag_base_home", 1, 20, false),
+        };
+        Some(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn pda1_example() -> Value {
+        serde_json::from_str(include_str!("../../../examples/pda1-claims.json")).unwrap()
+    }
+    pub(crate) fn ehic_example() -> Value {
+        serde_json::from_str(include_str!("../../../examples/ehic-claims.json")).unwrap()
+    }
+
+    #[test]
+    fn examples_validate_and_roundtrip() {
+        let p = Pda1::from_claims(&pda1_example(), ClaimsMode::Business).unwrap();
+        assert_eq!(p.status_confirmation, StatusConfirmation::PostedEmployed);
+        let back = Value::Object(p.to_claims());
+        assert_eq!(Pda1::from_claims(&back, ClaimsMode::Business).unwrap(), p);
+        let e = Ehic::from_claims(&ehic_example(), ClaimsMode::Business).unwrap();
+        assert_eq!(Value::Object(e.to_claims()), ehic_example());
+    }
+
+    #[test]
+    fn every_problem_with_path_and_code() {
+        let mut v = pda1_example();
+        v["employer"][0]["country"] = json!("XX");
+        v["employer"][0]["type"] = json!("07");
+        v["status_confirmation"] = json!("13");
+        v["document_number"] = json!("ab");
+        v["iss"] = json!("https://x");
+        v.as_object_mut().unwrap().remove("legislation_country");
+        let err = Pda1::from_claims(&v, ClaimsMode::Business).unwrap_err();
+        let got: Vec<(String, &str)> = err.0.iter().map(|p| (p.path.clone(), p.code.code())).collect();
+        for want in [
+            ("$.employer[0].country", "ESP-1004"),
+            ("$.employer[0].type", "ESP-1009"),
+            ("$.status_confirmation", "ESP-1008"),
+            ("$.document_number", "ESP-1003"),
+            ("$.iss", "ESP-1014"),
+            ("$.legislation_country", "ESP-1002"),
+        ] {
+            assert!(got.contains(&(want.0.to_string(), want.1)), "{want:?} not in {got:?}");
+        }
+        // In credential mode the JWT claim is fine.
+        v["iss"] = json!("https://x");
+        let err = Pda1::from_claims(&v, ClaimsMode::Credential).unwrap_err();
+        assert!(!err.0.iter().any(|p| p.path == "$.iss"));
+    }
+
+    #[test]
+    fn legacy_names_are_read_and_normalised() {
+        let mut v = pda1_example();
+        let obj = v.as_object_mut().unwrap();
+        let country = obj["issuing_authority"]["country"].clone();
+        obj["issuing_authority"].as_object_mut().unwrap().remove("country");
+        obj.insert("issuing_country".into(), country);
+        let emp = obj["employer"][0].clone();
+        obj.insert("employer".into(), json!({"id": emp["id"], "name": emp["name"], "country": emp["country"]}));
+        let wa = obj.remove("work_information").unwrap()["work_address"][0].clone();
+        let mut wa = wa.as_object().unwrap().clone();
+        if let Some(h) = wa.remove("house_number") {
+            wa.insert("building_number".into(), h);
+        }
+        obj.insert("work_address".into(), Value::Object(wa));
+        let legacy = Pda1::from_claims(&v, ClaimsMode::Business).unwrap();
+        let mut current = Pda1::from_claims(&pda1_example(), ClaimsMode::Business).unwrap();
+        current.work_information.work_address.truncate(1);
+        assert_eq!(legacy, current);
+        let written = Value::Object(legacy.to_claims());
+        assert!(written.get("issuing_country").is_none() && written.get("work_address").is_none());
+        assert!(written["employer"].is_array());
+    }
+
+    #[test]
+    fn work_information_needs_one_of() {
+        let mut v = pda1_example();
+        v["work_information"] = json!({});
+        let err = Pda1::from_claims(&v, ClaimsMode::Business).unwrap_err();
+        assert_eq!(err.0[0].code, ErrorCode::WorkInformationIncomplete);
+        v["work_information"] = json!({"no_fixed_place_of_work": "DE"});
+        assert!(Pda1::from_claims(&v, ClaimsMode::Business).is_ok());
+        v["work_information"] = json!({"work_address": []});
+        assert_eq!(Pda1::from_claims(&v, ClaimsMode::Business).unwrap_err().0[0].code, ErrorCode::EmptyArray);
+    }
+
+    #[test]
+    fn ehic_subject_all_or_nothing() {
+        let mut v = ehic_example();
+        v["subject"] = json!({"forenames": "Ana"});
+        let err = Ehic::from_claims(&v, ClaimsMode::Business).unwrap_err();
+        let paths: Vec<_> = err.0.iter().map(|p| p.path.as_str()).collect();
+        assert!(paths.contains(&"$.subject.familynames") && paths.contains(&"$.subject.date_of_birth"));
+    }
+
+    #[test]
+    fn non_objects_and_garbage_do_not_panic() {
+        for v in [json!(null), json!([]), json!("x"), json!({"employer": 5, "work_information": [], "issuing_authority": "x"})] {
+            assert!(Pda1::from_claims(&v, ClaimsMode::Business).is_err());
+            assert!(Ehic::from_claims(&v, ClaimsMode::Business).is_err());
+        }
+    }
+}

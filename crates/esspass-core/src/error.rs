@@ -1,0 +1,214 @@
+//! Stable error codes (`ESP-` + four digits) for everything a client can see, and the
+//! [`Problem`] list that validation returns.
+//!
+//! Codes never change meaning; messages may. The catalogue is documented in `docs/error-codes.md`
+//! (a test keeps that file and this enum in step).
+
+use serde::{Serialize, Serializer};
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = $num:literal, $msg:literal; )*) => {
+        /// Every error a user or client of esspass can see.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[$doc])* #[doc = $msg] $variant, )*
+        }
+
+        impl ErrorCode {
+            /// All codes, in catalogue order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable code, e.g. `ESP-2014`.
+            pub fn code(self) -> &'static str {
+                match self { $(ErrorCode::$variant => concat!("ESP-", $num),)* }
+            }
+
+            /// A short English description of what went wrong.
+            pub fn message(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $msg,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // 1xxx — documents and domain values
+    NotAnObject = "1001", "a JSON object was expected";
+    MissingField = "1002", "a required field is missing";
+    LengthOutOfRange = "1003", "the string length is outside the allowed range";
+    InvalidCountry = "1004", "not an ISO 3166-1 alpha-2 (or EESSI) country code";
+    InvalidInstitutionId = "1005", "not an institution id of the form CC:localid";
+    InvalidDate = "1006", "not a calendar date YYYY-MM-DD";
+    PeriodReversed = "1007", "the period ends before it starts";
+    InvalidStatusConfirmation = "1008", "status_confirmation must be one of the codes 01 to 12";
+    InvalidEmployerType = "1009", "employer type must be 01 (employment) or 02 (self-employment)";
+    UnknownField = "1010", "a field that the document type does not define";
+    WorkInformationIncomplete = "1011", "work_information needs no_fixed_place_of_work or at least one work_address";
+    EmptyArray = "1012", "the array must have at least one element";
+    WrongType = "1013", "the value has the wrong JSON type";
+    JwtClaimInBusinessClaims = "1014", "a JWT claim (iss, iat, cnf, status, …) was given among the business claims";
+    InconsistentDates = "1015", "the document dates contradict each other";
+    NotParticipating = "1016", "the country does not take part in EU social security coordination";
+
+    // 2xxx — SD-JWT / SD-JWT VC structure
+    Malformed = "2001", "the SD-JWT serialisation is malformed";
+    MalformedJws = "2002", "a JWS is malformed";
+    InvalidBase64 = "2003", "invalid base64url";
+    InvalidJson = "2004", "invalid JSON";
+    InputTooLarge = "2005", "the input exceeds the size limit";
+    NestingTooDeep = "2006", "the JSON nests deeper than allowed";
+    AlgorithmNotAllowed = "2010", "the JWS algorithm is not allowed (only ES256)";
+    WrongTyp = "2011", "the JOSE header typ is not the expected one";
+    UnsupportedSdAlg = "2012", "unsupported _sd_alg";
+    MalformedDisclosure = "2013", "a disclosure is malformed";
+    DuplicateDisclosure = "2014", "the same disclosure appears twice";
+    UnreferencedDisclosure = "2015", "a disclosure is not referenced by any digest";
+    DuplicateDigest = "2016", "a digest appears more than once in the payload";
+    ForbiddenDisclosureName = "2017", "a disclosure uses the reserved name _sd or ...";
+    ClaimNameCollision = "2018", "a disclosed claim name already exists in the object";
+    NonDisclosableClaimDisclosed = "2019", "a claim that must stay visible was selectively disclosable";
+    MissingVct = "2020", "the credential has no vct";
+    MissingCnf = "2021", "the credential has no holder key (cnf.jwk)";
+    TypeMetadataViolation = "2022", "the disclosures contradict the type metadata (sd)";
+    MandatoryClaimMissing = "2023", "a claim the type metadata marks mandatory is missing";
+    UnknownVct = "2024", "no type metadata is known for this vct";
+    InvalidDocument = "2025", "the disclosed document does not validate against its type";
+    MalformedSdPayload = "2026", "_sd or ... is used where RFC 9901 does not allow it";
+
+    // 3xxx — signatures and trust
+    SignatureInvalid = "3001", "the issuer signature does not verify";
+    MissingX5c = "3002", "the JOSE header has no x5c certificate chain";
+    CertificateUnparsable = "3003", "a certificate cannot be parsed";
+    ChainUntrusted = "3004", "the certificate chain does not lead to a trust anchor";
+    CertificateNotValidAtTime = "3005", "a certificate in the chain is expired or not yet valid";
+    KeyUsage = "3006", "a certificate's key usage does not allow this use";
+    BasicConstraints = "3007", "a CA certificate lacks basic constraints cA=true (or a leaf claims to be a CA)";
+    PathLength = "3008", "the chain exceeds a CA's path length constraint";
+    TrustAnchorInX5c = "3009", "the x5c chain contains the trust anchor itself";
+    SelfSignedLeaf = "3010", "the signing certificate is self-signed";
+    NoTrustInput = "3011", "no trust anchor or trusted list was configured";
+    IssuerNotListed = "3012", "the signing certificate is not in the Issuer Trusted List";
+    NotAuthorisedForType = "3013", "the trusted list does not authorise this institution for this credential type on the issuance date";
+    IssuingAuthorityMismatch = "3014", "issuing_authority disagrees with the trusted list entry for the certificate";
+    IssNotInSan = "3015", "iss is not a URI in the signing certificate's subjectAltName";
+    TrustedListInvalid = "3016", "the trusted list's signature or format is invalid";
+    TrustedListExpired = "3017", "the trusted list is outside its validity";
+    CertificateSignatureInvalid = "3018", "a certificate's signature does not verify with its issuer's key";
+
+    // 4xxx — validity and status
+    TokenNotYetValid = "4001", "the token is not yet valid (nbf or iat in the future)";
+    TokenExpired = "4002", "the token has expired (exp)";
+    DocumentNotYetIssued = "4003", "date_of_issuance is in the future";
+    DocumentExpired = "4004", "the document is past date_of_expiry";
+    CoverageNotStarted = "4005", "the coverage period has not started (starting_date)";
+    CoverageEnded = "4006", "the coverage period has ended (ending_date)";
+    Revoked = "4010", "the credential is revoked";
+    Suspended = "4011", "the credential is suspended";
+    StatusUnknownValue = "4012", "the status list holds a value this verifier does not accept";
+    StatusUnavailable = "4013", "the status list could not be obtained";
+    StatusTokenSignatureInvalid = "4014", "the status list token's signature does not verify";
+    StatusSubjectMismatch = "4015", "the status list token's sub differs from the referenced uri";
+    StatusIndexOutOfRange = "4016", "the status index is outside the list";
+    StatusSignerNotAuthorised = "4017", "the status list token is not signed by the issuer or its named status issuer";
+    StatusTokenExpired = "4018", "the status list token has expired or is older than the cache policy allows";
+    StatusListMalformed = "4019", "the status list is malformed";
+    StatusMissing = "4020", "the credential has no status reference";
+
+    // 5xxx — holder binding (KB-JWT)
+    KbJwtMissing = "5001", "the presentation has no KB-JWT";
+    KbJwtTyp = "5002", "the KB-JWT typ is not kb+jwt";
+    KbJwtSignatureInvalid = "5003", "the KB-JWT signature does not verify with the cnf key";
+    KbJwtNonce = "5004", "the KB-JWT nonce is not the expected one";
+    KbJwtAudience = "5005", "the KB-JWT aud is not the expected verifier";
+    KbJwtSdHash = "5006", "the KB-JWT sd_hash does not match the presentation";
+    KbJwtIat = "5007", "the KB-JWT iat is outside the accepted window";
+    KbJwtUnexpected = "5008", "a KB-JWT is present but no nonce/aud was expected";
+
+    // 6xxx — applicable-legislation engine input
+    RulesInvalidInput = "6001", "the application is not valid input for the rules engine";
+    RulesShareOutOfRange = "6002", "a share must be a decimal from 0 to 1";
+    RulesSharesExceedOne = "6003", "the shares across states add up to more than 1";
+
+    // 9xxx — usage, keys, IO
+    Usage = "9001", "usage error";
+    FileUnreadable = "9002", "a file cannot be read";
+    KeyInvalid = "9003", "the key cannot be used";
+    Internal = "9004", "internal error";
+    FetchFailed = "9005", "a resource could not be fetched";
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// One problem found while validating input: where (a JSON path such as `$.employer[0].name`),
+/// what (a stable code) and a sentence for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub path: String,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { path: path.into(), code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.code, self.path, self.message)
+    }
+}
+
+/// Every problem found in one input; never empty when returned as an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(transparent)]
+pub struct Problems(pub Vec<Problem>);
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for c in ErrorCode::ALL {
+            let s = c.code();
+            assert!(seen.insert(s), "duplicate {s}");
+            assert_eq!(s.len(), 8);
+            assert!(s.starts_with("ESP-") && s[4..].chars().all(|c| c.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn catalogue_document_lists_every_code() {
+        let doc = include_str!("../../../docs/error-codes.md");
+        for c in ErrorCode::ALL {
+            assert!(doc.contains(c.code()), "{} missing from docs/error-codes.md", c.code());
+        }
+    }
+}
