@@ -1,0 +1,164 @@
+//! Verifier-side processing of disclosures, RFC 9901 §7.1 steps 3–5: every digest is found at most
+//! once, every disclosure is used exactly once, names `_sd` / `...` are refused, a disclosed name
+//! may not collide with a claim already present, array-element and property disclosures are not
+//! interchangeable, and unmatched digests (decoys) are dropped.
+
+use super::Disclosure;
+use crate::type_metadata::PathElem;
+use crate::{Error, Result};
+use esspass_core::ErrorCode;
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+
+/// The result of processing: the claims as the holder disclosed them.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// The payload with disclosures applied and `_sd`, `_sd_alg`, `...` removed.
+    pub claims: Map<String, Value>,
+    /// For each disclosure (in the order given), the concrete path of the claim it revealed.
+    pub disclosed: Vec<Vec<PathElem>>,
+}
+
+struct Walker<'a> {
+    by_digest: HashMap<String, usize>,
+    disclosures: &'a [Disclosure],
+    paths: Vec<Option<Vec<PathElem>>>,
+    seen_digests: HashSet<String>,
+}
+
+/// Process an issuer-signed payload against the disclosures (base64url strings as received).
+pub fn process(payload: &Map<String, Value>, disclosures: &[String]) -> Result<Processed> {
+    match payload.get("_sd_alg") {
+        None => {}
+        Some(Value::String(a)) if a == "sha-256" => {}
+        Some(other) => return Err(Error::new(ErrorCode::UnsupportedSdAlg, format!("_sd_alg {other} is not supported; only sha-256"))),
+    }
+    let parsed: Vec<Disclosure> = disclosures.iter().map(|d| Disclosure::parse(d)).collect::<Result<_>>()?;
+    let mut by_digest = HashMap::with_capacity(parsed.len());
+    for (i, d) in parsed.iter().enumerate() {
+        if by_digest.insert(d.digest(), i).is_some() {
+            return Err(Error::new(ErrorCode::DuplicateDisclosure, format!("disclosure {} is given twice", i + 1)));
+        }
+    }
+    let mut w = Walker { by_digest, disclosures: &parsed, paths: vec![None; parsed.len()], seen_digests: HashSet::new() };
+    let mut path = Vec::new();
+    let claims = w.object(payload, &mut path, true)?;
+    let mut disclosed = Vec::with_capacity(parsed.len());
+    for (i, p) in w.paths.into_iter().enumerate() {
+        match p {
+            Some(p) => disclosed.push(p),
+            None => return Err(Error::new(ErrorCode::UnreferencedDisclosure, format!("disclosure {} is not referenced by any digest", i + 1))),
+        }
+    }
+    Ok(Processed { claims, disclosed })
+}
+
+impl Walker<'_> {
+    fn take(&mut self, digest: &str) -> Result<Option<usize>> {
+        if !self.seen_digests.insert(digest.to_owned()) {
+            return Err(Error::new(ErrorCode::DuplicateDigest, "a digest appears more than once"));
+        }
+        Ok(self.by_digest.get(digest).copied())
+    }
+
+    fn object(&mut self, m: &Map<String, Value>, path: &mut Vec<PathElem>, top: bool) -> Result<Map<String, Value>> {
+        let mut out = Map::new();
+        let mut digests: &[Value] = &[];
+        for (k, v) in m {
+            match k.as_str() {
+                "_sd" => match v {
+                    Value::Array(a) => digests = a,
+                    _ => return Err(Error::new(ErrorCode::MalformedSdPayload, "_sd must be an array")),
+                },
+                "_sd_alg" if top => {}
+                "_sd_alg" | "..." => return Err(Error::new(ErrorCode::MalformedSdPayload, format!("{k} is not allowed here"))),
+                _ => {
+                    path.push(PathElem::Key(k.clone()));
+                    let child = self.value(v, path)?;
+                    path.pop();
+                    out.insert(k.clone(), child);
+                }
+            }
+        }
+        for d in digests {
+            let Value::String(digest) = d else { return Err(Error::new(ErrorCode::MalformedSdPayload, "_sd holds strings")) };
+            let Some(i) = self.take(digest)? else { continue };
+            let disc = self.disclosures.get(i).ok_or_else(|| Error::new(ErrorCode::Internal, "disclosure index"))?;
+            let Some(name) = &disc.name else {
+                return Err(Error::new(ErrorCode::MalformedDisclosure, "an array-element disclosure is referenced from _sd"));
+            };
+            if out.contains_key(name) {
+                return Err(Error::new(ErrorCode::ClaimNameCollision, format!("{name:?} is both a claim and a disclosure")));
+            }
+            path.push(PathElem::Key(name.clone()));
+            let value = self.value(&disc.value, path)?;
+            if let Some(slot) = self.paths.get_mut(i) {
+                *slot = Some(path.clone());
+            }
+            path.pop();
+            out.insert(name.clone(), value);
+        }
+        Ok(out)
+    }
+
+    fn value(&mut self, v: &Value, path: &mut Vec<PathElem>) -> Result<Value> {
+        match v {
+            Value::Object(m) => Ok(Value::Object(self.object(m, path, false)?)),
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    if let Value::Object(m) = item {
+                        if let Some(d) = m.get("...") {
+                            if m.len() != 1 {
+                                return Err(Error::new(ErrorCode::MalformedSdPayload, "an array-element digest object has \"...\" as its only key"));
+                            }
+                            let Value::String(digest) = d else { return Err(Error::new(ErrorCode::MalformedSdPayload, "\"...\" holds a string")) };
+                            let Some(i) = self.take(digest)? else { continue };
+                            let disc = self.disclosures.get(i).ok_or_else(|| Error::new(ErrorCode::Internal, "disclosure index"))?;
+                            if disc.name.is_some() {
+                                return Err(Error::new(ErrorCode::MalformedDisclosure, "a property disclosure is referenced as an array element"));
+                            }
+                            path.push(PathElem::Index(out.len()));
+                            let value = self.value(&disc.value, path)?;
+                            if let Some(slot) = self.paths.get_mut(i) {
+                                *slot = Some(path.clone());
+                            }
+                            path.pop();
+                            out.push(value);
+                            continue;
+                        }
+                    }
+                    path.push(PathElem::Index(out.len()));
+                    let value = self.value(item, path)?;
+                    path.pop();
+                    out.push(value);
+                }
+                Ok(Value::Array(out))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdjwt::issue::make_disclosable;
+    use serde_json::json;
+
+    #[test]
+    fn issue_then_process_restores_claims() {
+        let claims = json!({"a": 1, "b": {"c": [1, {"d": 2}, 3]}, "e": [{"f": "g"}]});
+        let m = claims.as_object().unwrap();
+        let policy = |p: &[PathElem]| p.len() >= 1 && !matches!(p.first(), Some(PathElem::Key(k)) if k == "a");
+        let d = make_disclosable(m, &policy, true);
+        let enc: Vec<String> = d.disclosures.iter().map(|d| d.encoded.clone()).collect();
+        let p = process(&d.payload, &enc).unwrap();
+        assert_eq!(Value::Object(p.claims), claims);
+        // Withholding the parent hides the children; an orphaned child is unreferenced.
+        let only_child: Vec<String> = d.disclosures.iter().filter(|x| x.name.as_deref() == Some("d")).map(|d| d.encoded.clone()).collect();
+        assert_eq!(process(&d.payload, &only_child).unwrap_err().code, ErrorCode::UnreferencedDisclosure);
+        let none = process(&d.payload, &[]).unwrap();
+        assert_eq!(Value::Object(none.claims), json!({"a": 1}));
+    }
+}

@@ -1,0 +1,154 @@
+//! Signed trusted lists published by the trust operator: the Issuer Trusted List (which institution
+//! may issue which credential type, since when, with which certificates) and the Verifier Trusted
+//! List (who may ask for which claims). Each is a JSON document signed as a compact JWS with
+//! `typ: trusted-list+jwt` and an `x5c` chain whose leaf carries the ETSI TSL-signing EKU.
+//! The format is described by `docs/schemas/trusted-list.schema.json`.
+
+use crate::type_metadata::Selector;
+use crate::x509::{Certificate, ChainValidator, EKU_TSL_SIGNING};
+use crate::{Error, Result, Signer, b64, jose::CompactJws};
+use esspass_core::{Country, Date, ErrorCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+pub const TYP: &str = "trusted-list+jwt";
+
+/// Authorisation to issue one credential type during a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authorisation {
+    pub vct: String,
+    pub valid_from: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerEntry {
+    /// EESSI institution id (`EL:EFKA01`).
+    pub institution_id: String,
+    pub name: String,
+    pub country: Country,
+    pub credential_types: Vec<Authorisation>,
+    /// Signing certificates, standard base64 DER.
+    pub certificates: Vec<String>,
+    /// Certificates of delegated status issuers that may sign this institution's status lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_issuers: Vec<String>,
+    pub valid_from: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+}
+
+/// A claim set a verifier may request for one `vct`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub vct: String,
+    pub claims: Vec<Vec<Selector>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifierEntry {
+    pub verifier_id: String,
+    pub name: String,
+    pub country: Country,
+    pub certificates: Vec<String>,
+    pub valid_from: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+    pub profiles: Vec<Profile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "list_type", rename_all = "snake_case")]
+pub enum ListBody {
+    Issuers { issuers: Vec<IssuerEntry> },
+    Verifiers { verifiers: Vec<VerifierEntry> },
+}
+
+/// A trusted list document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedList {
+    pub operator: String,
+    pub sequence: u64,
+    /// Unix seconds.
+    pub issued_at: i64,
+    pub next_update: i64,
+    #[serde(flatten)]
+    pub body: ListBody,
+}
+
+fn in_period(day: Date, from: Date, until: Option<Date>) -> bool {
+    day >= from && until.is_none_or(|u| day <= u)
+}
+
+impl TrustedList {
+    /// Sign the list with the trust operator's key and chain (leaf first, no root).
+    pub fn sign(&self, signer: &dyn Signer, x5c: &[Vec<u8>]) -> Result<String> {
+        let mut header = Map::new();
+        header.insert("typ".into(), json!(TYP));
+        header.insert("x5c".into(), Value::Array(x5c.iter().map(|c| Value::String(b64::encode_std(c))).collect()));
+        let Value::Object(payload) = serde_json::to_value(self).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))? else {
+            return Err(Error::new(ErrorCode::Internal, "trusted list is not an object"));
+        };
+        crate::jose::sign_compact(signer, header, &payload)
+    }
+
+    /// Verify a signed list against the anchors at time `now` (Unix seconds): typ, signature,
+    /// chain, the TSL-signing EKU, and that `now` lies between `issued_at` and `next_update`.
+    pub fn verify(jws: &str, chains: &ChainValidator, now: i64) -> Result<Self> {
+        let wrap = |e: Error| Error::new(if e.code == ErrorCode::NoTrustInput { e.code } else { ErrorCode::TrustedListInvalid }, format!("trusted list: {}", e.detail));
+        let parsed = CompactJws::parse(jws.trim()).map_err(wrap)?;
+        if parsed.typ() != Some(TYP) {
+            return Err(Error::new(ErrorCode::TrustedListInvalid, format!("trusted list typ {:?}, expected {TYP}", parsed.typ())));
+        }
+        let x5c: Vec<&str> = parsed.header.get("x5c").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let chain = chains.validate_x5c(&x5c, now).map_err(wrap)?;
+        if !chain.leaf.eku_other.iter().any(|o| o == EKU_TSL_SIGNING) {
+            return Err(Error::new(ErrorCode::TrustedListInvalid, "the trusted list signer lacks the TSL-signing extended key usage"));
+        }
+        let point = chain.leaf.p256_point().ok_or_else(|| Error::new(ErrorCode::TrustedListInvalid, "signer key is not P-256"))?;
+        if !parsed.verify_with_point(point) {
+            return Err(Error::new(ErrorCode::TrustedListInvalid, "the trusted list signature does not verify"));
+        }
+        let list: TrustedList = serde_json::from_value(Value::Object(parsed.payload)).map_err(|e| Error::new(ErrorCode::TrustedListInvalid, format!("trusted list format: {e}")))?;
+        if now < list.issued_at || now > list.next_update {
+            return Err(Error::new(ErrorCode::TrustedListExpired, "the trusted list is outside its issued_at..next_update window"));
+        }
+        Ok(list)
+    }
+
+    /// The issuer entry whose certificates include `cert`.
+    pub fn issuer_for(&self, cert: &Certificate) -> Option<&IssuerEntry> {
+        let ListBody::Issuers { issuers } = &self.body else { return None };
+        let b64 = b64::encode_std(&cert.der);
+        issuers.iter().find(|e| e.certificates.contains(&b64))
+    }
+
+    /// The verifier entry whose certificates include `cert`.
+    pub fn verifier_for(&self, cert: &Certificate) -> Option<&VerifierEntry> {
+        let ListBody::Verifiers { verifiers } = &self.body else { return None };
+        let b64 = b64::encode_std(&cert.der);
+        verifiers.iter().find(|e| e.certificates.contains(&b64))
+    }
+}
+
+impl IssuerEntry {
+    /// Whether the entry authorises `vct` on `day` (the entry and the authorisation both in force).
+    pub fn authorises(&self, vct: &str, day: Date) -> bool {
+        in_period(day, self.valid_from, self.valid_until) && self.credential_types.iter().any(|a| a.vct == vct && in_period(day, a.valid_from, a.valid_until))
+    }
+
+    /// Whether `cert` may sign this institution's status lists.
+    pub fn may_sign_status(&self, cert: &Certificate) -> bool {
+        let b64 = b64::encode_std(&cert.der);
+        self.certificates.contains(&b64) || self.status_issuers.contains(&b64)
+    }
+}
+
+impl VerifierEntry {
+    /// Whether every requested claim path of `vct` is within one of the entry's profiles.
+    pub fn may_request(&self, vct: &str, paths: &[Vec<Selector>], day: Date) -> bool {
+        in_period(day, self.valid_from, self.valid_until)
+            && self.profiles.iter().any(|p| p.vct == vct && paths.iter().all(|want| p.claims.iter().any(|have| have == want)))
+    }
+}
