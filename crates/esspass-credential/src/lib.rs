@@ -14,6 +14,7 @@ pub mod signer;
 pub mod status;
 pub mod trust;
 pub mod type_metadata;
+pub mod vc;
 pub mod verify;
 pub mod x509;
 

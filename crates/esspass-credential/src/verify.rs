@@ -522,7 +522,19 @@ fn check_type_metadata(meta: &TypeMetadata, claims: &Map<String, Value>, disclos
     };
     if let Some(problems) = problems {
         // A claim the holder may withhold (sd always/allowed) is not missing, only undisclosed.
-        let real: Vec<_> = problems.0.iter().filter(|p| !(p.code == ErrorCode::MissingField && meta.sd_for(&parse_json_path(&p.path)) != Sd::Never)).collect();
+        // Likewise an array whose elements may all be withheld is not empty, only undisclosed.
+        let withheld = |p: &esspass_core::Problem| {
+            let mut path = parse_json_path(&p.path);
+            match p.code {
+                ErrorCode::MissingField => meta.sd_for(&path) != Sd::Never,
+                ErrorCode::EmptyArray => {
+                    path.push(PathElem::Index(0));
+                    meta.sd_for(&path) != Sd::Never
+                }
+                _ => false,
+            }
+        };
+        let real: Vec<_> = problems.0.iter().filter(|p| !withheld(p)).collect();
         if let Some(first) = real.first() {
             return Err(Error::new(ErrorCode::InvalidDocument, format!("{} ({} problem(s))", first, real.len())));
         }

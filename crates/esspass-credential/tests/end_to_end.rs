@@ -1,0 +1,84 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod common;
+
+use common::*;
+use esspass_core::{Clock, CredentialType};
+use esspass_credential::sdjwt::present::{Selection, bind, select};
+use esspass_credential::verify::{CheckResult, Expectation, Outcome};
+
+#[test]
+fn pda1_and_ehic_issue_present_verify() {
+    let src = MemorySource::default();
+    for slug in ["el-efka", "si-zzzs"] {
+        publish(&src, slug, &format!("{STATUS_URI}-{slug}"), &[]);
+    }
+    for t in CredentialType::ALL {
+        let slug = if t == CredentialType::Pda1 { "el-efka" } else { "si-zzzs" };
+        let uri = format!("{STATUS_URI}-{slug}");
+        let p = pki();
+        let holder = esspass_credential::EcdsaP256Signer::generate().unwrap();
+        use esspass_credential::Signer;
+        let sd = esspass_credential::vc::issue(&esspass_credential::vc::IssueRequest {
+            credential_type: t,
+            claims: &claims(t),
+            signer: &p.signer(slug),
+            x5c: &p.chain(slug),
+            holder_jwk: &holder.public_jwk(),
+            iss: Some(&p.iss(slug)),
+            iat: NOW - 10,
+            nbf: None,
+            exp: None,
+            status: Some((&uri, 3)),
+            decoys: true,
+        })
+        .unwrap();
+        let selected = select(&sd, &[Selection::parse("document_number").unwrap(), Selection::parse("personal_administrative_number").unwrap()]).unwrap();
+        let presented = bind(selected, &holder, "n-123", "https://verifier.example", NOW).unwrap();
+        let v = verifier(&src);
+        let r = v.verify(&presented.serialize(), &Expectation { nonce: Some("n-123"), aud: Some("https://verifier.example") }, clock().now());
+        assert_eq!(r.outcome, Outcome::Valid, "{t:?}: {}", serde_json::to_string_pretty(&r).unwrap());
+        assert!(r.checks.iter().all(|c| c.result == CheckResult::Pass), "{:#?}", r.checks);
+        let claims = r.claims.unwrap();
+        assert!(claims.contains_key("document_number"));
+        assert!(claims.contains_key("personal_administrative_number"));
+        if t == CredentialType::Ehic {
+            assert!(!claims.contains_key("subject"), "subject was not disclosed");
+        } else {
+            assert!(claims["work_information"]["work_address"].as_array().unwrap().is_empty(), "addresses not disclosed");
+        }
+        // Revoke, and verify again after the cache's ttl.
+        publish(&src, slug, &uri, &[(3, 1)]);
+        let v2 = verifier(&src);
+        let r = v2.verify(&presented.serialize(), &Expectation { nonce: Some("n-123"), aud: Some("https://verifier.example") }, clock().now());
+        assert_eq!(r.outcome, Outcome::Invalid);
+        assert_eq!(r.code.unwrap().code(), "ESP-4010");
+    }
+}
+
+#[test]
+fn no_trust_input_is_never_valid() {
+    let src = MemorySource::default();
+    publish(&src, "el-efka", STATUS_URI, &[]);
+    let i = issue_default(CredentialType::Pda1);
+    let v = esspass_credential::verify::Verifier::new(esspass_credential::x509::ChainValidator::new(vec![]), None, None);
+    let r = v.verify(&i.sd_jwt.serialize(), &Expectation::default(), clock().now());
+    assert_eq!(r.outcome, Outcome::Error);
+    assert_eq!(r.check("x5c.chain").unwrap().result, CheckResult::Error);
+    assert_eq!(r.check("jws.signature").unwrap().result, CheckResult::Pass);
+}
+
+#[test]
+fn nested_and_array_disclosures_roundtrip() {
+    let src = MemorySource::default();
+    publish(&src, "el-efka", STATUS_URI, &[]);
+    let i = issue_default(CredentialType::Pda1);
+    let sel = select(&i.sd_jwt, &[Selection::parse("work_information.work_address.1.postal_code").unwrap()]).unwrap();
+    let r = verifier(&src).verify(&sel.serialize(), &Expectation::default(), clock().now());
+    assert_eq!(r.outcome, Outcome::Valid, "{}", serde_json::to_string_pretty(&r).unwrap());
+    let wa = &r.claims.unwrap()["work_information"]["work_address"];
+    // Only the second address (now at index 0 after the undisclosed first) with its postal code.
+    assert_eq!(wa.as_array().unwrap().len(), 1);
+    assert_eq!(wa[0]["postal_code"], "10138");
+    assert_eq!(wa[0]["locality"], "Torino");
+    assert!(wa[0].get("street_address").is_none());
+}
