@@ -272,6 +272,23 @@ impl StatusCache {
     }
 }
 
+/// Pick a random index in `0..size` for which `is_used` is false. Random allocation keeps a holder
+/// hidden in the crowd; `is_used` is the authority on reuse (a database constraint in the node).
+/// Returns `None` after `attempts` collisions (the list is too full: open a new one).
+pub fn allocate_random_index(size: usize, attempts: usize, mut is_used: impl FnMut(usize) -> bool) -> Option<usize> {
+    if size == 0 {
+        return None;
+    }
+    for _ in 0..attempts {
+        let r = u64::from_le_bytes(crate::random_bytes::<8>());
+        let idx = usize::try_from(r % size as u64).ok()?;
+        if !is_used(idx) {
+            return Some(idx);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +331,16 @@ mod tests {
         assert_eq!(l.get(8), None);
         assert!(StatusList::new(3, 8).is_err());
         assert!(StatusList::from_json(&json!({"bits": 1, "lst": "AAAA"})).is_err());
+    }
+
+    #[test]
+    fn random_allocation_never_reuses() {
+        let mut used = std::collections::HashSet::new();
+        for _ in 0..64 {
+            let i = allocate_random_index(64, 10_000, |i| used.contains(&i)).unwrap();
+            assert!(used.insert(i));
+        }
+        assert_eq!(allocate_random_index(64, 100, |i| used.contains(&i)), None);
     }
 
     proptest! {

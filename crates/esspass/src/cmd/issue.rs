@@ -1,0 +1,102 @@
+//! `esspass issue`: a PDA1 or EHIC as an SD-JWT VC.
+
+use super::{parse_instant, read_input};
+use crate::{CmdResult, Exit, Failure, output};
+use esspass_core::{CredentialType, ErrorCode};
+use esspass_credential::vc::{IssueError, IssueRequest, issue};
+use esspass_keys::files;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Credential type.
+    #[arg(long = "type", value_parser = ["pda1", "ehic"])]
+    kind: String,
+    /// The business claims (DOMAIN §2) as JSON; `-` for stdin. No JWT claims.
+    #[arg(long)]
+    claims: String,
+    /// Issuer signing key (PKCS#8 PEM).
+    #[arg(long)]
+    key: PathBuf,
+    /// Issuer certificate chain (PEM, leaf first, root left out).
+    #[arg(long)]
+    chain: PathBuf,
+    /// The holder's public key: a JWK JSON file, or a PKCS#8 PEM from which it is derived.
+    #[arg(long = "holder-jwk")]
+    holder_jwk: PathBuf,
+    /// The credential issuer identifier (https URL; must be a SAN URI of the signing certificate).
+    #[arg(long)]
+    iss: String,
+    /// Start of technical validity (nbf), RFC 3339.
+    #[arg(long = "valid-from")]
+    valid_from: Option<String>,
+    /// End of technical validity (exp), RFC 3339.
+    #[arg(long = "valid-until")]
+    valid_until: Option<String>,
+    /// Status list URI.
+    #[arg(long = "status-uri", requires = "status_idx")]
+    status_uri: Option<String>,
+    /// Index in the status list.
+    #[arg(long = "status-idx", requires = "status_uri")]
+    status_idx: Option<u64>,
+    /// Leave out decoy digests.
+    #[arg(long = "no-decoys")]
+    no_decoys: bool,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> CmdResult {
+    let j = a.json;
+    let t = CredentialType::from_short_name(&a.kind).ok_or_else(|| Failure::usage(ErrorCode::Usage, "unknown type").json(j))?;
+    let claims_text = read_input(&a.claims).map_err(|e| e.json(j))?;
+    let claims: serde_json::Value = serde_json::from_str(&claims_text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", a.claims)).json(j))?;
+    let signer = files::load_signer(&a.key).map_err(|e| Failure::from(e).json(j))?;
+    let chain = files::load_chain(&a.chain).map_err(|e| Failure::from(e).json(j))?;
+    let holder = files::load_jwk(&a.holder_jwk).map_err(|e| Failure::from(e).json(j))?;
+    if let Some(u) = &a.status_uri {
+        crate::fetch::check_url(u).map_err(|e| Failure::usage(ErrorCode::Usage, e).json(j))?;
+    }
+    if !a.iss.starts_with("https://") {
+        return Err(Failure::usage(ErrorCode::Usage, "--iss must be an https URL").json(j));
+    }
+    let nbf = a.valid_from.as_deref().map(parse_instant).transpose().map_err(|e| e.json(j))?.map(|t| t.unix_timestamp());
+    let exp = a.valid_until.as_deref().map(parse_instant).transpose().map_err(|e| e.json(j))?.map(|t| t.unix_timestamp());
+    let iat = time::OffsetDateTime::now_utc().unix_timestamp();
+    let req = IssueRequest {
+        credential_type: t,
+        claims: &claims,
+        signer: &signer,
+        x5c: &chain,
+        holder_jwk: &holder,
+        iss: Some(&a.iss),
+        iat,
+        nbf: nbf.or(Some(iat)),
+        exp,
+        status: a.status_uri.as_deref().zip(a.status_idx),
+        decoys: !a.no_decoys,
+    };
+    match issue(&req) {
+        Ok(sd) => {
+            if j {
+                output::print_json(&serde_json::json!({"credential": sd.serialize(), "vct": t.vct(), "disclosures": sd.disclosures.len()}));
+            } else {
+                println!("{}", sd.serialize());
+            }
+            Ok(Exit::Ok)
+        }
+        Err(IssueError::Claims(problems)) => {
+            if j {
+                output::print_json(&serde_json::json!({"error": {"code": problems.0.first().map(|p| p.code.code()), "message": "the claims are invalid", "problems": problems}}));
+            } else {
+                eprintln!("the claims are invalid:");
+                for p in &problems.0 {
+                    eprintln!("  {} {}: {}", p.code, p.path, p.message);
+                }
+            }
+            Ok(Exit::Usage)
+        }
+        Err(IssueError::Other(e)) => Err(Failure::usage(e.code, e.detail).json(j)),
+    }
+}

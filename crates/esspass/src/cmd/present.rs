@@ -1,0 +1,57 @@
+//! `esspass present`: choose disclosures and bind the presentation with a KB-JWT.
+
+use super::read_input;
+use crate::{CmdResult, Exit, Failure, output};
+use esspass_core::ErrorCode;
+use esspass_credential::sdjwt::SdJwt;
+use esspass_credential::sdjwt::present::{Selection, bind, select};
+use esspass_keys::files;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The SD-JWT VC as issued (`-` for stdin).
+    #[arg(long)]
+    credential: String,
+    /// The holder's private key (PKCS#8 PEM), matching the credential's cnf.jwk.
+    #[arg(long = "holder-key")]
+    holder_key: PathBuf,
+    /// A claim to disclose, dotted (`employer.0.name`, `*` for every array element); repeatable.
+    #[arg(long)]
+    disclose: Vec<String>,
+    /// Disclose everything.
+    #[arg(long, conflicts_with = "disclose")]
+    all: bool,
+    /// The verifier's nonce (adds a KB-JWT together with --aud).
+    #[arg(long, requires = "aud")]
+    nonce: Option<String>,
+    /// The verifier's identifier (KB-JWT aud).
+    #[arg(long, requires = "nonce")]
+    aud: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> CmdResult {
+    let j = a.json;
+    let text = read_input(&a.credential).map_err(|e| e.json(j))?;
+    let sd = SdJwt::parse(text.trim()).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+    let holder = files::load_signer(&a.holder_key).map_err(|e| Failure::from(e).json(j))?;
+    let chosen = if a.all {
+        SdJwt { kb_jwt: None, ..sd }
+    } else {
+        let sels = a.disclose.iter().map(|d| Selection::parse(d)).collect::<Result<Vec<_>, _>>().map_err(|e| Failure::usage(ErrorCode::Usage, e.detail).json(j))?;
+        select(&sd, &sels).map_err(|e| Failure::usage(e.code, e.detail).json(j))?
+    };
+    let out = match (&a.nonce, &a.aud) {
+        (Some(n), Some(aud)) => bind(chosen, &holder, n, aud, time::OffsetDateTime::now_utc().unix_timestamp()).map_err(|e| Failure::usage(e.code, e.detail).json(j))?,
+        _ => chosen,
+    };
+    if j {
+        output::print_json(&serde_json::json!({"presentation": out.serialize(), "disclosures": out.disclosures.len(), "key_binding": out.kb_jwt.is_some()}));
+    } else {
+        println!("{}", out.serialize());
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,106 @@
+//! `esspass status-list new|set|sign|show`: Token Status Lists from files.
+//! A list file is JSON `{"bits": N, "lst": "<zlib base64url>"}` (the `status_list` claim).
+
+use super::read_input;
+use crate::{CmdResult, Exit, Failure, output};
+use esspass_core::ErrorCode;
+use esspass_credential::status::{StatusList, TokenClaims, sign_token};
+use esspass_keys::files;
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a list of SIZE entries, all VALID.
+    New {
+        #[arg(long, default_value_t = 2)]
+        bits: u8,
+        #[arg(long, default_value_t = 1_048_576)]
+        size: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Set the status at an index (0 VALID, 1 INVALID, 2 SUSPENDED, 3 application-specific).
+    Set {
+        #[arg(long)]
+        list: PathBuf,
+        #[arg(long)]
+        idx: usize,
+        #[arg(long)]
+        value: u8,
+    },
+    /// Sign a list as a statuslist+jwt.
+    Sign {
+        #[arg(long)]
+        list: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        chain: PathBuf,
+        /// The URI the token is published at (its `sub`).
+        #[arg(long)]
+        uri: String,
+        /// Seconds a verifier may cache the token.
+        #[arg(long, default_value_t = 300)]
+        ttl: i64,
+        /// Seconds until the token expires.
+        #[arg(long = "expires-in", default_value_t = 86_400)]
+        expires_in: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show the status at an index of a list file.
+    Get {
+        #[arg(long)]
+        list: PathBuf,
+        #[arg(long)]
+        idx: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn load(path: &PathBuf) -> Result<StatusList, Failure> {
+    let text = read_input(&path.display().to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", path.display())))?;
+    Ok(StatusList::from_json(&v)?)
+}
+
+fn save(path: &PathBuf, l: &StatusList) -> Result<(), Failure> {
+    let text = serde_json::to_string(&l.to_json()?).map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
+    std::fs::write(path, text).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", path.display())))
+}
+
+pub fn run(c: Command) -> CmdResult {
+    match c {
+        Command::New { bits, size, out } => {
+            save(&out, &StatusList::new(bits, size)?)?;
+            println!("{}: {size} entries of {bits} bit(s)", out.display());
+        }
+        Command::Set { list, idx, value } => {
+            let mut l = load(&list)?;
+            l.set(idx, value)?;
+            save(&list, &l)?;
+            println!("{}: [{idx}] = {value}", list.display());
+        }
+        Command::Sign { list, key, chain, uri, ttl, expires_in, out } => {
+            crate::fetch::check_url(&uri).map_err(|e| Failure::usage(ErrorCode::Usage, e))?;
+            let l = load(&list)?;
+            let signer = files::load_signer(&key)?;
+            let chain = files::load_chain(&chain)?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let token = sign_token(&signer, &chain, &l, &TokenClaims { sub: uri, iat: now, exp: Some(now + expires_in), ttl: Some(ttl) })?;
+            std::fs::write(&out, &token).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", out.display())))?;
+            println!("{}: statuslist+jwt, {} bytes", out.display(), token.len());
+        }
+        Command::Get { list, idx, json } => {
+            let l = load(&list).map_err(|e| e.json(json))?;
+            let v = l.get(idx).ok_or_else(|| Failure::rejected(ErrorCode::StatusIndexOutOfRange, format!("index {idx} outside a list of {}", l.len())).json(json))?;
+            if json {
+                output::print_json(&serde_json::json!({"idx": idx, "value": v}));
+            } else {
+                println!("[{idx}] = {v}");
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}

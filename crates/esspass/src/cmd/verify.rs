@@ -1,0 +1,123 @@
+//! `esspass verify`: the verification report of a presentation.
+
+use super::{parse_instant, read_input};
+use crate::fetch::Fetcher;
+use crate::{CmdResult, Exit, Failure, output};
+use esspass_core::ErrorCode;
+use esspass_credential::status::{CachePolicy, StatusCache};
+use esspass_credential::trust::TrustedList;
+use esspass_credential::verify::{Expectation, Outcome, Verifier};
+use esspass_credential::x509::{Certificate, ChainValidator};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The presentation (SD-JWT or SD-JWT+KB), a file or `-` for stdin.
+    input: String,
+    /// A trust anchor certificate (PEM); repeatable. Without a trusted list, any chain to it is accepted.
+    #[arg(long = "trust-anchor")]
+    trust_anchor: Vec<PathBuf>,
+    /// The signed Issuer Trusted List: a file, or an https URL.
+    #[arg(long = "trusted-list")]
+    trusted_list: Option<String>,
+    /// Extra CA certificate (PEM) for HTTPS fetches; the trust anchors are trusted for HTTPS too.
+    #[arg(long = "tls-ca")]
+    tls_ca: Vec<PathBuf>,
+    /// Verify as of this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    /// The nonce the KB-JWT must carry.
+    #[arg(long)]
+    nonce: Option<String>,
+    /// The audience the KB-JWT must carry.
+    #[arg(long)]
+    aud: Option<String>,
+    /// Accepted distance of the KB-JWT iat from the verification time, in seconds.
+    #[arg(long = "kb-window", default_value_t = 300)]
+    kb_window: i64,
+    /// Longest age (seconds) of a cached status list accepted when it cannot be refetched.
+    #[arg(long = "status-max-age", default_value_t = 86_400)]
+    status_max_age: i64,
+    /// Run the whole verification N times (status from cache after the first) and report the time per verification.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+fn load_certs(paths: &[PathBuf], j: bool) -> Result<Vec<Certificate>, Failure> {
+    let mut out = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())).json(j))?;
+        let certs = Certificate::all_from_pem(&text).map_err(|e| Failure::usage(e.code, format!("{}: {}", p.display(), e.detail)).json(j))?;
+        if certs.is_empty() {
+            return Err(Failure::usage(ErrorCode::CertificateUnparsable, format!("{}: no certificate", p.display())).json(j));
+        }
+        out.extend(certs);
+    }
+    Ok(out)
+}
+
+pub fn run(a: Args) -> CmdResult {
+    let j = a.json;
+    let now = match &a.at {
+        Some(s) => parse_instant(s).map_err(|e| e.json(j))?,
+        None => time::OffsetDateTime::now_utc(),
+    };
+    let anchors = load_certs(&a.trust_anchor, j)?;
+    let mut tls_cas: Vec<Vec<u8>> = anchors.iter().map(|c| c.der.clone()).collect();
+    tls_cas.extend(load_certs(&a.tls_ca, j)?.into_iter().map(|c| c.der));
+    let fetcher = Fetcher::new(&tls_cas).map_err(|e| Failure::usage(ErrorCode::FetchFailed, e).json(j))?;
+    let chains = ChainValidator::new(anchors);
+    let trusted_list = match &a.trusted_list {
+        None => None,
+        Some(src) => {
+            if !chains.has_anchors() {
+                return Err(Failure::usage(ErrorCode::NoTrustInput, "a trusted list is verified with the trust operator's root: give --trust-anchor").json(j));
+            }
+            let jws = if src.starts_with("https://") || src.starts_with("http://") {
+                fetcher.get(src, "application/jwt").map_err(|e| Failure::usage(ErrorCode::FetchFailed, e).json(j))?
+            } else {
+                read_input(src).map_err(|e| e.json(j))?
+            };
+            Some(TrustedList::verify(&jws, &chains, now.unix_timestamp()).map_err(|e| Failure::usage(e.code, e.detail).json(j))?)
+        }
+    };
+    let input = read_input(&a.input).map_err(|e| e.json(j))?;
+    let status = StatusCache::new(Box::new(fetcher), CachePolicy { max_age: a.status_max_age, ..CachePolicy::default() });
+    let mut verifier = Verifier::new(chains, trusted_list, Some(status));
+    verifier.kb_window = a.kb_window;
+    let expect = Expectation { nonce: a.nonce.as_deref(), aud: a.aud.as_deref() };
+    let presentation = input.trim();
+    let started = Instant::now();
+    let mut report = verifier.verify(presentation, &expect, now);
+    let first = started.elapsed();
+    let repeat = a.repeat.max(1);
+    let mut per_verification = None;
+    if repeat > 1 {
+        let t0 = Instant::now();
+        for _ in 1..repeat {
+            report = verifier.verify(presentation, &expect, now);
+        }
+        per_verification = Some(t0.elapsed().as_secs_f64() / f64::from(repeat - 1));
+    }
+    if j {
+        let mut v = serde_json::to_value(&report).unwrap_or_default();
+        if let (Some(p), Some(obj)) = (per_verification, v.as_object_mut()) {
+            obj.insert("timing".into(), serde_json::json!({"repeat": repeat, "first_seconds": first.as_secs_f64(), "seconds_per_verification": p, "verifications_per_second": 1.0 / p}));
+        }
+        output::print_json(&v);
+    } else {
+        print!("{}", output::render_report(&report));
+        if let Some(p) = per_verification {
+            println!("  timing     first {:.1} µs (fetches included); then {:.1} µs per verification over {} runs ({:.0}/s on one core)", first.as_secs_f64() * 1e6, p * 1e6, repeat - 1, 1.0 / p);
+        }
+    }
+    Ok(match report.outcome {
+        Outcome::Valid => Exit::Ok,
+        Outcome::Invalid => Exit::Rejected,
+        Outcome::Error => Exit::Usage,
+    })
+}

@@ -1,0 +1,112 @@
+//! The `esspass` command. Exit codes: 0 ok / valid, 1 checked and rejected, 2 usage error or could
+//! not check.
+
+mod cmd;
+mod fetch;
+mod https;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// esspass — digital social security coordination: PDA1 and EHIC as SD-JWT VCs.
+#[derive(Parser)]
+#[command(name = "esspass", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the end-to-end demo: PKI, trusted lists, issue, present, verify, revoke, verify again.
+    Demo(cmd::demo::Args),
+    /// Issue a PDA1 or EHIC as an SD-JWT VC and print it.
+    Issue(cmd::issue::Args),
+    /// Present a credential: choose disclosures and add a KB-JWT.
+    Present(cmd::present::Args),
+    /// Verify a presentation and print the verification report.
+    Verify(cmd::verify::Args),
+    /// The demo PKI.
+    Pki {
+        #[command(subcommand)]
+        command: cmd::pki::Command,
+    },
+    /// Create, change and sign Token Status Lists.
+    #[command(name = "status-list")]
+    StatusList {
+        #[command(subcommand)]
+        command: cmd::status_list::Command,
+    },
+}
+
+/// How a command ended.
+pub enum Exit {
+    Ok,
+    Rejected,
+    Usage,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Issue(a) => cmd::issue::run(a),
+        Command::Present(a) => cmd::present::run(a),
+        Command::Verify(a) => cmd::verify::run(a),
+        Command::Pki { command } => cmd::pki::run(command),
+        Command::StatusList { command } => cmd::status_list::run(command),
+    };
+    match result {
+        Ok(Exit::Ok) => ExitCode::SUCCESS,
+        Ok(Exit::Rejected) => ExitCode::from(1),
+        Ok(Exit::Usage) => ExitCode::from(2),
+        Err(e) => {
+            output::print_error(&e, e.json);
+            ExitCode::from(e.exit)
+        }
+    }
+}
+
+/// A command failure with a stable code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: esspass_core::ErrorCode,
+    pub message: String,
+    pub exit: u8,
+    pub json: bool,
+}
+
+impl Failure {
+    pub fn usage(code: esspass_core::ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), exit: 2, json: false }
+    }
+    /// The input was checked and rejected (exit 1).
+    pub fn rejected(code: esspass_core::ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), exit: 1, json: false }
+    }
+    pub fn json(mut self, json: bool) -> Self {
+        self.json = json;
+        self
+    }
+}
+
+impl From<esspass_keys::KeyError> for Failure {
+    fn from(e: esspass_keys::KeyError) -> Self {
+        Failure::usage(e.code(), e.to_string())
+    }
+}
+
+impl From<esspass_credential::Error> for Failure {
+    fn from(e: esspass_credential::Error) -> Self {
+        Failure::usage(e.code, e.detail)
+    }
+}
+
+pub type CmdResult = Result<Exit, Failure>;
