@@ -163,17 +163,28 @@ pub struct Pda1 {
 impl Pda1 {
     /// Validate and normalise a JSON object into a PDA1, or return every problem found.
     pub fn from_claims(v: &Value, mode: ClaimsMode) -> Result<Self, Problems> {
-        let mut obj = as_object(v)?;
-        normalise_legacy_common(&mut obj);
-        normalise_legacy_pda1(&mut obj);
+        Self::from_map(as_object(v)?, mode)
+    }
+
+    /// As [`Pda1::from_claims`], from a JSON object; copies it only when legacy names need rewriting.
+    pub fn from_map(obj: &Map<String, Value>, mode: ClaimsMode) -> Result<Self, Problems> {
+        let obj = if has_legacy(obj, true) {
+            let mut o = obj.clone();
+            normalise_legacy_common(&mut o);
+            normalise_legacy_pda1(&mut o);
+            std::borrow::Cow::Owned(o)
+        } else {
+            std::borrow::Cow::Borrowed(obj)
+        };
+        let obj = obj.as_ref();
         let mut c = Checker::default();
-        c.unknown_fields(&obj, "$", COMMON_FIELDS.iter().chain(PDA1_FIELDS), mode);
-        let common = c.common(&obj);
-        let employer = c.array(&obj, "$", "employer", true, |c, v, p| c.employer(v, &p));
-        let work_information = c.object(&obj, "$", "work_information", true, |c, o, p| c.work_information(o, &p));
-        let legislation_country = c.country(&obj, "$", "legislation_country", true);
-        let status_confirmation = c.parsed(&obj, "$", "status_confirmation", true, ErrorCode::InvalidStatusConfirmation, StatusConfirmation::parse);
-        let transitional_rules = c.boolean(&obj, "$", "transitional_rules");
+        c.unknown_fields(obj, "$", COMMON_FIELDS.iter().chain(PDA1_FIELDS), mode);
+        let common = c.common(obj);
+        let employer = c.array(obj, "$", "employer", true, |c, v, p| c.employer(v, &p));
+        let work_information = c.object(obj, "$", "work_information", true, |c, o, p| c.work_information(o, &p));
+        let legislation_country = c.country(obj, "$", "legislation_country", true);
+        let status_confirmation = c.parsed(obj, "$", "status_confirmation", true, ErrorCode::InvalidStatusConfirmation, StatusConfirmation::parse);
+        let transitional_rules = c.boolean(obj, "$", "transitional_rules");
         if let Some(cm) = &common {
             if cm.starting_date.is_none() {
                 c.push("$.starting_date", ErrorCode::MissingField, "a PDA1 needs starting_date");
@@ -199,12 +210,23 @@ impl Pda1 {
 impl Ehic {
     /// Validate and normalise a JSON object into an EHIC, or return every problem found.
     pub fn from_claims(v: &Value, mode: ClaimsMode) -> Result<Self, Problems> {
-        let mut obj = as_object(v)?;
-        normalise_legacy_common(&mut obj);
+        Self::from_map(as_object(v)?, mode)
+    }
+
+    /// As [`Ehic::from_claims`], from a JSON object; copies it only when legacy names need rewriting.
+    pub fn from_map(obj: &Map<String, Value>, mode: ClaimsMode) -> Result<Self, Problems> {
+        let obj = if has_legacy(obj, false) {
+            let mut o = obj.clone();
+            normalise_legacy_common(&mut o);
+            std::borrow::Cow::Owned(o)
+        } else {
+            std::borrow::Cow::Borrowed(obj)
+        };
+        let obj = obj.as_ref();
         let mut c = Checker::default();
-        c.unknown_fields(&obj, "$", COMMON_FIELDS.iter().chain(EHIC_FIELDS), mode);
-        let common = c.common(&obj);
-        let subject = c.object(&obj, "$", "subject", false, |c, o, p| {
+        c.unknown_fields(obj, "$", COMMON_FIELDS.iter().chain(EHIC_FIELDS), mode);
+        let common = c.common(obj);
+        let subject = c.object(obj, "$", "subject", false, |c, o, p| {
             c.unknown_fields(o, &p, ["forenames", "familynames", "date_of_birth"].iter(), ClaimsMode::Business);
             let forenames = c.string(o, &p, "forenames", 1, 155, true);
             let familynames = c.string(o, &p, "familynames", 1, 155, true);
@@ -243,9 +265,13 @@ const COMMON_FIELDS: &[&str] = &[
 const PDA1_FIELDS: &[&str] = &["employer", "work_information", "legislation_country", "status_confirmation", "transitional_rules"];
 const EHIC_FIELDS: &[&str] = &["subject"];
 
-fn as_object(v: &Value) -> Result<Map<String, Value>, Problems> {
+fn has_legacy(obj: &Map<String, Value>, pda1: bool) -> bool {
+    obj.contains_key("issuing_country") || (pda1 && (obj.contains_key("work_address") || obj.get("employer").is_some_and(Value::is_object)))
+}
+
+fn as_object(v: &Value) -> Result<&Map<String, Value>, Problems> {
     match v {
-        Value::Object(m) => Ok(m.clone()),
+        Value::Object(m) => Ok(m),
         _ => Err(Problems(vec![Problem::new("$", ErrorCode::NotAnObject, "the claims must be a JSON object")])),
     }
 }

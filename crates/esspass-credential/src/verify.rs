@@ -5,10 +5,10 @@
 //! `error` (a check could not be carried out — no trust input, status list unreachable — so nothing
 //! can be said; later checks still run, and a later failure makes the outcome `invalid`).
 
-use crate::sdjwt::{SdJwt, process::process, sd_hash};
+use crate::sdjwt::{SdJwt, process::process_owned, sd_hash};
 use crate::status::{StatusCache, StatusSource};
 use crate::trust::TrustedList;
-use crate::type_metadata::{NEVER_DISCLOSABLE, PathElem, Sd, TypeMetadata, dotted, matches, parse_json_path};
+use crate::type_metadata::{NEVER_DISCLOSABLE, PathElem, Sd, TypeMetadata, dotted, parse_json_path};
 use crate::x509::{Certificate, ChainValidator};
 use crate::{Error, Jwk, jose::CompactJws};
 use esspass_core::document::ClaimsMode;
@@ -161,7 +161,7 @@ impl Verifier {
         let Some(sd) = r.step("format", || SdJwt::parse(presentation).map(|s| (s, "compact SD-JWT".to_string()))) else { return };
 
         // jws.header
-        let Some(jws) = r.step("jws.header", || {
+        let Some(mut jws) = r.step("jws.header", || {
             let jws = CompactJws::parse(&sd.jwt)?;
             match jws.typ() {
                 Some("dc+sd-jwt") => Ok((jws, "alg ES256, typ dc+sd-jwt".to_string())),
@@ -218,7 +218,7 @@ impl Verifier {
 
         // sd.disclosures
         let Some(processed) = r.step("sd.disclosures", || {
-            let p = process(&jws.payload, &sd.disclosures)?;
+            let p = process_owned(std::mem::take(&mut jws.payload), &sd.disclosures)?;
             let d = format!("{} disclosure(s) processed", p.disclosed.len());
             Ok((p, d))
         }) else {
@@ -269,7 +269,7 @@ impl Verifier {
         if ok.is_none() {
             return;
         }
-        let doc = claims.clone();
+        let doc = claims;
         let date_of = |k: &str| doc.get(k).and_then(Value::as_str).and_then(Date::parse);
         let issuance = date_of("date_of_issuance");
 
@@ -319,7 +319,8 @@ impl Verifier {
 
         // validity.token
         let lw = self.leeway;
-        let num = |k: &str| claims.get(k).and_then(Value::as_i64);
+        // An integer beyond i64 (sd_jwt_vc.claims admits any u64) lies in the far future; it must not read as absent.
+        let num = |k: &str| claims.get(k).and_then(|v| v.as_i64().or_else(|| v.as_u64().map(|_| i64::MAX)));
         if r.step("validity.token", || {
             if let Some(nbf) = num("nbf") {
                 if t + lw < nbf {
@@ -388,7 +389,7 @@ impl Verifier {
 
         // holder_binding
         self.holder_binding(&sd, &cnf_jwk, expect, t, r);
-        r.claims = Some(processed.claims.clone());
+        r.claims = Some(processed.claims);
     }
 
     fn status_check(&self, claims: &Map<String, Value>, leaf: &Certificate, entry: Option<&crate::trust::IssuerEntry>, t: i64, r: &mut Run) -> bool {
@@ -499,25 +500,25 @@ fn check_type_metadata(meta: &TypeMetadata, claims: &Map<String, Value>, disclos
             return Err(Error::new(ErrorCode::TypeMetadataViolation, format!("{} is selectively disclosable but the type metadata says sd=never", dotted(p))));
         }
     }
-    let mut plain = Vec::new();
-    collect_paths(&Value::Object(claims.clone()), &mut Vec::new(), &mut plain);
-    for p in &plain {
-        if meta.sd_for(p) == Sd::Always && !disclosed.contains(p) {
-            return Err(Error::new(ErrorCode::TypeMetadataViolation, format!("{} must be selectively disclosable (sd=always) but is plain", dotted(p))));
-        }
-    }
+    let mut found = Vec::new();
     for c in &meta.claims {
-        if c.mandatory && c.sd == Sd::Never && !c.path.iter().any(|s| matches!(s, crate::type_metadata::Selector::AnyElement)) {
-            let present = plain.iter().any(|p| matches(&c.path, p));
-            if !present {
+        if c.sd == Sd::Always {
+            found.clear();
+            find(claims, &c.path, &mut Vec::new(), &mut found);
+            if let Some(p) = found.iter().find(|p| !disclosed.contains(p)) {
+                return Err(Error::new(ErrorCode::TypeMetadataViolation, format!("{} must be selectively disclosable (sd=always) but is plain", dotted(p))));
+            }
+        } else if c.mandatory && c.sd == Sd::Never && c.path.iter().all(|s| matches!(s, crate::type_metadata::Selector::Key(_))) {
+            found.clear();
+            find(claims, &c.path, &mut Vec::new(), &mut found);
+            if found.is_empty() {
                 return Err(Error::new(ErrorCode::MandatoryClaimMissing, format!("mandatory claim {:?} is missing", c.path)));
             }
         }
     }
-    let value = Value::Object(claims.clone());
     let problems = match CredentialType::from_vct(&meta.vct) {
-        Some(CredentialType::Pda1) => Pda1::from_claims(&value, ClaimsMode::Credential).err(),
-        Some(CredentialType::Ehic) => Ehic::from_claims(&value, ClaimsMode::Credential).err(),
+        Some(CredentialType::Pda1) => Pda1::from_map(claims, ClaimsMode::Credential).err(),
+        Some(CredentialType::Ehic) => Ehic::from_map(claims, ClaimsMode::Credential).err(),
         None => None,
     };
     if let Some(problems) = problems {
@@ -542,22 +543,37 @@ fn check_type_metadata(meta: &TypeMetadata, claims: &Map<String, Value>, disclos
     Ok(())
 }
 
-fn collect_paths(v: &Value, path: &mut Vec<PathElem>, out: &mut Vec<Vec<PathElem>>) {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                path.push(PathElem::Key(k.clone()));
-                out.push(path.clone());
-                collect_paths(c, path, out);
-                path.pop();
+/// The concrete paths in `claims` that a selector path matches.
+fn find(claims: &Map<String, Value>, pattern: &[crate::type_metadata::Selector], at: &mut Vec<PathElem>, out: &mut Vec<Vec<PathElem>>) {
+    use crate::type_metadata::Selector;
+    let Some((first, rest)) = pattern.split_first() else { return };
+    let Selector::Key(k) = first else { return };
+    let Some(v) = claims.get(k) else { return };
+    at.push(PathElem::Key(k.clone()));
+    find_in(v, rest, at, out);
+    at.pop();
+}
+
+fn find_in(v: &Value, pattern: &[crate::type_metadata::Selector], at: &mut Vec<PathElem>, out: &mut Vec<Vec<PathElem>>) {
+    use crate::type_metadata::Selector;
+    let Some((first, rest)) = pattern.split_first() else {
+        out.push(at.clone());
+        return;
+    };
+    match (first, v) {
+        (Selector::Key(_), Value::Object(m)) => find(m, pattern, at, out),
+        (Selector::Index(i), Value::Array(a)) => {
+            if let Some(x) = a.get(*i) {
+                at.push(PathElem::Index(*i));
+                find_in(x, rest, at, out);
+                at.pop();
             }
         }
-        Value::Array(a) => {
-            for (i, c) in a.iter().enumerate() {
-                path.push(PathElem::Index(i));
-                out.push(path.clone());
-                collect_paths(c, path, out);
-                path.pop();
+        (Selector::AnyElement, Value::Array(a)) => {
+            for (i, x) in a.iter().enumerate() {
+                at.push(PathElem::Index(i));
+                find_in(x, rest, at, out);
+                at.pop();
             }
         }
         _ => {}

@@ -21,29 +21,35 @@ pub struct Processed {
 
 struct Walker<'a> {
     by_digest: HashMap<String, usize>,
-    disclosures: &'a [Disclosure],
+    disclosures: &'a mut [Disclosure],
     paths: Vec<Option<Vec<PathElem>>>,
     seen_digests: HashSet<String>,
 }
 
 /// Process an issuer-signed payload against the disclosures (base64url strings as received).
 pub fn process(payload: &Map<String, Value>, disclosures: &[String]) -> Result<Processed> {
+    process_owned(payload.clone(), disclosures)
+}
+
+/// As [`process`], consuming the payload (no copies of the claims are made).
+pub fn process_owned(payload: Map<String, Value>, disclosures: &[String]) -> Result<Processed> {
     match payload.get("_sd_alg") {
         None => {}
         Some(Value::String(a)) if a == "sha-256" => {}
         Some(other) => return Err(Error::new(ErrorCode::UnsupportedSdAlg, format!("_sd_alg {other} is not supported; only sha-256"))),
     }
-    let parsed: Vec<Disclosure> = disclosures.iter().map(|d| Disclosure::parse(d)).collect::<Result<_>>()?;
+    let mut parsed: Vec<Disclosure> = disclosures.iter().map(|d| Disclosure::parse(d)).collect::<Result<_>>()?;
     let mut by_digest = HashMap::with_capacity(parsed.len());
     for (i, d) in parsed.iter().enumerate() {
         if by_digest.insert(d.digest(), i).is_some() {
             return Err(Error::new(ErrorCode::DuplicateDisclosure, format!("disclosure {} is given twice", i + 1)));
         }
     }
-    let mut w = Walker { by_digest, disclosures: &parsed, paths: vec![None; parsed.len()], seen_digests: HashSet::new() };
+    let n = parsed.len();
+    let mut w = Walker { by_digest, disclosures: &mut parsed, paths: vec![None; n], seen_digests: HashSet::new() };
     let mut path = Vec::new();
     let claims = w.object(payload, &mut path, true)?;
-    let mut disclosed = Vec::with_capacity(parsed.len());
+    let mut disclosed = Vec::with_capacity(n);
     for (i, p) in w.paths.into_iter().enumerate() {
         match p {
             Some(p) => disclosed.push(p),
@@ -61,9 +67,9 @@ impl Walker<'_> {
         Ok(self.by_digest.get(digest).copied())
     }
 
-    fn object(&mut self, m: &Map<String, Value>, path: &mut Vec<PathElem>, top: bool) -> Result<Map<String, Value>> {
-        let mut out = Map::new();
-        let mut digests: &[Value] = &[];
+    fn object(&mut self, m: Map<String, Value>, path: &mut Vec<PathElem>, top: bool) -> Result<Map<String, Value>> {
+        let mut out = Map::with_capacity(m.len());
+        let mut digests: Vec<Value> = Vec::new();
         for (k, v) in m {
             match k.as_str() {
                 "_sd" => match v {
@@ -76,50 +82,57 @@ impl Walker<'_> {
                     path.push(PathElem::Key(k.clone()));
                     let child = self.value(v, path)?;
                     path.pop();
-                    out.insert(k.clone(), child);
+                    out.insert(k, child);
                 }
             }
         }
         for d in digests {
             let Value::String(digest) = d else { return Err(Error::new(ErrorCode::MalformedSdPayload, "_sd holds strings")) };
-            let Some(i) = self.take(digest)? else { continue };
-            let disc = self.disclosures.get(i).ok_or_else(|| Error::new(ErrorCode::Internal, "disclosure index"))?;
-            let Some(name) = &disc.name else {
+            let Some(i) = self.take(&digest)? else { continue };
+            let disc = self.disclosures.get_mut(i).ok_or_else(|| Error::new(ErrorCode::Internal, "disclosure index"))?;
+            let Some(name) = disc.name.clone() else {
                 return Err(Error::new(ErrorCode::MalformedDisclosure, "an array-element disclosure is referenced from _sd"));
             };
-            if out.contains_key(name) {
+            if out.contains_key(&name) {
                 return Err(Error::new(ErrorCode::ClaimNameCollision, format!("{name:?} is both a claim and a disclosure")));
             }
+            let dv = std::mem::take(&mut disc.value);
             path.push(PathElem::Key(name.clone()));
-            let value = self.value(&disc.value, path)?;
+            let value = self.value(dv, path)?;
             if let Some(slot) = self.paths.get_mut(i) {
                 *slot = Some(path.clone());
             }
             path.pop();
-            out.insert(name.clone(), value);
+            out.insert(name, value);
         }
         Ok(out)
     }
 
-    fn value(&mut self, v: &Value, path: &mut Vec<PathElem>) -> Result<Value> {
+    fn value(&mut self, v: Value, path: &mut Vec<PathElem>) -> Result<Value> {
+        // Each disclosure is depth-checked when parsed, but recursive disclosures stack: bound the
+        // depth of the processed claims too (the walk recurses once per level).
+        if matches!(v, Value::Object(_) | Value::Array(_)) && path.len() >= crate::json::MAX_DEPTH {
+            return Err(Error::new(ErrorCode::NestingTooDeep, format!("the processed claims nest deeper than {} levels", crate::json::MAX_DEPTH)));
+        }
         match v {
             Value::Object(m) => Ok(Value::Object(self.object(m, path, false)?)),
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    if let Value::Object(m) = item {
+                    if let Value::Object(m) = &item {
                         if let Some(d) = m.get("...") {
                             if m.len() != 1 {
                                 return Err(Error::new(ErrorCode::MalformedSdPayload, "an array-element digest object has \"...\" as its only key"));
                             }
                             let Value::String(digest) = d else { return Err(Error::new(ErrorCode::MalformedSdPayload, "\"...\" holds a string")) };
                             let Some(i) = self.take(digest)? else { continue };
-                            let disc = self.disclosures.get(i).ok_or_else(|| Error::new(ErrorCode::Internal, "disclosure index"))?;
+                            let disc = self.disclosures.get_mut(i).ok_or_else(|| Error::new(ErrorCode::Internal, "disclosure index"))?;
                             if disc.name.is_some() {
                                 return Err(Error::new(ErrorCode::MalformedDisclosure, "a property disclosure is referenced as an array element"));
                             }
+                            let dv = std::mem::take(&mut disc.value);
                             path.push(PathElem::Index(out.len()));
-                            let value = self.value(&disc.value, path)?;
+                            let value = self.value(dv, path)?;
                             if let Some(slot) = self.paths.get_mut(i) {
                                 *slot = Some(path.clone());
                             }
@@ -135,7 +148,7 @@ impl Walker<'_> {
                 }
                 Ok(Value::Array(out))
             }
-            other => Ok(other.clone()),
+            other => Ok(other),
         }
     }
 }
