@@ -387,6 +387,54 @@ fn ehic_python_issues_we_verify() {
     peer_issues_we_verify(Peer::Python, EHIC, &PEER_EHIC);
 }
 
+/// Where the peers are lenient and esspass is not (INTEROP-NOTES: "the peer is a reader, not a
+/// judge"): a disclosure no digest references is silently dropped by both peers; python's default
+/// `typ` (example+sd-jwt) is accepted by both. esspass rejects both.
+#[test]
+fn peer_leniency_is_not_ours() {
+    let e = env();
+    let dir = e.scratch("leniency");
+    let inst = e.institution("si-zzzs");
+    let claims_file = dir.join("claims.json");
+    std::fs::write(&claims_file, example_claims(EHIC).to_string()).unwrap();
+    let holder = holder_key(&dir);
+    let issue = || {
+        esspass_ok(&["issue", "--type", EHIC, "--claims", claims_file.to_str().unwrap(), "--key", inst.key.to_str().unwrap(), "--chain", inst.chain.to_str().unwrap(), "--holder-jwk", holder.to_str().unwrap(), "--iss", &inst.iss]).trim().to_owned()
+    };
+    // A disclosure of another credential, appended; the holder's KB-JWT covers it.
+    let (one, other) = (issue(), issue());
+    let foreign = other.split('~').nth(1).unwrap();
+    let padded = dir.join("padded.sd-jwt");
+    std::fs::write(&padded, format!("{one}{foreign}~")).unwrap();
+    let (nonce, aud) = ("lenient-nonce", "x509_hash:lenient");
+    let presentation = esspass_ok(&["present", "--credential", padded.to_str().unwrap(), "--holder-key", holder.to_str().unwrap(), "--all", "--nonce", nonce, "--aud", aud]).trim().to_owned();
+    let pres_file = dir.join("padded.presentation");
+    std::fs::write(&pres_file, &presentation).unwrap();
+    let req = json!({"presentation": presentation, "nonce": nonce, "aud": aud, "root": e.root_pem()});
+    for peer in [Peer::Node, Peer::Python] {
+        let r = peer.accept("verify", &req);
+        assert_eq!(r["claims"]["subject"]["forenames"], "Živa", "{}", peer.name());
+    }
+    let (code, report) = esspass_verify(&pres_file, nonce, aud);
+    assert_eq!((code, report["code"].as_str()), (1, Some("ESP-2015")), "{report:#}");
+
+    // python sd-jwt with its own default typ.
+    let r = Peer::Python.accept(
+        "issue",
+        &json!({
+            "vct": vct(EHIC), "claims": example_claims(EHIC), "key": inst.key, "chain": inst.chain, "iss": inst.iss,
+            "sd": sd_patterns(EHIC), "disclose": [["document_number"]], "nonce": nonce, "aud": aud, "root": e.root_pem(), "typ": null,
+        }),
+    );
+    assert_eq!(r["header"]["typ"], "example+sd-jwt", "sd-jwt 0.10.4's default typ");
+    let presentation = r["presentation"].as_str().unwrap();
+    Peer::Node.accept("verify", &json!({"presentation": presentation, "nonce": nonce, "aud": aud, "root": e.root_pem()}));
+    let f = dir.join("example-typ.presentation");
+    std::fs::write(&f, presentation).unwrap();
+    let (code, report) = esspass_verify(&f, nonce, aud);
+    assert_eq!((code, report["code"].as_str()), (1, Some("ESP-2011")), "{report:#}");
+}
+
 // ============================================================================ (3) status lists
 
 /// Issue a PDA1 referencing a status list entry; returns the credential.

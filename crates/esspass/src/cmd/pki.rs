@@ -15,10 +15,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Create a P-256 key pair (a holder key, say): PKCS#8 PEM with mode 0600; prints the public JWK.
+    NewKey {
+        /// Where to write the private key.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 pub fn run(c: Command) -> CmdResult {
     match c {
+        Command::NewKey { out } => {
+            use esspass_credential::Signer;
+            let k = esspass_credential::EcdsaP256Signer::generate()?;
+            esspass_keys::files::write_private_key(&out, &k.to_pkcs8_der()?)?;
+            output::print_json(&k.public_jwk());
+            Ok(Exit::Ok)
+        }
         Command::Init { out, json } => {
             let m = esspass_keys::pki::init_demo(&out, time::OffsetDateTime::now_utc()).map_err(|e| Failure::from(e).json(json))?;
             if json {

@@ -87,7 +87,17 @@ fn setup() -> Result<Env, String> {
     ensure_venv(&interop)?;
     drop(lock);
 
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("interop-{}", std::process::id()));
+    // Scratch space of earlier runs (one directory per test process) is removed after an hour.
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(entries) = std::fs::read_dir(tmp) {
+        for entry in entries.flatten() {
+            let stale = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > 3600);
+            if stale && entry.file_name().to_string_lossy().starts_with("interop-") && entry.path().is_dir() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let work = tmp.join(format!("interop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let pki = work.join("pki");
