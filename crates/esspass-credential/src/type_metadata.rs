@@ -126,18 +126,20 @@ impl TypeMetadata {
         serde_json::from_str(json).map_err(|e| Error::new(ErrorCode::InvalidJson, format!("type metadata: {e}")))
     }
 
-    /// The metadata that ships with esspass for one of our types.
-    pub fn builtin(t: CredentialType) -> Self {
-        let src = match t {
-            CredentialType::Pda1 => include_str!("../metadata/pda1.json"),
-            CredentialType::Ehic => include_str!("../metadata/ehic.json"),
+    /// The metadata that ships with esspass for one of our types (parsed once per process).
+    pub fn builtin(t: CredentialType) -> &'static Self {
+        static PDA1: std::sync::OnceLock<TypeMetadata> = std::sync::OnceLock::new();
+        static EHIC: std::sync::OnceLock<TypeMetadata> = std::sync::OnceLock::new();
+        let (cell, src) = match t {
+            CredentialType::Pda1 => (&PDA1, include_str!("../metadata/pda1.json")),
+            CredentialType::Ehic => (&EHIC, include_str!("../metadata/ehic.json")),
         };
         // The shipped files are checked by a unit test; a broken file yields metadata with no claims.
-        Self::parse(src).unwrap_or(Self { vct: t.vct().into(), name: None, description: None, display: Vec::new(), claims: Vec::new() })
+        cell.get_or_init(|| Self::parse(src).unwrap_or(Self { vct: t.vct().into(), name: None, description: None, display: Vec::new(), claims: Vec::new() }))
     }
 
     /// The built-in metadata for a `vct`, if it is one of ours.
-    pub fn for_vct(vct: &str) -> Option<Self> {
+    pub fn for_vct(vct: &str) -> Option<&'static Self> {
         CredentialType::from_vct(vct).map(Self::builtin)
     }
 

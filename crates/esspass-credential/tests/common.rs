@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use time::OffsetDateTime;
 
-/// The instant the tests run "at": 2027-03-01T10:00:00Z (inside the example documents' validity).
+/// The instant the tests run "at": 2027-03-02T10:00:00Z (inside the example documents' validity).
 pub const NOW: i64 = 1_803_981_600;
 
 pub fn now() -> OffsetDateTime {
