@@ -129,6 +129,14 @@ error_codes! {
     RulesInvalidInput = "6001", "the application is not valid input for the rules engine";
     RulesShareOutOfRange = "6002", "a share must be a decimal from 0 to 1";
     RulesSharesExceedOne = "6003", "the shares across states add up to more than 1";
+    RulesMissingField = "6004", "a field the rules engine needs to read the application is missing";
+    RulesWrongType = "6005", "a field of the application has the wrong JSON type";
+    RulesUnknownField = "6006", "the application has a field the rules engine does not define";
+    RulesUnknownValue = "6007", "a field holds a value outside its code list";
+    RulesConflictingFields = "6008", "fields were given together that exclude each other";
+    RulesTooLarge = "6009", "the application exceeds a size limit (bytes, activities, states or periods)";
+    RulesEmptyList = "6010", "a list that needs at least one entry is empty";
+    RulesTextLength = "6011", "a text field is empty or too long";
 
     // 9xxx — usage, keys, IO
     Usage = "9001", "usage error";

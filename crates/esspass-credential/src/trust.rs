@@ -120,15 +120,15 @@ impl TrustedList {
     /// The issuer entry whose certificates include `cert`.
     pub fn issuer_for(&self, cert: &Certificate) -> Option<&IssuerEntry> {
         let ListBody::Issuers { issuers } = &self.body else { return None };
-        let b64 = b64::encode_std(&cert.der);
-        issuers.iter().find(|e| e.certificates.contains(&b64))
+        let b64 = &cert.der_b64;
+        issuers.iter().find(|e| e.certificates.contains(b64))
     }
 
     /// The verifier entry whose certificates include `cert`.
     pub fn verifier_for(&self, cert: &Certificate) -> Option<&VerifierEntry> {
         let ListBody::Verifiers { verifiers } = &self.body else { return None };
-        let b64 = b64::encode_std(&cert.der);
-        verifiers.iter().find(|e| e.certificates.contains(&b64))
+        let b64 = &cert.der_b64;
+        verifiers.iter().find(|e| e.certificates.contains(b64))
     }
 }
 
@@ -140,8 +140,8 @@ impl IssuerEntry {
 
     /// Whether `cert` may sign this institution's status lists.
     pub fn may_sign_status(&self, cert: &Certificate) -> bool {
-        let b64 = b64::encode_std(&cert.der);
-        self.certificates.contains(&b64) || self.status_issuers.contains(&b64)
+        let b64 = &cert.der_b64;
+        self.certificates.contains(b64) || self.status_issuers.contains(b64)
     }
 }
 

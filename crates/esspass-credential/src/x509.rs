@@ -19,6 +19,8 @@ pub const EKU_TSL_SIGNING: &str = "0.4.0.2231.3.0";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
     pub der: Vec<u8>,
+    /// The DER in standard base64, as in `x5c` and trusted lists.
+    pub der_b64: String,
     pub subject: Vec<u8>,
     pub issuer: Vec<u8>,
     /// Human-readable subject (RFC 4514), for reports.
@@ -105,6 +107,7 @@ impl Certificate {
         let unknown_critical = c.extensions().iter().any(|e| e.critical && matches!(e.parsed_extension(), ParsedExtension::UnsupportedExtension { .. }));
         Ok(Self {
             der: der.to_vec(),
+            der_b64: crate::b64::encode_std(der),
             subject: c.subject().as_raw().to_vec(),
             issuer: c.issuer().as_raw().to_vec(),
             subject_text: c.subject().to_string(),

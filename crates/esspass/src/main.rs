@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::status_list::Command,
     },
+    /// The applicable-legislation engine (Reg. 883/2004 Title II).
+    Rules {
+        #[command(subcommand)]
+        command: cmd::rules::Command,
+    },
 }
 
 /// How a command ended.
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Pki { command } => cmd::pki::run(command),
         Command::StatusList { command } => cmd::status_list::run(command),
+        Command::Rules { command } => cmd::rules::run(command),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

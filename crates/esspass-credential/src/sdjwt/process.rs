@@ -9,6 +9,30 @@ use crate::{Error, Result};
 use esspass_core::ErrorCode;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Digests are base64url SHA-256 values chosen by the issuer: uniformly distributed already, so an
+/// FNV-1a hash of their bytes is enough (no SipHash needed against flooding: at most a few hundred
+/// entries, and a collision costs a string comparison, not correctness).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
 /// The result of processing: the claims as the holder disclosed them.
 #[derive(Debug, Clone)]
@@ -20,10 +44,10 @@ pub struct Processed {
 }
 
 struct Walker<'a> {
-    by_digest: HashMap<String, usize>,
+    by_digest: FastMap<String, usize>,
     disclosures: &'a mut [Disclosure],
     paths: Vec<Option<Vec<PathElem>>>,
-    seen_digests: HashSet<String>,
+    seen_digests: FastSet<String>,
 }
 
 /// Process an issuer-signed payload against the disclosures (base64url strings as received).
@@ -39,14 +63,14 @@ pub fn process_owned(payload: Map<String, Value>, disclosures: &[String]) -> Res
         Some(other) => return Err(Error::new(ErrorCode::UnsupportedSdAlg, format!("_sd_alg {other} is not supported; only sha-256"))),
     }
     let mut parsed: Vec<Disclosure> = disclosures.iter().map(|d| Disclosure::parse(d)).collect::<Result<_>>()?;
-    let mut by_digest = HashMap::with_capacity(parsed.len());
+    let mut by_digest = FastMap::with_capacity_and_hasher(parsed.len(), BuildHasherDefault::default());
     for (i, d) in parsed.iter().enumerate() {
         if by_digest.insert(d.digest(), i).is_some() {
             return Err(Error::new(ErrorCode::DuplicateDisclosure, format!("disclosure {} is given twice", i + 1)));
         }
     }
     let n = parsed.len();
-    let mut w = Walker { by_digest, disclosures: &mut parsed, paths: vec![None; n], seen_digests: HashSet::new() };
+    let mut w = Walker { by_digest, disclosures: &mut parsed, paths: vec![None; n], seen_digests: FastSet::default() };
     let mut path = Vec::new();
     let claims = w.object(payload, &mut path, true)?;
     let mut disclosed = Vec::with_capacity(n);

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod issue;
 pub mod pki;
 pub mod present;
+pub mod rules;
 pub mod status_list;
 pub mod verify;
 

@@ -1,0 +1,285 @@
+//! The decision: outcome, legislation, article, PDA1 status confirmation, period, the EESSI case the
+//! institution opens, and the reasons. Also the [`Draft`] the rules fill in while they run.
+
+use crate::codes::{Effect, ReasonCode};
+use crate::provision::{Instrument, Provision};
+use esspass_core::{Country, Date, StatusConfirmation};
+use serde::Serialize;
+
+/// The three outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every condition of the article applied is met; the institution can issue the PDA1.
+    Determined,
+    /// A person must decide; the reasons with effect `review` say exactly why.
+    ManualReview,
+    /// The coordination instruments do not apply.
+    NotApplicable,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Determined => "determined",
+            Outcome::ManualReview => "manual_review",
+            Outcome::NotApplicable => "not_applicable",
+        }
+    }
+}
+
+/// Legislation-applicable business use cases (EESSI sector LA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Buc {
+    /// Request for exception (Art 16).
+    #[serde(rename = "LA_BUC_01")]
+    LaBuc01,
+    /// Determination of applicable legislation, activity in two or more states (Art 13).
+    #[serde(rename = "LA_BUC_02")]
+    LaBuc02,
+    /// Notification of posting (Art 12).
+    #[serde(rename = "LA_BUC_04")]
+    LaBuc04,
+    /// Notification of applicable legislation (Art 11, 15).
+    #[serde(rename = "LA_BUC_05")]
+    LaBuc05,
+}
+
+impl Buc {
+    pub fn name(self) -> &'static str {
+        match self {
+            Buc::LaBuc01 => "LA_BUC_01",
+            Buc::LaBuc02 => "LA_BUC_02",
+            Buc::LaBuc04 => "LA_BUC_04",
+            Buc::LaBuc05 => "LA_BUC_05",
+        }
+    }
+
+    /// The SED that starts the case.
+    pub fn first_sed(self) -> Sed {
+        match self {
+            Buc::LaBuc01 => Sed::A001,
+            Buc::LaBuc02 => Sed::A003,
+            Buc::LaBuc04 => Sed::A009,
+            Buc::LaBuc05 => Sed::A010,
+        }
+    }
+}
+
+/// The first SED of each legislation-applicable BUC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Sed {
+    /// Request for exception.
+    A001,
+    /// Determination of applicable legislation.
+    A003,
+    /// Notification of posting.
+    A009,
+    /// Notification of applicable legislation.
+    A010,
+}
+
+impl Sed {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sed::A001 => "A001",
+            Sed::A003 => "A003",
+            Sed::A009 => "A009",
+            Sed::A010 => "A010",
+        }
+    }
+}
+
+/// The period the legislation applies for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct DecisionPeriod {
+    pub start: Date,
+    /// Inclusive. `None` only in a manual review where the end is the missing fact.
+    pub end: Option<Date>,
+    /// The determination is provisional (987/2009 Art 16(2)); the PDA1 says so (field 2.5).
+    pub provisional: bool,
+    /// The activity is open-ended and `end` is the review date (start + 5 years − 1 day), not an
+    /// end of the activity.
+    pub review_date: bool,
+}
+
+/// One reason: a stable code, the article it rests on, what it does to the outcome, a sentence a
+/// case worker and a court can read, and where the fact lives in the application.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Reason {
+    pub code: ReasonCode,
+    pub article: &'static str,
+    pub effect: Effect,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// The decision on one application.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// The instrument under which the states coordinate (none when not applicable or unclear).
+    pub instrument: Option<Instrument>,
+    /// The state whose legislation applies; in a manual review, the candidate if there is one.
+    pub legislation_country: Option<Country>,
+    /// The article applied (or, in a manual review, the candidate article).
+    pub article: Option<&'static str>,
+    /// PDA1 `status_confirmation`.
+    pub status_confirmation: Option<StatusConfirmation>,
+    pub period: Option<DecisionPeriod>,
+    /// The state whose institution takes the decision and opens the EESSI case.
+    pub institution_country: Option<Country>,
+    /// The other states involved, which the institution informs.
+    pub other_states: Vec<Country>,
+    pub buc: Option<Buc>,
+    pub first_sed: Option<Sed>,
+    pub reasons: Vec<Reason>,
+}
+
+impl Decision {
+    /// The reasons that sent the case to a person.
+    pub fn review_reasons(&self) -> impl Iterator<Item = &Reason> {
+        self.reasons.iter().filter(|r| r.effect == Effect::Review)
+    }
+
+    /// Whether any reason carries this code.
+    pub fn has(&self, code: ReasonCode) -> bool {
+        self.reasons.iter().any(|r| r.code == code)
+    }
+}
+
+/// Which exchange follows the determination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Procedure {
+    /// Art 12: LA_BUC_04 / A009 from the sending state (987/2009 Art 15).
+    Posting,
+    /// Art 13 and marginal activities: LA_BUC_02 / A003 from the residence state (987/2009 Art 16).
+    MultiState,
+    /// Art 11: LA_BUC_05 / A010 (987/2009 Art 15).
+    Notification,
+    /// Art 16: LA_BUC_01 / A001 to the other states' competent authorities (987/2009 Art 18).
+    Exception,
+}
+
+impl Procedure {
+    fn buc(self) -> Buc {
+        match self {
+            Procedure::Posting => Buc::LaBuc04,
+            Procedure::MultiState => Buc::LaBuc02,
+            Procedure::Notification => Buc::LaBuc05,
+            Procedure::Exception => Buc::LaBuc01,
+        }
+    }
+}
+
+/// The legislation a rule arrives at (or proposes, in a manual review).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Candidate {
+    pub country: Country,
+    pub provision: Provision,
+    pub status: StatusConfirmation,
+    pub start: Date,
+    pub end: Option<Date>,
+    pub provisional: bool,
+    pub review_date: bool,
+    pub institution: Country,
+    pub procedure: Procedure,
+}
+
+/// The decision while the rules run.
+#[derive(Debug)]
+pub(crate) struct Draft {
+    /// Citations follow this instrument; `Regulation883` until scope says otherwise.
+    pub instrument: Instrument,
+    /// The instrument scope established, if it did.
+    pub scope: Option<Instrument>,
+    pub candidate: Option<Candidate>,
+    /// What the ordinary rules give when the candidate is something else (a posting beyond 24
+    /// months falls back to the host state's legislation; the candidate is then an exception).
+    pub ordinary: Option<(Country, Provision)>,
+    pub reasons: Vec<Reason>,
+}
+
+impl Draft {
+    pub fn new() -> Self {
+        Draft { instrument: Instrument::Regulation883, scope: None, candidate: None, ordinary: None, reasons: Vec::with_capacity(12) }
+    }
+
+    /// Add a reason; its effect comes from its code.
+    pub fn push(&mut self, code: ReasonCode, provision: Provision, text: String, path: Option<String>) {
+        self.reasons.push(Reason { code, article: provision.cite(self.instrument), effect: code.effect(), text, path });
+    }
+
+    pub fn say(&mut self, code: ReasonCode, provision: Provision, text: String) {
+        self.push(code, provision, text, None);
+    }
+
+    pub fn at(&mut self, code: ReasonCode, provision: Provision, text: String, path: String) {
+        self.push(code, provision, text, Some(path));
+    }
+
+    /// A fact the provision needs is missing at `path`.
+    pub fn missing(&mut self, provision: Provision, what: &str, path: String) {
+        let text = format!("{what} is not given; {} needs it.", provision.cite(self.instrument));
+        self.push(ReasonCode::FactMissing, provision, text, Some(path));
+    }
+
+    pub fn needs_review(&self) -> bool {
+        self.reasons.iter().any(|r| r.effect == Effect::Review)
+    }
+
+    pub fn excluded(&self) -> bool {
+        self.reasons.iter().any(|r| r.effect == Effect::Excluded)
+    }
+
+    /// The decision. `involved` are all states the application names (participating ones only).
+    pub fn finish(self, involved: &[Country]) -> Decision {
+        if self.excluded() {
+            return Decision {
+                outcome: Outcome::NotApplicable,
+                instrument: None,
+                legislation_country: None,
+                article: None,
+                status_confirmation: None,
+                period: None,
+                institution_country: None,
+                other_states: Vec::new(),
+                buc: None,
+                first_sed: None,
+                reasons: self.reasons,
+            };
+        }
+        let outcome = if self.needs_review() || self.candidate.is_none() { Outcome::ManualReview } else { Outcome::Determined };
+        let Some(c) = self.candidate else {
+            return Decision {
+                outcome,
+                instrument: self.scope,
+                legislation_country: None,
+                article: None,
+                status_confirmation: None,
+                period: None,
+                institution_country: None,
+                other_states: Vec::new(),
+                buc: None,
+                first_sed: None,
+                reasons: self.reasons,
+            };
+        };
+        let other_states: Vec<Country> = involved.iter().copied().filter(|s| *s != c.institution).collect();
+        let buc = (!other_states.is_empty() || c.country != c.institution).then(|| c.procedure.buc());
+        Decision {
+            outcome,
+            instrument: self.scope,
+            legislation_country: Some(c.country),
+            article: Some(c.provision.cite(self.instrument)),
+            status_confirmation: Some(c.status),
+            period: Some(DecisionPeriod { start: c.start, end: c.end, provisional: c.provisional, review_date: c.review_date }),
+            institution_country: Some(c.institution),
+            other_states,
+            buc,
+            first_sed: buc.map(Buc::first_sed),
+            reasons: self.reasons,
+        }
+    }
+}

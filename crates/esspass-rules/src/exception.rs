@@ -1,0 +1,70 @@
+//! Exceptions agreed between states: 883/2004 Art 16(1), 987/2009 Art 18, Practical Guide Part I §12.
+//!
+//! An exception is never decided by one institution: the competent authorities of the states
+//! concerned must agree. When the application asks for one, the engine says what the ordinary rules
+//! give, prepares the request (LA_BUC_01, SED A001, sent by the state whose legislation is asked for)
+//! and leaves the sending to a person. When the ordinary rules already give what is asked, for the
+//! whole period asked, no exception is needed and the ordinary decision stands.
+
+use crate::application::ExceptionRequest;
+use crate::codes::ReasonCode as R;
+use crate::decision::{Candidate, Draft, Procedure};
+use crate::provision::Provision as P;
+use crate::situation::review_date;
+use esspass_core::StatusConfirmation;
+
+pub(crate) fn apply(req: &ExceptionRequest, d: &mut Draft) {
+    let asked = req.legislation_country;
+    let (start, end) = (req.period.start, req.period.end);
+    if let Some(c) = &d.candidate {
+        let covers = c.start <= start && match (c.end, end) {
+            (Some(ce), Some(e)) => e <= ce && !c.review_date,
+            _ => false,
+        };
+        if !d.needs_review() && c.country == asked && covers {
+            d.say(R::ExceptionNotNeeded, P::Art16_1, format!(
+                "The exception asked for ({asked}, {start} to {}) is not needed: the ordinary rules already give the legislation of {asked} for that whole period.",
+                end.map(|e| e.to_string()).unwrap_or_default()
+            ));
+            return;
+        }
+    }
+    let fallback = d.ordinary.is_some();
+    let ordinary = d.ordinary.or(d.candidate.as_ref().map(|c| (c.country, c.provision)));
+    if let Some((country, provision)) = ordinary {
+        let what = if d.needs_review() && !fallback { "would, once the open points above are settled, give" } else { "give" };
+        let article = provision.cite(d.instrument);
+        d.say(R::ExceptionNormalRule, provision, format!(
+            "Without an exception the ordinary rules {what} the legislation of {country} ({article})."
+        ));
+    }
+    if asked.area().is_none() {
+        d.at(R::ScopeOutside, P::Art16_1, format!("An exception can designate only a participating state; {asked} is not one."), "$.exception_request.legislation_country".into());
+        return;
+    }
+    let grounds = req.grounds.as_deref().map(|g| format!(" Grounds given: {g}")).unwrap_or_default();
+    d.at(R::ExceptionRequest, P::Impl18, format!(
+        "The person or employer asks that the legislation of {asked} apply from {start} by way of exception. The competent authority of {asked} must send the request (LA_BUC_01, SED A001) to the other states concerned, and the exception applies only once they agree (A011); a person decides whether to send it.{grounds}"
+    ), "$.exception_request".into());
+    match end {
+        None => d.missing(P::Art16_1, "The end of the period asked for", "$.exception_request.period.end".into()),
+        Some(e) => {
+            if review_date(start).is_some_and(|five| e > five) {
+                d.say(R::ExceptionOverFiveYears, P::GuideI12, format!(
+                    "The period asked for runs from {start} to {e}, more than five years; exceptions for postings are usually agreed for at most five years in total."
+                ));
+            }
+        }
+    }
+    d.candidate = Some(Candidate {
+        country: asked,
+        provision: P::Art16_1,
+        status: StatusConfirmation::Exception,
+        start,
+        end,
+        provisional: false,
+        review_date: false,
+        institution: asked,
+        procedure: Procedure::Exception,
+    });
+}
