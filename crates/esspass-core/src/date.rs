@@ -208,11 +208,10 @@ mod tests {
         #[test]
         fn display_parse_roundtrip(days in -200_000i64..200_000) {
             let base = d("2000-01-01");
-            if let Some(x) = base.add_days(days) {
-                if (1000..=9999).contains(&x.year()) {
+            if let Some(x) = base.add_days(days)
+                && (1000..=9999).contains(&x.year()) {
                     prop_assert_eq!(Date::parse(&x.to_string()), Some(x));
                 }
-            }
         }
 
         #[test]

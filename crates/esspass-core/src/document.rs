@@ -303,11 +303,10 @@ fn normalise_legacy_pda1(obj: &mut Map<String, Value>) {
             other => vec![other],
         };
         for a in &mut list {
-            if let Value::Object(m) = a {
-                if let Some(b) = m.remove("building_number") {
+            if let Value::Object(m) = a
+                && let Some(b) = m.remove("building_number") {
                     m.entry("house_number").or_insert(b);
                 }
-            }
         }
         let wi = obj.entry("work_information").or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(wi) = wi {
@@ -455,16 +454,14 @@ impl Checker {
         let start = self.date(obj, "$", "starting_date", false);
         let end = self.date(obj, "$", "ending_date", false);
         let category = self.string(obj, "$", "category", 1, 255, false);
-        if let (Some(s), Some(e)) = (start, end) {
-            if e < s {
+        if let (Some(s), Some(e)) = (start, end)
+            && e < s {
                 self.push("$.ending_date", ErrorCode::PeriodReversed, format!("ending_date {e} is before starting_date {s}"));
             }
-        }
-        if let (Some(i), Some(x)) = (issued, expiry) {
-            if x < i {
+        if let (Some(i), Some(x)) = (issued, expiry)
+            && x < i {
                 self.push("$.date_of_expiry", ErrorCode::InconsistentDates, format!("date_of_expiry {x} is before date_of_issuance {i}"));
             }
-        }
         Some(Common {
             personal_administrative_number: pan?,
             issuing_authority: ia?,

@@ -113,7 +113,6 @@ error_codes! {
     StatusSignerNotAuthorised = "4017", "the status list token is not signed by the issuer or its named status issuer";
     StatusTokenExpired = "4018", "the status list token has expired or is older than the cache policy allows";
     StatusListMalformed = "4019", "the status list is malformed";
-    StatusMissing = "4020", "the credential has no status reference";
 
     // 5xxx — holder binding (KB-JWT)
     KbJwtMissing = "5001", "the presentation has no KB-JWT";
@@ -123,7 +122,6 @@ error_codes! {
     KbJwtAudience = "5005", "the KB-JWT aud is not the expected verifier";
     KbJwtSdHash = "5006", "the KB-JWT sd_hash does not match the presentation";
     KbJwtIat = "5007", "the KB-JWT iat is outside the accepted window";
-    KbJwtUnexpected = "5008", "a KB-JWT is present but no nonce/aud was expected";
 
     // 6xxx — applicable-legislation engine input
     RulesInvalidInput = "6001", "the application is not valid input for the rules engine";

@@ -110,8 +110,14 @@ impl CompactJws {
         Ok(Self { header, payload, signing_input, signature })
     }
 
+    /// The `typ` header, with an `application/` prefix removed (RFC 7515 §4.1.9: `application/dc+sd-jwt`
+    /// and `dc+sd-jwt` name the same type).
     pub fn typ(&self) -> Option<&str> {
-        self.header.get("typ").and_then(Value::as_str)
+        let t = self.header.get("typ").and_then(Value::as_str)?;
+        match t.get(..12) {
+            Some(p) if p.eq_ignore_ascii_case("application/") => t.get(12..),
+            _ => Some(t),
+        }
     }
 
     /// Verify the signature with an uncompressed P-256 point.
@@ -160,6 +166,8 @@ mod tests {
         let parsed = CompactJws::parse(&jws).unwrap();
         assert!(parsed.verify_with_point(&s.public_jwk().point().unwrap()));
         assert_eq!(parsed.typ(), Some("x"));
+        let long = sign_compact(&s, json!({"typ": "application/dc+sd-jwt"}).as_object().unwrap().clone(), &payload).unwrap();
+        assert_eq!(CompactJws::parse(&long).unwrap().typ(), Some("dc+sd-jwt"));
         let other = EcdsaP256Signer::generate().unwrap();
         assert!(!parsed.verify_with_point(&other.public_jwk().point().unwrap()));
     }

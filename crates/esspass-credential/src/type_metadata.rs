@@ -146,11 +146,10 @@ impl TypeMetadata {
     /// The `sd` rule for a concrete path: the first claim entry whose path matches; `allowed` if none.
     /// The reserved JWT claims at the top level are always `never`.
     pub fn sd_for(&self, path: &[PathElem]) -> Sd {
-        if let [PathElem::Key(k), ..] = path {
-            if NEVER_DISCLOSABLE.contains(&k.as_str()) {
+        if let [PathElem::Key(k), ..] = path
+            && NEVER_DISCLOSABLE.contains(&k.as_str()) {
                 return Sd::Never;
             }
-        }
         self.claims.iter().find(|c| matches(&c.path, path)).map_or(Sd::Allowed, |c| c.sd)
     }
 }

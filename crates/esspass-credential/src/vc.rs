@@ -55,11 +55,10 @@ pub fn normalise_claims(t: CredentialType, claims: &Value) -> Result<Map<String,
 /// Issue an SD-JWT VC (with every disclosure; the holder chooses later).
 pub fn issue(req: &IssueRequest<'_>) -> Result<SdJwt, IssueError> {
     let business = normalise_claims(req.credential_type, req.claims).map_err(IssueError::Claims)?;
-    if let (Some(nbf), Some(exp)) = (req.nbf, req.exp) {
-        if exp <= nbf {
+    if let (Some(nbf), Some(exp)) = (req.nbf, req.exp)
+        && exp <= nbf {
             return Err(Error::new(ErrorCode::InconsistentDates, "exp must be after nbf").into());
         }
-    }
     if req.x5c.is_empty() {
         return Err(Error::new(ErrorCode::MissingX5c, "an x5c chain is required").into());
     }

@@ -230,16 +230,14 @@ impl Verifier {
         // sd_jwt_vc.claims
         let Some(cnf_jwk) = r.step("sd_jwt_vc.claims", || {
             for p in &processed.disclosed {
-                if let (1, Some(PathElem::Key(k))) = (p.len(), p.first()) {
-                    if NEVER_DISCLOSABLE.contains(&k.as_str()) {
+                if let (1, Some(PathElem::Key(k))) = (p.len(), p.first())
+                    && NEVER_DISCLOSABLE.contains(&k.as_str()) {
                         return Err(Error::new(ErrorCode::NonDisclosableClaimDisclosed, format!("{k} must not be selectively disclosable")));
                     }
-                }
-                if let Some(PathElem::Key(k)) = p.first() {
-                    if p.len() > 1 && NEVER_DISCLOSABLE.contains(&k.as_str()) {
+                if let Some(PathElem::Key(k)) = p.first()
+                    && p.len() > 1 && NEVER_DISCLOSABLE.contains(&k.as_str()) {
                         return Err(Error::new(ErrorCode::NonDisclosableClaimDisclosed, format!("sub-claims of {k} must not be selectively disclosable")));
                     }
-                }
             }
             if !matches!(claims.get("vct"), Some(Value::String(_))) {
                 return Err(Error::new(ErrorCode::MissingVct, "no vct claim"));
@@ -263,7 +261,7 @@ impl Verifier {
         // type_metadata
         let ok = r.step("type_metadata", || {
             let meta = TypeMetadata::for_vct(&vct).ok_or_else(|| Error::new(ErrorCode::UnknownVct, format!("no type metadata for {vct}")))?;
-            check_type_metadata(&meta, claims, &processed.disclosed)?;
+            check_type_metadata(meta, claims, &processed.disclosed)?;
             Ok(((), format!("conforms to the type metadata of {vct}")))
         });
         if ok.is_none() {
@@ -322,21 +320,18 @@ impl Verifier {
         // An integer beyond i64 (sd_jwt_vc.claims admits any u64) lies in the far future; it must not read as absent.
         let num = |k: &str| claims.get(k).and_then(|v| v.as_i64().or_else(|| v.as_u64().map(|_| i64::MAX)));
         if r.step("validity.token", || {
-            if let Some(nbf) = num("nbf") {
-                if t + lw < nbf {
+            if let Some(nbf) = num("nbf")
+                && t + lw < nbf {
                     return Err(Error::new(ErrorCode::TokenNotYetValid, format!("nbf {nbf} is after {t}")));
                 }
-            }
-            if let Some(iat) = num("iat") {
-                if t + lw < iat {
+            if let Some(iat) = num("iat")
+                && t + lw < iat {
                     return Err(Error::new(ErrorCode::TokenNotYetValid, format!("iat {iat} is in the future")));
                 }
-            }
-            if let Some(exp) = num("exp") {
-                if t - lw >= exp {
+            if let Some(exp) = num("exp")
+                && t - lw >= exp {
                     return Err(Error::new(ErrorCode::TokenExpired, format!("exp {exp} has passed")));
                 }
-            }
             Ok(((), "iat/nbf/exp hold".into()))
         })
         .is_none()
@@ -350,11 +345,10 @@ impl Verifier {
             if today < issued {
                 return Err(Error::new(ErrorCode::DocumentNotYetIssued, format!("date_of_issuance {issued} is after {today}")));
             }
-            if let Some(x) = date_of("date_of_expiry") {
-                if today > x {
+            if let Some(x) = date_of("date_of_expiry")
+                && today > x {
                     return Err(Error::new(ErrorCode::DocumentExpired, format!("date_of_expiry {x} has passed ({today})")));
                 }
-            }
             Ok(((), format!("issued {issued}, in force on {today}")))
         })
         .is_none()
@@ -365,16 +359,14 @@ impl Verifier {
         // validity.coverage
         if r.step("validity.coverage", || {
             let (s, e) = (date_of("starting_date"), date_of("ending_date"));
-            if let Some(s) = s {
-                if today < s {
+            if let Some(s) = s
+                && today < s {
                     return Err(Error::new(ErrorCode::CoverageNotStarted, format!("coverage starts {s}, today is {today}")));
                 }
-            }
-            if let Some(e) = e {
-                if today > e {
+            if let Some(e) = e
+                && today > e {
                     return Err(Error::new(ErrorCode::CoverageEnded, format!("coverage ended {e}, today is {today}")));
                 }
-            }
             Ok(((), format!("{today} within {}..{}", s.map_or("-".into(), |d| d.to_string()), e.map_or("-".into(), |d| d.to_string()))))
         })
         .is_none()

@@ -222,13 +222,11 @@ impl ChainValidator {
             key_input.push(b',');
         }
         let key = crate::sha256(&key_input);
-        if let Ok(cache) = self.cache.lock() {
-            if let Some(e) = cache.get(&key) {
-                if e.from <= at && at <= e.until {
+        if let Ok(cache) = self.cache.lock()
+            && let Some(e) = cache.get(&key)
+                && e.from <= at && at <= e.until {
                     return Ok(ValidatedChain { leaf: e.leaf.clone(), anchor_subject: e.anchor_subject.clone(), cached: true });
                 }
-            }
-        }
         let ders: Vec<Vec<u8>> = x5c.iter().map(|c| crate::b64::decode_std(c).map_err(|e| Error::new(ErrorCode::CertificateUnparsable, e.detail))).collect::<Result<_>>()?;
         let certs: Vec<Certificate> = ders.iter().map(|d| Certificate::from_der(d)).collect::<Result<_>>()?;
         let (validated, from, until) = self.validate(certs, at)?;
@@ -306,11 +304,10 @@ fn check_ca(c: &Certificate, below: usize) -> Result<()> {
     if c.key_usage_cert_sign == Some(false) {
         return Err(Error::new(ErrorCode::KeyUsage, format!("{}'s keyUsage lacks keyCertSign", c.subject_text)));
     }
-    if let Some(max) = c.path_len {
-        if below > max as usize {
+    if let Some(max) = c.path_len
+        && below > max as usize {
             return Err(Error::new(ErrorCode::PathLength, format!("{} allows {max} intermediate CAs below it, the chain has {below}", c.subject_text)));
         }
-    }
     Ok(())
 }
 

@@ -45,7 +45,8 @@ fn issued_credentials_validate_against_their_schemas() {
 fn schemas_reject_what_the_domain_rejects() {
     let pda1 = schema("pda1.schema.json");
     let good = processed(CredentialType::Pda1);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("EESSI country code in a claim", Box::new(|v| v["legislation_country"] = json!("EL"))),
         ("status code 13", Box::new(|v| v["status_confirmation"] = json!("13"))),
         ("employer type 03", Box::new(|v| v["employer"][0]["type"] = json!("03"))),

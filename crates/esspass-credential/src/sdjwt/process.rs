@@ -143,8 +143,8 @@ impl Walker<'_> {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    if let Value::Object(m) = &item {
-                        if let Some(d) = m.get("...") {
+                    if let Value::Object(m) = &item
+                        && let Some(d) = m.get("...") {
                             if m.len() != 1 {
                                 return Err(Error::new(ErrorCode::MalformedSdPayload, "an array-element digest object has \"...\" as its only key"));
                             }
@@ -164,7 +164,6 @@ impl Walker<'_> {
                             out.push(value);
                             continue;
                         }
-                    }
                     path.push(PathElem::Index(out.len()));
                     let value = self.value(item, path)?;
                     path.pop();
@@ -187,7 +186,7 @@ mod tests {
     fn issue_then_process_restores_claims() {
         let claims = json!({"a": 1, "b": {"c": [1, {"d": 2}, 3]}, "e": [{"f": "g"}]});
         let m = claims.as_object().unwrap();
-        let policy = |p: &[PathElem]| p.len() >= 1 && !matches!(p.first(), Some(PathElem::Key(k)) if k == "a");
+        let policy = |p: &[PathElem]| !p.is_empty() && !matches!(p.first(), Some(PathElem::Key(k)) if k == "a");
         let d = make_disclosable(m, &policy, true);
         let enc: Vec<String> = d.disclosures.iter().map(|d| d.encoded.clone()).collect();
         let p = process(&d.payload, &enc).unwrap();

@@ -189,7 +189,7 @@ pub fn run(a: Args) -> CmdResult {
     let make_verifier = || -> Result<Verifier, Failure> {
         let chains = ChainValidator::new(vec![root.clone()]);
         let list = TrustedList::verify(&itl_jws, &chains, time::OffsetDateTime::now_utc().unix_timestamp())?;
-        let fetcher = Fetcher::new(&[root.der.clone()]).map_err(|e| Failure::usage(ErrorCode::FetchFailed, e))?;
+        let fetcher = Fetcher::new(std::slice::from_ref(&root.der)).map_err(|e| Failure::usage(ErrorCode::FetchFailed, e))?;
         Ok(Verifier::new(chains, Some(list), Some(StatusCache::new(Box::new(fetcher), CachePolicy::default()))))
     };
     let hospital = m.verifiers.iter().find(|v| v.slug == "es-hospital").map(|v| v.url.clone()).unwrap_or_default();

@@ -59,13 +59,13 @@ pub enum Command {
     },
 }
 
-fn load(path: &PathBuf) -> Result<StatusList, Failure> {
+fn load(path: &std::path::Path) -> Result<StatusList, Failure> {
     let text = read_input(&path.display().to_string())?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", path.display())))?;
     Ok(StatusList::from_json(&v)?)
 }
 
-fn save(path: &PathBuf, l: &StatusList) -> Result<(), Failure> {
+fn save(path: &std::path::Path, l: &StatusList) -> Result<(), Failure> {
     let text = serde_json::to_string(&l.to_json()?).map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
     std::fs::write(path, text).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", path.display())))
 }

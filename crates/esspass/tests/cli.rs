@@ -1,0 +1,128 @@
+//! The `esspass` command as a user drives it: exit codes, JSON output, the demo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn esspass(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("esspass-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn demo_runs_both_journeys_end_to_end() {
+    let d = tmp("demo");
+    let o = esspass(&["demo", "--data-dir", d.join("data").to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(out.matches("outcome    VALID").count(), 2, "{out}");
+    assert!(out.contains("outcome    INVALID (ESP-4010"), "{out}");
+    assert!(d.join("data/wallet/pda1.sd-jwt").exists() && d.join("data/pki/root/ca.pem").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("data/pki/institutions/el-efka/signing.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "private keys are owner-only");
+    }
+}
+
+#[test]
+fn issue_present_verify_exit_codes() {
+    let d = tmp("ivp");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    assert!(esspass(&["pki", "new-key", "--out", &p("holder.key")]).status.success());
+    let issued = esspass(&[
+        "issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p("pki/institutions/si-zzzs/signing.key"),
+        "--chain", &p("pki/institutions/si-zzzs/chain.pem"), "--holder-jwk", &p("holder.key"), "--iss", "https://127.0.0.1:8442",
+    ]);
+    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+    std::fs::write(d.join("cred"), &issued.stdout).unwrap();
+    let presented = esspass(&["present", "--credential", &p("cred"), "--holder-key", &p("holder.key"), "--disclose", "document_number", "--nonce", "n1", "--aud", "https://v"]);
+    assert!(presented.status.success());
+    std::fs::write(d.join("pres"), &presented.stdout).unwrap();
+    // The trusted list is valid for 90 days from today: verifying as of 100 days ahead is refused
+    // up front (could not check, exit 2, ESP-3017).
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(100)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let tl = p("pki/trusted-lists/issuers.jwt");
+    let pres = p("pres");
+    let o = esspass(&["verify", "--json", "--at", &later, "--trust-anchor", &p("pki/root/ca.pem"), "--trusted-list", &tl, &pres]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(json(&o)["error"]["code"], "ESP-3017");
+    // Now, without --at: valid (exit 0) with the list; a wrong nonce is rejected (exit 1).
+    let ok = esspass(&["verify", "--json", "--trust-anchor", &p("pki/root/ca.pem"), "--trusted-list", &tl, "--nonce", "n1", "--aud", "https://v", &pres]);
+    let r = json(&ok);
+    assert_eq!(r["outcome"], "valid", "{r:#}");
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(r["claims"]["document_number"], "SI00ZZZS0000004711");
+    assert!(r["claims"].get("personal_administrative_number").is_none());
+    let bad = esspass(&["verify", "--json", "--trust-anchor", &p("pki/root/ca.pem"), "--nonce", "other", "--aud", "https://v", &pres]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(json(&bad)["code"], "ESP-5004");
+    // No trust input at all: could not check (exit 2), never valid.
+    let none = esspass(&["verify", "--json", &pres]);
+    assert_eq!(none.status.code(), Some(2));
+    assert_eq!(json(&none)["outcome"], "error");
+    // Invalid claims: exit 2 with every problem and its path.
+    std::fs::write(d.join("bad.json"), r#"{"document_number": "ab", "issuing_authority": {"id": "SI:ZZZS", "name": "ZZZS", "country": "XX"}}"#).unwrap();
+    let o = esspass(&[
+        "issue", "--json", "--type", "ehic", "--claims", &p("bad.json"), "--key", &p("pki/institutions/si-zzzs/signing.key"),
+        "--chain", &p("pki/institutions/si-zzzs/chain.pem"), "--holder-jwk", &p("holder.key"), "--iss", "https://127.0.0.1:8442",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let paths: Vec<String> = json(&o)["error"]["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap().to_owned()).collect();
+    for want in ["$.document_number", "$.issuing_authority.country", "$.personal_administrative_number", "$.authentic_source", "$.date_of_issuance"] {
+        assert!(paths.iter().any(|p| p == want), "{want} not in {paths:?}");
+    }
+    // Usage errors exit 2.
+    assert_eq!(esspass(&["verify", "--no-such-flag"]).status.code(), Some(2));
+}
+
+#[test]
+fn status_list_commands() {
+    let d = tmp("sl");
+    let l = d.join("l.json").to_str().unwrap().to_owned();
+    assert!(esspass(&["status-list", "new", "--bits", "2", "--size", "64", "--out", &l]).status.success());
+    assert!(esspass(&["status-list", "set", "--list", &l, "--idx", "9", "--value", "2"]).status.success());
+    assert_eq!(json(&esspass(&["status-list", "get", "--json", "--list", &l, "--idx", "9"]))["value"], 2);
+    let out = esspass(&["status-list", "get", "--json", "--list", &l, "--idx", "64"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["error"]["code"], "ESP-4016");
+    assert_eq!(esspass(&["status-list", "set", "--list", &l, "--idx", "1", "--value", "4"]).status.code(), Some(2));
+}
+
+#[test]
+fn rules_decide_exit_codes() {
+    for entry in std::fs::read_dir(root().join("examples/rules")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let o = esspass(&["rules", "decide", "--json", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{name}");
+        let expected = name.split('.').nth(1).unwrap();
+        assert_eq!(json(&o)["outcome"], expected, "{name}");
+        let text = esspass(&["rules", "explain", path.to_str().unwrap()]);
+        assert!(text.status.success() && !text.stdout.is_empty());
+    }
+    let d = tmp("rules");
+    std::fs::write(d.join("bad.json"), r#"{"person": {"residence": "XX"}}"#).unwrap();
+    let o = esspass(&["rules", "decide", "--json", d.join("bad.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let problems = json(&o)["error"]["problems"].as_array().unwrap().clone();
+    assert!(!problems.is_empty());
+    assert!(problems.iter().all(|p| p["path"].as_str().unwrap().starts_with('$') && p["code"].as_str().unwrap().starts_with("ESP-")));
+}
