@@ -7,43 +7,34 @@ use serde_json::Value;
 /// Deepest nesting of arrays/objects accepted in any JSON we parse from outside.
 pub const MAX_DEPTH: usize = 64;
 
-/// Nesting depth of a JSON text, counting `[`/`{` outside strings. Stops early past `limit`.
-pub fn depth_exceeds(bytes: &[u8], limit: usize) -> bool {
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-            continue;
+/// Parse untrusted JSON with the depth limit. serde_json itself refuses more than 128 levels (its
+/// recursion limit, well within the stack); the parsed tree is then held to [`MAX_DEPTH`], which
+/// is cheaper than scanning the text first.
+pub fn parse(bytes: &[u8], what: &str) -> crate::Result<Value> {
+    let too_deep = || crate::Error::new(ErrorCode::NestingTooDeep, format!("{what} nests deeper than {MAX_DEPTH} levels"));
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            too_deep()
+        } else {
+            crate::Error::new(ErrorCode::InvalidJson, format!("{what} is not valid JSON: {e}"))
         }
-        match b {
-            b'"' => in_str = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    })?;
+    if depth_of(&v, 0) > MAX_DEPTH {
+        return Err(too_deep());
     }
-    false
+    Ok(v)
 }
 
-/// Parse untrusted JSON with the depth limit.
-pub fn parse(bytes: &[u8], what: &str) -> crate::Result<Value> {
-    if depth_exceeds(bytes, MAX_DEPTH) {
-        return Err(crate::Error::new(ErrorCode::NestingTooDeep, format!("{what} nests deeper than {MAX_DEPTH} levels")));
+/// Nesting depth of a parsed value (stops counting past the limit).
+fn depth_of(v: &Value, at: usize) -> usize {
+    if at > MAX_DEPTH {
+        return at;
     }
-    serde_json::from_slice(bytes).map_err(|e| crate::Error::new(ErrorCode::InvalidJson, format!("{what} is not valid JSON: {e}")))
+    match v {
+        Value::Array(a) => a.iter().map(|c| depth_of(c, at + 1)).max().unwrap_or(at + 1),
+        Value::Object(m) => m.values().map(|c| depth_of(c, at + 1)).max().unwrap_or(at + 1),
+        _ => at,
+    }
 }
 
 /// Parse untrusted JSON that must be an object.
@@ -60,8 +51,11 @@ mod tests {
 
     #[test]
     fn depth() {
-        assert!(!depth_exceeds(br#"{"a":[1,{"b":"[[[[["}]}"#, 3));
-        assert!(depth_exceeds(br#"[[[[1]]]]"#, 3));
+        assert!(parse(br#"{"a":[1,{"b":"[[[[["}]}"#, "x").is_ok());
+        let at_limit = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(at_limit.as_bytes(), "x").is_ok());
+        let over = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(parse(over.as_bytes(), "x").unwrap_err().code, ErrorCode::NestingTooDeep);
         let deep = "[".repeat(100_000);
         assert_eq!(parse(deep.as_bytes(), "x").unwrap_err().code, ErrorCode::NestingTooDeep);
     }

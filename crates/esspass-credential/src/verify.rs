@@ -8,7 +8,7 @@
 use crate::sdjwt::{SdJwt, process::process_owned, sd_hash};
 use crate::status::{StatusCache, StatusSource};
 use crate::trust::TrustedList;
-use crate::type_metadata::{NEVER_DISCLOSABLE, PathElem, Sd, TypeMetadata, dotted, parse_json_path};
+use crate::type_metadata::{NEVER_DISCLOSABLE, PathElem, Sd, TypeMetadata, dotted, matches, parse_json_path};
 use crate::x509::{Certificate, ChainValidator};
 use crate::{Error, Jwk, jose::CompactJws};
 use esspass_core::document::ClaimsMode;
@@ -492,20 +492,16 @@ fn check_type_metadata(meta: &TypeMetadata, claims: &Map<String, Value>, disclos
             return Err(Error::new(ErrorCode::TypeMetadataViolation, format!("{} is selectively disclosable but the type metadata says sd=never", dotted(p))));
         }
     }
-    let mut found = Vec::new();
     for c in &meta.claims {
         if c.sd == Sd::Always {
-            found.clear();
-            find(claims, &c.path, &mut Vec::new(), &mut found);
-            if let Some(p) = found.iter().find(|p| !disclosed.contains(p)) {
-                return Err(Error::new(ErrorCode::TypeMetadataViolation, format!("{} must be selectively disclosable (sd=always) but is plain", dotted(p))));
+            // Every position the pattern reaches must have come from a disclosure.
+            let present = count(claims, &c.path);
+            let disclosed_here = disclosed.iter().filter(|p| matches(&c.path, p)).count();
+            if present > disclosed_here {
+                return Err(Error::new(ErrorCode::TypeMetadataViolation, format!("{:?} must be selectively disclosable (sd=always) but is plain", c.path)));
             }
-        } else if c.mandatory && c.sd == Sd::Never && c.path.iter().all(|s| matches!(s, crate::type_metadata::Selector::Key(_))) {
-            found.clear();
-            find(claims, &c.path, &mut Vec::new(), &mut found);
-            if found.is_empty() {
-                return Err(Error::new(ErrorCode::MandatoryClaimMissing, format!("mandatory claim {:?} is missing", c.path)));
-            }
+        } else if c.mandatory && c.sd == Sd::Never && c.path.iter().all(|s| matches!(s, crate::type_metadata::Selector::Key(_))) && count(claims, &c.path) == 0 {
+            return Err(Error::new(ErrorCode::MandatoryClaimMissing, format!("mandatory claim {:?} is missing", c.path)));
         }
     }
     let problems = match CredentialType::from_vct(&meta.vct) {
@@ -535,40 +531,21 @@ fn check_type_metadata(meta: &TypeMetadata, claims: &Map<String, Value>, disclos
     Ok(())
 }
 
-/// The concrete paths in `claims` that a selector path matches.
-fn find(claims: &Map<String, Value>, pattern: &[crate::type_metadata::Selector], at: &mut Vec<PathElem>, out: &mut Vec<Vec<PathElem>>) {
+/// How many positions in `claims` a selector path reaches (no allocation).
+fn count(claims: &Map<String, Value>, pattern: &[crate::type_metadata::Selector]) -> usize {
     use crate::type_metadata::Selector;
-    let Some((first, rest)) = pattern.split_first() else { return };
-    let Selector::Key(k) = first else { return };
-    let Some(v) = claims.get(k) else { return };
-    at.push(PathElem::Key(k.clone()));
-    find_in(v, rest, at, out);
-    at.pop();
+    let Some((Selector::Key(k), rest)) = pattern.split_first() else { return 0 };
+    claims.get(k).map_or(0, |v| count_in(v, rest))
 }
 
-fn find_in(v: &Value, pattern: &[crate::type_metadata::Selector], at: &mut Vec<PathElem>, out: &mut Vec<Vec<PathElem>>) {
+fn count_in(v: &Value, pattern: &[crate::type_metadata::Selector]) -> usize {
     use crate::type_metadata::Selector;
-    let Some((first, rest)) = pattern.split_first() else {
-        out.push(at.clone());
-        return;
-    };
+    let Some((first, rest)) = pattern.split_first() else { return 1 };
     match (first, v) {
-        (Selector::Key(_), Value::Object(m)) => find(m, pattern, at, out),
-        (Selector::Index(i), Value::Array(a)) => {
-            if let Some(x) = a.get(*i) {
-                at.push(PathElem::Index(*i));
-                find_in(x, rest, at, out);
-                at.pop();
-            }
-        }
-        (Selector::AnyElement, Value::Array(a)) => {
-            for (i, x) in a.iter().enumerate() {
-                at.push(PathElem::Index(i));
-                find_in(x, rest, at, out);
-                at.pop();
-            }
-        }
-        _ => {}
+        (Selector::Key(_), Value::Object(m)) => count(m, pattern),
+        (Selector::Index(i), Value::Array(a)) => a.get(*i).map_or(0, |x| count_in(x, rest)),
+        (Selector::AnyElement, Value::Array(a)) => a.iter().map(|x| count_in(x, rest)).sum(),
+        _ => 0,
     }
 }
 

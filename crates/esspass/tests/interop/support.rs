@@ -379,7 +379,7 @@ pub fn remove_at(v: &mut Value, dotted: &str) {
     }
     match cur {
         Value::Object(m) => {
-            m.shift_remove(*last).unwrap_or_else(|| panic!("{dotted}: absent"));
+            m.remove(*last).unwrap_or_else(|| panic!("{dotted}: absent"));
         }
         Value::Array(a) => {
             a.remove(last.parse::<usize>().unwrap());
@@ -445,7 +445,7 @@ pub fn business_part(claims: &Value) -> Value {
     let mut c = claims.clone();
     if let Value::Object(m) = &mut c {
         for k in JWT_CLAIMS {
-            m.shift_remove(*k);
+            m.remove(*k);
         }
     }
     c

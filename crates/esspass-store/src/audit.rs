@@ -1,0 +1,57 @@
+//! The audit trail: append-only, each record hashed together with its predecessor's hash, so an
+//! edited, deleted, reordered or truncated record breaks the chain.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub purpose: String,
+    pub details: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of a record: SHA-256 over a canonical JSON array of its fields and the previous hash.
+pub fn record_hash(seq: i64, at: i64, actor: &str, action: &str, subject: &str, purpose: &str, details: &Value, prev_hash: &str) -> String {
+    let canonical = serde_json::json!([seq, at, actor, action, subject, purpose, details, prev_hash]).to_string();
+    crate::hash_secret(&canonical)
+}
+
+/// What is wrong with a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainProblem {
+    pub seq: i64,
+    pub problem: String,
+}
+
+/// Check a chain from its first record (`seq` 1, previous hash `genesis`) to the given head
+/// (`head_seq`, `head_hash`, as stored or as last signed). Detects edits (hash mismatch), deletions
+/// and reorderings (sequence gaps, broken links) and truncation (the last record is not the head).
+pub fn verify_chain(records: &[AuditRecord], head_seq: i64, head_hash: &str) -> Result<(), ChainProblem> {
+    let mut prev = "genesis".to_owned();
+    let mut expected_seq = 1;
+    for r in records {
+        if r.seq != expected_seq {
+            return Err(ChainProblem { seq: r.seq, problem: format!("expected record {expected_seq}: a record is missing or out of order") });
+        }
+        if r.prev_hash != prev {
+            return Err(ChainProblem { seq: r.seq, problem: "does not link to the previous record".into() });
+        }
+        let h = record_hash(r.seq, r.at, &r.actor, &r.action, &r.subject, &r.purpose, &r.details, &r.prev_hash);
+        if h != r.hash {
+            return Err(ChainProblem { seq: r.seq, problem: "content does not match its hash (edited)".into() });
+        }
+        prev = r.hash.clone();
+        expected_seq += 1;
+    }
+    if expected_seq - 1 != head_seq || prev != head_hash {
+        return Err(ChainProblem { seq: expected_seq, problem: format!("the chain ends at record {} but the head is record {head_seq} (truncated)", expected_seq - 1) });
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Rows the store keeps.
+
+use serde::{Deserialize, Serialize};
+
+/// An insured person in the institution's authentic-source records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub person_id: String,
+    pub personal_number: String,
+    pub family_name: String,
+    pub given_name: String,
+    /// YYYY-MM-DD.
+    pub birth_date: String,
+    pub nationality: Option<String>,
+    pub residence: Option<String>,
+    pub created_at: i64,
+}
+
+/// A status list as stored: the bit array, its version (bumped by every change), and the latest
+/// signed token with the version it was signed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusListRow {
+    pub list_id: String,
+    pub uri: String,
+    pub bits: u8,
+    pub size: u64,
+    pub bytes: Vec<u8>,
+    pub version: i64,
+    pub token: Option<String>,
+    pub etag: Option<String>,
+    pub token_version: i64,
+    pub token_exp: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialState {
+    Valid,
+    Revoked,
+    Suspended,
+}
+
+impl CredentialState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialState::Valid => "valid",
+            CredentialState::Revoked => "revoked",
+            CredentialState::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "valid" => Some(CredentialState::Valid),
+            "revoked" => Some(CredentialState::Revoked),
+            "suspended" => Some(CredentialState::Suspended),
+            _ => None,
+        }
+    }
+
+    /// The Token Status List value.
+    pub fn status_value(self) -> u8 {
+        match self {
+            CredentialState::Valid => 0,
+            CredentialState::Revoked => 1,
+            CredentialState::Suspended => 2,
+        }
+    }
+}
+
+/// An issued credential (no personal data beyond the person id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialRow {
+    pub credential_id: String,
+    pub document_number: String,
+    pub person_id: String,
+    pub vct: String,
+    pub list_id: String,
+    pub idx: u64,
+    pub state: CredentialState,
+    pub reason: Option<String>,
+    pub issued_at: i64,
+    pub changed_at: i64,
+}

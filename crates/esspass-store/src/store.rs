@@ -1,0 +1,462 @@
+//! [`Store`]: one set of operations, two adapters. The SQL is written once in the dialect both
+//! backends read (`$n` placeholders, standard `ON CONFLICT`), and the `on_pool!` macro expands each
+//! body for the SQLite and the PostgreSQL pool.
+
+use crate::audit::{AuditRecord, record_hash};
+use crate::model::{CredentialRow, CredentialState, Person, StatusListRow};
+use crate::{Result, StoreError, hash_secret};
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The node's database.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+macro_rules! on_pool {
+    ($self:expr, $pool:ident => $body:expr) => {
+        match $self {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+macro_rules! person_from {
+    ($r:expr) => {
+        Person {
+            person_id: $r.try_get("person_id")?,
+            personal_number: $r.try_get("personal_number")?,
+            family_name: $r.try_get("family_name")?,
+            given_name: $r.try_get("given_name")?,
+            birth_date: $r.try_get("birth_date")?,
+            nationality: $r.try_get("nationality")?,
+            residence: $r.try_get("residence")?,
+            created_at: $r.try_get("created_at")?,
+        }
+    };
+}
+
+macro_rules! list_from {
+    ($r:expr) => {
+        StatusListRow {
+            list_id: $r.try_get("list_id")?,
+            uri: $r.try_get("uri")?,
+            bits: u8::try_from($r.try_get::<i64, _>("bits")?).map_err(|_| StoreError::Database("bits".into()))?,
+            size: u64::try_from($r.try_get::<i64, _>("size")?).map_err(|_| StoreError::Database("size".into()))?,
+            bytes: $r.try_get("bytes")?,
+            version: $r.try_get("version")?,
+            token: $r.try_get("token")?,
+            etag: $r.try_get("etag")?,
+            token_version: $r.try_get("token_version")?,
+            token_exp: $r.try_get("token_exp")?,
+            updated_at: $r.try_get("updated_at")?,
+        }
+    };
+}
+
+macro_rules! credential_from {
+    ($r:expr) => {
+        CredentialRow {
+            credential_id: $r.try_get("credential_id")?,
+            document_number: $r.try_get("document_number")?,
+            person_id: $r.try_get("person_id")?,
+            vct: $r.try_get("vct")?,
+            list_id: $r.try_get("list_id")?,
+            idx: u64::try_from($r.try_get::<i64, _>("idx")?).map_err(|_| StoreError::Database("idx".into()))?,
+            state: CredentialState::parse(&$r.try_get::<String, _>("state")?).ok_or_else(|| StoreError::Database("state".into()))?,
+            reason: $r.try_get("reason")?,
+            issued_at: $r.try_get("issued_at")?,
+            changed_at: $r.try_get("changed_at")?,
+        }
+    };
+}
+
+macro_rules! audit_from {
+    ($r:expr) => {
+        AuditRecord {
+            seq: $r.try_get("seq")?,
+            at: $r.try_get("at")?,
+            actor: $r.try_get("actor")?,
+            action: $r.try_get("action")?,
+            subject: $r.try_get("subject")?,
+            purpose: $r.try_get("purpose")?,
+            details: serde_json::from_str(&$r.try_get::<String, _>("details")?).map_err(|e| StoreError::Database(e.to_string()))?,
+            prev_hash: $r.try_get("prev_hash")?,
+            hash: $r.try_get("hash")?,
+        }
+    };
+}
+
+fn as_i64(v: u64, what: &str) -> Result<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Database(format!("{what} out of range")))
+}
+
+/// How often an optimistic update is retried before giving up.
+const RETRIES: usize = 50;
+
+impl Store {
+    /// Connect and migrate. `sqlite:PATH` (created if missing; WAL, synchronous FULL) or
+    /// `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Url(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(15))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
+            Self::connect_postgres(opts).await
+        } else {
+            Err(StoreError::Url(format!("{url:?}: expected sqlite:PATH or postgres://…")))
+        }
+    }
+
+    /// Connect to PostgreSQL using (and creating) a schema of its own — for tests that share a server.
+    pub async fn connect_postgres_schema(url: &str, schema: &str) -> Result<Self> {
+        if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(StoreError::Url(format!("schema name {schema:?}")));
+        }
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
+        let admin = PgPoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&admin).await?;
+        admin.close().await;
+        Self::connect_postgres(opts.options([("search_path", schema)])).await
+    }
+
+    async fn connect_postgres(opts: PgConnectOptions) -> Result<Self> {
+        let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(Store::Postgres(pool))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    // ---- insured persons -------------------------------------------------------------------
+
+    pub async fn insert_person(&self, p: &Person) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO persons (person_id, personal_number, family_name, given_name, birth_date, nationality, residence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(&p.person_id).bind(&p.personal_number).bind(&p.family_name).bind(&p.given_name).bind(&p.birth_date)
+                .bind(&p.nationality).bind(&p.residence).bind(p.created_at)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn person(&self, person_id: &str) -> Result<Option<Person>> {
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM persons WHERE person_id = $1").bind(person_id).fetch_optional(pool).await?;
+            Ok(match row { Some(r) => Some(person_from!(r)), None => None })
+        })
+    }
+
+    pub async fn person_by_number(&self, personal_number: &str) -> Result<Option<Person>> {
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM persons WHERE personal_number = $1").bind(personal_number).fetch_optional(pool).await?;
+            Ok(match row { Some(r) => Some(person_from!(r)), None => None })
+        })
+    }
+
+    pub async fn count_persons(&self) -> Result<i64> {
+        on_pool!(self, pool => {
+            let r = sqlx::query("SELECT COUNT(*) AS n FROM persons").fetch_one(pool).await?;
+            Ok(r.try_get::<i64, _>("n")?)
+        })
+    }
+
+    // ---- status lists ----------------------------------------------------------------------
+
+    pub async fn insert_status_list(&self, l: &StatusListRow) -> Result<()> {
+        let size = as_i64(l.size, "size")?;
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO status_lists (list_id, uri, bits, size, bytes, version, token, etag, token_version, token_exp, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                .bind(&l.list_id).bind(&l.uri).bind(i64::from(l.bits)).bind(size).bind(&l.bytes).bind(l.version)
+                .bind(&l.token).bind(&l.etag).bind(l.token_version).bind(l.token_exp).bind(l.updated_at)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn status_list(&self, list_id: &str) -> Result<Option<StatusListRow>> {
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM status_lists WHERE list_id = $1").bind(list_id).fetch_optional(pool).await?;
+            Ok(match row { Some(r) => Some(list_from!(r)), None => None })
+        })
+    }
+
+    pub async fn status_lists(&self) -> Result<Vec<StatusListRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM status_lists ORDER BY list_id").fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(list_from!(r)); }
+            Ok(out)
+        })
+    }
+
+    /// Claim `idx` in `list_id`. `false` if it is already taken (by any process).
+    pub async fn claim_status_index(&self, list_id: &str, idx: u64) -> Result<bool> {
+        let idx = as_i64(idx, "idx")?;
+        on_pool!(self, pool => {
+            let r = sqlx::query("INSERT INTO status_entries (list_id, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(list_id).bind(idx).execute(pool).await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Record an issued credential. Its document number and (list, index) must be new.
+    pub async fn insert_credential(&self, c: &CredentialRow) -> Result<()> {
+        let idx = as_i64(c.idx, "idx")?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO credentials (credential_id, document_number, person_id, vct, list_id, idx, state, reason, issued_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(&c.credential_id).bind(&c.document_number).bind(&c.person_id).bind(&c.vct).bind(&c.list_id).bind(idx)
+                .bind(c.state.as_str()).bind(&c.reason).bind(c.issued_at).bind(c.changed_at)
+                .execute(&mut *tx).await?;
+            sqlx::query("UPDATE status_entries SET credential_id = $1 WHERE list_id = $2 AND idx = $3")
+                .bind(&c.credential_id).bind(&c.list_id).bind(idx).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn credential(&self, credential_id: &str) -> Result<Option<CredentialRow>> {
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM credentials WHERE credential_id = $1").bind(credential_id).fetch_optional(pool).await?;
+            Ok(match row { Some(r) => Some(credential_from!(r)), None => None })
+        })
+    }
+
+    pub async fn credentials_of(&self, person_id: &str) -> Result<Vec<CredentialRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM credentials WHERE person_id = $1 ORDER BY issued_at, credential_id").bind(person_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(credential_from!(r)); }
+            Ok(out)
+        })
+    }
+
+    /// Change a credential's state and the matching entry of its status list in one transaction;
+    /// the list's version goes up by one (optimistic concurrency: a concurrent change to the same
+    /// list is retried on the new bytes). Durable when this returns.
+    pub async fn set_credential_state(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64) -> Result<CredentialRow> {
+        for _ in 0..RETRIES {
+            let cred = self.credential(credential_id).await?.ok_or_else(|| StoreError::NotFound(format!("credential {credential_id}")))?;
+            let list = self.status_list(&cred.list_id).await?.ok_or_else(|| StoreError::NotFound(format!("status list {}", cred.list_id)))?;
+            let mut bytes = list.bytes.clone();
+            set_bits(&mut bytes, list.bits, cred.idx, state.status_value())?;
+            let updated = on_pool!(self, pool => {
+                let mut tx = pool.begin().await?;
+                let moved = sqlx::query("UPDATE status_lists SET bytes = $1, version = version + 1, updated_at = $2 WHERE list_id = $3 AND version = $4")
+                    .bind(&bytes).bind(now).bind(&list.list_id).bind(list.version).execute(&mut *tx).await?;
+                if moved.rows_affected() == 1 {
+                    sqlx::query("UPDATE credentials SET state = $1, reason = $2, changed_at = $3 WHERE credential_id = $4")
+                        .bind(state.as_str()).bind(reason).bind(now).bind(credential_id).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    true
+                } else {
+                    tx.rollback().await?;
+                    false
+                }
+            });
+            if updated {
+                return Ok(CredentialRow { state, reason: reason.map(str::to_owned), changed_at: now, ..cred });
+            }
+        }
+        Err(StoreError::Conflict(format!("status list of credential {credential_id}")))
+    }
+
+    /// Store a signed token for the list as of `for_version`, unless a token of that version or a
+    /// newer one is already stored. `true` when stored.
+    pub async fn save_status_token(&self, list_id: &str, for_version: i64, token: &str, etag: &str, exp: i64) -> Result<bool> {
+        on_pool!(self, pool => {
+            let r = sqlx::query("UPDATE status_lists SET token = $1, etag = $2, token_version = $3, token_exp = $4 WHERE list_id = $5 AND (token IS NULL OR token_version < $3 OR (token_version = $3 AND token_exp < $4))")
+                .bind(token).bind(etag).bind(for_version).bind(exp).bind(list_id).execute(pool).await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    // ---- single-use values -----------------------------------------------------------------
+
+    /// Store a new single-use value (hashed) with a JSON payload and an expiry.
+    pub async fn create_single_use(&self, kind: &str, value: &str, payload: &Value, expires_at: i64) -> Result<()> {
+        let h = hash_secret(value);
+        let p = payload.to_string();
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO single_use (kind, value_hash, payload, expires_at) VALUES ($1, $2, $3, $4)")
+                .bind(kind).bind(&h).bind(&p).bind(expires_at).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Consume a single-use value: its payload if it exists, has not expired and was not consumed
+    /// before — exactly once across every process.
+    pub async fn consume_single_use(&self, kind: &str, value: &str, now: i64) -> Result<Option<Value>> {
+        let h = hash_secret(value);
+        on_pool!(self, pool => {
+            let r = sqlx::query("UPDATE single_use SET consumed_at = $1 WHERE kind = $2 AND value_hash = $3 AND consumed_at IS NULL AND expires_at > $1 RETURNING payload")
+                .bind(now).bind(kind).bind(&h).fetch_optional(pool).await?;
+            match r {
+                Some(row) => Ok(Some(serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(|e| StoreError::Database(e.to_string()))?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Peek at an unconsumed, unexpired single-use value without consuming it.
+    pub async fn peek_single_use(&self, kind: &str, value: &str, now: i64) -> Result<Option<(Value, i64)>> {
+        let h = hash_secret(value);
+        on_pool!(self, pool => {
+            let r = sqlx::query("SELECT payload, attempts FROM single_use WHERE kind = $1 AND value_hash = $2 AND consumed_at IS NULL AND expires_at > $3")
+                .bind(kind).bind(&h).bind(now).fetch_optional(pool).await?;
+            match r {
+                Some(row) => Ok(Some((serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(|e| StoreError::Database(e.to_string()))?, row.try_get::<i64, _>("attempts")?))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Count a failed attempt against a single-use value; at `max` failures it is consumed (dead).
+    /// Returns the number of failures so far.
+    pub async fn fail_attempt(&self, kind: &str, value: &str, max: i64, now: i64) -> Result<i64> {
+        let h = hash_secret(value);
+        on_pool!(self, pool => {
+            let r = sqlx::query("UPDATE single_use SET attempts = attempts + 1, consumed_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE consumed_at END WHERE kind = $3 AND value_hash = $4 AND consumed_at IS NULL RETURNING attempts")
+                .bind(max).bind(now).bind(kind).bind(&h).fetch_optional(pool).await?;
+            Ok(match r { Some(row) => row.try_get::<i64, _>("attempts")?, None => max })
+        })
+    }
+
+    /// Remember a value that may be seen only once until `expires_at` (a DPoP `jti`, a proof
+    /// nonce). `false` if it was seen before: a replay.
+    pub async fn first_use(&self, kind: &str, value: &str, expires_at: i64, now: i64) -> Result<bool> {
+        let h = hash_secret(value);
+        on_pool!(self, pool => {
+            let r = sqlx::query("INSERT INTO single_use (kind, value_hash, expires_at, consumed_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(kind).bind(&h).bind(expires_at).bind(now).execute(pool).await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Delete single-use rows that expired before `before`.
+    pub async fn purge_expired(&self, before: i64) -> Result<u64> {
+        on_pool!(self, pool => {
+            let r = sqlx::query("DELETE FROM single_use WHERE expires_at < $1").bind(before).execute(pool).await?;
+            Ok(r.rows_affected())
+        })
+    }
+
+    // ---- audit trail -----------------------------------------------------------------------
+
+    /// Append a record to the hash chain. Concurrent appenders (other processes) serialise on the
+    /// chain head with a compare-and-set; the loser retries on the new head.
+    pub async fn append_audit(&self, at: i64, actor: &str, action: &str, subject: &str, purpose: &str, details: &Value) -> Result<AuditRecord> {
+        for attempt in 0..RETRIES {
+            let (seq, prev) = self.audit_head().await?;
+            let seq = seq + 1;
+            let hash = record_hash(seq, at, actor, action, subject, purpose, details, &prev);
+            let d = details.to_string();
+            let done: std::result::Result<bool, StoreError> = async {
+                on_pool!(self, pool => {
+                    let mut tx = pool.begin().await?;
+                    let moved = sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4")
+                        .bind(seq).bind(&hash).bind(seq - 1).bind(&prev).execute(&mut *tx).await?;
+                    if moved.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(false);
+                    }
+                    sqlx::query("INSERT INTO audit_log (seq, at, actor, action, subject, purpose, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                        .bind(seq).bind(at).bind(actor).bind(action).bind(subject).bind(purpose).bind(&d).bind(&prev).bind(&hash)
+                        .execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                })
+            }
+            .await;
+            match done {
+                Ok(true) => {
+                    return Ok(AuditRecord { seq, at, actor: actor.into(), action: action.into(), subject: subject.into(), purpose: purpose.into(), details: details.clone(), prev_hash: prev, hash });
+                }
+                Ok(false) => {}
+                // SQLite reports a lost write race as "database is locked"; retry like a lost CAS.
+                Err(StoreError::Database(m)) if m.contains("locked") || m.contains("busy") => {}
+                Err(e) => return Err(e),
+            }
+            tokio_free_backoff(attempt).await;
+        }
+        Err(StoreError::Conflict("audit chain head".into()))
+    }
+
+    /// The chain head: the last sequence number and its hash (`genesis` when empty).
+    pub async fn audit_head(&self) -> Result<(i64, String)> {
+        on_pool!(self, pool => {
+            let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+            Ok((r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?))
+        })
+    }
+
+    /// Records with `seq` from `from` on, at most `limit`, in order.
+    pub async fn audit_records(&self, from: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2").bind(from).bind(limit).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(audit_from!(r)); }
+            Ok(out)
+        })
+    }
+
+    /// Close the pool (waits for connections to finish).
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Write a `bits`-wide value at `idx`, least significant bit first (Token Status List packing).
+fn set_bits(bytes: &mut [u8], bits: u8, idx: u64, value: u8) -> Result<()> {
+    let bit = idx.checked_mul(u64::from(bits)).ok_or_else(|| StoreError::Database("index overflow".into()))?;
+    let byte = usize::try_from(bit / 8).map_err(|_| StoreError::Database("index overflow".into()))?;
+    let shift = (bit % 8) as u32;
+    let mask = ((1u16 << bits) - 1) as u8;
+    let b = bytes.get_mut(byte).ok_or_else(|| StoreError::Database(format!("index {idx} outside the list")))?;
+    *b = (*b & !(mask << shift)) | ((value & mask) << shift);
+    Ok(())
+}
+
+/// A short pause between retries without depending on a runtime's timer: yield a few times.
+async fn tokio_free_backoff(attempt: usize) {
+    for _ in 0..(1 + attempt.min(8)) {
+        YieldNow(false).await;
+    }
+}
+
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
