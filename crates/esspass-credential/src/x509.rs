@@ -219,13 +219,11 @@ impl ChainValidator {
     /// Validate a chain given as the `x5c` strings (standard base64 DER, leaf first).
     /// The cache key is the hash of the strings themselves, so a hit costs no parsing at all.
     pub fn validate_x5c(&self, x5c: &[&str], at: i64) -> Result<ValidatedChain> {
-        if let Ok(last) = self.last.lock() {
-            if let Some((certs, e)) = last.as_ref() {
-                if e.from <= at && at <= e.until && certs.len() == x5c.len() && certs.iter().zip(x5c).all(|(a, b)| a == b) {
+        if let Ok(last) = self.last.lock()
+            && let Some((certs, e)) = last.as_ref()
+                && e.from <= at && at <= e.until && certs.len() == x5c.len() && certs.iter().zip(x5c).all(|(a, b)| a == b) {
                     return Ok(ValidatedChain { leaf: e.leaf.clone(), anchor_subject: e.anchor_subject.clone(), cached: true });
                 }
-            }
-        }
         let mut key_input = Vec::new();
         for c in x5c {
             key_input.extend_from_slice(c.as_bytes());
