@@ -136,6 +136,24 @@ impl Store {
         Self::connect_postgres(opts.options([("search_path", schema)])).await
     }
 
+    /// Drop the PostgreSQL schemas whose names start with `prefix` (test clean-up and tooling).
+    pub async fn drop_postgres_schemas(url: &str, prefix: &str) -> Result<u64> {
+        if !prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') || prefix.len() < 4 {
+            return Err(StoreError::Url(format!("schema prefix {prefix:?}")));
+        }
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
+        let admin = PgPoolOptions::new().max_connections(1).connect_with(opts).await?;
+        let rows = sqlx::query("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)").bind(prefix).fetch_all(&admin).await?;
+        let mut n = 0;
+        for r in rows {
+            let name: String = r.try_get("nspname")?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"))).execute(&admin).await?;
+            n += 1;
+        }
+        admin.close().await;
+        Ok(n)
+    }
+
     async fn connect_postgres(opts: PgConnectOptions) -> Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;

@@ -1,0 +1,274 @@
+//! One suite, both adapters: every test runs against SQLite (a fresh file) and, when
+//! `ESSPASS_TEST_POSTGRES` is set (`.ci/run` sets it), against PostgreSQL in a schema of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use esspass_store::{CredentialRow, CredentialState, Person, StatusListRow, Store, StoreError, verify_chain};
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh store of each available backend.
+async fn stores() -> Vec<Store> {
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("esspass-store-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut v = vec![Store::connect(&format!("sqlite:{}", dir.join("node.db").display())).await.unwrap()];
+    match std::env::var("ESSPASS_TEST_POSTGRES") {
+        Ok(url) => {
+            // Schemas of earlier runs (other process ids) are dropped once per run.
+            static CLEAN: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+            CLEAN.get_or_init(|| async { Store::drop_postgres_schemas(&url, "esspass_t").await.unwrap(); }).await;
+            let schema = format!("esspass_t{}_{n}", std::process::id());
+            v.push(Store::connect_postgres_schema(&url, &schema).await.unwrap());
+        }
+        Err(_) => eprintln!("ESSPASS_TEST_POSTGRES is not set: PostgreSQL store tests skipped (SQLite ran)"),
+    }
+    v
+}
+
+fn person(i: usize) -> Person {
+    Person {
+        person_id: format!("p{i}"),
+        personal_number: format!("SI{i:010}"),
+        family_name: "Novak".into(),
+        given_name: "Živa".into(),
+        birth_date: "1985-04-12".into(),
+        nationality: Some("SI".into()),
+        residence: Some("SI".into()),
+        created_at: 1,
+    }
+}
+
+fn list(id: &str, size: u64) -> StatusListRow {
+    StatusListRow {
+        list_id: id.into(),
+        uri: format!("https://127.0.0.1:8442/status/{id}"),
+        bits: 2,
+        size,
+        bytes: vec![0; usize::try_from(size / 4).unwrap()],
+        version: 0,
+        token: None,
+        etag: None,
+        token_version: -1,
+        token_exp: None,
+        updated_at: 0,
+    }
+}
+
+fn cred(id: &str, number: &str, list: &str, idx: u64) -> CredentialRow {
+    CredentialRow {
+        credential_id: id.into(),
+        document_number: number.into(),
+        person_id: "p1".into(),
+        vct: "urn:eudi:ehic:1".into(),
+        list_id: list.into(),
+        idx,
+        state: CredentialState::Valid,
+        reason: None,
+        issued_at: 10,
+        changed_at: 10,
+    }
+}
+
+#[tokio::test]
+async fn persons_are_unique_by_personal_number() {
+    for s in stores().await {
+        s.insert_person(&person(1)).await.unwrap();
+        assert_eq!(s.person("p1").await.unwrap().unwrap(), person(1), "{}", s.backend());
+        assert_eq!(s.person_by_number("SI0000000001").await.unwrap().unwrap().person_id, "p1");
+        let mut dup = person(2);
+        dup.personal_number = person(1).personal_number;
+        assert!(matches!(s.insert_person(&dup).await, Err(StoreError::Duplicate(_))), "{}", s.backend());
+        assert_eq!(s.count_persons().await.unwrap(), 1);
+        assert!(s.person("nobody").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn document_numbers_and_status_indexes_are_never_reused() {
+    for s in stores().await {
+        s.insert_person(&person(1)).await.unwrap();
+        s.insert_status_list(&list("l1", 1024)).await.unwrap();
+        assert!(s.claim_status_index("l1", 7).await.unwrap());
+        assert!(!s.claim_status_index("l1", 7).await.unwrap(), "{}: index reused", s.backend());
+        s.insert_credential(&cred("c1", "DOC-0001", "l1", 7)).await.unwrap();
+        assert!(matches!(s.insert_credential(&cred("c2", "DOC-0001", "l1", 8)).await, Err(StoreError::Duplicate(_))));
+        assert!(matches!(s.insert_credential(&cred("c3", "DOC-0003", "l1", 7)).await, Err(StoreError::Duplicate(_))));
+        // Nothing half-written: the failed inserts left no rows.
+        assert!(s.credential("c2").await.unwrap().is_none() && s.credential("c3").await.unwrap().is_none());
+        assert_eq!(s.credentials_of("p1").await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_index_claims_never_collide() {
+    for s in stores().await {
+        s.insert_status_list(&list("lc", 4096)).await.unwrap();
+        let mut tasks = Vec::new();
+        for t in 0..8u64 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut won = Vec::new();
+                for i in 0..64u64 {
+                    // Every task tries the same 64 indexes in a different order.
+                    let idx = (i * 7 + t * 13) % 64;
+                    if s.claim_status_index("lc", idx).await.unwrap() {
+                        won.push(idx);
+                    }
+                }
+                won
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all.sort_unstable();
+        assert_eq!(all, (0..64).collect::<Vec<_>>(), "{}: each index claimed exactly once", s.backend());
+    }
+}
+
+#[tokio::test]
+async fn revocation_updates_credential_and_list_together() {
+    for s in stores().await {
+        s.insert_person(&person(1)).await.unwrap();
+        s.insert_status_list(&list("lr", 64)).await.unwrap();
+        for (i, idx) in [(1, 5u64), (2, 6)] {
+            assert!(s.claim_status_index("lr", idx).await.unwrap());
+            s.insert_credential(&cred(&format!("c{i}"), &format!("DOC-{i:04}"), "lr", idx)).await.unwrap();
+        }
+        let r = s.set_credential_state("c1", CredentialState::Revoked, Some("withdrawn"), 20).await.unwrap();
+        assert_eq!(r.state, CredentialState::Revoked);
+        s.set_credential_state("c2", CredentialState::Suspended, None, 21).await.unwrap();
+        let l = s.status_list("lr").await.unwrap().unwrap();
+        assert_eq!(l.version, 2);
+        // idx 5 → byte 1, bits 2..3 = 01; idx 6 → byte 1, bits 4..5 = 10
+        assert_eq!(l.bytes[1], 0b0010_0100, "{}", s.backend());
+        assert_eq!(s.credential("c1").await.unwrap().unwrap().reason.as_deref(), Some("withdrawn"));
+        // Reinstate.
+        s.set_credential_state("c2", CredentialState::Valid, Some("reinstated"), 22).await.unwrap();
+        assert_eq!(s.status_list("lr").await.unwrap().unwrap().bytes[1], 0b0000_0100);
+        assert!(matches!(s.set_credential_state("nope", CredentialState::Revoked, None, 1).await, Err(StoreError::NotFound(_))));
+        // Tokens: only a newer version replaces a stored one.
+        assert!(s.save_status_token("lr", 3, "tok3", "\"e3\"", 100).await.unwrap());
+        assert!(!s.save_status_token("lr", 2, "tok2", "\"e2\"", 200).await.unwrap());
+        assert!(s.save_status_token("lr", 3, "tok3b", "\"e3b\"", 150).await.unwrap(), "re-signing before expiry");
+        assert_eq!(s.status_list("lr").await.unwrap().unwrap().token.as_deref(), Some("tok3b"));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_revocations_on_one_list_lose_nothing() {
+    for s in stores().await {
+        s.insert_person(&person(1)).await.unwrap();
+        s.insert_status_list(&list("lx", 256)).await.unwrap();
+        for i in 0..32u64 {
+            assert!(s.claim_status_index("lx", i).await.unwrap());
+            s.insert_credential(&cred(&format!("x{i}"), &format!("DOC-X{i:03}"), "lx", i)).await.unwrap();
+        }
+        let mut tasks = Vec::new();
+        for i in 0..32u64 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.set_credential_state(&format!("x{i}"), CredentialState::Revoked, None, 5).await.map(|_| ()) }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let l = s.status_list("lx").await.unwrap().unwrap();
+        assert_eq!(l.version, 32, "{}", s.backend());
+        for i in 0..32usize {
+            assert_eq!((l.bytes[i * 2 / 8] >> ((i * 2) % 8)) & 0b11, 1, "{}: entry {i} lost", s.backend());
+        }
+    }
+}
+
+#[tokio::test]
+async fn single_use_values_are_consumed_once() {
+    for s in stores().await {
+        s.create_single_use("pre_auth_code", "code-1", &json!({"person": "p1"}), 100).await.unwrap();
+        assert!(s.peek_single_use("pre_auth_code", "code-1", 50).await.unwrap().is_some());
+        assert_eq!(s.consume_single_use("pre_auth_code", "code-1", 50).await.unwrap(), Some(json!({"person": "p1"})));
+        assert_eq!(s.consume_single_use("pre_auth_code", "code-1", 51).await.unwrap(), None, "{}: consumed twice", s.backend());
+        // Expired values cannot be consumed.
+        s.create_single_use("c_nonce", "n-1", &json!({}), 100).await.unwrap();
+        assert_eq!(s.consume_single_use("c_nonce", "n-1", 100).await.unwrap(), None);
+        // Wrong tx_code attempts: the fifth kills the code.
+        s.create_single_use("pre_auth_code", "code-2", &json!({}), 1000).await.unwrap();
+        for n in 1..=4 {
+            assert_eq!(s.fail_attempt("pre_auth_code", "code-2", 5, 10).await.unwrap(), n);
+            assert!(s.peek_single_use("pre_auth_code", "code-2", 10).await.unwrap().is_some());
+        }
+        assert_eq!(s.fail_attempt("pre_auth_code", "code-2", 5, 10).await.unwrap(), 5);
+        assert!(s.peek_single_use("pre_auth_code", "code-2", 10).await.unwrap().is_none(), "{}: dead after 5", s.backend());
+        assert_eq!(s.consume_single_use("pre_auth_code", "code-2", 10).await.unwrap(), None);
+        // Replay detection (DPoP jti).
+        assert!(s.first_use("dpop_jti", "j1", 500, 10).await.unwrap());
+        assert!(!s.first_use("dpop_jti", "j1", 500, 11).await.unwrap(), "{}: replay not seen", s.backend());
+        assert!(s.purge_expired(600).await.unwrap() >= 1);
+        // Values are stored hashed.
+        let hashed = esspass_store::hash_secret("code-1");
+        assert_ne!(hashed, "code-1");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_consumers_get_a_code_once() {
+    for s in stores().await {
+        s.create_single_use("pre_auth_code", "race", &json!({"n": 1}), 1000).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.consume_single_use("pre_auth_code", "race", 5).await.unwrap().is_some() }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        assert_eq!(wins, 1, "{}", s.backend());
+    }
+}
+
+#[tokio::test]
+async fn audit_chain_detects_edits_deletions_and_truncation() {
+    for s in stores().await {
+        for i in 0..5 {
+            s.append_audit(100 + i, "case-worker:anna", "read_person", "p1", "ehic_request", &json!({"i": i})).await.unwrap();
+        }
+        let (head_seq, head_hash) = s.audit_head().await.unwrap();
+        assert_eq!(head_seq, 5);
+        let records = s.audit_records(1, 100).await.unwrap();
+        assert_eq!(records.len(), 5);
+        verify_chain(&records, head_seq, &head_hash).unwrap();
+        let mut edited = records.clone();
+        edited[2].actor = "someone-else".into();
+        assert_eq!(verify_chain(&edited, head_seq, &head_hash).unwrap_err().seq, 3);
+        let mut deleted = records.clone();
+        deleted.remove(1);
+        assert_eq!(verify_chain(&deleted, head_seq, &head_hash).unwrap_err().seq, 3);
+        let truncated = &records[..4];
+        assert!(verify_chain(truncated, head_seq, &head_hash).is_err());
+    }
+}
+
+#[tokio::test]
+async fn concurrent_audit_appends_form_one_chain() {
+    for s in stores().await {
+        let mut tasks = Vec::new();
+        for t in 0..4 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..10 {
+                    s.append_audit(i, &format!("worker-{t}"), "issue", "p1", "ehic", &json!({})).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (seq, hash) = s.audit_head().await.unwrap();
+        assert_eq!(seq, 40, "{}", s.backend());
+        verify_chain(&s.audit_records(1, 1000).await.unwrap(), seq, &hash).unwrap();
+    }
+}
