@@ -17,10 +17,13 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-/// The hash of a record: SHA-256 over a canonical JSON array of its fields and the previous hash.
-pub fn record_hash(seq: i64, at: i64, actor: &str, action: &str, subject: &str, purpose: &str, details: &Value, prev_hash: &str) -> String {
-    let canonical = serde_json::json!([seq, at, actor, action, subject, purpose, details, prev_hash]).to_string();
-    crate::hash_secret(&canonical)
+impl AuditRecord {
+    /// The record's hash: SHA-256 over a canonical JSON array of its fields and the previous hash
+    /// (the `hash` field itself excluded).
+    pub fn compute_hash(&self) -> String {
+        let canonical = serde_json::json!([self.seq, self.at, self.actor, self.action, self.subject, self.purpose, self.details, self.prev_hash]).to_string();
+        crate::hash_secret(&canonical)
+    }
 }
 
 /// What is wrong with a chain.
@@ -43,8 +46,7 @@ pub fn verify_chain(records: &[AuditRecord], head_seq: i64, head_hash: &str) -> 
         if r.prev_hash != prev {
             return Err(ChainProblem { seq: r.seq, problem: "does not link to the previous record".into() });
         }
-        let h = record_hash(r.seq, r.at, &r.actor, &r.action, &r.subject, &r.purpose, &r.details, &r.prev_hash);
-        if h != r.hash {
+        if r.compute_hash() != r.hash {
             return Err(ChainProblem { seq: r.seq, problem: "content does not match its hash (edited)".into() });
         }
         prev = r.hash.clone();

@@ -38,11 +38,10 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(d) = &e {
-            if d.is_unique_violation() {
+        if let sqlx::Error::Database(d) = &e
+            && d.is_unique_violation() {
                 return StoreError::Duplicate(d.constraint().map_or_else(|| d.message().to_owned(), str::to_owned));
             }
-        }
         StoreError::Database(e.to_string())
     }
 }

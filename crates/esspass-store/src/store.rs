@@ -2,7 +2,7 @@
 //! backends read (`$n` placeholders, standard `ON CONFLICT`), and the `on_pool!` macro expands each
 //! body for the SQLite and the PostgreSQL pool.
 
-use crate::audit::{AuditRecord, record_hash};
+use crate::audit::AuditRecord;
 use crate::model::{CredentialRow, CredentialState, Person, StatusListRow};
 use crate::{Result, StoreError, hash_secret};
 use serde_json::Value;
@@ -387,21 +387,21 @@ impl Store {
     /// chain head with a compare-and-set; the loser retries on the new head.
     pub async fn append_audit(&self, at: i64, actor: &str, action: &str, subject: &str, purpose: &str, details: &Value) -> Result<AuditRecord> {
         for attempt in 0..RETRIES {
-            let (seq, prev) = self.audit_head().await?;
-            let seq = seq + 1;
-            let hash = record_hash(seq, at, actor, action, subject, purpose, details, &prev);
+            let (head, prev) = self.audit_head().await?;
+            let mut rec = AuditRecord { seq: head + 1, at, actor: actor.into(), action: action.into(), subject: subject.into(), purpose: purpose.into(), details: details.clone(), prev_hash: prev, hash: String::new() };
+            rec.hash = rec.compute_hash();
             let d = details.to_string();
             let done: std::result::Result<bool, StoreError> = async {
                 on_pool!(self, pool => {
                     let mut tx = pool.begin().await?;
                     let moved = sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4")
-                        .bind(seq).bind(&hash).bind(seq - 1).bind(&prev).execute(&mut *tx).await?;
+                        .bind(rec.seq).bind(&rec.hash).bind(head).bind(&rec.prev_hash).execute(&mut *tx).await?;
                     if moved.rows_affected() != 1 {
                         tx.rollback().await?;
                         return Ok(false);
                     }
                     sqlx::query("INSERT INTO audit_log (seq, at, actor, action, subject, purpose, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                        .bind(seq).bind(at).bind(actor).bind(action).bind(subject).bind(purpose).bind(&d).bind(&prev).bind(&hash)
+                        .bind(rec.seq).bind(at).bind(actor).bind(action).bind(subject).bind(purpose).bind(&d).bind(&rec.prev_hash).bind(&rec.hash)
                         .execute(&mut *tx).await?;
                     tx.commit().await?;
                     Ok(true)
@@ -409,9 +409,7 @@ impl Store {
             }
             .await;
             match done {
-                Ok(true) => {
-                    return Ok(AuditRecord { seq, at, actor: actor.into(), action: action.into(), subject: subject.into(), purpose: purpose.into(), details: details.clone(), prev_hash: prev, hash });
-                }
+                Ok(true) => return Ok(rec),
                 Ok(false) => {}
                 // SQLite reports a lost write race as "database is locked"; retry like a lost CAS.
                 Err(StoreError::Database(m)) if m.contains("locked") || m.contains("busy") => {}
