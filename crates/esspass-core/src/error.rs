@@ -50,6 +50,7 @@ error_codes! {
     JwtClaimInBusinessClaims = "1014", "a JWT claim (iss, iat, cnf, status, …) was given among the business claims";
     InconsistentDates = "1015", "the document dates contradict each other";
     NotParticipating = "1016", "the country does not take part in EU social security coordination";
+    DuplicateRecord = "1017", "a record with this identifier already exists";
 
     // 2xxx — SD-JWT / SD-JWT VC structure
     Malformed = "2001", "the SD-JWT serialisation is malformed";

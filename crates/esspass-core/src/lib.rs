@@ -15,6 +15,7 @@ pub mod date;
 pub mod document;
 pub mod error;
 pub mod institution;
+pub mod person;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use codes::{EmployerType, StatusConfirmation};

@@ -83,3 +83,16 @@ pub struct CredentialRow {
     pub issued_at: i64,
     pub changed_at: i64,
 }
+
+/// A coverage period of a person (what the institution insures them for).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageRow {
+    pub coverage_id: String,
+    pub person_id: String,
+    /// `health` or `social_security`.
+    pub kind: String,
+    /// YYYY-MM-DD.
+    pub start_date: String,
+    pub end_date: Option<String>,
+    pub created_at: i64,
+}

@@ -3,7 +3,7 @@
 //! body for the SQLite and the PostgreSQL pool.
 
 use crate::audit::AuditRecord;
-use crate::model::{CredentialRow, CredentialState, Person, StatusListRow};
+use crate::model::{CoverageRow, CredentialRow, CredentialState, Person, StatusListRow};
 use crate::{Result, StoreError, hash_secret};
 use serde_json::Value;
 use sqlx::Row;
@@ -177,6 +177,62 @@ impl Store {
                 .execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// A person and their coverage, all or nothing.
+    pub async fn insert_person_with_coverage(&self, p: &Person, coverage: &[CoverageRow]) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO persons (person_id, personal_number, family_name, given_name, birth_date, nationality, residence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(&p.person_id).bind(&p.personal_number).bind(&p.family_name).bind(&p.given_name).bind(&p.birth_date)
+                .bind(&p.nationality).bind(&p.residence).bind(p.created_at)
+                .execute(&mut *tx).await?;
+            for c in coverage {
+                sqlx::query("INSERT INTO coverage (coverage_id, person_id, kind, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&c.coverage_id).bind(&c.person_id).bind(&c.kind).bind(&c.start_date).bind(&c.end_date).bind(c.created_at)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Several persons with their coverage in one transaction (bulk import); all or nothing.
+    pub async fn insert_persons_batch(&self, batch: &[(Person, Vec<CoverageRow>)]) -> Result<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (p, coverage) in batch {
+                sqlx::query("INSERT INTO persons (person_id, personal_number, family_name, given_name, birth_date, nationality, residence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&p.person_id).bind(&p.personal_number).bind(&p.family_name).bind(&p.given_name).bind(&p.birth_date)
+                    .bind(&p.nationality).bind(&p.residence).bind(p.created_at)
+                    .execute(&mut *tx).await?;
+                for c in coverage {
+                    sqlx::query("INSERT INTO coverage (coverage_id, person_id, kind, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&c.coverage_id).bind(&c.person_id).bind(&c.kind).bind(&c.start_date).bind(&c.end_date).bind(c.created_at)
+                        .execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn coverage_of(&self, person_id: &str) -> Result<Vec<CoverageRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM coverage WHERE person_id = $1 ORDER BY start_date, coverage_id").bind(person_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(CoverageRow {
+                    coverage_id: r.try_get("coverage_id")?,
+                    person_id: r.try_get("person_id")?,
+                    kind: r.try_get("kind")?,
+                    start_date: r.try_get("start_date")?,
+                    end_date: r.try_get("end_date")?,
+                    created_at: r.try_get("created_at")?,
+                });
+            }
+            Ok(out)
+        })
     }
 
     pub async fn person(&self, person_id: &str) -> Result<Option<Person>> {

@@ -2,7 +2,7 @@
 //! `ESSPASS_TEST_POSTGRES` is set (`.ci/run` sets it), against PostgreSQL in a schema of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use esspass_store::{CredentialRow, CredentialState, Person, StatusListRow, Store, StoreError, verify_chain};
+use esspass_store::{CoverageRow, CredentialRow, CredentialState, Person, StatusListRow, Store, StoreError, verify_chain};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -270,5 +270,19 @@ async fn concurrent_audit_appends_form_one_chain() {
         let (seq, hash) = s.audit_head().await.unwrap();
         assert_eq!(seq, 40, "{}", s.backend());
         verify_chain(&s.audit_records(1, 1000).await.unwrap(), seq, &hash).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_person_and_coverage_are_written_together_or_not_at_all() {
+    for s in stores().await {
+        let cov = |id: &str, person: &str| CoverageRow { coverage_id: id.into(), person_id: person.into(), kind: "health".into(), start_date: "2020-01-01".into(), end_date: None, created_at: 1 };
+        s.insert_person_with_coverage(&person(1), &[cov("k1", "p1")]).await.unwrap();
+        assert_eq!(s.coverage_of("p1").await.unwrap().len(), 1);
+        // The second coverage row collides (same id): the person must not be left behind.
+        let err = s.insert_person_with_coverage(&person(2), &[cov("k2", "p2"), cov("k1", "p2")]).await;
+        assert!(matches!(err, Err(StoreError::Duplicate(_))), "{}", s.backend());
+        assert!(s.person("p2").await.unwrap().is_none(), "{}: half-written person", s.backend());
+        assert!(s.coverage_of("p2").await.unwrap().is_empty());
     }
 }

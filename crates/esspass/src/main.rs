@@ -42,6 +42,8 @@ enum Command {
         #[command(subcommand)]
         command: cmd::status_list::Command,
     },
+    /// Load insured persons and their coverage (CSV, JSON, JSON Lines) into a node's database.
+    Import(cmd::import::Args),
     /// The applicable-legislation engine (Reg. 883/2004 Title II).
     Rules {
         #[command(subcommand)]
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Pki { command } => cmd::pki::run(command),
         Command::StatusList { command } => cmd::status_list::run(command),
         Command::Rules { command } => cmd::rules::run(command),
+        Command::Import(a) => cmd::import::run(a),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

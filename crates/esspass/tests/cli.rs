@@ -126,3 +126,32 @@ fn rules_decide_exit_codes() {
     assert!(!problems.is_empty());
     assert!(problems.iter().all(|p| p["path"].as_str().unwrap().starts_with('$') && p["code"].as_str().unwrap().starts_with("ESP-")));
 }
+
+#[test]
+fn import_reports_bad_rows_and_never_half_writes() {
+    let d = tmp("import");
+    let csv = "personal_number,family_name,given_name,birth_date,nationality,residence,coverage_kind,coverage_start,coverage_end\n\
+SI0000000001,Novak,Živa,1985-04-12,SI,SI,health,2020-01-01,\n\
+SI0000000002,Horvat,Ana,1990-02-30,SI,SI,health,2020-01-01,\n\
+SI0000000003,Kovač,Marko,1979-11-02,SI,XX,,,\n\
+SI0000000001,Novak,Again,1985-04-12,SI,SI,,,\n";
+    std::fs::write(d.join("p.csv"), csv).unwrap();
+    let db = format!("sqlite:{}", d.join("node.db").display());
+    let o = esspass(&["import", "--json", "--database", &db, "--report", d.join("r.json").to_str().unwrap(), d.join("p.csv").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "rejected rows make exit 1: {}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    assert_eq!((r["rows"].as_u64(), r["imported"].as_u64(), r["rejected"].as_u64()), (Some(4), Some(1), Some(3)));
+    let errs = r["errors"].as_array().unwrap();
+    let row = |n: u64| errs.iter().find(|e| e["row"] == n).unwrap()["problems"][0].clone();
+    assert_eq!((row(2)["path"].as_str(), row(2)["code"].as_str()), (Some("$.birth_date"), Some("ESP-1006")));
+    assert_eq!((row(3)["path"].as_str(), row(3)["code"].as_str()), (Some("$.residence"), Some("ESP-1004")));
+    assert_eq!((row(4)["path"].as_str(), row(4)["code"].as_str()), (Some("$.personal_number"), Some("ESP-1017")));
+    assert_eq!(serde_json::from_str::<Value>(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap(), r);
+    // JSON Lines, into the same database: the already imported person is a duplicate, nothing else changes.
+    std::fs::write(d.join("p.jsonl"), "{\"personal_number\": \"SI0000000001\", \"family_name\": \"N\", \"given_name\": \"Z\", \"birth_date\": \"1985-04-12\"}\n{\"personal_number\": \"SI0000000009\", \"family_name\": \"Zupančič\", \"given_name\": \"Nina\", \"birth_date\": \"2001-07-01\"}\n").unwrap();
+    let o = esspass(&["import", "--json", "--database", &db, d.join("p.jsonl").to_str().unwrap()]);
+    let r = json(&o);
+    assert_eq!((r["imported"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(1)));
+    // An unreadable file is a usage error.
+    assert_eq!(esspass(&["import", "--database", &db, d.join("missing.csv").to_str().unwrap()]).status.code(), Some(2));
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod import;
 pub mod issue;
 pub mod pki;
 pub mod present;

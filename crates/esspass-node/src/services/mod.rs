@@ -1,0 +1,3 @@
+//! Service functions, one module per area.
+
+pub mod import;
