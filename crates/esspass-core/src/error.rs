@@ -137,6 +137,17 @@ error_codes! {
     RulesEmptyList = "6010", "a list that needs at least one entry is empty";
     RulesTextLength = "6011", "a text field is empty or too long";
 
+    // 7xxx — the institution node's API
+    Unauthenticated = "7001", "no valid API key was presented";
+    Forbidden = "7002", "the API key's role may not use this route";
+    PersonNotFound = "7003", "no such insured person";
+    NotEntitled = "7004", "the person's record does not entitle to this credential";
+    CredentialNotFound = "7005", "no such credential";
+    UnknownConfiguration = "7006", "no such credential configuration";
+    BodyTooLarge = "7007", "the request body is too large";
+    BadRequest = "7008", "the request is malformed";
+    UnavailableForEmployer = "7009", "the record belongs to another employer";
+
     // 9xxx — usage, keys, IO
     Usage = "9001", "usage error";
     FileUnreadable = "9002", "a file cannot be read";

@@ -366,3 +366,46 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
     write_public(&out.join("pki.json"), &serde_json::to_string_pretty(&manifest).unwrap_or_default())?;
     Ok(manifest)
 }
+
+/// Re-issue an institution's signing certificate for another credential issuer URL (its `iss`, a
+/// SAN URI of the certificate) — e.g. when its node runs on another address — and re-sign both
+/// trusted lists with the new certificate in the institution's entry. Keys are new; the old
+/// certificate leaves the Issuer Trusted List.
+pub fn reissue_institution(dir: &Path, slug: &str, iss: &str, now: OffsetDateTime) -> Result<Manifest, KeyError> {
+    let mut manifest = Manifest::load(dir)?;
+    let info = manifest.institutions.iter_mut().find(|i| i.slug == slug).ok_or_else(|| KeyError::Certificate(format!("no institution {slug}")))?;
+    let read = |p: &str| crate::files::read_text(&dir.join(p));
+    let inter_der = esspass_credential::signer::pem_blocks(&read("intermediate/ca.pem")?, "CERTIFICATE").into_iter().next().ok_or_else(|| KeyError::Certificate("intermediate".into()))?;
+    let inter_key = KeyPair::from_pem(&read("intermediate/ca.key")?)?;
+    let issuer = Issuer::from_ca_cert_der(&inter_der.as_slice().into(), inter_key)?;
+    let key = KeyPair::generate()?;
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    p.distinguished_name = dn(&info.name, Some(&info.name), Some(&info.country));
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.not_before = now - Duration::days(1);
+    p.not_after = now + Duration::days(730);
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.subject_alt_names.push(SanType::URI(iss.try_into()?));
+    let der = p.signed_by(&key, &issuer)?.der().to_vec();
+    write_public(&dir.join(&info.chain), &format!("{}{}", to_pem("CERTIFICATE", &der), to_pem("CERTIFICATE", &inter_der)))?;
+    write_private_key(&dir.join(&info.signing_key), &key_der(&key))?;
+    info.iss = iss.to_owned();
+    let institution_id = info.institution_id.clone();
+
+    let tsl_signer = crate::files::load_signer(&dir.join(&manifest.trust_operator_key))?;
+    let tsl_chain = crate::files::load_chain(&dir.join(&manifest.trust_operator_chain))?;
+    for (json_file, jwt_file) in [("trusted-lists/issuers.json", &manifest.issuer_trusted_list), ("trusted-lists/verifiers.json", &manifest.verifier_trusted_list)] {
+        let mut list: TrustedList = serde_json::from_str(&read(json_file)?).map_err(|e| KeyError::Certificate(format!("{json_file}: {e}")))?;
+        if let ListBody::Issuers { issuers } = &mut list.body {
+            for e in issuers.iter_mut().filter(|e| e.institution_id == institution_id) {
+                e.certificates = vec![b64::encode_std(&der)];
+            }
+        }
+        list.sequence += 1;
+        list.issued_at = (now - Duration::minutes(5)).unix_timestamp();
+        write_public(&dir.join(jwt_file), &list.sign(&tsl_signer, &tsl_chain)?)?;
+        write_public(&dir.join(json_file), &serde_json::to_string_pretty(&list).unwrap_or_default())?;
+    }
+    write_public(&dir.join("pki.json"), &serde_json::to_string_pretty(&manifest).unwrap_or_default())?;
+    Ok(manifest)
+}

@@ -6,4 +6,8 @@
 //! What must not live here: SQL (that is `esspass-store`), protocol parsing (`esspass-oid4vc`),
 //! credential semantics (`esspass-credential`).
 
+pub mod config;
+pub mod http;
+pub mod node;
 pub mod services;
+pub mod tls;

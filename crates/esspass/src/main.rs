@@ -3,7 +3,7 @@
 
 mod cmd;
 mod fetch;
-mod https;
+
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +42,8 @@ enum Command {
         #[command(subcommand)]
         command: cmd::status_list::Command,
     },
+    /// Run a node (institution role): OpenID4VCI issuer, status lists, back-office API, over HTTPS.
+    Serve(cmd::serve::Args),
     /// Load insured persons and their coverage (CSV, JSON, JSON Lines) into a node's database.
     Import(cmd::import::Args),
     /// The applicable-legislation engine (Reg. 883/2004 Title II).
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         Command::StatusList { command } => cmd::status_list::run(command),
         Command::Rules { command } => cmd::rules::run(command),
         Command::Import(a) => cmd::import::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

@@ -50,6 +50,9 @@ pub struct ImportReport {
     pub imported: usize,
     pub rejected: usize,
     pub errors: Vec<RowError>,
+    /// The ids given to the imported persons, by row (not part of the JSON report).
+    #[serde(skip)]
+    pub created: Vec<(usize, String)>,
 }
 
 /// A row as read: its fields, or why it could not even be read.
@@ -159,13 +162,13 @@ async fn write_batch(store: &Store, batch: Vec<(usize, Person, Vec<CoverageRow>)
         return Ok(());
     }
     let rows: Vec<(Person, Vec<CoverageRow>)> = batch.iter().map(|(_, p, c)| (p.clone(), c.clone())).collect();
-    let written: Vec<String> = match store.insert_persons_batch(&rows).await {
-        Ok(()) => rows.iter().map(|(p, _)| p.person_id.clone()).collect(),
+    let written: Vec<(usize, String)> = match store.insert_persons_batch(&rows).await {
+        Ok(()) => batch.iter().map(|(row, p, _)| (*row, p.person_id.clone())).collect(),
         Err(StoreError::Duplicate(_)) => {
             let mut ok = Vec::new();
             for (row, p, c) in &batch {
                 match store.insert_person_with_coverage(p, c).await {
-                    Ok(()) => ok.push(p.person_id.clone()),
+                    Ok(()) => ok.push((*row, p.person_id.clone())),
                     Err(StoreError::Duplicate(what)) => report.errors.push(RowError {
                         row: *row,
                         problems: vec![Problem::new("$.personal_number", ErrorCode::DuplicateRecord, format!("a person with this personal number is already recorded ({what})"))],
@@ -179,8 +182,10 @@ async fn write_batch(store: &Store, batch: Vec<(usize, Person, Vec<CoverageRow>)
     };
     report.imported += written.len();
     if !written.is_empty() {
-        store.append_audit(now, actor, "import_persons", "persons", "authentic-source load", &json!({"created": written})).await?;
+        let ids: Vec<&str> = written.iter().map(|(_, id)| id.as_str()).collect();
+        store.append_audit(now, actor, "import_persons", "persons", "authentic-source load", &json!({"created": ids})).await?;
     }
+    report.created.extend(written);
     Ok(())
 }
 

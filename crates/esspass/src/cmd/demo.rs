@@ -3,7 +3,8 @@
 //! lists served over HTTPS from in-process institution servers), revoke the PDA1 and verify again.
 
 use crate::fetch::Fetcher;
-use crate::{CmdResult, Exit, Failure, https, output};
+use crate::{CmdResult, Exit, Failure, output};
+use esspass_node::tls as https;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -6,6 +6,7 @@ pub mod issue;
 pub mod pki;
 pub mod present;
 pub mod rules;
+pub mod serve;
 pub mod status_list;
 pub mod verify;
 

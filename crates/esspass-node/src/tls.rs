@@ -30,7 +30,14 @@ pub fn tls_config(chain_pem: &Path, key_pem: &Path) -> Result<Arc<ServerConfig>,
 
 /// Bind `addr` and serve `router` over TLS until the returned handle is dropped or the runtime ends.
 pub async fn serve(addr: SocketAddr, tls: Arc<ServerConfig>, router: axum::Router) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
-    let listener = TcpListener::bind(addr).await.map_err(|e| format!("bind {addr}: {e}"))?;
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
+    serve_listener(listener, tls, router)
+}
+
+/// Serve `router` over TLS on an already bound listener (must be called inside a tokio runtime).
+pub fn serve_listener(listener: std::net::TcpListener, tls: Arc<ServerConfig>, router: axum::Router) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let listener = TcpListener::from_std(listener).map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let acceptor = TlsAcceptor::from(tls);
     let handle = tokio::spawn(async move {

@@ -1,0 +1,344 @@
+//! The node's HTTPS interface: OpenID4VCI endpoints (protocol errors in the protocol's own format),
+//! status lists, and the back-office API under `/api/v1` (RFC 9457 problem details with our codes).
+//! Handlers are thin: they authenticate, extract, call a service, and map the answer.
+
+use crate::config::{ApiKeyConfig, ApiRole, NodeConfig};
+use crate::services::issuance::{ApiError, Issuer};
+use crate::services::status::StatusService;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use esspass_core::{Clock, ErrorCode};
+use esspass_oid4vc::vci::{Endpoint, ErrorResponse};
+use esspass_store::CredentialState;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters for `/metrics` (Prometheus text format).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub credentials_issued: AtomicU64,
+    pub offers_created: AtomicU64,
+    pub tokens_issued: AtomicU64,
+    pub protocol_errors: AtomicU64,
+    pub status_changes: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub issuer: Issuer,
+    pub status: StatusService,
+    pub cfg: Arc<NodeConfig>,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.cfg.max_body_bytes;
+    Router::new()
+        .route("/.well-known/openid-credential-issuer", get(issuer_metadata))
+        .route("/.well-known/oauth-authorization-server", get(as_metadata))
+        .route("/credential-offer/{id}", get(credential_offer))
+        .route("/token", post(token))
+        .route("/nonce", post(nonce))
+        .route("/credential", post(credential))
+        .route("/notification", post(notification))
+        .route("/status/{list_id}", get(status_list))
+        .route("/api/v1/credential-offers", post(create_offer))
+        .route("/api/v1/persons", post(create_person))
+        .route("/api/v1/persons/{id}/credentials", get(person_credentials))
+        .route("/api/v1/credentials/{id}/{action}", post(change_status))
+        .route("/api/v1/audit", get(audit))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn protocol_error(state: &AppState, e: &ErrorResponse, at: Endpoint) -> Response {
+    state.metrics.protocol_errors.fetch_add(1, Ordering::Relaxed);
+    let server = e.error_description.as_deref().is_some_and(|d| d.starts_with("server error"));
+    let status = if server { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::from_u16(e.http_status(at)).unwrap_or(StatusCode::BAD_REQUEST) };
+    let mut r = json_response(status, e);
+    if let Some(w) = e.www_authenticate(at).and_then(|w| HeaderValue::from_str(&w).ok()) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, w);
+    }
+    r
+}
+
+fn problem(e: &ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json!({
+        "type": format!("https://esspass.invalid/errors/{}", e.code.code()),
+        "title": e.code.message(),
+        "status": e.status,
+        "detail": e.detail,
+        "code": e.code.code(),
+    });
+    let mut r = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    r
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The API key of a request and its role; every `/api/v1` route names the roles it admits.
+fn authorize<'a>(state: &'a AppState, h: &HeaderMap, allowed: &[ApiRole]) -> Result<&'a ApiKeyConfig, ApiError> {
+    let key = header_str(h, "authorization").and_then(|a| a.strip_prefix("Bearer ")).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "send the API key as Authorization: Bearer …"))?;
+    let hash = esspass_store::hash_secret(key);
+    let k = state.cfg.api_keys.iter().find(|k| k.sha256 == hash).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "unknown API key"))?;
+    if !allowed.contains(&k.role) {
+        return Err(ApiError::new(403, ErrorCode::Forbidden, format!("the {:?} role may not use this route", k.role)));
+    }
+    Ok(k)
+}
+
+fn actor(k: &ApiKeyConfig) -> String {
+    format!("api:{}", k.name)
+}
+
+// ---- OpenID4VCI --------------------------------------------------------------------------------
+
+async fn issuer_metadata(State(s): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &s.issuer.metadata())
+}
+
+async fn as_metadata(State(s): State<AppState>) -> Response {
+    let token = format!("{}/token", s.cfg.public_url);
+    let mut m = serde_json::to_value(esspass_oid4vc::oauth_metadata::AuthorizationServerMetadata::esspass(s.cfg.public_url.clone(), token, None, None)).unwrap_or_default();
+    if let Some(o) = m.as_object_mut() {
+        o.insert("grant_types_supported".into(), json!(["urn:ietf:params:oauth:grant-type:pre-authorized_code"]));
+    }
+    json_response(StatusCode::OK, &m)
+}
+
+async fn credential_offer(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    match s.issuer.fetch_offer(&id, s.now()).await {
+        Ok(Some(offer)) => json_response(StatusCode::OK, &offer),
+        Ok(None) => problem(&ApiError::new(404, ErrorCode::BadRequest, "no such offer, or it was used or has expired")),
+        Err(e) => problem(&ApiError::from(e)),
+    }
+}
+
+async fn token(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let now = s.now();
+    let dpop = match s.issuer.check_dpop(header_str(&h, "dpop"), "POST", "/token", None, now).await {
+        Ok(d) => d,
+        Err(e) => return protocol_error(&s, &e, Endpoint::Token),
+    };
+    match s.issuer.token(&body, &dpop, now).await {
+        Ok(t) => {
+            s.metrics.tokens_issued.fetch_add(1, Ordering::Relaxed);
+            json_response(StatusCode::OK, &t)
+        }
+        Err(e) => protocol_error(&s, &e, Endpoint::Token),
+    }
+}
+
+async fn nonce(State(s): State<AppState>) -> Response {
+    match s.issuer.nonce(s.now()).await {
+        Ok(n) => json_response(StatusCode::OK, &json!({"c_nonce": n})),
+        Err(e) => protocol_error(&s, &e, Endpoint::Credential),
+    }
+}
+
+async fn credential(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let now = s.now();
+    let (grant, jkt) = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/credential", now).await {
+        Ok(g) => g,
+        Err(e) => return protocol_error(&s, &e, Endpoint::Credential),
+    };
+    match s.issuer.credential(&grant, &jkt, &body, now).await {
+        Ok(r) => {
+            if let esspass_oid4vc::vci::CredentialResponse::Issued { credentials, .. } = &r {
+                s.metrics.credentials_issued.fetch_add(credentials.len() as u64, Ordering::Relaxed);
+            }
+            json_response(StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::OK), &r)
+        }
+        Err(e) => protocol_error(&s, &e, Endpoint::Credential),
+    }
+}
+
+async fn notification(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let now = s.now();
+    let (_, jkt) = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/notification", now).await {
+        Ok(g) => g,
+        Err(e) => return protocol_error(&s, &e, Endpoint::Notification),
+    };
+    match s.issuer.notification(&jkt, &body, now).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => protocol_error(&s, &e, Endpoint::Notification),
+    }
+}
+
+// ---- status lists --------------------------------------------------------------------------------
+
+async fn status_list(State(s): State<AppState>, Path(list_id): Path<String>, h: HeaderMap) -> Response {
+    let row = match s.status.store.status_list(&list_id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such status list").into_response(),
+        Err(e) => return problem(&ApiError::from(e)),
+    };
+    let (Some(token), Some(etag)) = (row.token, row.etag) else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "status list not yet signed").into_response();
+    };
+    let etag_v = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
+    if h.get(header::IF_NONE_MATCH).is_some_and(|v| v == etag_v) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_v)]).into_response();
+    }
+    let cache = HeaderValue::from_str(&format!("max-age={}", s.cfg.status.ttl)).unwrap_or(HeaderValue::from_static("max-age=60"));
+    (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/statuslist+jwt")), (header::CACHE_CONTROL, cache), (header::ETAG, etag_v)], token).into_response()
+}
+
+// ---- back office -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfferRequest {
+    credential_configuration_id: String,
+    person_id: String,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::new(400, ErrorCode::BadRequest, format!("request body: {e}")))
+}
+
+async fn create_offer(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice])?;
+        let req: OfferRequest = parse_json(&body)?;
+        let o = s.issuer.create_offer(&req.credential_configuration_id, &req.person_id, &actor(k), s.now()).await?;
+        s.metrics.offers_created.fetch_add(1, Ordering::Relaxed);
+        Ok::<_, ApiError>(json_response(StatusCode::CREATED, &o))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+async fn create_person(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice])?;
+        let v: Value = parse_json(&body)?;
+        let row = crate::services::import::read_rows(std::io::Cursor::new(serde_json::to_vec(&json!([v])).unwrap_or_default()), crate::services::import::Format::Json)
+            .map_err(|e| ApiError::new(400, ErrorCode::BadRequest, e))?;
+        let report = crate::services::import::import_persons(&s.issuer.store, row, &actor(k), s.now(), |_| {}).await?;
+        if let Some(e) = report.errors.first() {
+            let code = e.problems.first().map_or(ErrorCode::BadRequest, |p| p.code);
+            let status = if code == ErrorCode::DuplicateRecord { 409 } else { 400 };
+            let mut r = problem(&ApiError::new(status, code, "the person record is invalid"));
+            if let Ok(body) = serde_json::to_vec(&json!({"type": format!("https://esspass.invalid/errors/{}", code.code()), "title": code.message(), "status": status, "code": code.code(), "problems": e.problems})) {
+                *r.body_mut() = body.into();
+            }
+            return Ok(r);
+        }
+        let person_id = report.created.first().map(|(_, id)| id.clone()).unwrap_or_default();
+        Ok::<_, ApiError>(json_response(StatusCode::CREATED, &json!({"person_id": person_id})))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+async fn person_credentials(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::CaseWorker, ApiRole::Auditor])?;
+        let creds = s.issuer.store.credentials_of(&id).await?;
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_credentials", &id, "back-office query", &json!({"count": creds.len()})).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &creds))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn change_status(State(s): State<AppState>, h: HeaderMap, Path((id, action)): Path<(String, String)>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::CaseWorker])?;
+        let state = match action.as_str() {
+            "revoke" => CredentialState::Revoked,
+            "suspend" => CredentialState::Suspended,
+            "reinstate" => CredentialState::Valid,
+            _ => return Err(ApiError::new(404, ErrorCode::BadRequest, "the action is revoke, suspend or reinstate")),
+        };
+        let req: StatusChange = if body.is_empty() { StatusChange::default() } else { parse_json(&body)? };
+        let current = s.issuer.store.credential(&id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::CredentialNotFound, "no such credential"))?;
+        if current.state == CredentialState::Revoked {
+            return Err(ApiError::new(409, ErrorCode::BadRequest, "a revoked credential stays revoked"));
+        }
+        let now = s.now();
+        let row = s.status.set_state(&id, state, req.reason.as_deref(), now).await?;
+        s.issuer.store.append_audit(now, &actor(k), &format!("{action}_credential"), &row.person_id, "credential status", &json!({"credential": id, "reason": req.reason})).await?;
+        s.metrics.status_changes.fetch_add(1, Ordering::Relaxed);
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(default = "one")]
+    from: i64,
+    #[serde(default = "hundred")]
+    limit: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+fn hundred() -> i64 {
+    100
+}
+
+async fn audit(State(s): State<AppState>, h: HeaderMap, Query(q): Query<AuditQuery>) -> Response {
+    let run = async {
+        authorize(&s, &h, &[ApiRole::Auditor])?;
+        let records = s.issuer.store.audit_records(q.from, q.limit.clamp(1, 1000)).await?;
+        let (seq, hash) = s.issuer.store.audit_head().await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &json!({"head": {"seq": seq, "hash": hash}, "records": records})))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.issuer.store.audit_head().await {
+        Ok(_) => "ready".into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}")).into_response(),
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let m = &s.metrics;
+    let body = format!(
+        "# TYPE esspass_credentials_issued_total counter\nesspass_credentials_issued_total {}\n# TYPE esspass_offers_created_total counter\nesspass_offers_created_total {}\n# TYPE esspass_tokens_issued_total counter\nesspass_tokens_issued_total {}\n# TYPE esspass_protocol_errors_total counter\nesspass_protocol_errors_total {}\n# TYPE esspass_status_changes_total counter\nesspass_status_changes_total {}\n",
+        m.credentials_issued.load(Ordering::Relaxed),
+        m.offers_created.load(Ordering::Relaxed),
+        m.tokens_issued.load(Ordering::Relaxed),
+        m.protocol_errors.load(Ordering::Relaxed),
+        m.status_changes.load(Ordering::Relaxed),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

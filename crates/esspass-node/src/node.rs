@@ -1,0 +1,55 @@
+//! Starting a node: load keys, connect and migrate the database, make sure the status list exists
+//! and is signed, serve HTTPS, and keep the list tokens fresh in the background.
+
+use crate::config::NodeConfig;
+use crate::http::{AppState, Metrics, router};
+use crate::services::issuance::Issuer;
+use crate::services::status::StatusService;
+use esspass_core::{Clock, SystemClock};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A running node.
+pub struct RunningNode {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    server: tokio::task::JoinHandle<()>,
+    republisher: tokio::task::JoinHandle<()>,
+}
+
+impl RunningNode {
+    /// Stop serving (connections in flight are dropped).
+    pub fn stop(self) {
+        self.server.abort();
+        self.republisher.abort();
+    }
+}
+
+/// Start the node. With `listener` the given socket is used (tests bind port 0 first so that the
+/// public URL can name the port); otherwise `cfg.listen` is bound.
+pub async fn start(cfg: NodeConfig, listener: Option<std::net::TcpListener>) -> Result<RunningNode, String> {
+    let cfg = Arc::new(cfg);
+    let signer = Arc::new(esspass_keys::files::load_signer(&cfg.institution.signing_key).map_err(|e| e.to_string())?);
+    let chain = Arc::new(esspass_keys::files::load_chain(&cfg.institution.chain).map_err(|e| e.to_string())?);
+    let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let status = StatusService { store: store.clone(), signer: signer.clone(), chain: chain.clone(), cfg: cfg.status.clone(), base_url: cfg.public_url.clone() };
+    status.ensure_list(clock.now().unix_timestamp()).await.map_err(|e| e.to_string())?;
+    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone() };
+    let state = AppState { issuer, status: status.clone(), cfg: cfg.clone(), metrics: Arc::new(Metrics::default()), clock: clock.clone() };
+    let tls = crate::tls::tls_config(&cfg.institution.tls_chain, &cfg.institution.tls_key)?;
+    let listener = match listener {
+        Some(l) => l,
+        None => std::net::TcpListener::bind(cfg.listen).map_err(|e| format!("bind {}: {e}", cfg.listen))?,
+    };
+    let (addr, server) = crate::tls::serve_listener(listener, tls, router(state.clone()))?;
+    let republisher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            // Errors are retried on the next tick; the served token stays valid until its exp.
+            let _ = status.publish_all(clock.now().unix_timestamp()).await;
+        }
+    });
+    Ok(RunningNode { addr, state, server, republisher })
+}

@@ -1,0 +1,361 @@
+//! OpenID4VCI issuance: offers (pre-authorized code with `tx_code`), the token, nonce, credential and
+//! notification steps, with DPoP-bound access tokens. Every single-use value (codes, offers,
+//! `c_nonce`s, DPoP `jti`s) is consumed in the database, so several node processes stay correct.
+//! DPoP is checked before a code is consumed, a `tx_code` attempt is counted or a `c_nonce` is burnt.
+
+use crate::config::{IssuanceConfig, NodeConfig};
+use crate::services::status::{StatusError, StatusService};
+use esspass_core::{CredentialType, Date, ErrorCode};
+use esspass_credential::vc::{IssueRequest, issue, uuid_v4};
+use esspass_credential::{EcdsaP256Signer, b64};
+use esspass_oid4vc::dpop::{DpopProof, DpopRequest, validate_dpop_proof};
+use esspass_oid4vc::jwt::IatWindow;
+use esspass_oid4vc::proof::{check_batch, validate_jwt_proof};
+use esspass_oid4vc::vci::{
+    CredentialConfiguration, CredentialIssuerMetadata, CredentialOffer, CredentialResponse, CredentialTarget, ErrorCode as VciError, ErrorResponse,
+    NotificationRequest, TokenGrant, TokenRequest, TokenResponse, TxCode,
+};
+use esspass_store::{CredentialRow, CredentialState, Store, StoreError};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// A back-office failure: a stable code and a sentence (RFC 9457 at the edge).
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self { status, code, detail: detail.into() }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::new(500, ErrorCode::Internal, format!("storage: {e}"))
+    }
+}
+
+impl From<StatusError> for ApiError {
+    fn from(e: StatusError) -> Self {
+        ApiError::new(500, ErrorCode::Internal, format!("status list: {e}"))
+    }
+}
+
+fn server_error(e: impl std::fmt::Display) -> ErrorResponse {
+    // OpenID4VCI has no server-error code; `invalid_request` with 400 would blame the wallet, so the
+    // HTTP layer answers 500 for this description prefix.
+    ErrorResponse::new(VciError::InvalidRequest, format!("server error: {e}"))
+}
+
+/// What `POST /api/v1/credential-offers` answers.
+#[derive(Debug, serde::Serialize)]
+pub struct OfferCreated {
+    pub offer_id: String,
+    pub credential_offer: CredentialOffer,
+    /// `openid-credential-offer://?credential_offer_uri=…`
+    pub credential_offer_uri: String,
+    /// By value: `openid-credential-offer://?credential_offer=…`
+    pub credential_offer_link: String,
+    pub tx_code: String,
+    pub expires_at: i64,
+}
+
+#[derive(Clone)]
+pub struct Issuer {
+    pub store: Store,
+    pub status: StatusService,
+    pub signer: Arc<EcdsaP256Signer>,
+    pub chain: Arc<Vec<Vec<u8>>>,
+    pub cfg: Arc<NodeConfig>,
+}
+
+fn random_token() -> String {
+    b64::encode(esspass_credential::random_bytes::<32>())
+}
+
+fn random_digits(n: u32) -> String {
+    (0..n).map(|_| char::from(b'0' + (esspass_credential::random_bytes::<1>()[0] % 10))).collect()
+}
+
+impl Issuer {
+    fn icfg(&self) -> &IssuanceConfig {
+        &self.cfg.issuance
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.cfg.public_url)
+    }
+
+    /// Configuration id for a type (`ehic`, `pda1`).
+    pub fn configuration_id(t: CredentialType) -> &'static str {
+        t.short_name()
+    }
+
+    pub fn configuration(&self, id: &str) -> Option<CredentialType> {
+        CredentialType::from_short_name(id).filter(|t| self.cfg.institution.credential_types.contains(t))
+    }
+
+    /// `/.well-known/openid-credential-issuer`.
+    pub fn metadata(&self) -> CredentialIssuerMetadata {
+        let mut configs = std::collections::BTreeMap::new();
+        for t in &self.cfg.institution.credential_types {
+            let meta = esspass_credential::type_metadata::TypeMetadata::builtin(*t);
+            let display = vec![serde_json::from_value(json!({"name": meta.name, "locale": "en", "description": meta.description})).unwrap_or_default()];
+            configs.insert(Self::configuration_id(*t).to_owned(), CredentialConfiguration::sd_jwt_vc(t.vct(), t.short_name(), display, Vec::new()));
+        }
+        let v = json!({
+            "credential_issuer": self.cfg.public_url,
+            "credential_endpoint": self.url("/credential"),
+            "nonce_endpoint": self.url("/nonce"),
+            "notification_endpoint": self.url("/notification"),
+            "batch_credential_issuance": {"batch_size": self.icfg().batch_size},
+            "display": [{"name": self.cfg.institution.name, "locale": "en"}],
+            "credential_configurations_supported": configs,
+        });
+        serde_json::from_value(v).unwrap_or_else(|_| CredentialIssuerMetadata {
+            credential_issuer: self.cfg.public_url.clone(),
+            authorization_servers: None,
+            credential_endpoint: self.url("/credential"),
+            nonce_endpoint: None,
+            deferred_credential_endpoint: None,
+            notification_endpoint: None,
+            batch_credential_issuance: None,
+            display: None,
+            credential_configurations_supported: std::collections::BTreeMap::new(),
+            other: serde_json::Map::new(),
+        })
+    }
+
+    /// Create an offer for a person and a configuration, after checking the entitlement.
+    pub async fn create_offer(&self, config_id: &str, person_id: &str, actor: &str, now: i64) -> Result<OfferCreated, ApiError> {
+        let t = self.configuration(config_id).ok_or_else(|| ApiError::new(400, ErrorCode::UnknownConfiguration, format!("no credential configuration {config_id:?}")))?;
+        let person = self.store.person(person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
+        self.claims_for(t, &person.person_id, now).await?;
+        let code = random_token();
+        let tx_code = random_digits(self.icfg().tx_code_length);
+        let expires_at = now + self.icfg().offer_lifetime;
+        self.store
+            .create_single_use("pre_auth_code", &code, &json!({"person_id": person.person_id, "configuration": config_id, "tx_code": esspass_store::hash_secret(&tx_code)}), expires_at)
+            .await?;
+        let tx = TxCode { input_mode: Some(esspass_oid4vc::vci::InputMode::Numeric), length: Some(self.icfg().tx_code_length), description: Some("The code the institution gave you".into()) };
+        let offer = CredentialOffer::pre_authorized(self.cfg.public_url.clone(), vec![config_id.to_owned()], code, Some(tx));
+        let offer_id = uuid_v4();
+        self.store.create_single_use("offer", &offer_id, &serde_json::to_value(&offer).unwrap_or_default(), expires_at).await?;
+        self.store.append_audit(now, actor, "create_offer", &person.person_id, "credential issuance", &json!({"configuration": config_id, "offer_id": offer_id})).await?;
+        Ok(OfferCreated {
+            credential_offer_uri: esspass_oid4vc::vci::offer_uri_link(&self.url(&format!("/credential-offer/{offer_id}"))),
+            credential_offer_link: offer.to_link(),
+            offer_id,
+            credential_offer: offer,
+            tx_code,
+            expires_at,
+        })
+    }
+
+    /// `GET /credential-offer/{id}`: the offer by reference, consumed by use.
+    pub async fn fetch_offer(&self, offer_id: &str, now: i64) -> Result<Option<Value>, StoreError> {
+        self.store.consume_single_use("offer", offer_id, now).await
+    }
+
+    /// The business claims of a credential for a person, or why they cannot be issued.
+    pub async fn claims_for(&self, t: CredentialType, person_id: &str, now: i64) -> Result<Value, ApiError> {
+        let person = self.store.person(person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
+        let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+        match t {
+            CredentialType::Ehic => {
+                let coverage = self.store.coverage_of(person_id).await?;
+                let active = coverage.iter().find(|c| {
+                    c.kind == "health" && Date::parse(&c.start_date).is_some_and(|s| s <= today) && c.end_date.as_deref().and_then(Date::parse).is_none_or(|e| e >= today)
+                });
+                let Some(active) = active else {
+                    return Err(ApiError::new(409, ErrorCode::NotEntitled, "no health coverage in force today"));
+                };
+                let five_years = today.add_months(60).and_then(|d| d.pred()).unwrap_or(today);
+                let end = active.end_date.as_deref().and_then(Date::parse).map_or(five_years, |e| e.min(five_years));
+                let inst = &self.cfg.institution;
+                Ok(json!({
+                    "personal_administrative_number": person.personal_number,
+                    "issuing_authority": {"id": inst.id.to_string(), "name": inst.name, "country": inst.country.iso()},
+                    "authentic_source": {"id": inst.id.to_string(), "name": inst.source_name.clone().unwrap_or_else(|| inst.name.clone())},
+                    "document_number": "0000",
+                    "date_of_issuance": today.to_string(),
+                    "date_of_expiry": end.to_string(),
+                    "starting_date": today.to_string(),
+                    "ending_date": end.to_string(),
+                }))
+            }
+            CredentialType::Pda1 => Err(ApiError::new(409, ErrorCode::NotEntitled, "a PDA1 is issued from a decided A1 application; applications are not served by this node yet")),
+        }
+    }
+
+    /// The DPoP proof of a request, checked and its `jti` recorded (replays refused).
+    pub async fn check_dpop(&self, header: Option<&str>, method: &str, path: &str, access_token: Option<&str>, now: i64) -> Result<DpopProof, ErrorResponse> {
+        let proof = header.ok_or_else(|| ErrorResponse::new(VciError::InvalidDpopProof, "a DPoP proof is required"))?;
+        let url = self.url(path);
+        let p = validate_dpop_proof(proof, &DpopRequest { method, url: &url, access_token, accepted_nonces: &[], now, window: IatWindow::default() }).map_err(|e| e.to_response())?;
+        let fresh = self.store.first_use("dpop_jti", &format!("{}:{}", p.jkt, p.jti), now + 600, now).await.map_err(server_error)?;
+        if !fresh {
+            return Err(ErrorResponse::new(VciError::InvalidDpopProof, "the DPoP proof was used before (jti replay)"));
+        }
+        Ok(p)
+    }
+
+    /// Token endpoint (the DPoP proof already checked).
+    pub async fn token(&self, form: &[u8], dpop: &DpopProof, now: i64) -> Result<TokenResponse, ErrorResponse> {
+        let req = TokenRequest::from_form(form)?;
+        let TokenGrant::PreAuthorizedCode { pre_authorized_code, tx_code } = req.grant else {
+            return Err(ErrorResponse::new(VciError::UnsupportedGrantType, "this issuer supports the pre-authorized code grant"));
+        };
+        let (payload, _) = self
+            .store
+            .peek_single_use("pre_auth_code", &pre_authorized_code, now)
+            .await
+            .map_err(server_error)?
+            .ok_or_else(|| ErrorResponse::new(VciError::InvalidGrant, "the pre-authorized code is unknown, used or expired"))?;
+        if let Some(expected) = payload.get("tx_code").and_then(Value::as_str) {
+            let given = tx_code.ok_or_else(|| ErrorResponse::new(VciError::InvalidRequest, "tx_code is required"))?;
+            if esspass_store::hash_secret(&given) != expected {
+                let max = self.icfg().max_tx_code_attempts;
+                let n = self.store.fail_attempt("pre_auth_code", &pre_authorized_code, max, now).await.map_err(server_error)?;
+                let left = (max - n).max(0);
+                return Err(ErrorResponse::new(VciError::InvalidGrant, format!("wrong tx_code; {left} attempt(s) left")));
+            }
+        }
+        let payload = self
+            .store
+            .consume_single_use("pre_auth_code", &pre_authorized_code, now)
+            .await
+            .map_err(server_error)?
+            .ok_or_else(|| ErrorResponse::new(VciError::InvalidGrant, "the pre-authorized code is used or expired"))?;
+        let token = random_token();
+        let lifetime = self.icfg().access_token_lifetime;
+        let grant = json!({"person_id": payload.get("person_id"), "configuration": payload.get("configuration"), "jkt": dpop.jkt});
+        self.store.create_single_use("access_token", &token, &grant, now + lifetime).await.map_err(server_error)?;
+        Ok(TokenResponse::dpop(token, u64::try_from(lifetime).unwrap_or(300)))
+    }
+
+    /// Nonce endpoint: a fresh `c_nonce`.
+    pub async fn nonce(&self, now: i64) -> Result<String, ErrorResponse> {
+        let n = random_token();
+        self.store.create_single_use("c_nonce", &n, &json!({}), now + self.icfg().c_nonce_lifetime).await.map_err(server_error)?;
+        Ok(n)
+    }
+
+    /// The grant behind a DPoP-bound access token, checking the binding.
+    pub async fn grant(&self, authorization: Option<&str>, dpop_header: Option<&str>, path: &str, now: i64) -> Result<(Value, String), ErrorResponse> {
+        let token = authorization.and_then(|a| a.strip_prefix("DPoP ")).ok_or_else(|| ErrorResponse::new(VciError::InvalidToken, "a DPoP-bound access token is required (Authorization: DPoP …)"))?;
+        let (grant, _) = self
+            .store
+            .peek_single_use("access_token", token, now)
+            .await
+            .map_err(server_error)?
+            .ok_or_else(|| ErrorResponse::new(VciError::InvalidToken, "the access token is unknown or expired"))?;
+        let dpop = self.check_dpop(dpop_header, "POST", path, Some(token), now).await?;
+        if grant.get("jkt").and_then(Value::as_str) != Some(dpop.jkt.as_str()) {
+            return Err(ErrorResponse::new(VciError::InvalidDpopProof, "the DPoP key is not the one the token is bound to"));
+        }
+        Ok((grant, dpop.jkt))
+    }
+
+    /// Credential endpoint.
+    pub async fn credential(&self, grant: &Value, jkt: &str, body: &[u8], now: i64) -> Result<CredentialResponse, ErrorResponse> {
+        let req = esspass_oid4vc::vci::CredentialRequest::parse(body)?;
+        let configuration = grant.get("configuration").and_then(Value::as_str).unwrap_or_default();
+        match &req.target {
+            CredentialTarget::ConfigurationId(id) if id == configuration => {}
+            CredentialTarget::ConfigurationId(id) => return Err(ErrorResponse::new(VciError::UnknownCredentialConfiguration, format!("the access token is for {configuration:?}, not {id:?}"))),
+            CredentialTarget::Identifier(_) => return Err(ErrorResponse::new(VciError::UnknownCredentialIdentifier, "no credential identifiers were issued")),
+        }
+        let t = self.configuration(configuration).ok_or_else(|| ErrorResponse::new(VciError::UnknownCredentialConfiguration, "configuration withdrawn"))?;
+        let mut keys = Vec::with_capacity(req.jwt_proofs.len());
+        for p in &req.jwt_proofs {
+            keys.push(validate_jwt_proof(p, &self.cfg.public_url, now, IatWindow::default()).map_err(|e| e.to_response())?);
+        }
+        check_batch(&keys, self.icfg().batch_size).map_err(|e| e.to_response())?;
+        let mut nonces: Vec<&str> = keys.iter().map(|k| k.nonce.as_str()).collect();
+        nonces.sort_unstable();
+        nonces.dedup();
+        for n in nonces {
+            if self.store.consume_single_use("c_nonce", n, now).await.map_err(server_error)?.is_none() {
+                return Err(ErrorResponse::new(VciError::InvalidNonce, "the proof's nonce is unknown, used or expired; get a fresh one from the nonce endpoint"));
+            }
+        }
+        let person_id = grant.get("person_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let mut claims = self.claims_for(t, &person_id, now).await.map_err(|e| ErrorResponse::new(VciError::CredentialRequestDenied, e.detail))?;
+        let mut issued = Vec::with_capacity(keys.len());
+        let mut ids = Vec::with_capacity(keys.len());
+        for k in &keys {
+            let (sd, row) = self.issue_one(t, &person_id, &mut claims, &k.jwk, now).await.map_err(server_error)?;
+            ids.push(row.credential_id.clone());
+            issued.push(sd);
+        }
+        let notification_id = uuid_v4();
+        self.store.create_single_use("notification", &notification_id, &json!({"credentials": ids}), now + 86_400 * 30).await.map_err(server_error)?;
+        self.store
+            .append_audit(now, &format!("wallet:{jkt}"), "issue_credential", &person_id, "credential issuance", &json!({"vct": t.vct(), "credentials": ids}))
+            .await
+            .map_err(server_error)?;
+        Ok(CredentialResponse::issued(issued, Some(notification_id)))
+    }
+
+    /// Sign one credential: a fresh document number (unique in the database) and status index.
+    async fn issue_one(&self, t: CredentialType, person_id: &str, claims: &mut Value, holder: &esspass_credential::Jwk, now: i64) -> Result<(String, CredentialRow), String> {
+        let (list_id, idx) = self.status.allocate().await.map_err(|e| e.to_string())?;
+        let uri = self.status.list_uri(&list_id);
+        for _ in 0..8 {
+            let local: String = self.cfg.institution.id.local_id().chars().take(10).collect();
+            let number = format!("{local:0>10}{}", random_digits(10));
+            claims["document_number"] = Value::String(number.clone());
+            let sd = issue(&IssueRequest {
+                credential_type: t,
+                claims,
+                signer: self.signer.as_ref(),
+                x5c: &self.chain,
+                holder_jwk: holder,
+                iss: Some(&self.cfg.public_url),
+                iat: now,
+                nbf: Some(now),
+                exp: Some(now + self.icfg().credential_days * 86_400),
+                status: Some((&uri, idx)),
+                decoys: true,
+            })
+            .map_err(|e| e.to_string())?;
+            let row = CredentialRow {
+                credential_id: uuid_v4(),
+                document_number: number,
+                person_id: person_id.to_owned(),
+                vct: t.vct().to_owned(),
+                list_id: list_id.clone(),
+                idx,
+                state: CredentialState::Valid,
+                reason: None,
+                issued_at: now,
+                changed_at: now,
+            };
+            match self.store.insert_credential(&row).await {
+                Ok(()) => return Ok((sd.serialize(), row)),
+                Err(StoreError::Duplicate(_)) => continue,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("could not find a free document number".into())
+    }
+
+    /// Notification endpoint: the wallet's event is recorded in the audit trail.
+    pub async fn notification(&self, jkt: &str, body: &[u8], now: i64) -> Result<(), ErrorResponse> {
+        let n = NotificationRequest::parse(body)?;
+        let Some((payload, _)) = self.store.peek_single_use("notification", &n.notification_id, now).await.map_err(server_error)? else {
+            return Err(ErrorResponse::new(VciError::InvalidNotificationId, "unknown notification_id"));
+        };
+        let event = serde_json::to_value(n.event).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        self.store
+            .append_audit(now, &format!("wallet:{jkt}"), &format!("notification:{event}"), "credentials", "credential issuance", &json!({"credentials": payload.get("credentials"), "description": n.event_description}))
+            .await
+            .map_err(server_error)?;
+        Ok(())
+    }
+}

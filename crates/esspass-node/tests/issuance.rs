@@ -1,0 +1,356 @@
+//! The institution node over real HTTPS on 127.0.0.1, against SQLite and (when
+//! `ESSPASS_TEST_POSTGRES` is set) PostgreSQL: the pre-authorized OpenID4VCI flow with DPoP, the
+//! credential verified by esspass's verifier, revocation visible in the served list at once, and
+//! the protocol's refusals — each rejected with the right code and nothing written.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use esspass_credential::status::{CachePolicy, StatusCache, StatusListSource};
+use esspass_credential::trust::TrustedList;
+use esspass_credential::verify::{Expectation, Outcome, Verifier};
+use esspass_credential::x509::{Certificate, ChainValidator};
+use esspass_credential::{EcdsaP256Signer, Signer, b64, jose::sign_compact};
+use esspass_node::node::{RunningNode, start};
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static N: AtomicUsize = AtomicUsize::new(0);
+const BO_KEY: &str = "bo-test-key-0123456789";
+const AUDITOR_KEY: &str = "auditor-test-key-0123456789";
+
+struct TestNode {
+    node: RunningNode,
+    client: reqwest::Client,
+    url: String,
+    pki: PathBuf,
+    root: Certificate,
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+async fn backends() -> Vec<String> {
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("esspass-node-db-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut v = vec![format!("sqlite:{}", dir.join("node.db").display())];
+    match std::env::var("ESSPASS_TEST_POSTGRES") {
+        Ok(url) => {
+            static CLEAN: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+            CLEAN.get_or_init(|| async { esspass_store::Store::drop_postgres_schemas(&url, "esspass_n").await.unwrap(); }).await;
+            let schema = format!("esspass_n{}_{n}", std::process::id());
+            esspass_store::Store::connect_postgres_schema(&url, &schema).await.unwrap().close().await;
+            let sep = if url.contains('?') { '&' } else { '?' };
+            v.push(format!("{url}{sep}options=-csearch_path%3D{schema}"));
+        }
+        Err(_) => eprintln!("ESSPASS_TEST_POSTGRES is not set: node tests ran on SQLite only"),
+    }
+    v
+}
+
+async fn start_node(database: &str) -> TestNode {
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let pki = std::env::temp_dir().join(format!("esspass-node-pki-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&pki);
+    let t = time::OffsetDateTime::now_utc();
+    esspass_keys::pki::init_demo(&pki, t).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    esspass_keys::pki::reissue_institution(&pki, "si-zzzs", &url, t).unwrap();
+    let cfg = format!(
+        r#"role = "institution"
+listen = "127.0.0.1:0"
+public_url = "{url}"
+database = "{database}"
+max_body_bytes = 16384
+
+[institution]
+id = "SI:ZZZS"
+name = "ZZZS"
+country = "SI"
+source_name = "Zavod za zdravstveno zavarovanje Slovenije"
+signing_key = "institutions/si-zzzs/signing.key"
+chain = "institutions/si-zzzs/chain.pem"
+tls_key = "institutions/si-zzzs/tls.key"
+tls_chain = "institutions/si-zzzs/tls-chain.pem"
+credential_types = ["ehic"]
+
+[status]
+list_size = 65536
+
+[[api_keys]]
+name = "back-office"
+role = "back_office"
+sha256 = "{bo}"
+
+[[api_keys]]
+name = "auditor"
+role = "auditor"
+sha256 = "{au}"
+"#,
+        bo = esspass_store::hash_secret(BO_KEY),
+        au = esspass_store::hash_secret(AUDITOR_KEY),
+    );
+    std::fs::write(pki.join("esspass.toml"), cfg).unwrap();
+    let cfg = esspass_node::config::NodeConfig::load(&pki.join("esspass.toml")).unwrap();
+    let node = start(cfg, Some(listener)).await.unwrap();
+    let root = Certificate::from_pem(&std::fs::read_to_string(pki.join("root/ca.pem")).unwrap()).unwrap();
+    let client = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).build().unwrap();
+    TestNode { node, client, url, pki, root }
+}
+
+fn dpop(key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>) -> String {
+    let mut h = Map::new();
+    h.insert("typ".into(), json!("dpop+jwt"));
+    h.insert("jwk".into(), key.public_jwk().to_value());
+    let mut p = json!({"jti": b64::encode(esspass_credential::random_bytes::<12>()), "htm": method, "htu": url, "iat": now()});
+    if let Some(t) = token {
+        p["ath"] = json!(esspass_oid4vc::dpop::ath(t));
+    }
+    sign_compact(key, h, p.as_object().unwrap()).unwrap()
+}
+
+fn key_proof(holder: &EcdsaP256Signer, aud: &str, nonce: &str) -> String {
+    let mut h = Map::new();
+    h.insert("typ".into(), json!("openid4vci-proof+jwt"));
+    h.insert("jwk".into(), holder.public_jwk().to_value());
+    sign_compact(holder, h, json!({"aud": aud, "nonce": nonce, "iat": now()}).as_object().unwrap()).unwrap()
+}
+
+impl TestNode {
+    async fn api(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut r = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn person(&self, coverage: bool) -> String {
+        let mut rec = json!({"personal_number": format!("SI{:010}", N.fetch_add(1, Ordering::SeqCst)), "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "residence": "SI"});
+        if coverage {
+            rec["coverage_kind"] = json!("health");
+            rec["coverage_start"] = json!("2020-01-01");
+        }
+        let (s, v) = self.api(reqwest::Method::POST, "/api/v1/persons", Some(BO_KEY), Some(rec)).await;
+        assert_eq!(s, 201, "{v}");
+        v["person_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn offer(&self, person: &str) -> (String, String) {
+        let (s, v) = self.api(reqwest::Method::POST, "/api/v1/credential-offers", Some(BO_KEY), Some(json!({"credential_configuration_id": "ehic", "person_id": person}))).await;
+        assert_eq!(s, 201, "{v}");
+        assert!(v["credential_offer_uri"].as_str().unwrap().starts_with("openid-credential-offer://?credential_offer_uri=https%3A%2F%2F127.0.0.1"));
+        let code = v["credential_offer"]["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"].as_str().unwrap().to_owned();
+        (code, v["tx_code"].as_str().unwrap().to_owned())
+    }
+
+    async fn token(&self, key: &EcdsaP256Signer, code: &str, tx: &str) -> (u16, Value) {
+        let url = format!("{}/token", self.url);
+        let resp = self
+            .client
+            .post(&url)
+            .header("DPoP", dpop(key, "POST", &url, None))
+            .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code"), ("pre-authorized_code", code), ("tx_code", tx), ("user_pin", tx)])
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap())
+    }
+
+    async fn nonce(&self) -> String {
+        let v: Value = self.client.post(format!("{}/nonce", self.url)).send().await.unwrap().json().await.unwrap();
+        v["c_nonce"].as_str().unwrap().to_owned()
+    }
+
+    async fn credential(&self, key: &EcdsaP256Signer, token: &str, dpop_proof: Option<String>, body: Value) -> (u16, Value) {
+        let url = format!("{}/credential", self.url);
+        let proof = dpop_proof.unwrap_or_else(|| dpop(key, "POST", &url, Some(token)));
+        let resp = self.client.post(&url).header("Authorization", format!("DPoP {token}")).header("DPoP", proof).json(&body).send().await.unwrap();
+        let s = resp.status().as_u16();
+        (s, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn status_token(&self) -> String {
+        let resp = self.client.get(format!("{}/status/1", self.url)).send().await.unwrap();
+        assert_eq!(resp.headers()["content-type"], "application/statuslist+jwt");
+        resp.text().await.unwrap()
+    }
+
+    async fn verify(&self, credential: &str) -> esspass_credential::verify::Report {
+        struct Fixed(String);
+        impl StatusListSource for Fixed {
+            fn fetch(&self, _: &str) -> Result<String, String> {
+                Ok(self.0.clone())
+            }
+        }
+        let chains = ChainValidator::new(vec![self.root.clone()]);
+        let itl = TrustedList::verify(&std::fs::read_to_string(self.pki.join("trusted-lists/issuers.jwt")).unwrap(), &chains, now()).unwrap();
+        let v = Verifier::new(chains, Some(itl), Some(StatusCache::new(Box::new(Fixed(self.status_token().await)), CachePolicy::default())));
+        v.verify(credential, &Expectation::default(), time::OffsetDateTime::now_utc())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_authorized_flow_with_dpop_issues_a_verifiable_ehic_and_revocation_shows_at_once() {
+    for db in backends().await {
+        let n = start_node(&db).await;
+        let (s, meta) = n.api(reqwest::Method::GET, "/.well-known/openid-credential-issuer", None, None).await;
+        assert_eq!(s, 200);
+        assert_eq!(meta["credential_issuer"], n.url);
+        assert_eq!(meta["credential_configurations_supported"]["ehic"]["vct"], "urn:eudi:ehic:1");
+        let person = n.person(true).await;
+        let (code, tx) = n.offer(&person).await;
+        let wallet = EcdsaP256Signer::generate().unwrap();
+        let holder = EcdsaP256Signer::generate().unwrap();
+        let holder2 = EcdsaP256Signer::generate().unwrap();
+        let (s, tok) = n.token(&wallet, &code, &tx).await;
+        assert_eq!(s, 200, "{tok}");
+        assert_eq!(tok["token_type"], "DPoP");
+        let token = tok["access_token"].as_str().unwrap();
+        let c_nonce = n.nonce().await;
+        let body = json!({"credential_configuration_id": "ehic", "proofs": {"jwt": [key_proof(&holder, &n.url, &c_nonce), key_proof(&holder2, &n.url, &c_nonce)]}});
+        let (s, r) = n.credential(&wallet, token, None, body).await;
+        assert_eq!(s, 200, "{r}");
+        let creds = r["credentials"].as_array().unwrap();
+        assert_eq!(creds.len(), 2, "one credential per proof key (batch)");
+        let first = creds[0]["credential"].as_str().unwrap();
+        let report = n.verify(first).await;
+        assert_eq!(report.outcome, Outcome::Valid, "{}", serde_json::to_string_pretty(&report).unwrap());
+        let claims = report.claims.unwrap();
+        assert_eq!(claims["issuing_authority"]["id"], "SI:ZZZS");
+        assert_eq!(claims["iss"], n.url);
+        // The back office sees both; revocation of the first is durable and published before the answer.
+        let (s, list) = n.api(reqwest::Method::GET, &format!("/api/v1/persons/{person}/credentials"), Some(BO_KEY), None).await;
+        assert_eq!(s, 200);
+        let ids: Vec<String> = list.as_array().unwrap().iter().map(|c| c["credential_id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(ids.len(), 2);
+        let numbers: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["document_number"].as_str().unwrap()).collect();
+        assert_ne!(numbers[0], numbers[1]);
+        let doc_number = report_document_number(&n, first).await;
+        let target = list.as_array().unwrap().iter().find(|c| c["document_number"] == doc_number.as_str()).unwrap()["credential_id"].as_str().unwrap().to_owned();
+        let started = std::time::Instant::now();
+        let (s, v) = n.api(reqwest::Method::POST, &format!("/api/v1/credentials/{target}/revoke"), Some(BO_KEY), Some(json!({"reason": "coverage ended"}))).await;
+        assert_eq!(s, 200, "{v}");
+        let report = n.verify(first).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "revocation visible in under a second");
+        assert_eq!(report.code.map(|c| c.code()), Some("ESP-4010"), "{db}");
+        assert_eq!(n.verify(creds[1]["credential"].as_str().unwrap()).await.outcome, Outcome::Valid, "the other one is untouched");
+        // The notification endpoint records the wallet's event.
+        let nid = r["notification_id"].as_str().unwrap();
+        let url = format!("{}/notification", n.url);
+        let resp = n.client.post(&url).header("Authorization", format!("DPoP {token}")).header("DPoP", dpop(&wallet, "POST", &url, Some(token))).json(&json!({"notification_id": nid, "event": "credential_accepted"})).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 204);
+        // The audit trail is a valid chain that names the issuance and the revocation.
+        let (s, audit) = n.api(reqwest::Method::GET, "/api/v1/audit", Some(AUDITOR_KEY), None).await;
+        assert_eq!(s, 200);
+        let records: Vec<esspass_store::AuditRecord> = serde_json::from_value(audit["records"].clone()).unwrap();
+        esspass_store::verify_chain(&records, audit["head"]["seq"].as_i64().unwrap(), audit["head"]["hash"].as_str().unwrap()).unwrap();
+        let actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
+        for want in ["create_offer", "issue_credential", "revoke_credential", "read_credentials", "notification:credential_accepted"] {
+            assert!(actions.contains(&want), "{want} not in {actions:?}");
+        }
+        n.node.stop();
+    }
+}
+
+async fn report_document_number(n: &TestNode, credential: &str) -> String {
+    n.verify(credential).await.claims.unwrap()["document_number"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_refusals_have_the_right_codes_and_write_nothing() {
+    for db in backends().await {
+        let n = start_node(&db).await;
+        let person = n.person(true).await;
+        let wallet = EcdsaP256Signer::generate().unwrap();
+        let holder = EcdsaP256Signer::generate().unwrap();
+
+        // Wrong tx_code: four attempts leave the code alive, the fifth kills it — even the right code fails then.
+        let (code, tx) = n.offer(&person).await;
+        for i in 1..=5 {
+            let (s, v) = n.token(&wallet, &code, "000000x").await;
+            assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")), "attempt {i}");
+        }
+        let (s, v) = n.token(&wallet, &code, &tx).await;
+        assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")), "dead after five wrong tx_codes");
+
+        // A code is used once.
+        let (code, tx) = n.offer(&person).await;
+        let (s, tok) = n.token(&wallet, &code, &tx).await;
+        assert_eq!(s, 200);
+        let (s, v) = n.token(&wallet, &code, &tx).await;
+        assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")), "reused pre-authorized code");
+        let token = tok["access_token"].as_str().unwrap().to_owned();
+
+        // DPoP: missing, for another URL, replayed, without ath, with another key.
+        let url = format!("{}/token", n.url);
+        let resp = n.client.post(&url).form(&[("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code"), ("pre-authorized_code", "x")]).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 400);
+        assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_dpop_proof");
+        let c_nonce = n.nonce().await;
+        let body = json!({"credential_configuration_id": "ehic", "proofs": {"jwt": [key_proof(&holder, &n.url, &c_nonce)]}});
+        let other_url = dpop(&wallet, "POST", &format!("{}/nonce", n.url), Some(&token));
+        let (s, v) = n.credential(&wallet, &token, Some(other_url), body.clone()).await;
+        assert_eq!((s, v["error"].as_str()), (401, Some("invalid_dpop_proof")), "DPoP proof for another URL: {v}");
+        let cred_url = format!("{}/credential", n.url);
+        let no_ath = dpop(&wallet, "POST", &cred_url, None);
+        let (s, v) = n.credential(&wallet, &token, Some(no_ath), body.clone()).await;
+        assert_eq!((s, v["error"].as_str()), (401, Some("invalid_dpop_proof")), "missing ath");
+        let thief = EcdsaP256Signer::generate().unwrap();
+        let (s, v) = n.credential(&thief, &token, None, body.clone()).await;
+        assert_eq!((s, v["error"].as_str()), (401, Some("invalid_dpop_proof")), "token bound to another key");
+        let replayed = dpop(&wallet, "POST", &cred_url, Some(&token));
+        let bad_aud = json!({"credential_configuration_id": "ehic", "proofs": {"jwt": [key_proof(&holder, "https://elsewhere.example", &c_nonce)]}});
+        let (s, v) = n.credential(&wallet, &token, Some(replayed.clone()), bad_aud).await;
+        assert_eq!((s, v["error"].as_str()), (400, Some("invalid_proof")), "proof with wrong aud: {v}");
+        let (s, v) = n.credential(&wallet, &token, Some(replayed), body.clone()).await;
+        assert_eq!((s, v["error"].as_str()), (401, Some("invalid_dpop_proof")), "replayed DPoP jti");
+        let unknown = json!({"credential_configuration_id": "pda1", "proofs": {"jwt": [key_proof(&holder, &n.url, &c_nonce)]}});
+        let (s, v) = n.credential(&wallet, &token, None, unknown).await;
+        assert_eq!((s, v["error"].as_str()), (400, Some("unknown_credential_configuration")));
+        let stale = json!({"credential_configuration_id": "ehic", "proofs": {"jwt": [key_proof(&holder, &n.url, "never-issued-nonce")]}});
+        let (s, v) = n.credential(&wallet, &token, None, stale).await;
+        assert_eq!((s, v["error"].as_str()), (400, Some("invalid_nonce")));
+        // Nothing was issued by any of the refused requests; then the good one works, once per c_nonce.
+        let (_, list) = n.api(reqwest::Method::GET, &format!("/api/v1/persons/{person}/credentials"), Some(BO_KEY), None).await;
+        assert_eq!(list.as_array().unwrap().len(), 0, "{db}: refused requests wrote nothing");
+        let (s, _) = n.credential(&wallet, &token, None, body.clone()).await;
+        assert_eq!(s, 200);
+        let (s, v) = n.credential(&wallet, &token, None, body).await;
+        assert_eq!((s, v["error"].as_str()), (400, Some("invalid_nonce")), "replayed c_nonce");
+
+        // Oversized body.
+        let big = "x".repeat(100_000);
+        let resp = n.client.post(format!("{}/api/v1/persons", n.url)).bearer_auth(BO_KEY).body(big).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 413);
+        // Roles and authentication.
+        let (s, v) = n.api(reqwest::Method::GET, "/api/v1/audit", Some(BO_KEY), None).await;
+        assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7002")));
+        let (s, v) = n.api(reqwest::Method::POST, "/api/v1/credential-offers", Some(AUDITOR_KEY), Some(json!({"credential_configuration_id": "ehic", "person_id": person}))).await;
+        assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7002")));
+        let (s, v) = n.api(reqwest::Method::GET, "/api/v1/audit", None, None).await;
+        assert_eq!((s, v["code"].as_str()), (401, Some("ESP-7001")));
+        // Entitlement: no coverage, no EHIC offer.
+        let uninsured = n.person(false).await;
+        let (s, v) = n.api(reqwest::Method::POST, "/api/v1/credential-offers", Some(BO_KEY), Some(json!({"credential_configuration_id": "ehic", "person_id": uninsured}))).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7004")));
+        let (s, v) = n.api(reqwest::Method::POST, "/api/v1/credential-offers", Some(BO_KEY), Some(json!({"credential_configuration_id": "nope", "person_id": person}))).await;
+        assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7006")));
+        // An offer by reference is consumed by use.
+        let (s, v) = n.api(reqwest::Method::POST, "/api/v1/credential-offers", Some(BO_KEY), Some(json!({"credential_configuration_id": "ehic", "person_id": person}))).await;
+        assert_eq!(s, 201);
+        let path = format!("/credential-offer/{}", v["offer_id"].as_str().unwrap());
+        assert_eq!(n.api(reqwest::Method::GET, &path, None, None).await.0, 200);
+        assert_eq!(n.api(reqwest::Method::GET, &path, None, None).await.0, 404);
+        n.node.stop();
+    }
+}

@@ -1,0 +1,31 @@
+//! `esspass serve --config FILE`: run a node (the institution role).
+
+use crate::{CmdResult, Exit, Failure};
+use esspass_core::ErrorCode;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The node's configuration (see the README's example `esspass.toml`).
+    #[arg(long, env = "ESSPASS_CONFIG")]
+    config: PathBuf,
+}
+
+pub fn run(a: Args) -> CmdResult {
+    let cfg = esspass_node::config::NodeConfig::load(&a.config).map_err(|e| Failure::usage(ErrorCode::Usage, e))?;
+    if let Some(path) = cfg.database.strip_prefix("sqlite:")
+        && let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", dir.display())))?;
+        }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
+    rt.block_on(async {
+        let node = esspass_node::node::start(cfg, None).await.map_err(|e| Failure::usage(ErrorCode::Internal, e))?;
+        // Logs carry no personal data and no key material: only the node's own address.
+        eprintln!("esspass node listening on https://{} (issuer {})", node.addr, node.state.cfg.public_url);
+        tokio::signal::ctrl_c().await.map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
+        eprintln!("esspass node stopping");
+        node.stop();
+        Ok::<_, Failure>(())
+    })?;
+    Ok(Exit::Ok)
+}
