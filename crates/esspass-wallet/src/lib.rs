@@ -1,0 +1,124 @@
+//! The holder side of esspass: an OpenID4VCI 1.0 client for the pre-authorized code flow with
+//! DPoP-bound tokens and `jwt` key proofs. The wallet web and CLI (for people without an EUDI
+//! wallet) and the test suites use it.
+//!
+//! What must not live here: issuer or verifier logic.
+
+use esspass_credential::{EcdsaP256Signer, Signer, b64, jose::sign_compact};
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    #[error("HTTP: {0}")]
+    Http(String),
+    #[error("the issuer answered {status}: {body}")]
+    Issuer { status: u16, body: Value },
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl From<reqwest::Error> for WalletError {
+    fn from(e: reqwest::Error) -> Self {
+        WalletError::Http(e.to_string())
+    }
+}
+
+/// An OpenID4VCI client.
+pub struct Oid4vciClient {
+    http: reqwest::Client,
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A DPoP proof for one request.
+pub fn dpop_proof(key: &EcdsaP256Signer, method: &str, url: &str, access_token: Option<&str>) -> Result<String, WalletError> {
+    let mut h = Map::new();
+    h.insert("typ".into(), json!("dpop+jwt"));
+    h.insert("jwk".into(), key.public_jwk().to_value());
+    let mut p = Map::new();
+    p.insert("jti".into(), json!(b64::encode(esspass_credential::random_bytes::<16>())));
+    p.insert("htm".into(), json!(method));
+    p.insert("htu".into(), json!(url));
+    p.insert("iat".into(), json!(now()));
+    if let Some(t) = access_token {
+        p.insert("ath".into(), json!(esspass_oid4vc::dpop::ath(t)));
+    }
+    sign_compact(key, h, &p).map_err(|e| WalletError::Protocol(e.detail))
+}
+
+/// A `jwt` key proof for the credential endpoint.
+pub fn key_proof(holder: &EcdsaP256Signer, issuer: &str, c_nonce: &str) -> Result<String, WalletError> {
+    let mut h = Map::new();
+    h.insert("typ".into(), json!("openid4vci-proof+jwt"));
+    h.insert("jwk".into(), holder.public_jwk().to_value());
+    let p = json!({"aud": issuer, "nonce": c_nonce, "iat": now()});
+    sign_compact(holder, h, p.as_object().ok_or_else(|| WalletError::Protocol("payload".into()))?).map_err(|e| WalletError::Protocol(e.detail))
+}
+
+async fn answer(resp: reqwest::Response) -> Result<Value, WalletError> {
+    let status = resp.status().as_u16();
+    let text = resp.text().await?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if (200..300).contains(&status) { Ok(body) } else { Err(WalletError::Issuer { status, body }) }
+}
+
+impl Oid4vciClient {
+    /// A client trusting the platform roots and `extra_ca_der` (the demo root).
+    pub fn new(extra_ca_der: &[Vec<u8>]) -> Result<Self, WalletError> {
+        let certs = extra_ca_der.iter().map(|d| reqwest::Certificate::from_der(d)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { http: reqwest::Client::builder().tls_certs_merge(certs).build()? })
+    }
+
+    /// Resolve an `openid-credential-offer://` link (by value or by reference) to the offer.
+    pub async fn resolve_offer(&self, link: &str) -> Result<Value, WalletError> {
+        let query = link.split_once('?').map(|(_, q)| q).ok_or_else(|| WalletError::Protocol("not an offer link".into()))?;
+        let url = reqwest::Url::parse(&format!("https://x/?{query}")).map_err(|e| WalletError::Protocol(e.to_string()))?;
+        for (k, v) in url.query_pairs() {
+            match k.as_ref() {
+                "credential_offer" => return serde_json::from_str(&v).map_err(|e| WalletError::Protocol(e.to_string())),
+                "credential_offer_uri" => return answer(self.http.get(v.as_ref()).send().await?).await,
+                _ => {}
+            }
+        }
+        Err(WalletError::Protocol("the link has neither credential_offer nor credential_offer_uri".into()))
+    }
+
+    /// The pre-authorized code flow: one credential per holder key, DPoP-bound to `dpop_key`.
+    pub async fn redeem(&self, offer: &Value, tx_code: Option<&str>, dpop_key: &EcdsaP256Signer, holders: &[&EcdsaP256Signer]) -> Result<Vec<String>, WalletError> {
+        let issuer = offer.get("credential_issuer").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("offer without credential_issuer".into()))?;
+        let config = offer.pointer("/credential_configuration_ids/0").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("offer without configuration".into()))?;
+        let code = offer
+            .pointer("/grants/urn:ietf:params:oauth:grant-type:pre-authorized_code/pre-authorized_code")
+            .and_then(Value::as_str)
+            .ok_or_else(|| WalletError::Protocol("offer without a pre-authorized code".into()))?;
+        let meta = answer(self.http.get(format!("{issuer}/.well-known/openid-credential-issuer")).send().await?).await?;
+        let as_meta = answer(self.http.get(format!("{issuer}/.well-known/oauth-authorization-server")).send().await?).await?;
+        let token_url = as_meta.get("token_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no token_endpoint".into()))?.to_owned();
+        let mut form = vec![("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code".to_owned()), ("pre-authorized_code", code.to_owned())];
+        if let Some(tx) = tx_code {
+            form.push(("tx_code", tx.to_owned()));
+        }
+        let tok = answer(self.http.post(&token_url).header("DPoP", dpop_proof(dpop_key, "POST", &token_url, None)?).form(&form).send().await?).await?;
+        let token = tok.get("access_token").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no access_token".into()))?.to_owned();
+        let nonce_url = meta.get("nonce_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no nonce_endpoint".into()))?;
+        let c_nonce = answer(self.http.post(nonce_url).send().await?).await?.get("c_nonce").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| WalletError::Protocol("no c_nonce".into()))?;
+        let cred_url = meta.get("credential_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no credential_endpoint".into()))?;
+        let proofs = holders.iter().map(|h| key_proof(h, issuer, &c_nonce)).collect::<Result<Vec<_>, _>>()?;
+        let resp = answer(
+            self.http
+                .post(cred_url)
+                .header("Authorization", format!("DPoP {token}"))
+                .header("DPoP", dpop_proof(dpop_key, "POST", cred_url, Some(&token))?)
+                .json(&json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}}))
+                .send()
+                .await?,
+        )
+        .await?;
+        resp.get("credentials")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|c| c.get("credential").and_then(Value::as_str).map(str::to_owned)).collect())
+            .ok_or_else(|| WalletError::Protocol(format!("no credentials in {resp}")))
+    }
+}

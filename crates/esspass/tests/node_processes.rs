@@ -1,0 +1,200 @@
+//! `esspass serve` as separate processes: a node killed with SIGKILL right after answering keeps
+//! what it answered (SQLite and PostgreSQL), and four nodes on one PostgreSQL issue at once without
+//! a duplicate document number or status index.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use esspass_credential::EcdsaP256Signer;
+use esspass_wallet::Oid4vciClient;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BO_KEY: &str = "bo-process-test-key-0123456789";
+static N: AtomicUsize = AtomicUsize::new(0);
+
+struct Node {
+    child: Child,
+    url: String,
+    config: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("esspass-proc-{}-{}-{name}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A PKI whose si-zzzs certificate names `url`, and a config for a node at `port` on `database`.
+fn setup(dir: &Path, port: u16, database: &str) -> PathBuf {
+    let t = time::OffsetDateTime::now_utc();
+    if !dir.join("pki.json").exists() {
+        esspass_keys::pki::init_demo(dir, t).unwrap();
+        esspass_keys::pki::reissue_institution(dir, "si-zzzs", &format!("https://127.0.0.1:{port}"), t).unwrap();
+    }
+    let cfg = format!(
+        "role = \"institution\"\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\ndatabase = \"{database}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\"]\n\n[status]\nlist_size = 1048576\n\n[issuance]\nbatch_size = 4\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{}\"\n",
+        esspass_store::hash_secret(BO_KEY)
+    );
+    let path = dir.join(format!("node-{port}.toml"));
+    std::fs::write(&path, cfg).unwrap();
+    path
+}
+
+async fn spawn(config: &Path, client: &reqwest::Client) -> Node {
+    let text = std::fs::read_to_string(config).unwrap();
+    let url = text.lines().find_map(|l| l.strip_prefix("public_url = \"")).unwrap().trim_end_matches('"').to_owned();
+    let child = Command::new(env!("CARGO_BIN_EXE_esspass")).args(["serve", "--config", config.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // The Node owns the child from here on: dropping it (also on a failed start) kills and reaps it.
+    let node = Node { child, url, config: config.to_path_buf() };
+    for _ in 0..200 {
+        if client.get(format!("{}/readyz", node.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return node;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("node did not start: {}", config.display());
+}
+
+fn client(dir: &Path) -> (reqwest::Client, Vec<u8>) {
+    let root = esspass_credential::x509::Certificate::from_pem(&std::fs::read_to_string(dir.join("root/ca.pem")).unwrap()).unwrap();
+    (reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).build().unwrap(), root.der)
+}
+
+async fn api(c: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut r = c.request(method, format!("{url}{path}")).bearer_auth(BO_KEY);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let resp = r.send().await.unwrap();
+    let s = resp.status().as_u16();
+    (s, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn person(c: &reqwest::Client, url: &str, n: usize) -> String {
+    let (s, v) = api(c, url, reqwest::Method::POST, "/api/v1/persons", Some(json!({"personal_number": format!("SI{n:010}"), "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "coverage_kind": "health", "coverage_start": "2020-01-01"}))).await;
+    assert_eq!(s, 201, "{v}");
+    v["person_id"].as_str().unwrap().to_owned()
+}
+
+async fn issue(c: &reqwest::Client, wallet: &Oid4vciClient, url: &str, person: &str) -> String {
+    let (s, o) = api(c, url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "ehic", "person_id": person}))).await;
+    assert_eq!(s, 201, "{o}");
+    let offer = wallet.resolve_offer(o["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+    let dpop = EcdsaP256Signer::generate().unwrap();
+    let holder = EcdsaP256Signer::generate().unwrap();
+    wallet.redeem(&offer, o["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap().remove(0)
+}
+
+async fn databases(tag: &str) -> Vec<String> {
+    let mut v = vec![format!("sqlite:{}", tmp(tag).join("node.db").display())];
+    if let Ok(url) = std::env::var("ESSPASS_TEST_POSTGRES") {
+        v.push(pg_schema(&url, tag).await);
+    } else {
+        eprintln!("ESSPASS_TEST_POSTGRES is not set: the PostgreSQL variant of this test is skipped");
+    }
+    v
+}
+
+async fn pg_schema(url: &str, tag: &str) -> String {
+    static CLEAN: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CLEAN.get_or_init(|| async { esspass_store::Store::drop_postgres_schemas(url, "esspass_p").await.unwrap(); }).await;
+    let schema = format!("esspass_p{}_{tag}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+    esspass_store::Store::connect_postgres_schema(url, &schema).await.unwrap().close().await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-csearch_path%3D{schema}")
+}
+
+fn status_value(token: &str, idx: usize) -> u8 {
+    let payload = token.split('.').nth(1).unwrap();
+    let v: Value = serde_json::from_slice(&esspass_credential::b64::decode(payload).unwrap()).unwrap();
+    esspass_credential::status::StatusList::from_json(&v["status_list"]).unwrap().get(idx).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_after_an_answer_loses_nothing() {
+    for db in databases("kill").await {
+        let dir = tmp("kill-pki");
+        let port = free_port();
+        let config = setup(&dir, port, &db);
+        let (c, root) = client(&dir);
+        let wallet = Oid4vciClient::new(&[root]).unwrap();
+        let mut node = spawn(&config, &c).await;
+        let p = person(&c, &node.url, 1).await;
+        let _credential = issue(&c, &wallet, &node.url, &p).await;
+        // Killed right after answering the issuance.
+        node.child.kill().unwrap();
+        node.child.wait().unwrap();
+        let node2 = spawn(&node.config, &c).await;
+        let (_, list) = api(&c, &node2.url, reqwest::Method::GET, &format!("/api/v1/persons/{p}/credentials"), None).await;
+        assert_eq!(list.as_array().unwrap().len(), 1, "{db}: the issued credential survived SIGKILL");
+        let id = list[0]["credential_id"].as_str().unwrap().to_owned();
+        let idx = usize::try_from(list[0]["idx"].as_u64().unwrap()).unwrap();
+        let (s, _) = api(&c, &node2.url, reqwest::Method::POST, &format!("/api/v1/credentials/{id}/revoke"), Some(json!({"reason": "test"}))).await;
+        assert_eq!(s, 200);
+        // Killed right after answering the revocation.
+        let mut node2 = node2;
+        node2.child.kill().unwrap();
+        node2.child.wait().unwrap();
+        let node3 = spawn(&node.config, &c).await;
+        let token = c.get(format!("{}/status/1", node3.url)).send().await.unwrap().text().await.unwrap();
+        assert_eq!(status_value(&token, idx), 1, "{db}: the revocation survived SIGKILL and is served");
+        let (_, list) = api(&c, &node3.url, reqwest::Method::GET, &format!("/api/v1/persons/{p}/credentials"), None).await;
+        assert_eq!(list[0]["state"], "revoked");
+        drop(node);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_nodes_on_one_postgresql_issue_at_once_without_duplicates() {
+    let Ok(pg) = std::env::var("ESSPASS_TEST_POSTGRES") else {
+        eprintln!("ESSPASS_TEST_POSTGRES is not set: the four-process PostgreSQL test is skipped");
+        return;
+    };
+    let per_node: usize = std::env::var("ESSPASS_CONCURRENCY_N").ok().and_then(|n| n.parse().ok()).unwrap_or(25);
+    let db = pg_schema(&pg, "four").await;
+    let dir = tmp("four-pki");
+    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+    let configs: Vec<PathBuf> = ports.iter().map(|p| setup(&dir, *p, &db)).collect();
+    let (c, root) = client(&dir);
+    let mut nodes = Vec::new();
+    for cfg in &configs {
+        nodes.push(spawn(cfg, &c).await);
+    }
+    let urls: Vec<String> = nodes.iter().map(|n| n.url.clone()).collect();
+    let mut tasks = Vec::new();
+    for (k, url) in urls.iter().enumerate() {
+        let (c, url, root) = (c.clone(), url.clone(), root.clone());
+        tasks.push(tokio::spawn(async move {
+            let wallet = Oid4vciClient::new(&[root]).unwrap();
+            for i in 0..per_node {
+                let p = person(&c, &url, k * 1_000_000 + i).await;
+                issue(&c, &wallet, &url, &p).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let store = esspass_store::Store::connect(&db).await.unwrap();
+    let esspass_store::Store::Postgres(pool) = &store else { panic!("postgres") };
+    let row: (i64, i64, i64) = sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT document_number), COUNT(DISTINCT (list_id, idx)) FROM credentials").fetch_one(pool).await.unwrap();
+    let total = i64::try_from(4 * per_node).unwrap();
+    assert_eq!(row, (total, total, total), "every credential has its own document number and status index");
+    let audit: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log").fetch_one(pool).await.unwrap();
+    let (seq, hash) = store.audit_head().await.unwrap();
+    assert_eq!(audit.0, seq);
+    esspass_store::verify_chain(&store.audit_records(1, 1_000_000).await.unwrap(), seq, &hash).unwrap();
+}
