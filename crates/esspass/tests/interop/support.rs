@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 /// The exact peer versions the lock file and requirements pin.
 const SD_JWT_JS_VERSION: &str = "0.19.0";
+const OPENID4VC_JS_VERSION: &str = "0.4.6";
 const SD_JWT_PY_VERSION: &str = "0.10.4";
 
 /// The instant of the example documents (`examples/*-claims.json`) that the tests map to "today":
@@ -114,15 +115,23 @@ fn installed_js_version(interop: &Path, package: &str) -> Option<String> {
 
 /// `npm ci` in interop/ when node_modules is missing or does not hold the pinned versions.
 fn ensure_node_modules(interop: &Path) -> Result<(), String> {
-    let packages = ["@sd-jwt/sd-jwt-vc", "@sd-jwt/crypto-nodejs", "@sd-jwt/jwt-status-list", "@sd-jwt/core"];
-    let ok = |i: &Path| packages.iter().all(|p| installed_js_version(i, p).as_deref() == Some(SD_JWT_JS_VERSION));
+    let packages = [
+        ("@sd-jwt/sd-jwt-vc", SD_JWT_JS_VERSION),
+        ("@sd-jwt/crypto-nodejs", SD_JWT_JS_VERSION),
+        ("@sd-jwt/jwt-status-list", SD_JWT_JS_VERSION),
+        ("@sd-jwt/core", SD_JWT_JS_VERSION),
+        ("@openid4vc/openid4vci", OPENID4VC_JS_VERSION),
+        ("@openid4vc/oauth2", OPENID4VC_JS_VERSION),
+        ("@openid4vc/utils", OPENID4VC_JS_VERSION),
+    ];
+    let ok = |i: &Path| packages.iter().all(|(p, v)| installed_js_version(i, p).as_deref() == Some(*v));
     if ok(interop) {
         return Ok(());
     }
     eprintln!("interop: npm ci in {}", interop.display());
     run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(interop), "npm ci (interop/)")?;
     if !ok(interop) {
-        return Err(format!("after npm ci, interop/node_modules does not hold {packages:?} at {SD_JWT_JS_VERSION}"));
+        return Err(format!("after npm ci, interop/node_modules does not hold {packages:?}"));
     }
     Ok(())
 }
