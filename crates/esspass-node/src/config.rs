@@ -154,3 +154,37 @@ impl NodeConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_loads() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/esspass.example.toml");
+        let c = NodeConfig::load(&p).unwrap();
+        assert_eq!(c.institution.id.to_string(), "SI:ZZZS");
+        assert_eq!(c.status.list_size, 1_048_576);
+        assert_eq!(c.api_keys.len(), 2);
+        assert!(c.institution.signing_key.is_absolute());
+        assert!(c.database.starts_with("sqlite:/"));
+    }
+
+    #[test]
+    fn bad_configurations_are_refused() {
+        let base = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/esspass.example.toml")).unwrap();
+        let dir = std::env::temp_dir().join(format!("esspass-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (from, to) in [
+            ("public_url = \"https://127.0.0.1:8442\"", "public_url = \"http://127.0.0.1:8442\""),
+            ("bits = 2", "bits = 3"),
+            ("role = \"auditor\"", "role = \"employer\""),
+            ("tx_code_length = 6", "tx_code_length = 2"),
+            ("ttl = 300", "ttl = 300\nunknown_key = 1"),
+        ] {
+            let p = dir.join("c.toml");
+            std::fs::write(&p, base.replace(from, to)).unwrap();
+            assert!(NodeConfig::load(&p).is_err(), "accepted: {to}");
+        }
+    }
+}
