@@ -302,6 +302,13 @@ impl Issuer {
         Ok(CredentialResponse::issued(issued, Some(notification_id)))
     }
 
+    /// Issue one credential of type `t` to a person for a holder key (claims from the records, a
+    /// status index, signing, the durable write) — the service-level unit the benchmarks measure.
+    pub async fn issue_for(&self, t: CredentialType, person_id: &str, holder: &esspass_credential::Jwk, now: i64) -> Result<(String, CredentialRow), ApiError> {
+        let mut claims = self.claims_for(t, person_id, now).await?;
+        self.issue_one(t, person_id, &mut claims, holder, now).await.map_err(|e| ApiError::new(500, ErrorCode::Internal, e))
+    }
+
     /// Sign one credential: a fresh document number (unique in the database) and status index.
     async fn issue_one(&self, t: CredentialType, person_id: &str, claims: &mut Value, holder: &esspass_credential::Jwk, now: i64) -> Result<(String, CredentialRow), String> {
         let (list_id, idx) = self.status.allocate().await.map_err(|e| e.to_string())?;
