@@ -43,12 +43,15 @@ pub async fn start(cfg: NodeConfig, listener: Option<std::net::TcpListener>) -> 
         None => std::net::TcpListener::bind(cfg.listen).map_err(|e| format!("bind {}: {e}", cfg.listen))?,
     };
     let (addr, server) = crate::tls::serve_listener(listener, tls, router(state.clone()))?;
+    let bg = state.clone();
     let republisher = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
         loop {
             tick.tick().await;
+            let now = clock.now().unix_timestamp();
             // Errors are retried on the next tick; the served token stays valid until its exp.
-            let _ = status.publish_all(clock.now().unix_timestamp()).await;
+            let _ = status.publish_all(now).await;
+            let _ = crate::services::audit::checkpoint(&bg.issuer.store, bg.issuer.signer.as_ref(), &bg.issuer.chain, &bg.cfg.institution.id.to_string(), now).await;
         }
     });
     Ok(RunningNode { addr, state, server, republisher })

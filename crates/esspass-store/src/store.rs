@@ -494,6 +494,27 @@ impl Store {
         })
     }
 
+    /// Store a signed checkpoint of the audit chain (idempotent per sequence number).
+    pub async fn insert_audit_checkpoint(&self, seq: i64, hash: &str, at: i64, jws: &str) -> Result<bool> {
+        on_pool!(self, pool => {
+            let r = sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at, jws) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(seq).bind(hash).bind(at).bind(jws).execute(pool).await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Every checkpoint, oldest first: (seq, hash, at, jws).
+    pub async fn audit_checkpoints(&self) -> Result<Vec<(i64, String, i64, String)>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT seq, hash, at, jws FROM audit_checkpoints ORDER BY seq").fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push((r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?, r.try_get::<i64, _>("at")?, r.try_get::<String, _>("jws")?));
+            }
+            Ok(out)
+        })
+    }
+
     /// Close the pool (waits for connections to finish).
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)

@@ -44,6 +44,11 @@ enum Command {
     },
     /// Run a node (institution role): OpenID4VCI issuer, status lists, back-office API, over HTTPS.
     Serve(cmd::serve::Args),
+    /// The audit trail: verify the chain and its signed checkpoints; sign the head.
+    Audit {
+        #[command(subcommand)]
+        command: cmd::audit::Command,
+    },
     /// Load insured persons and their coverage (CSV, JSON, JSON Lines) into a node's database.
     Import(cmd::import::Args),
     /// The applicable-legislation engine (Reg. 883/2004 Title II).
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Command::Rules { command } => cmd::rules::run(command),
         Command::Import(a) => cmd::import::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Audit { command } => cmd::audit::run(command),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

@@ -155,3 +155,47 @@ SI0000000001,Novak,Again,1985-04-12,SI,SI,,,\n";
     // An unreadable file is a usage error.
     assert_eq!(esspass(&["import", "--database", &db, d.join("missing.csv").to_str().unwrap()]).status.code(), Some(2));
 }
+
+#[test]
+fn audit_verify_finds_edits_deletions_and_rewrites_below_a_checkpoint() {
+    let d = tmp("audit");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    let db = format!("sqlite:{}", d.join("node.db").display());
+    // Three import batches → three audit records.
+    for i in 0..3 {
+        std::fs::write(d.join("p.csv"), format!("personal_number,family_name,given_name,birth_date\nSI00000000{i}1,Novak,Živa,1985-04-12\n")).unwrap();
+        assert!(esspass(&["import", "--database", &db, &p("p.csv")]).status.success());
+    }
+    let verify = || {
+        let o = esspass(&["audit", "verify", "--json", "--database", &db, "--trust-anchor", &p("pki/root/ca.pem")]);
+        (o.status.code(), json(&o))
+    };
+    let (code, v) = verify();
+    assert_eq!((code, v["ok"].as_bool(), v["records"].as_u64()), (Some(0), Some(true), Some(3)), "{v}");
+    let cp = esspass(&["audit", "checkpoint", "--database", &db, "--key", &p("pki/institutions/si-zzzs/signing.key"), "--chain", &p("pki/institutions/si-zzzs/chain.pem"), "--institution-id", "SI:ZZZS"]);
+    assert!(cp.status.success());
+    assert_eq!(verify().1["checkpoints"], 1);
+    let sql = |q: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let store = esspass_store::Store::connect(&db).await.unwrap();
+            let esspass_store::Store::Sqlite(pool) = &store else { panic!() };
+            sqlx::query(sqlx::AssertSqlSafe(q.to_owned())).execute(pool).await.unwrap();
+            store.close().await;
+        });
+    };
+    // An edited record.
+    sql("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2");
+    let (code, v) = verify();
+    assert_eq!(code, Some(1));
+    assert!(v["problems"][0].as_str().unwrap().starts_with("record 2"), "{v}");
+    sql("UPDATE audit_log SET actor = 'cli-import' WHERE seq = 2");
+    assert_eq!(verify().0, Some(0), "restored");
+    // Truncation of the last record together with the head: the chain alone looks fine, the signed checkpoint does not.
+    sql("DELETE FROM audit_log WHERE seq = 3");
+    sql("UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2) WHERE id = 1");
+    let (code, v) = verify();
+    assert_eq!(code, Some(1));
+    assert!(v["problems"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().contains("checkpoint 3")), "{v}");
+}
