@@ -79,11 +79,27 @@ pub struct IssuanceConfig {
     pub batch_size: u32,
     /// Credential validity (`exp`) in days.
     pub credential_days: i64,
+    /// Require DPoP server nonces (RFC 9449 §8) at the token, credential and notification endpoints.
+    pub require_dpop_nonce: bool,
+    /// A file with the secret DPoP nonces are derived from (shared by every process of one
+    /// institution; created with 32 random bytes, mode 0600, if missing). Without it each process
+    /// draws its own secret at start.
+    pub dpop_nonce_secret_file: Option<PathBuf>,
 }
 
 impl Default for IssuanceConfig {
     fn default() -> Self {
-        Self { offer_lifetime: 900, access_token_lifetime: 300, c_nonce_lifetime: 300, tx_code_length: 6, max_tx_code_attempts: 5, batch_size: 4, credential_days: 365 }
+        Self {
+            offer_lifetime: 900,
+            access_token_lifetime: 300,
+            c_nonce_lifetime: 300,
+            tx_code_length: 6,
+            max_tx_code_attempts: 5,
+            batch_size: 4,
+            credential_days: 365,
+            require_dpop_nonce: true,
+            dpop_nonce_secret_file: None,
+        }
     }
 }
 
@@ -118,6 +134,9 @@ impl NodeConfig {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut c: NodeConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(p) = c.issuance.dpop_nonce_secret_file.as_mut().filter(|p| p.is_relative()) {
+            *p = base.join(&*p);
+        }
         for p in [&mut c.institution.signing_key, &mut c.institution.chain, &mut c.institution.tls_key, &mut c.institution.tls_chain] {
             if p.is_relative() {
                 *p = base.join(&*p);

@@ -142,18 +142,33 @@ async fn credential_offer(State(s): State<AppState>, Path(id): Path<String>) -> 
     }
 }
 
+/// Every answer of a DPoP-protected endpoint carries the nonce for the client's next proof.
+fn with_dpop_nonce(s: &AppState, mut r: Response) -> Response {
+    if s.cfg.issuance.require_dpop_nonce {
+        if let Ok(v) = HeaderValue::from_str(&s.issuer.current_dpop_nonce(s.now())) {
+            r.headers_mut().insert("dpop-nonce", v);
+        }
+    }
+    r
+}
+
 async fn token(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let r = token_inner(&s, &h, &body).await;
+    with_dpop_nonce(&s, r)
+}
+
+async fn token_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Response {
     let now = s.now();
-    let dpop = match s.issuer.check_dpop(header_str(&h, "dpop"), "POST", "/token", None, now).await {
+    let dpop = match s.issuer.check_dpop(header_str(h, "dpop"), "POST", "/token", None, now).await {
         Ok(d) => d,
-        Err(e) => return protocol_error(&s, &e, Endpoint::Token),
+        Err(e) => return protocol_error(s, &e, Endpoint::Token),
     };
-    match s.issuer.token(&body, &dpop, now).await {
+    match s.issuer.token(body, &dpop, now).await {
         Ok(t) => {
             s.metrics.tokens_issued.fetch_add(1, Ordering::Relaxed);
             json_response(StatusCode::OK, &t)
         }
-        Err(e) => protocol_error(&s, &e, Endpoint::Token),
+        Err(e) => protocol_error(s, &e, Endpoint::Token),
     }
 }
 
@@ -165,12 +180,19 @@ async fn nonce(State(s): State<AppState>) -> Response {
 }
 
 async fn credential(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let r = credential_inner(&s, &h, &body).await;
+    with_dpop_nonce(&s, r)
+}
+
+async fn credential_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Response {
+    let s = s.clone();
+    let h = h.clone();
     let now = s.now();
     let (grant, jkt) = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/credential", now).await {
         Ok(g) => g,
         Err(e) => return protocol_error(&s, &e, Endpoint::Credential),
     };
-    match s.issuer.credential(&grant, &jkt, &body, now).await {
+    match s.issuer.credential(&grant, &jkt, body, now).await {
         Ok(r) => {
             if let esspass_oid4vc::vci::CredentialResponse::Issued { credentials, .. } = &r {
                 s.metrics.credentials_issued.fetch_add(credentials.len() as u64, Ordering::Relaxed);
@@ -182,12 +204,19 @@ async fn credential(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Res
 }
 
 async fn notification(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let r = notification_inner(&s, &h, &body).await;
+    with_dpop_nonce(&s, r)
+}
+
+async fn notification_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Response {
+    let s = s.clone();
+    let h = h.clone();
     let now = s.now();
     let (_, jkt) = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/notification", now).await {
         Ok(g) => g,
         Err(e) => return protocol_error(&s, &e, Endpoint::Notification),
     };
-    match s.issuer.notification(&jkt, &body, now).await {
+    match s.issuer.notification(&jkt, body, now).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => protocol_error(&s, &e, Endpoint::Notification),
     }

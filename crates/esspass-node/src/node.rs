@@ -35,7 +35,8 @@ pub async fn start(cfg: NodeConfig, listener: Option<std::net::TcpListener>) -> 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let status = StatusService { store: store.clone(), signer: signer.clone(), chain: chain.clone(), cfg: cfg.status.clone(), base_url: cfg.public_url.clone() };
     status.ensure_list(clock.now().unix_timestamp()).await.map_err(|e| e.to_string())?;
-    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone() };
+    let dpop_secret = Arc::new(dpop_secret(cfg.issuance.dpop_nonce_secret_file.as_deref())?);
+    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret };
     let state = AppState { issuer, status: status.clone(), cfg: cfg.clone(), metrics: Arc::new(Metrics::default()), clock: clock.clone() };
     let tls = crate::tls::tls_config(&cfg.institution.tls_chain, &cfg.institution.tls_key)?;
     let listener = match listener {
@@ -55,4 +56,27 @@ pub async fn start(cfg: NodeConfig, listener: Option<std::net::TcpListener>) -> 
         }
     });
     Ok(RunningNode { addr, state, server, republisher })
+}
+
+/// The DPoP nonce secret: from the configured file (created if missing, mode 0600), else random.
+fn dpop_secret(file: Option<&std::path::Path>) -> Result<[u8; 32], String> {
+    let Some(path) = file else { return Ok(esspass_credential::random_bytes::<32>()) };
+    if !path.exists() {
+        let secret = esspass_credential::random_bytes::<32>();
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        match opts.open(path) {
+            Ok(mut f) => std::io::Write::write_all(&mut f, esspass_credential::b64::encode(secret).as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = esspass_credential::b64::decode(text.trim()).map_err(|e| format!("{}: {}", path.display(), e.detail))?;
+    bytes.try_into().map_err(|_| format!("{}: the secret must be 32 bytes (base64url)", path.display()))
 }

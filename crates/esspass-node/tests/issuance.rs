@@ -24,6 +24,8 @@ struct TestNode {
     url: String,
     pki: PathBuf,
     root: Certificate,
+    /// The server's current DPoP nonce (RFC 9449 §8).
+    nonce: String,
 }
 
 fn now() -> i64 {
@@ -98,16 +100,22 @@ sha256 = "{au}"
     let node = start(cfg, Some(listener)).await.unwrap();
     let root = Certificate::from_pem(&std::fs::read_to_string(pki.join("root/ca.pem")).unwrap()).unwrap();
     let client = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).build().unwrap();
-    TestNode { node, client, url, pki, root }
+    // Every answer of the token endpoint carries the current DPoP nonce, a refusal too.
+    let resp = client.post(format!("{url}/token")).send().await.unwrap();
+    let nonce = resp.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    TestNode { node, client, url, pki, root, nonce }
 }
 
-fn dpop(key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>) -> String {
+fn dpop_with(key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> String {
     let mut h = Map::new();
     h.insert("typ".into(), json!("dpop+jwt"));
     h.insert("jwk".into(), key.public_jwk().to_value());
     let mut p = json!({"jti": b64::encode(esspass_credential::random_bytes::<12>()), "htm": method, "htu": url, "iat": now()});
     if let Some(t) = token {
         p["ath"] = json!(esspass_oid4vc::dpop::ath(t));
+    }
+    if let Some(n) = nonce.filter(|n| !n.is_empty()) {
+        p["nonce"] = json!(n);
     }
     sign_compact(key, h, p.as_object().unwrap()).unwrap()
 }
@@ -120,6 +128,10 @@ fn key_proof(holder: &EcdsaP256Signer, aud: &str, nonce: &str) -> String {
 }
 
 impl TestNode {
+    fn dpop(&self, key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>) -> String {
+        dpop_with(key, method, url, token, Some(&self.nonce))
+    }
+
     async fn api(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
         let mut r = self.client.request(method, format!("{}{path}", self.url));
         if let Some(k) = key {
@@ -158,7 +170,7 @@ impl TestNode {
         let resp = self
             .client
             .post(&url)
-            .header("DPoP", dpop(key, "POST", &url, None))
+            .header("DPoP", self.dpop(key, "POST", &url, None))
             .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code"), ("pre-authorized_code", code), ("tx_code", tx), ("user_pin", tx)])
             .send()
             .await
@@ -173,7 +185,7 @@ impl TestNode {
 
     async fn credential(&self, key: &EcdsaP256Signer, token: &str, dpop_proof: Option<String>, body: Value) -> (u16, Value) {
         let url = format!("{}/credential", self.url);
-        let proof = dpop_proof.unwrap_or_else(|| dpop(key, "POST", &url, Some(token)));
+        let proof = dpop_proof.unwrap_or_else(|| self.dpop(key, "POST", &url, Some(token)));
         let resp = self.client.post(&url).header("Authorization", format!("DPoP {token}")).header("DPoP", proof).json(&body).send().await.unwrap();
         let s = resp.status().as_u16();
         (s, resp.json().await.unwrap_or(Value::Null))
@@ -247,7 +259,7 @@ async fn pre_authorized_flow_with_dpop_issues_a_verifiable_ehic_and_revocation_s
         // The notification endpoint records the wallet's event.
         let nid = r["notification_id"].as_str().unwrap();
         let url = format!("{}/notification", n.url);
-        let resp = n.client.post(&url).header("Authorization", format!("DPoP {token}")).header("DPoP", dpop(&wallet, "POST", &url, Some(token))).json(&json!({"notification_id": nid, "event": "credential_accepted"})).send().await.unwrap();
+        let resp = n.client.post(&url).header("Authorization", format!("DPoP {token}")).header("DPoP", n.dpop(&wallet, "POST", &url, Some(token))).json(&json!({"notification_id": nid, "event": "credential_accepted"})).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 204);
         // The audit trail is a valid chain that names the issuance and the revocation.
         let (s, audit) = n.api(reqwest::Method::GET, "/api/v1/audit", Some(AUDITOR_KEY), None).await;
@@ -283,10 +295,26 @@ async fn protocol_refusals_have_the_right_codes_and_write_nothing() {
         let (s, v) = n.token(&wallet, &code, &tx).await;
         assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")), "dead after five wrong tx_codes");
 
-        // A code is used once.
+        // DPoP server nonces: a proof without the current nonce (or with a made-up one) gets
+        // use_dpop_nonce and the nonce in a DPoP-Nonce header — before the code is touched.
         let (code, tx) = n.offer(&person).await;
+        let url = format!("{}/token", n.url);
+        for bad in [None, Some("not-the-nonce")] {
+            let resp = n
+                .client
+                .post(&url)
+                .header("DPoP", dpop_with(&wallet, "POST", &url, None, bad))
+                .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code"), ("pre-authorized_code", code.as_str()), ("tx_code", tx.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 400);
+            assert_eq!(resp.headers()["dpop-nonce"].to_str().unwrap(), n.nonce);
+            assert_eq!(resp.json::<Value>().await.unwrap()["error"], "use_dpop_nonce");
+        }
+        // A code is used once (the nonce refusals above did not consume it).
         let (s, tok) = n.token(&wallet, &code, &tx).await;
-        assert_eq!(s, 200);
+        assert_eq!(s, 200, "{tok}");
         let (s, v) = n.token(&wallet, &code, &tx).await;
         assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")), "reused pre-authorized code");
         let token = tok["access_token"].as_str().unwrap().to_owned();
@@ -298,17 +326,17 @@ async fn protocol_refusals_have_the_right_codes_and_write_nothing() {
         assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_dpop_proof");
         let c_nonce = n.nonce().await;
         let body = json!({"credential_configuration_id": "ehic", "proofs": {"jwt": [key_proof(&holder, &n.url, &c_nonce)]}});
-        let other_url = dpop(&wallet, "POST", &format!("{}/nonce", n.url), Some(&token));
+        let other_url = n.dpop(&wallet, "POST", &format!("{}/nonce", n.url), Some(&token));
         let (s, v) = n.credential(&wallet, &token, Some(other_url), body.clone()).await;
         assert_eq!((s, v["error"].as_str()), (401, Some("invalid_dpop_proof")), "DPoP proof for another URL: {v}");
         let cred_url = format!("{}/credential", n.url);
-        let no_ath = dpop(&wallet, "POST", &cred_url, None);
+        let no_ath = n.dpop(&wallet, "POST", &cred_url, None);
         let (s, v) = n.credential(&wallet, &token, Some(no_ath), body.clone()).await;
         assert_eq!((s, v["error"].as_str()), (401, Some("invalid_dpop_proof")), "missing ath");
         let thief = EcdsaP256Signer::generate().unwrap();
         let (s, v) = n.credential(&thief, &token, None, body.clone()).await;
         assert_eq!((s, v["error"].as_str()), (401, Some("invalid_dpop_proof")), "token bound to another key");
-        let replayed = dpop(&wallet, "POST", &cred_url, Some(&token));
+        let replayed = n.dpop(&wallet, "POST", &cred_url, Some(&token));
         let bad_aud = json!({"credential_configuration_id": "ehic", "proofs": {"jwt": [key_proof(&holder, "https://elsewhere.example", &c_nonce)]}});
         let (s, v) = n.credential(&wallet, &token, Some(replayed.clone()), bad_aud).await;
         assert_eq!((s, v["error"].as_str()), (400, Some("invalid_proof")), "proof with wrong aud: {v}");

@@ -32,8 +32,8 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// A DPoP proof for one request.
-pub fn dpop_proof(key: &EcdsaP256Signer, method: &str, url: &str, access_token: Option<&str>) -> Result<String, WalletError> {
+/// A DPoP proof for one request, with the server's nonce when it asked for one.
+pub fn dpop_proof(key: &EcdsaP256Signer, method: &str, url: &str, access_token: Option<&str>, nonce: Option<&str>) -> Result<String, WalletError> {
     let mut h = Map::new();
     h.insert("typ".into(), json!("dpop+jwt"));
     h.insert("jwk".into(), key.public_jwk().to_value());
@@ -45,7 +45,18 @@ pub fn dpop_proof(key: &EcdsaP256Signer, method: &str, url: &str, access_token: 
     if let Some(t) = access_token {
         p.insert("ath".into(), json!(esspass_oid4vc::dpop::ath(t)));
     }
+    if let Some(n) = nonce {
+        p.insert("nonce".into(), json!(n));
+    }
     sign_compact(key, h, &p).map_err(|e| WalletError::Protocol(e.detail))
+}
+
+/// Whether an answer asks for a (new) DPoP nonce: RFC 9449 §8 (token endpoint: 400
+/// `use_dpop_nonce`; resource endpoints: 401 with `WWW-Authenticate: DPoP error="use_dpop_nonce"`).
+fn wants_nonce(status: u16, headers: &reqwest::header::HeaderMap, body: &Value) -> bool {
+    let in_body = body.get("error").and_then(Value::as_str) == Some("use_dpop_nonce");
+    let in_header = headers.get("www-authenticate").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("use_dpop_nonce"));
+    (status == 400 || status == 401) && (in_body || in_header)
 }
 
 /// A `jwt` key proof for the credential endpoint.
@@ -100,22 +111,60 @@ impl Oid4vciClient {
         if let Some(tx) = tx_code {
             form.push(("tx_code", tx.to_owned()));
         }
-        let tok = answer(self.http.post(&token_url).header("DPoP", dpop_proof(dpop_key, "POST", &token_url, None)?).form(&form).send().await?).await?;
-        let token = tok.get("access_token").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no access_token".into()))?.to_owned();
+        // The server may ask for a DPoP nonce; the retry resends the identical request with it.
+        let mut dpop_nonce: Option<String> = None;
+        let mut tok = Value::Null;
+        for _ in 0..2 {
+            let resp = self.http.post(&token_url).header("DPoP", dpop_proof(dpop_key, "POST", &token_url, None, dpop_nonce.as_deref())?).form(&form).send().await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let text = resp.text().await?;
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            if let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
+                let retry = wants_nonce(status, &headers, &body) && dpop_nonce.as_deref() != Some(n);
+                dpop_nonce = Some(n.to_owned());
+                if retry {
+                    continue;
+                }
+            }
+            if !(200..300).contains(&status) {
+                return Err(WalletError::Issuer { status, body });
+            }
+            tok = body;
+            break;
+        }
+        let token = tok.get("access_token").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol(format!("no access_token in {tok}")))?.to_owned();
         let nonce_url = meta.get("nonce_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no nonce_endpoint".into()))?;
         let c_nonce = answer(self.http.post(nonce_url).send().await?).await?.get("c_nonce").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| WalletError::Protocol("no c_nonce".into()))?;
         let cred_url = meta.get("credential_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no credential_endpoint".into()))?;
         let proofs = holders.iter().map(|h| key_proof(h, issuer, &c_nonce)).collect::<Result<Vec<_>, _>>()?;
-        let resp = answer(
-            self.http
+        let body = json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}});
+        let mut resp = Value::Null;
+        for attempt in 0..2 {
+            let r = self
+                .http
                 .post(cred_url)
                 .header("Authorization", format!("DPoP {token}"))
-                .header("DPoP", dpop_proof(dpop_key, "POST", cred_url, Some(&token))?)
-                .json(&json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}}))
+                .header("DPoP", dpop_proof(dpop_key, "POST", cred_url, Some(&token), dpop_nonce.as_deref())?)
+                .json(&body)
                 .send()
-                .await?,
-        )
-        .await?;
+                .await?;
+            let status = r.status().as_u16();
+            let headers = r.headers().clone();
+            let text = r.text().await?;
+            let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            if attempt == 0 && wants_nonce(status, &headers, &answer) {
+                if let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
+                    dpop_nonce = Some(n.to_owned());
+                    continue;
+                }
+            }
+            if !(200..300).contains(&status) {
+                return Err(WalletError::Issuer { status, body: answer });
+            }
+            resp = answer;
+            break;
+        }
         resp.get("credentials")
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(|c| c.get("credential").and_then(Value::as_str).map(str::to_owned)).collect())

@@ -71,6 +71,19 @@ pub struct Issuer {
     pub signer: Arc<EcdsaP256Signer>,
     pub chain: Arc<Vec<Vec<u8>>>,
     pub cfg: Arc<NodeConfig>,
+    /// The secret DPoP server nonces are derived from.
+    pub dpop_secret: Arc<[u8; 32]>,
+}
+
+/// Seconds one DPoP server nonce stays current (the previous one is still accepted).
+pub const DPOP_NONCE_PERIOD: i64 = 300;
+
+/// The DPoP server nonce of the period containing `now`: an HMAC of the period number, so every
+/// process that shares the secret agrees without shared state.
+pub fn dpop_nonce(secret: &[u8; 32], now: i64) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    let tag = aws_lc_rs::hmac::sign(&key, &now.div_euclid(DPOP_NONCE_PERIOD).to_be_bytes());
+    b64::encode(tag.as_ref().get(..16).unwrap_or_default())
 }
 
 fn random_token() -> String {
@@ -192,11 +205,19 @@ impl Issuer {
         }
     }
 
+    /// The nonce a client should put in its next DPoP proof.
+    pub fn current_dpop_nonce(&self, now: i64) -> String {
+        dpop_nonce(&self.dpop_secret, now)
+    }
+
     /// The DPoP proof of a request, checked and its `jti` recorded (replays refused).
     pub async fn check_dpop(&self, header: Option<&str>, method: &str, path: &str, access_token: Option<&str>, now: i64) -> Result<DpopProof, ErrorResponse> {
         let proof = header.ok_or_else(|| ErrorResponse::new(VciError::InvalidDpopProof, "a DPoP proof is required"))?;
         let url = self.url(path);
-        let p = validate_dpop_proof(proof, &DpopRequest { method, url: &url, access_token, accepted_nonces: &[], now, window: IatWindow::default() }).map_err(|e| e.to_response())?;
+        let current = dpop_nonce(&self.dpop_secret, now);
+        let previous = dpop_nonce(&self.dpop_secret, now - DPOP_NONCE_PERIOD);
+        let accepted: Vec<&str> = if self.icfg().require_dpop_nonce { vec![current.as_str(), previous.as_str()] } else { Vec::new() };
+        let p = validate_dpop_proof(proof, &DpopRequest { method, url: &url, access_token, accepted_nonces: &accepted, now, window: IatWindow::default() }).map_err(|e| e.to_response())?;
         let fresh = self.store.first_use("dpop_jti", &format!("{}:{}", p.jkt, p.jti), now + 600, now).await.map_err(server_error)?;
         if !fresh {
             return Err(ErrorResponse::new(VciError::InvalidDpopProof, "the DPoP proof was used before (jti replay)"));
