@@ -144,11 +144,10 @@ async fn credential_offer(State(s): State<AppState>, Path(id): Path<String>) -> 
 
 /// Every answer of a DPoP-protected endpoint carries the nonce for the client's next proof.
 fn with_dpop_nonce(s: &AppState, mut r: Response) -> Response {
-    if s.cfg.issuance.require_dpop_nonce {
-        if let Ok(v) = HeaderValue::from_str(&s.issuer.current_dpop_nonce(s.now())) {
+    if s.cfg.issuance.require_dpop_nonce
+        && let Ok(v) = HeaderValue::from_str(&s.issuer.current_dpop_nonce(s.now())) {
             r.headers_mut().insert("dpop-nonce", v);
         }
-    }
     r
 }
 

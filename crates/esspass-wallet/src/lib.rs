@@ -153,12 +153,11 @@ impl Oid4vciClient {
             let headers = r.headers().clone();
             let text = r.text().await?;
             let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            if attempt == 0 && wants_nonce(status, &headers, &answer) {
-                if let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
+            if attempt == 0 && wants_nonce(status, &headers, &answer)
+                && let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
                     dpop_nonce = Some(n.to_owned());
                     continue;
                 }
-            }
             if !(200..300).contains(&status) {
                 return Err(WalletError::Issuer { status, body: answer });
             }
