@@ -54,15 +54,21 @@ pub fn router(state: AppState) -> Router {
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
         .route("/notification", post(notification))
+        .route("/deferred-credential", post(deferred_credential))
         .route("/status/{list_id}", get(status_list))
         .route("/api/v1/credential-offers", post(create_offer))
         .route("/api/v1/persons", post(create_person))
         .route("/api/v1/persons/{id}/credentials", get(person_credentials))
         .route("/api/v1/credentials/{id}/{action}", post(change_status))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/applications/a1", post(submit_a1))
+        .route("/api/v1/applications/{id}", get(get_application))
+        .route("/api/v1/applications/{id}/decision", post(decide_application))
+        .route("/api/v1/tasks", get(tasks))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::authorize::routes())
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -127,9 +133,11 @@ async fn issuer_metadata(State(s): State<AppState>) -> Response {
 
 async fn as_metadata(State(s): State<AppState>) -> Response {
     let token = format!("{}/token", s.cfg.public_url);
-    let mut m = serde_json::to_value(esspass_oid4vc::oauth_metadata::AuthorizationServerMetadata::esspass(s.cfg.public_url.clone(), token, None, None)).unwrap_or_default();
+    let authorize = Some(format!("{}/authorize", s.cfg.public_url));
+    let par = Some(format!("{}/par", s.cfg.public_url));
+    let mut m = serde_json::to_value(esspass_oid4vc::oauth_metadata::AuthorizationServerMetadata::esspass(s.cfg.public_url.clone(), token, authorize, par)).unwrap_or_default();
     if let Some(o) = m.as_object_mut() {
-        o.insert("grant_types_supported".into(), json!(["urn:ietf:params:oauth:grant-type:pre-authorized_code"]));
+        o.insert("require_pushed_authorization_requests".into(), json!(true));
     }
     json_response(StatusCode::OK, &m)
 }
@@ -191,7 +199,8 @@ async fn credential_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Response 
         Ok(g) => g,
         Err(e) => return protocol_error(&s, &e, Endpoint::Credential),
     };
-    match s.issuer.credential(&grant, &jkt, body, now).await {
+    let token = header_str(&h, "authorization").and_then(|a| a.strip_prefix("DPoP ")).unwrap_or_default();
+    match s.issuer.credential(&grant, token, &jkt, body, now).await {
         Ok(r) => {
             if let esspass_oid4vc::vci::CredentialResponse::Issued { credentials, .. } = &r {
                 s.metrics.credentials_issued.fetch_add(credentials.len() as u64, Ordering::Relaxed);
@@ -221,6 +230,18 @@ async fn notification_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Respons
     }
 }
 
+async fn deferred_credential(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let now = s.now();
+    let r = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/deferred-credential", now).await {
+        Ok((grant, jkt)) => match s.issuer.deferred(&grant, &jkt, &body, now).await {
+            Ok(r) => json_response(StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::OK), &r),
+            Err(e) => protocol_error(&s, &e, Endpoint::Deferred),
+        },
+        Err(e) => protocol_error(&s, &e, Endpoint::Deferred),
+    };
+    with_dpop_nonce(&s, r)
+}
+
 // ---- status lists --------------------------------------------------------------------------------
 
 async fn status_list(State(s): State<AppState>, Path(list_id): Path<String>, h: HeaderMap) -> Response {
@@ -247,6 +268,9 @@ async fn status_list(State(s): State<AppState>, Path(list_id): Path<String>, h: 
 struct OfferRequest {
     credential_configuration_id: String,
     person_id: String,
+    /// For a PDA1: the A1 application it certifies.
+    #[serde(default)]
+    application_id: Option<String>,
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -255,9 +279,19 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
 
 async fn create_offer(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
     let run = async {
-        let k = authorize(&s, &h, &[ApiRole::BackOffice])?;
+        let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
         let req: OfferRequest = parse_json(&body)?;
-        let o = s.issuer.create_offer(&req.credential_configuration_id, &req.person_id, &actor(k), s.now()).await?;
+        if k.role == ApiRole::Employer {
+            // An employer offers only PDA1s of its own applications.
+            let app = match req.application_id.as_deref() {
+                Some(id) => s.issuer.store.application(id).await?,
+                None => None,
+            };
+            if !app.is_some_and(|a| crate::services::applications::may_access(k, &a)) {
+                return Err(ApiError::new(403, ErrorCode::UnavailableForEmployer, "an employer offers only PDA1s of its own A1 applications"));
+            }
+        }
+        let o = s.issuer.create_offer(&req.credential_configuration_id, &req.person_id, req.application_id.as_deref(), &actor(k), s.now()).await?;
         s.metrics.offers_created.fetch_add(1, Ordering::Relaxed);
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &o))
     };
@@ -369,4 +403,49 @@ async fn metrics(State(s): State<AppState>) -> Response {
         m.status_changes.load(Ordering::Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+// ---- A1 applications -----------------------------------------------------------------------------
+
+async fn submit_a1(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
+        let req: crate::services::applications::A1Request = parse_json(&body)?;
+        let row = crate::services::applications::submit(&s.issuer.store, req, k, s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::CREATED, &row))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+async fn get_application(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer, ApiRole::CaseWorker, ApiRole::Auditor])?;
+        let app = s.issuer.store.application(&id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
+        if !crate::services::applications::may_access(k, &app) {
+            return Err(ApiError::new(403, ErrorCode::UnavailableForEmployer, "the application belongs to another employer"));
+        }
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_a1_application", &app.person_id, "applicable legislation", &json!({"application": id})).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &app))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+async fn tasks(State(s): State<AppState>, h: HeaderMap) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
+        let pending = s.issuer.store.applications_in_state("pending_review", 500).await?;
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_task_queue", "applications", "case work", &json!({"count": pending.len()})).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &pending))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+async fn decide_application(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
+        let d: crate::services::applications::CaseDecision = parse_json(&body)?;
+        let row = crate::services::applications::decide(&s.issuer.store, &id, d, &actor(k), s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
 }

@@ -6,6 +6,7 @@
 //! What must not live here: SQL (that is `esspass-store`), protocol parsing (`esspass-oid4vc`),
 //! credential semantics (`esspass-credential`).
 
+pub mod authorize;
 pub mod config;
 pub mod http;
 pub mod node;

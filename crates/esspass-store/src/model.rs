@@ -96,3 +96,25 @@ pub struct CoverageRow {
     pub end_date: Option<String>,
     pub created_at: i64,
 }
+
+/// An A1 application and where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    pub application_id: String,
+    pub person_id: String,
+    /// The employer whose API key submitted it (employer applications only).
+    pub employer_id: Option<String>,
+    pub submitted_by: String,
+    /// What was applied for (the rules engine input and the PDA1 work information).
+    pub input: serde_json::Value,
+    /// The rules engine's decision.
+    pub decision: serde_json::Value,
+    /// `determined`, `pending_review`, `approved`, `refused` or `not_applicable`.
+    pub state: String,
+    /// What the PDA1 states: legislation country, article, status code, period.
+    pub final_decision: Option<serde_json::Value>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decision_note: Option<String>,
+    pub created_at: i64,
+}

@@ -3,7 +3,7 @@
 //! body for the SQLite and the PostgreSQL pool.
 
 use crate::audit::AuditRecord;
-use crate::model::{CoverageRow, CredentialRow, CredentialState, Person, StatusListRow};
+use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, Person, StatusListRow};
 use crate::{Result, StoreError, hash_secret};
 use serde_json::Value;
 use sqlx::Row;
@@ -76,6 +76,26 @@ macro_rules! credential_from {
             changed_at: $r.try_get("changed_at")?,
         }
     };
+}
+
+macro_rules! application_from {
+    ($r:expr) => {{
+        let json = |s: String| serde_json::from_str::<Value>(&s).map_err(|e| StoreError::Database(e.to_string()));
+        ApplicationRow {
+            application_id: $r.try_get("application_id")?,
+            person_id: $r.try_get("person_id")?,
+            employer_id: $r.try_get("employer_id")?,
+            submitted_by: $r.try_get("submitted_by")?,
+            input: json($r.try_get("input")?)?,
+            decision: json($r.try_get("decision")?)?,
+            state: $r.try_get("state")?,
+            final_decision: match $r.try_get::<Option<String>, _>("final")? { Some(s) => Some(json(s)?), None => None },
+            decided_by: $r.try_get("decided_by")?,
+            decided_at: $r.try_get("decided_at")?,
+            decision_note: $r.try_get("decision_note")?,
+            created_at: $r.try_get("created_at")?,
+        }
+    }};
 }
 
 macro_rules! audit_from {
@@ -512,6 +532,58 @@ impl Store {
                 out.push((r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?, r.try_get::<i64, _>("at")?, r.try_get::<String, _>("jws")?));
             }
             Ok(out)
+        })
+    }
+
+    // ---- A1 applications -------------------------------------------------------------------
+
+    pub async fn insert_application(&self, a: &ApplicationRow) -> Result<()> {
+        let fin = a.final_decision.as_ref().map(Value::to_string);
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO applications (application_id, person_id, employer_id, submitted_by, input, decision, state, final, decided_by, decided_at, decision_note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                .bind(&a.application_id).bind(&a.person_id).bind(&a.employer_id).bind(&a.submitted_by).bind(a.input.to_string()).bind(a.decision.to_string())
+                .bind(&a.state).bind(fin).bind(&a.decided_by).bind(a.decided_at).bind(&a.decision_note).bind(a.created_at)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn application(&self, application_id: &str) -> Result<Option<ApplicationRow>> {
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM applications WHERE application_id = $1").bind(application_id).fetch_optional(pool).await?;
+            Ok(match row { Some(r) => Some(application_from!(r)), None => None })
+        })
+    }
+
+    /// Applications in a state, oldest first (the case workers' queue is `pending_review`).
+    pub async fn applications_in_state(&self, state: &str, limit: i64) -> Result<Vec<ApplicationRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM applications WHERE state = $1 ORDER BY created_at, application_id LIMIT $2").bind(state).bind(limit).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(application_from!(r)); }
+            Ok(out)
+        })
+    }
+
+    /// Record a case worker's decision on a pending application — once: `false` if it was not
+    /// pending (already decided by someone else).
+    pub async fn decide_application(&self, application_id: &str, state: &str, final_decision: Option<&Value>, by: &str, at: i64, note: Option<&str>) -> Result<bool> {
+        let fin = final_decision.map(Value::to_string);
+        on_pool!(self, pool => {
+            let r = sqlx::query("UPDATE applications SET state = $1, final = $2, decided_by = $3, decided_at = $4, decision_note = $5 WHERE application_id = $6 AND state = 'pending_review'")
+                .bind(state).bind(fin).bind(by).bind(at).bind(note).bind(application_id).execute(pool).await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    /// Move the expiry of an unconsumed single-use value (an access token that waits for a
+    /// deferred credential).
+    pub async fn extend_single_use(&self, kind: &str, value: &str, expires_at: i64) -> Result<bool> {
+        let h = hash_secret(value);
+        on_pool!(self, pool => {
+            let r = sqlx::query("UPDATE single_use SET expires_at = $1 WHERE kind = $2 AND value_hash = $3 AND consumed_at IS NULL AND expires_at < $1")
+                .bind(expires_at).bind(kind).bind(&h).execute(pool).await?;
+            Ok(r.rows_affected() == 1)
         })
     }
 

@@ -23,6 +23,24 @@ impl From<reqwest::Error> for WalletError {
     }
 }
 
+/// What the credential endpoint gave.
+#[derive(Debug, Clone)]
+pub enum Redeemed {
+    Issued(Vec<String>),
+    /// The issuer decides later: ask the deferred endpoint with this transaction.
+    Deferred(Pending),
+}
+
+/// A deferred issuance to collect later.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub transaction_id: String,
+    pub interval: u64,
+    pub deferred_endpoint: String,
+    pub access_token: String,
+    pub dpop_nonce: Option<String>,
+}
+
 /// An OpenID4VCI client.
 pub struct Oid4vciClient {
     http: reqwest::Client,
@@ -97,7 +115,37 @@ impl Oid4vciClient {
     }
 
     /// The pre-authorized code flow: one credential per holder key, DPoP-bound to `dpop_key`.
+    /// A deferred answer is an error here; see [`Oid4vciClient::redeem_or_defer`].
     pub async fn redeem(&self, offer: &Value, tx_code: Option<&str>, dpop_key: &EcdsaP256Signer, holders: &[&EcdsaP256Signer]) -> Result<Vec<String>, WalletError> {
+        match self.redeem_or_defer(offer, tx_code, dpop_key, holders).await? {
+            Redeemed::Issued(c) => Ok(c),
+            Redeemed::Deferred(p) => Err(WalletError::Protocol(format!("issuance deferred (transaction {})", p.transaction_id))),
+        }
+    }
+
+    /// Ask the deferred credential endpoint once: the credentials, or still pending.
+    pub async fn collect(&self, pending: &Pending, dpop_key: &EcdsaP256Signer) -> Result<Redeemed, WalletError> {
+        let url = &pending.deferred_endpoint;
+        let resp = self
+            .http
+            .post(url)
+            .header("Authorization", format!("DPoP {}", pending.access_token))
+            .header("DPoP", dpop_proof(dpop_key, "POST", url, Some(&pending.access_token), pending.dpop_nonce.as_deref())?)
+            .json(&json!({"transaction_id": pending.transaction_id}))
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        let nonce = resp.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let body: Value = serde_json::from_str(&resp.text().await?).unwrap_or(Value::Null);
+        match status {
+            200 => Ok(Redeemed::Issued(credentials_of(&body)?)),
+            202 => Ok(Redeemed::Deferred(Pending { dpop_nonce: nonce.or_else(|| pending.dpop_nonce.clone()), ..pending.clone() })),
+            _ => Err(WalletError::Issuer { status, body }),
+        }
+    }
+
+    /// The pre-authorized code flow, accepting a deferred answer.
+    pub async fn redeem_or_defer(&self, offer: &Value, tx_code: Option<&str>, dpop_key: &EcdsaP256Signer, holders: &[&EcdsaP256Signer]) -> Result<Redeemed, WalletError> {
         let issuer = offer.get("credential_issuer").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("offer without credential_issuer".into()))?;
         let config = offer.pointer("/credential_configuration_ids/0").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("offer without configuration".into()))?;
         let code = offer
@@ -164,9 +212,23 @@ impl Oid4vciClient {
             resp = answer;
             break;
         }
-        resp.get("credentials")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|c| c.get("credential").and_then(Value::as_str).map(str::to_owned)).collect())
-            .ok_or_else(|| WalletError::Protocol(format!("no credentials in {resp}")))
+        if let Some(tx) = resp.get("transaction_id").and_then(Value::as_str) {
+            let deferred_endpoint = meta.get("deferred_credential_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("deferred answer but no deferred_credential_endpoint".into()))?;
+            return Ok(Redeemed::Deferred(Pending {
+                transaction_id: tx.to_owned(),
+                interval: resp.get("interval").and_then(Value::as_u64).unwrap_or(5),
+                deferred_endpoint: deferred_endpoint.to_owned(),
+                access_token: token,
+                dpop_nonce,
+            }));
+        }
+        Ok(Redeemed::Issued(credentials_of(&resp)?))
     }
+}
+
+fn credentials_of(resp: &Value) -> Result<Vec<String>, WalletError> {
+    resp.get("credentials")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|c| c.get("credential").and_then(Value::as_str).map(str::to_owned)).collect())
+        .ok_or_else(|| WalletError::Protocol(format!("no credentials in {resp}")))
 }

@@ -125,6 +125,7 @@ impl Issuer {
             "credential_endpoint": self.url("/credential"),
             "nonce_endpoint": self.url("/nonce"),
             "notification_endpoint": self.url("/notification"),
+            "deferred_credential_endpoint": self.url("/deferred-credential"),
             "batch_credential_issuance": {"batch_size": self.icfg().batch_size},
             "display": [{"name": self.cfg.institution.name, "locale": "en"}],
             "credential_configurations_supported": configs,
@@ -144,15 +145,31 @@ impl Issuer {
     }
 
     /// Create an offer for a person and a configuration, after checking the entitlement.
-    pub async fn create_offer(&self, config_id: &str, person_id: &str, actor: &str, now: i64) -> Result<OfferCreated, ApiError> {
+    pub async fn create_offer(&self, config_id: &str, person_id: &str, application_id: Option<&str>, actor: &str, now: i64) -> Result<OfferCreated, ApiError> {
         let t = self.configuration(config_id).ok_or_else(|| ApiError::new(400, ErrorCode::UnknownConfiguration, format!("no credential configuration {config_id:?}")))?;
         let person = self.store.person(person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
-        self.claims_for(t, &person.person_id, now).await?;
+        match (t, application_id) {
+            (CredentialType::Pda1, Some(id)) => {
+                let app = self.store.application(id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
+                if app.person_id != person.person_id {
+                    return Err(ApiError::new(400, ErrorCode::BadRequest, "the application is for another person"));
+                }
+                // A pending application is offered too: the PDA1 follows by deferred issuance.
+                if app.state != "pending_review" {
+                    self.claims_for(t, &person.person_id, Some(id), now).await?;
+                }
+            }
+            (CredentialType::Pda1, None) => return Err(ApiError::new(400, ErrorCode::MissingField, "a PDA1 offer names the A1 application (application_id)")),
+            (_, Some(_)) => return Err(ApiError::new(400, ErrorCode::BadRequest, "application_id belongs to PDA1 offers only")),
+            (_, None) => {
+                self.claims_for(t, &person.person_id, None, now).await?;
+            }
+        }
         let code = random_token();
         let tx_code = random_digits(self.icfg().tx_code_length);
         let expires_at = now + self.icfg().offer_lifetime;
         self.store
-            .create_single_use("pre_auth_code", &code, &json!({"person_id": person.person_id, "configuration": config_id, "tx_code": esspass_store::hash_secret(&tx_code)}), expires_at)
+            .create_single_use("pre_auth_code", &code, &json!({"person_id": person.person_id, "configuration": config_id, "application_id": application_id, "tx_code": esspass_store::hash_secret(&tx_code)}), expires_at)
             .await?;
         let tx = TxCode { input_mode: Some(esspass_oid4vc::vci::InputMode::Numeric), length: Some(self.icfg().tx_code_length), description: Some("The code the institution gave you".into()) };
         let offer = CredentialOffer::pre_authorized(self.cfg.public_url.clone(), vec![config_id.to_owned()], code, Some(tx));
@@ -175,7 +192,7 @@ impl Issuer {
     }
 
     /// The business claims of a credential for a person, or why they cannot be issued.
-    pub async fn claims_for(&self, t: CredentialType, person_id: &str, now: i64) -> Result<Value, ApiError> {
+    pub async fn claims_for(&self, t: CredentialType, person_id: &str, application_id: Option<&str>, now: i64) -> Result<Value, ApiError> {
         let person = self.store.person(person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
         let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
         match t {
@@ -201,7 +218,14 @@ impl Issuer {
                     "ending_date": end.to_string(),
                 }))
             }
-            CredentialType::Pda1 => Err(ApiError::new(409, ErrorCode::NotEntitled, "a PDA1 is issued from a decided A1 application; applications are not served by this node yet")),
+            CredentialType::Pda1 => {
+                let id = application_id.ok_or_else(|| ApiError::new(409, ErrorCode::NotEntitled, "a PDA1 is issued from a decided A1 application"))?;
+                let app = self.store.application(id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
+                if app.person_id != person_id {
+                    return Err(ApiError::new(409, ErrorCode::NotEntitled, "the application is for another person"));
+                }
+                crate::services::applications::pda1_claims(&app, &person, &self.cfg.institution, today)
+            }
         }
     }
 
@@ -225,15 +249,12 @@ impl Issuer {
         Ok(p)
     }
 
-    /// Token endpoint (the DPoP proof already checked).
-    pub async fn token(&self, form: &[u8], dpop: &DpopProof, now: i64) -> Result<TokenResponse, ErrorResponse> {
-        let req = TokenRequest::from_form(form)?;
-        let TokenGrant::PreAuthorizedCode { pre_authorized_code, tx_code } = req.grant else {
-            return Err(ErrorResponse::new(VciError::UnsupportedGrantType, "this issuer supports the pre-authorized code grant"));
-        };
+    /// The pre-authorized code grant: the `tx_code` checked (wrong attempts counted, the code dies at
+    /// the limit), then the code consumed. Returns the grant payload (`person_id`, `configuration`).
+    async fn redeem_pre_authorized(&self, pre_authorized_code: &str, tx_code: Option<String>, now: i64) -> Result<Value, ErrorResponse> {
         let (payload, _) = self
             .store
-            .peek_single_use("pre_auth_code", &pre_authorized_code, now)
+            .peek_single_use("pre_auth_code", pre_authorized_code, now)
             .await
             .map_err(server_error)?
             .ok_or_else(|| ErrorResponse::new(VciError::InvalidGrant, "the pre-authorized code is unknown, used or expired"))?;
@@ -241,20 +262,32 @@ impl Issuer {
             let given = tx_code.ok_or_else(|| ErrorResponse::new(VciError::InvalidRequest, "tx_code is required"))?;
             if esspass_store::hash_secret(&given) != expected {
                 let max = self.icfg().max_tx_code_attempts;
-                let n = self.store.fail_attempt("pre_auth_code", &pre_authorized_code, max, now).await.map_err(server_error)?;
+                let n = self.store.fail_attempt("pre_auth_code", pre_authorized_code, max, now).await.map_err(server_error)?;
                 let left = (max - n).max(0);
                 return Err(ErrorResponse::new(VciError::InvalidGrant, format!("wrong tx_code; {left} attempt(s) left")));
             }
         }
         let payload = self
             .store
-            .consume_single_use("pre_auth_code", &pre_authorized_code, now)
+            .consume_single_use("pre_auth_code", pre_authorized_code, now)
             .await
             .map_err(server_error)?
             .ok_or_else(|| ErrorResponse::new(VciError::InvalidGrant, "the pre-authorized code is used or expired"))?;
+        Ok(payload)
+    }
+
+    /// Token endpoint (the DPoP proof already checked).
+    pub async fn token(&self, form: &[u8], dpop: &DpopProof, now: i64) -> Result<TokenResponse, ErrorResponse> {
+        let req = TokenRequest::from_form(form)?;
+        let payload = match req.grant {
+            TokenGrant::PreAuthorizedCode { pre_authorized_code, tx_code } => self.redeem_pre_authorized(&pre_authorized_code, tx_code, now).await?,
+            TokenGrant::AuthorizationCode { code, code_verifier, redirect_uri } => {
+                crate::authorize::redeem_authorization_code(&self.store, &code, code_verifier.as_deref(), redirect_uri.as_deref(), req.client_id.as_deref(), now).await?
+            }
+        };
         let token = random_token();
         let lifetime = self.icfg().access_token_lifetime;
-        let grant = json!({"person_id": payload.get("person_id"), "configuration": payload.get("configuration"), "jkt": dpop.jkt});
+        let grant = json!({"person_id": payload.get("person_id"), "configuration": payload.get("configuration"), "application_id": payload.get("application_id"), "jkt": dpop.jkt});
         self.store.create_single_use("access_token", &token, &grant, now + lifetime).await.map_err(server_error)?;
         Ok(TokenResponse::dpop(token, u64::try_from(lifetime).unwrap_or(300)))
     }
@@ -283,7 +316,7 @@ impl Issuer {
     }
 
     /// Credential endpoint.
-    pub async fn credential(&self, grant: &Value, jkt: &str, body: &[u8], now: i64) -> Result<CredentialResponse, ErrorResponse> {
+    pub async fn credential(&self, grant: &Value, token: &str, jkt: &str, body: &[u8], now: i64) -> Result<CredentialResponse, ErrorResponse> {
         let req = esspass_oid4vc::vci::CredentialRequest::parse(body)?;
         let configuration = grant.get("configuration").and_then(Value::as_str).unwrap_or_default();
         match &req.target {
@@ -306,27 +339,90 @@ impl Issuer {
             }
         }
         let person_id = grant.get("person_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let mut claims = self.claims_for(t, &person_id, now).await.map_err(|e| ErrorResponse::new(VciError::CredentialRequestDenied, e.detail))?;
-        let mut issued = Vec::with_capacity(keys.len());
-        let mut ids = Vec::with_capacity(keys.len());
-        for k in &keys {
-            let (sd, row) = self.issue_one(t, &person_id, &mut claims, &k.jwk, now).await.map_err(server_error)?;
+        let application_id = grant.get("application_id").and_then(Value::as_str).map(str::to_owned);
+        if let Some(id) = &application_id {
+            let app = self.store.application(id).await.map_err(server_error)?.ok_or_else(|| ErrorResponse::new(VciError::CredentialRequestDenied, "the application is gone"))?;
+            if app.state == "pending_review" {
+                return self.defer(grant, token, &keys, id, now).await;
+            }
+        }
+        let mut claims = self.claims_for(t, &person_id, application_id.as_deref(), now).await.map_err(|e| ErrorResponse::new(VciError::CredentialRequestDenied, e.detail))?;
+        let holders: Vec<esspass_credential::Jwk> = keys.iter().map(|k| k.jwk.clone()).collect();
+        self.issue_batch(t, &person_id, &mut claims, &holders, jkt, now).await
+    }
+
+    /// Sign one credential per holder key, record them, audit, and answer with a notification id.
+    async fn issue_batch(&self, t: CredentialType, person_id: &str, claims: &mut Value, holders: &[esspass_credential::Jwk], jkt: &str, now: i64) -> Result<CredentialResponse, ErrorResponse> {
+        let mut issued = Vec::with_capacity(holders.len());
+        let mut ids = Vec::with_capacity(holders.len());
+        for k in holders {
+            let (sd, row) = self.issue_one(t, person_id, claims, k, now).await.map_err(server_error)?;
             ids.push(row.credential_id.clone());
             issued.push(sd);
         }
         let notification_id = uuid_v4();
         self.store.create_single_use("notification", &notification_id, &json!({"credentials": ids}), now + 86_400 * 30).await.map_err(server_error)?;
         self.store
-            .append_audit(now, &format!("wallet:{jkt}"), "issue_credential", &person_id, "credential issuance", &json!({"vct": t.vct(), "credentials": ids}))
+            .append_audit(now, &format!("wallet:{jkt}"), "issue_credential", person_id, "credential issuance", &json!({"vct": t.vct(), "credentials": ids}))
             .await
             .map_err(server_error)?;
         Ok(CredentialResponse::issued(issued, Some(notification_id)))
     }
 
+    /// Seconds a wallet should wait before asking the deferred endpoint again.
+    pub const DEFERRED_INTERVAL: u64 = 5;
+
+    /// The application waits for a case worker: remember the holder keys under a transaction id,
+    /// keep the access token alive for the wait (30 days), and answer 202.
+    async fn defer(&self, grant: &Value, token: &str, keys: &[esspass_oid4vc::proof::KeyProof], application_id: &str, now: i64) -> Result<CredentialResponse, ErrorResponse> {
+        let transaction_id = random_token();
+        let wait = now + 30 * 86_400;
+        let jwks: Vec<Value> = keys.iter().map(|k| k.jwk.to_value()).collect();
+        let payload = json!({"application_id": application_id, "person_id": grant.get("person_id"), "configuration": grant.get("configuration"), "jkt": grant.get("jkt"), "holders": jwks});
+        self.store.create_single_use("transaction", &transaction_id, &payload, wait).await.map_err(server_error)?;
+        self.store.extend_single_use("access_token", token, wait).await.map_err(server_error)?;
+        let v = json!({"transaction_id": transaction_id, "interval": Self::DEFERRED_INTERVAL});
+        serde_json::from_value(v).map_err(server_error)
+    }
+
+    /// Deferred credential endpoint: 202 while the case worker has not decided, the credentials once
+    /// approved, `credential_request_denied` if refused.
+    pub async fn deferred(&self, grant: &Value, jkt: &str, body: &[u8], now: i64) -> Result<CredentialResponse, ErrorResponse> {
+        let req = esspass_oid4vc::vci::DeferredCredentialRequest::parse(body)?;
+        let (tx, _) = self
+            .store
+            .peek_single_use("transaction", &req.transaction_id, now)
+            .await
+            .map_err(server_error)?
+            .ok_or_else(|| ErrorResponse::new(VciError::InvalidTransactionId, "unknown or finished transaction_id"))?;
+        if tx.get("jkt") != grant.get("jkt") || tx.get("person_id") != grant.get("person_id") {
+            return Err(ErrorResponse::new(VciError::InvalidTransactionId, "the transaction belongs to another access token"));
+        }
+        let application_id = tx.get("application_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let app = self.store.application(&application_id).await.map_err(server_error)?.ok_or_else(|| ErrorResponse::new(VciError::CredentialRequestDenied, "the application is gone"))?;
+        match app.state.as_str() {
+            "pending_review" => serde_json::from_value(json!({"transaction_id": req.transaction_id, "interval": Self::DEFERRED_INTERVAL})).map_err(server_error),
+            "approved" | "determined" => {
+                // Consumed first: a second call cannot issue twice.
+                if self.store.consume_single_use("transaction", &req.transaction_id, now).await.map_err(server_error)?.is_none() {
+                    return Err(ErrorResponse::new(VciError::InvalidTransactionId, "the transaction was just completed"));
+                }
+                let person_id = app.person_id.clone();
+                let mut claims = self.claims_for(CredentialType::Pda1, &person_id, Some(&application_id), now).await.map_err(|e| ErrorResponse::new(VciError::CredentialRequestDenied, e.detail))?;
+                let holders: Vec<esspass_credential::Jwk> = tx.get("holders").and_then(Value::as_array).into_iter().flatten().filter_map(|j| esspass_credential::Jwk::from_value(j).ok()).collect();
+                self.issue_batch(CredentialType::Pda1, &person_id, &mut claims, &holders, jkt, now).await
+            }
+            _ => {
+                let _ = self.store.consume_single_use("transaction", &req.transaction_id, now).await;
+                Err(ErrorResponse::new(VciError::CredentialRequestDenied, "the application was refused"))
+            }
+        }
+    }
+
     /// Issue one credential of type `t` to a person for a holder key (claims from the records, a
     /// status index, signing, the durable write) — the service-level unit the benchmarks measure.
     pub async fn issue_for(&self, t: CredentialType, person_id: &str, holder: &esspass_credential::Jwk, now: i64) -> Result<(String, CredentialRow), ApiError> {
-        let mut claims = self.claims_for(t, person_id, now).await?;
+        let mut claims = self.claims_for(t, person_id, None, now).await?;
         self.issue_one(t, person_id, &mut claims, holder, now).await.map_err(|e| ApiError::new(500, ErrorCode::Internal, e))
     }
 

@@ -1,5 +1,6 @@
 //! Service functions, one module per area.
 
+pub mod applications;
 pub mod audit;
 pub mod import;
 pub mod issuance;

@@ -1,0 +1,195 @@
+//! A1 applications: an employer (or the institution's back office for a self-employed person)
+//! applies with the rules engine's input; the engine decides the clear cases at once, and every
+//! unclear case waits for a case worker, whose decision, name and time are recorded. A decided
+//! application yields the PDA1's claims.
+
+use crate::config::{ApiKeyConfig, ApiRole, InstitutionConfig};
+use crate::services::issuance::ApiError;
+use esspass_core::document::ClaimsMode;
+use esspass_core::{Country, Date, ErrorCode, Pda1, StatusConfirmation};
+use esspass_rules::Outcome;
+use esspass_store::{ApplicationRow, Person, Store};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// `POST /api/v1/applications/a1`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct A1Request {
+    pub person_id: String,
+    /// The rules engine's input (docs/rules/application.schema.json).
+    pub application: Value,
+    /// The PDA1's `work_information`: `no_fixed_place_of_work` or `work_address[]`.
+    pub work_information: Value,
+}
+
+/// `POST /api/v1/applications/{id}/decision` by a case worker.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseDecision {
+    pub approve: bool,
+    /// For an approval: defaults to the engine's candidate where it named one.
+    #[serde(default)]
+    pub legislation_country: Option<String>,
+    #[serde(default)]
+    pub article: Option<String>,
+    #[serde(default)]
+    pub status_confirmation: Option<String>,
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub end: Option<String>,
+    /// Why: recorded with the decision.
+    pub note: String,
+}
+
+fn problems_detail(p: &esspass_core::Problems) -> String {
+    p.0.iter().map(|p| format!("{} {}: {}", p.code, p.path, p.message)).collect::<Vec<_>>().join("; ")
+}
+
+/// Whether an API key may see or act on an application.
+pub fn may_access(key: &ApiKeyConfig, app: &ApplicationRow) -> bool {
+    match key.role {
+        ApiRole::Employer => key.employer_id.is_some() && key.employer_id == app.employer_id,
+        ApiRole::BackOffice | ApiRole::CaseWorker | ApiRole::Auditor => true,
+    }
+}
+
+/// Check a PDA1 `work_information` by validating a PDA1 made around it.
+fn check_work_information(wi: &Value) -> Result<(), ApiError> {
+    let probe = json!({
+        "personal_administrative_number": "0000", "issuing_authority": {"id": "XX", "name": "x", "country": "GR"},
+        "authentic_source": {"id": "EL:X", "name": "x"}, "document_number": "0000", "date_of_issuance": "2000-01-01",
+        "starting_date": "2000-01-01", "ending_date": "2000-01-01", "employer": [{"type": "01", "id": "x", "name": "x", "country": "GR"}],
+        "work_information": wi, "legislation_country": "GR", "status_confirmation": "01"
+    });
+    match Pda1::from_claims(&probe, ClaimsMode::Business) {
+        Ok(_) => Ok(()),
+        Err(p) => Err(ApiError::new(400, ErrorCode::BadRequest, problems_detail(&p))),
+    }
+}
+
+/// The final decision the PDA1 states, from the engine's `determined` decision.
+fn final_from_engine(d: &Value) -> Value {
+    json!({
+        "legislation_country": d.get("legislation_country"),
+        "article": d.get("article"),
+        "status_confirmation": d.get("status_confirmation"),
+        "start": d.pointer("/period/start"),
+        "end": d.pointer("/period/end"),
+        "provisional": d.pointer("/period/provisional"),
+    })
+}
+
+/// Submit an application: validated, decided by the engine, stored, audited.
+pub async fn submit(store: &Store, req: A1Request, key: &ApiKeyConfig, now: i64) -> Result<ApplicationRow, ApiError> {
+    store.person(&req.person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
+    let app = esspass_rules::parse_application(&req.application.to_string()).map_err(|p| ApiError::new(400, ErrorCode::RulesInvalidInput, problems_detail(&p)))?;
+    if key.role == ApiRole::Employer {
+        let own = app.activities.iter().any(|a| a.employer.as_ref().and_then(|e| e.id.as_deref()) == key.employer_id.as_deref());
+        if !own {
+            return Err(ApiError::new(403, ErrorCode::UnavailableForEmployer, "an employer applies only for its own workers: no activity names this employer's id"));
+        }
+    }
+    check_work_information(&req.work_information)?;
+    let decision = esspass_rules::decide(&app);
+    let decision_json = serde_json::to_value(&decision).unwrap_or_default();
+    let (state, final_decision) = match decision.outcome {
+        Outcome::Determined => ("determined", Some(final_from_engine(&decision_json))),
+        Outcome::ManualReview => ("pending_review", None),
+        Outcome::NotApplicable => ("not_applicable", None),
+    };
+    let row = ApplicationRow {
+        application_id: format!("A1-{}", esspass_credential::vc::uuid_v4()),
+        person_id: req.person_id.clone(),
+        employer_id: if key.role == ApiRole::Employer { key.employer_id.clone() } else { None },
+        submitted_by: format!("api:{}", key.name),
+        input: json!({"application": req.application, "work_information": req.work_information}),
+        decision: decision_json,
+        state: state.into(),
+        final_decision,
+        decided_by: (state != "pending_review").then(|| "rules-engine".to_owned()),
+        decided_at: (state != "pending_review").then_some(now),
+        decision_note: None,
+        created_at: now,
+    };
+    store.insert_application(&row).await?;
+    store
+        .append_audit(now, &row.submitted_by, "submit_a1_application", &row.person_id, "applicable legislation", &json!({"application": row.application_id, "outcome": state}))
+        .await?;
+    Ok(row)
+}
+
+/// A case worker decides a pending application.
+pub async fn decide(store: &Store, id: &str, d: CaseDecision, by: &str, now: i64) -> Result<ApplicationRow, ApiError> {
+    let app = store.application(id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
+    if app.state != "pending_review" {
+        return Err(ApiError::new(409, ErrorCode::BadRequest, format!("the application is {}, not pending review", app.state)));
+    }
+    if d.note.trim().is_empty() {
+        return Err(ApiError::new(400, ErrorCode::BadRequest, "a decision needs a note saying why"));
+    }
+    let (state, fin) = if d.approve {
+        let cand = |k: &str| app.decision.get(k).and_then(Value::as_str).map(str::to_owned);
+        let country = d.legislation_country.or_else(|| cand("legislation_country")).ok_or_else(|| ApiError::new(400, ErrorCode::MissingField, "legislation_country is required"))?;
+        let country = Country::parse(&country).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidCountry, "legislation_country"))?;
+        let status = d.status_confirmation.or_else(|| cand("status_confirmation")).ok_or_else(|| ApiError::new(400, ErrorCode::MissingField, "status_confirmation is required"))?;
+        let status = StatusConfirmation::parse(&status).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidStatusConfirmation, "status_confirmation"))?;
+        let period = |k: &str, given: Option<String>| given.or_else(|| app.decision.pointer(&format!("/period/{k}")).and_then(Value::as_str).map(str::to_owned));
+        let start = period("start", d.start).and_then(|s| Date::parse(&s)).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidDate, "start is required (YYYY-MM-DD)"))?;
+        let end = period("end", d.end).and_then(|s| Date::parse(&s)).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidDate, "end is required (YYYY-MM-DD)"))?;
+        if end < start {
+            return Err(ApiError::new(400, ErrorCode::PeriodReversed, "end before start"));
+        }
+        let article = d.article.or_else(|| cand("article"));
+        ("approved", Some(json!({"legislation_country": country.iso(), "article": article, "status_confirmation": status.code(), "start": start.to_string(), "end": end.to_string(), "provisional": false})))
+    } else {
+        ("refused", None)
+    };
+    if !store.decide_application(id, state, fin.as_ref(), by, now, Some(&d.note)).await? {
+        return Err(ApiError::new(409, ErrorCode::BadRequest, "the application was decided meanwhile"));
+    }
+    store.append_audit(now, by, &format!("{state}_a1_application"), &app.person_id, "applicable legislation", &json!({"application": id})).await?;
+    store.application(id).await?.ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "application vanished"))
+}
+
+/// The PDA1's business claims for a decided application (`determined` or `approved`).
+pub fn pda1_claims(app: &ApplicationRow, person: &Person, inst: &InstitutionConfig, today: Date) -> Result<Value, ApiError> {
+    let fin = app.final_decision.as_ref().filter(|_| app.state == "determined" || app.state == "approved").ok_or_else(|| ApiError::new(409, ErrorCode::NotEntitled, format!("the application is {}", app.state)))?;
+    let rules_input = app.input.get("application").cloned().unwrap_or(Value::Null);
+    let mut employers = Vec::new();
+    for a in rules_input.get("activities").and_then(Value::as_array).into_iter().flatten() {
+        let kind = a.get("kind").and_then(Value::as_str).unwrap_or_default();
+        if let Some(e) = a.get("employer") {
+            let id = e.get("id").and_then(Value::as_str).unwrap_or("unknown");
+            let entry = json!({"type": "01", "id": id.chars().take(20).collect::<String>(), "name": e.get("name").and_then(Value::as_str).unwrap_or_default().chars().take(100).collect::<String>(), "country": e.get("seat")});
+            if !employers.contains(&entry) {
+                employers.push(entry);
+            }
+        } else if kind == "self_employed" {
+            let name = format!("{} {}", person.given_name, person.family_name);
+            let entry = json!({"type": "02", "id": person.personal_number.chars().take(20).collect::<String>(), "name": name.chars().take(100).collect::<String>(), "country": rules_input.pointer("/person/residence")});
+            if !employers.contains(&entry) {
+                employers.push(entry);
+            }
+        }
+    }
+    let end = fin.get("end").and_then(Value::as_str).unwrap_or_default();
+    let claims = json!({
+        "personal_administrative_number": person.personal_number,
+        "issuing_authority": {"id": inst.id.to_string(), "name": inst.name, "country": inst.country.iso()},
+        "authentic_source": {"id": inst.id.to_string(), "name": inst.source_name.clone().unwrap_or_else(|| inst.name.clone())},
+        "document_number": "0000",
+        "date_of_issuance": today.to_string(),
+        "date_of_expiry": end,
+        "starting_date": fin.get("start"),
+        "ending_date": end,
+        "employer": employers,
+        "work_information": app.input.get("work_information"),
+        "legislation_country": fin.get("legislation_country"),
+        "status_confirmation": fin.get("status_confirmation"),
+        "transitional_rules": false,
+    });
+    Pda1::from_claims(&claims, ClaimsMode::Business).map_err(|p| ApiError::new(409, ErrorCode::InvalidDocument, problems_detail(&p)))?;
+    Ok(claims)
+}

@@ -1,0 +1,217 @@
+//! A1 applications end to end over HTTPS (SQLite; PostgreSQL when `ESSPASS_TEST_POSTGRES` is set):
+//! an employer applies, the rules engine decides the clear case at once and the PDA1 is issued;
+//! an unclear case waits for a case worker and the PDA1 follows by deferred issuance; a refusal
+//! ends in `credential_request_denied`; employers see only their own workers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use esspass_credential::EcdsaP256Signer;
+use esspass_credential::status::{CachePolicy, StatusCache, StatusListSource};
+use esspass_credential::trust::TrustedList;
+use esspass_credential::verify::{Expectation, Outcome, Verifier};
+use esspass_credential::x509::{Certificate, ChainValidator};
+use esspass_wallet::{Oid4vciClient, Redeemed};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static N: AtomicUsize = AtomicUsize::new(0);
+const BO: &str = "bo-a1-key-0123456789";
+const EMPLOYER: &str = "employer-yiannis-key-0123456789";
+const OTHER_EMPLOYER: &str = "employer-other-key-0123456789";
+const CASE_WORKER: &str = "case-worker-key-0123456789";
+
+struct T {
+    node: esspass_node::node::RunningNode,
+    c: reqwest::Client,
+    url: String,
+    pki: PathBuf,
+    root: Certificate,
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+async fn databases() -> Vec<String> {
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("esspass-a1-db-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut v = vec![format!("sqlite:{}", dir.join("node.db").display())];
+    if let Ok(url) = std::env::var("ESSPASS_TEST_POSTGRES") {
+        static CLEAN: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+        CLEAN.get_or_init(|| async { esspass_store::Store::drop_postgres_schemas(&url, "esspass_a").await.unwrap(); }).await;
+        let schema = format!("esspass_a{}_{n}", std::process::id());
+        esspass_store::Store::connect_postgres_schema(&url, &schema).await.unwrap().close().await;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        v.push(format!("{url}{sep}options=-csearch_path%3D{schema}"));
+    } else {
+        eprintln!("ESSPASS_TEST_POSTGRES is not set: A1 tests ran on SQLite only");
+    }
+    v
+}
+
+async fn start(db: &str) -> T {
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let pki = std::env::temp_dir().join(format!("esspass-a1-pki-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&pki);
+    esspass_keys::pki::init_demo(&pki, now()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    esspass_keys::pki::reissue_institution(&pki, "el-efka", &url, now()).unwrap();
+    let h = esspass_store::hash_secret;
+    let cfg = format!(
+        "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\n\n[institution]\nid = \"EL:EFKA01\"\nname = \"e-EFKA\"\ncountry = \"GR\"\nsigning_key = \"institutions/el-efka/signing.key\"\nchain = \"institutions/el-efka/chain.pem\"\ntls_key = \"institutions/el-efka/tls.key\"\ntls_chain = \"institutions/el-efka/tls-chain.pem\"\ncredential_types = [\"pda1\"]\n\n[status]\nlist_size = 65536\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{}\"\n\n[[api_keys]]\nname = \"yiannis\"\nrole = \"employer\"\nemployer_id = \"EL094019245\"\nsha256 = \"{}\"\n\n[[api_keys]]\nname = \"other\"\nrole = \"employer\"\nemployer_id = \"EL000000001\"\nsha256 = \"{}\"\n\n[[api_keys]]\nname = \"case-worker\"\nrole = \"case_worker\"\nsha256 = \"{}\"\n",
+        h(BO),
+        h(EMPLOYER),
+        h(OTHER_EMPLOYER),
+        h(CASE_WORKER)
+    );
+    std::fs::write(pki.join("node.toml"), cfg).unwrap();
+    let node = esspass_node::node::start(esspass_node::config::NodeConfig::load(&pki.join("node.toml")).unwrap(), Some(listener)).await.unwrap();
+    let root = Certificate::from_pem(&std::fs::read_to_string(pki.join("root/ca.pem")).unwrap()).unwrap();
+    let c = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).build().unwrap();
+    T { node, c, url, pki, root }
+}
+
+impl T {
+    async fn api(&self, method: reqwest::Method, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self.c.request(method, format!("{}{path}", self.url)).bearer_auth(key);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let s = resp.status().as_u16();
+        (s, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn verify(&self, credential: &str) -> esspass_credential::verify::Report {
+        struct Fixed(String);
+        impl StatusListSource for Fixed {
+            fn fetch(&self, _: &str) -> Result<String, String> {
+                Ok(self.0.clone())
+            }
+        }
+        let token = self.c.get(format!("{}/status/1", self.url)).send().await.unwrap().text().await.unwrap();
+        let chains = ChainValidator::new(vec![self.root.clone()]);
+        let itl = TrustedList::verify(&std::fs::read_to_string(self.pki.join("trusted-lists/issuers.jwt")).unwrap(), &chains, now().unix_timestamp()).unwrap();
+        Verifier::new(chains, Some(itl), Some(StatusCache::new(Box::new(Fixed(token)), CachePolicy::default()))).verify(credential, &Expectation::default(), now())
+    }
+}
+
+/// Georgios posted by Yiannis Constructions from Greece to Italy for `months`, starting today.
+fn posting(months: i32) -> Value {
+    let today = esspass_core::Date::of_instant(now());
+    let end = today.add_months(months).unwrap().pred().unwrap();
+    json!({
+        "decision_date": today.to_string(),
+        "person": {"residence": "GR", "nationalities": ["GR"]},
+        "activities": [{
+            "kind": "employed",
+            "period": {"start": today.to_string(), "end": end.to_string()},
+            "employer": {"name": "Yiannis Constructions S.A.", "id": "EL094019245", "seat": "GR",
+                "substantial_activity": {"turnover_share": 0.82, "administrative_staff_share": 0.12, "contracts_share": 0.9, "recruitment_mainly_abroad": false, "internal_management_only": false}},
+            "states": [{"country": "IT", "working_time_share": 1, "remuneration_share": 1}],
+            "posting": {"sending_state": "GR", "on_behalf_of_employer": true, "replaces_posted_person": false, "prior_insurance": [{"country": "GR", "start": "2015-09-01"}], "previous_postings": []}
+        }]
+    })
+}
+
+fn work() -> Value {
+    json!({"work_address": [{"street_address": "Via Torino", "house_number": "40", "postal_code": "20123", "locality": "Milano", "country": "IT"}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_case_issued_at_once_unclear_case_deferred_until_a_case_worker_decides() {
+    for db in databases().await {
+        let t = start(&db).await;
+        let (s, p) = t.api(reqwest::Method::POST, "/api/v1/persons", BO, Some(json!({"personal_number": "12038501234", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12"}))).await;
+        assert_eq!(s, 201, "{p}");
+        let person = p["person_id"].as_str().unwrap().to_owned();
+        let wallet = Oid4vciClient::new(std::slice::from_ref(&t.root.der)).unwrap();
+
+        // Clear case: 12 months → Art 12(1), determined by the engine, PDA1 at once.
+        let (s, app) = t.api(reqwest::Method::POST, "/api/v1/applications/a1", EMPLOYER, Some(json!({"person_id": person, "application": posting(12), "work_information": work()}))).await;
+        assert_eq!(s, 201, "{app}");
+        assert_eq!(app["state"], "determined");
+        assert_eq!(app["decided_by"], "rules-engine");
+        let app_id = app["application_id"].as_str().unwrap().to_owned();
+        // Another employer sees nothing of it and cannot apply for this worker.
+        let (s, v) = t.api(reqwest::Method::GET, &format!("/api/v1/applications/{app_id}"), OTHER_EMPLOYER, None).await;
+        assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7009")));
+        let (s, v) = t.api(reqwest::Method::POST, "/api/v1/applications/a1", OTHER_EMPLOYER, Some(json!({"person_id": person, "application": posting(12), "work_information": work()}))).await;
+        assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7009")));
+        let (s, v) = t.api(reqwest::Method::POST, "/api/v1/credential-offers", OTHER_EMPLOYER, Some(json!({"credential_configuration_id": "pda1", "person_id": person, "application_id": app_id}))).await;
+        assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7009")));
+        // The employer offers the PDA1; Georgios's wallet takes it.
+        let (s, offer) = t.api(reqwest::Method::POST, "/api/v1/credential-offers", EMPLOYER, Some(json!({"credential_configuration_id": "pda1", "person_id": person, "application_id": app_id}))).await;
+        assert_eq!(s, 201, "{offer}");
+        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+        let (dpop, holder) = (EcdsaP256Signer::generate().unwrap(), EcdsaP256Signer::generate().unwrap());
+        let creds = wallet.redeem(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap();
+        let r = t.verify(&creds[0]).await;
+        assert_eq!(r.outcome, Outcome::Valid, "{}", serde_json::to_string_pretty(&r).unwrap());
+        let claims = r.claims.unwrap();
+        assert_eq!((claims["legislation_country"].as_str(), claims["status_confirmation"].as_str()), (Some("GR"), Some("01")));
+        assert_eq!(claims["employer"][0]["id"], "EL094019245");
+        assert_eq!(claims["issuing_authority"]["id"], "EL:EFKA01");
+
+        // Unclear case: 30 months → manual review; the PDA1 is deferred until a case worker decides.
+        let (s, app) = t.api(reqwest::Method::POST, "/api/v1/applications/a1", EMPLOYER, Some(json!({"person_id": person, "application": posting(30), "work_information": work()}))).await;
+        assert_eq!(s, 201);
+        assert_eq!(app["state"], "pending_review");
+        let pending_id = app["application_id"].as_str().unwrap().to_owned();
+        assert!(app["decision"]["reasons"].as_array().unwrap().iter().any(|r| r["effect"] == "review"), "the reasons name what a person must look at");
+        let (s, offer) = t.api(reqwest::Method::POST, "/api/v1/credential-offers", BO, Some(json!({"credential_configuration_id": "pda1", "person_id": person, "application_id": pending_id}))).await;
+        assert_eq!(s, 201, "{offer}");
+        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+        let pending = match wallet.redeem_or_defer(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap() {
+            Redeemed::Deferred(p) => p,
+            Redeemed::Issued(_) => panic!("{db}: issued before a case worker decided"),
+        };
+        assert!(pending.interval > 0);
+        assert!(matches!(wallet.collect(&pending, &dpop).await.unwrap(), Redeemed::Deferred(_)), "still pending");
+        // The case worker's queue; a back-office key may not decide.
+        let (s, v) = t.api(reqwest::Method::GET, "/api/v1/tasks", BO, None).await;
+        assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7002")));
+        let (s, queue) = t.api(reqwest::Method::GET, "/api/v1/tasks", CASE_WORKER, None).await;
+        assert_eq!(s, 200);
+        assert!(queue.as_array().unwrap().iter().any(|a| a["application_id"] == pending_id.as_str()));
+        let (s, decided) = t.api(reqwest::Method::POST, &format!("/api/v1/applications/{pending_id}/decision"), CASE_WORKER, Some(json!({"approve": true, "legislation_country": "GR", "status_confirmation": "11", "article": "883/2004 Art 16(1)", "note": "Art 16 agreement with IT reached"}))).await;
+        assert_eq!(s, 200, "{decided}");
+        assert_eq!((decided["state"].as_str(), decided["decided_by"].as_str()), (Some("approved"), Some("api:case-worker")));
+        assert!(decided["decided_at"].as_i64().is_some());
+        let (s, _) = t.api(reqwest::Method::POST, &format!("/api/v1/applications/{pending_id}/decision"), CASE_WORKER, Some(json!({"approve": false, "note": "again"}))).await;
+        assert_eq!(s, 409, "decided once");
+        let creds = match wallet.collect(&pending, &dpop).await.unwrap() {
+            Redeemed::Issued(c) => c,
+            Redeemed::Deferred(_) => panic!("still deferred after the decision"),
+        };
+        let r = t.verify(&creds[0]).await;
+        assert_eq!(r.outcome, Outcome::Valid);
+        assert_eq!(r.claims.unwrap()["status_confirmation"], "11");
+        assert!(wallet.collect(&pending, &dpop).await.is_err(), "a transaction delivers once");
+
+        // A refusal ends the deferred issuance with credential_request_denied.
+        let (_, app) = t.api(reqwest::Method::POST, "/api/v1/applications/a1", EMPLOYER, Some(json!({"person_id": person, "application": posting(30), "work_information": work()}))).await;
+        let refused_id = app["application_id"].as_str().unwrap().to_owned();
+        let (_, offer) = t.api(reqwest::Method::POST, "/api/v1/credential-offers", BO, Some(json!({"credential_configuration_id": "pda1", "person_id": person, "application_id": refused_id}))).await;
+        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+        let Redeemed::Deferred(pending) = wallet.redeem_or_defer(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap() else { panic!() };
+        let (s, _) = t.api(reqwest::Method::POST, &format!("/api/v1/applications/{refused_id}/decision"), CASE_WORKER, Some(json!({"approve": false, "note": "no agreement"}))).await;
+        assert_eq!(s, 200);
+        match wallet.collect(&pending, &dpop).await {
+            Err(esspass_wallet::WalletError::Issuer { status, body }) => assert_eq!((status, body["error"].as_str()), (400, Some("credential_request_denied"))),
+            other => panic!("{other:?}"),
+        }
+        // Invalid input: every problem with its path.
+        let mut bad = posting(12);
+        bad["activities"][0]["states"][0]["working_time_share"] = json!(1.5);
+        let (s, v) = t.api(reqwest::Method::POST, "/api/v1/applications/a1", EMPLOYER, Some(json!({"person_id": person, "application": bad, "work_information": work()}))).await;
+        assert_eq!(s, 400);
+        assert!(v["detail"].as_str().unwrap().contains("$.activities[0].states[0].working_time_share"), "{v}");
+        let (s, _) = t.api(reqwest::Method::POST, "/api/v1/applications/a1", EMPLOYER, Some(json!({"person_id": person, "application": posting(12), "work_information": {}}))).await;
+        assert_eq!(s, 400);
+        t.node.stop();
+    }
+}
