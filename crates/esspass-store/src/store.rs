@@ -190,31 +190,12 @@ impl Store {
     // ---- insured persons -------------------------------------------------------------------
 
     pub async fn insert_person(&self, p: &Person) -> Result<()> {
-        on_pool!(self, pool => {
-            sqlx::query("INSERT INTO persons (person_id, personal_number, family_name, given_name, birth_date, nationality, residence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(&p.person_id).bind(&p.personal_number).bind(&p.family_name).bind(&p.given_name).bind(&p.birth_date)
-                .bind(&p.nationality).bind(&p.residence).bind(p.created_at)
-                .execute(pool).await?;
-        });
-        Ok(())
+        self.insert_persons_batch(std::slice::from_ref(&(p.clone(), Vec::new()))).await
     }
 
     /// A person and their coverage, all or nothing.
     pub async fn insert_person_with_coverage(&self, p: &Person, coverage: &[CoverageRow]) -> Result<()> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO persons (person_id, personal_number, family_name, given_name, birth_date, nationality, residence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(&p.person_id).bind(&p.personal_number).bind(&p.family_name).bind(&p.given_name).bind(&p.birth_date)
-                .bind(&p.nationality).bind(&p.residence).bind(p.created_at)
-                .execute(&mut *tx).await?;
-            for c in coverage {
-                sqlx::query("INSERT INTO coverage (coverage_id, person_id, kind, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(&c.coverage_id).bind(&c.person_id).bind(&c.kind).bind(&c.start_date).bind(&c.end_date).bind(c.created_at)
-                    .execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
+        self.insert_persons_batch(&[(p.clone(), coverage.to_vec())]).await
     }
 
     /// Several persons with their coverage in one transaction (bulk import); all or nothing.
