@@ -15,7 +15,7 @@ use esspass_core::{Clock, ErrorCode};
 use esspass_oid4vc::vci::{Endpoint, ErrorResponse};
 use esspass_store::CredentialState;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/applications/{id}", get(get_application))
         .route("/api/v1/applications/{id}/decision", post(decide_application))
         .route("/api/v1/tasks", get(tasks))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -263,9 +264,9 @@ async fn status_list(State(s): State<AppState>, Path(list_id): Path<String>, h: 
 
 // ---- back office -------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OfferRequest {
+pub struct OfferRequest {
     credential_configuration_id: String,
     person_id: String,
     /// For a PDA1: the A1 application it certifies.
@@ -277,6 +278,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
     serde_json::from_slice(body).map_err(|e| ApiError::new(400, ErrorCode::BadRequest, format!("request body: {e}")))
 }
 
+#[utoipa::path(post, path = "/api/v1/credential-offers", tag = "issuance", request_body = OfferRequest,
+    responses((status = 201, body = crate::services::issuance::OfferCreated), (status = 400, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails), (status = 409, description = "not entitled", body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn create_offer(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
@@ -298,10 +302,48 @@ async fn create_offer(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> R
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+/// An insured person with (optionally) one coverage period; the flat record of `esspass import`.
+#[derive(Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    pub personal_number: String,
+    pub family_name: String,
+    pub given_name: String,
+    /// YYYY-MM-DD
+    pub birth_date: String,
+    /// ISO 3166-1 alpha-2
+    #[serde(default)]
+    pub nationality: Option<String>,
+    #[serde(default)]
+    pub residence: Option<String>,
+    /// `health` or `social_security`
+    #[serde(default)]
+    pub coverage_kind: Option<String>,
+    #[serde(default)]
+    pub coverage_start: Option<String>,
+    #[serde(default)]
+    pub coverage_end: Option<String>,
+}
+
+/// RFC 9457 problem details with the stable esspass code.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ProblemDetails {
+    pub r#type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// `ESP-` + four digits (docs/error-codes.md).
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/persons", tag = "persons", request_body = PersonInput,
+    responses((status = 201, description = "created: {person_id}"), (status = 400, body = ProblemDetails), (status = 409, description = "duplicate personal number", body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn create_person(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice])?;
-        let v: Value = parse_json(&body)?;
+        let input: PersonInput = parse_json(&body)?;
+        let v = serde_json::to_value(&input).unwrap_or_default();
         let row = crate::services::import::read_rows(std::io::Cursor::new(serde_json::to_vec(&json!([v])).unwrap_or_default()), crate::services::import::Format::Json)
             .map_err(|e| ApiError::new(400, ErrorCode::BadRequest, e))?;
         let report = crate::services::import::import_persons(&s.issuer.store, row, &actor(k), s.now(), |_| {}).await?;
@@ -320,6 +362,9 @@ async fn create_person(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> 
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[utoipa::path(get, path = "/api/v1/persons/{id}/credentials", tag = "persons", params(("id" = String, Path, description = "person id")),
+    responses((status = 200, body = Vec<esspass_store::CredentialRow>), (status = 401, body = ProblemDetails), (status = 403, body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn person_credentials(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::CaseWorker, ApiRole::Auditor])?;
@@ -330,13 +375,17 @@ async fn person_credentials(State(s): State<AppState>, h: HeaderMap, Path(id): P
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct StatusChange {
+pub struct StatusChange {
     #[serde(default)]
     reason: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/credentials/{id}/{action}", tag = "status", request_body(content = StatusChange, description = "optional"),
+    params(("id" = String, Path, description = "credential id"), ("action" = String, Path, description = "revoke, suspend or reinstate")),
+    responses((status = 200, body = esspass_store::CredentialRow), (status = 404, body = ProblemDetails), (status = 409, description = "revoked stays revoked", body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn change_status(State(s): State<AppState>, h: HeaderMap, Path((id, action)): Path<(String, String)>, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::CaseWorker])?;
@@ -360,8 +409,8 @@ async fn change_status(State(s): State<AppState>, h: HeaderMap, Path((id, action
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
-#[derive(Deserialize)]
-struct AuditQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
     #[serde(default = "one")]
     from: i64,
     #[serde(default = "hundred")]
@@ -375,6 +424,9 @@ fn hundred() -> i64 {
     100
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "{head: {seq, hash}, records: [AuditRecord]}", body = Vec<esspass_store::AuditRecord>), (status = 403, body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn audit(State(s): State<AppState>, h: HeaderMap, Query(q): Query<AuditQuery>) -> Response {
     let run = async {
         authorize(&s, &h, &[ApiRole::Auditor])?;
@@ -407,6 +459,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
 
 // ---- A1 applications -----------------------------------------------------------------------------
 
+#[utoipa::path(post, path = "/api/v1/applications/a1", tag = "applications", request_body = crate::services::applications::A1Request,
+    responses((status = 201, body = esspass_store::ApplicationRow), (status = 400, body = ProblemDetails), (status = 403, body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn submit_a1(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
@@ -417,6 +472,9 @@ async fn submit_a1(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Resp
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "applications", params(("id" = String, Path, description = "application id")),
+    responses((status = 200, body = esspass_store::ApplicationRow), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn get_application(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer, ApiRole::CaseWorker, ApiRole::Auditor])?;
@@ -430,6 +488,9 @@ async fn get_application(State(s): State<AppState>, h: HeaderMap, Path(id): Path
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "applications",
+    responses((status = 200, body = Vec<esspass_store::ApplicationRow>), (status = 403, body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn tasks(State(s): State<AppState>, h: HeaderMap) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
@@ -440,6 +501,10 @@ async fn tasks(State(s): State<AppState>, h: HeaderMap) -> Response {
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[utoipa::path(post, path = "/api/v1/applications/{id}/decision", tag = "applications", request_body = crate::services::applications::CaseDecision,
+    params(("id" = String, Path, description = "application id")),
+    responses((status = 200, body = esspass_store::ApplicationRow), (status = 400, body = ProblemDetails), (status = 409, body = ProblemDetails)),
+    security(("api_key" = [])))]
 async fn decide_application(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
@@ -448,4 +513,68 @@ async fn decide_application(State(s): State<AppState>, h: HeaderMap, Path(id): P
         Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };
     run.await.unwrap_or_else(|e| problem(&e))
+}
+
+/// The back-office API's OpenAPI document, generated from the handlers' annotations and types.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
+    paths(create_person, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, openapi),
+    modifiers(&ApiKeyScheme)
+)]
+pub struct ApiDoc;
+
+struct ApiKeyScheme;
+
+impl utoipa::Modify for ApiKeyScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_key", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("an API key configured for the node")).build()));
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "this document")))]
+async fn openapi() -> Response {
+    use utoipa::OpenApi;
+    json_response(StatusCode::OK, &ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::OpenApi;
+
+    /// Every `/api/v1` route of the router is in the OpenAPI document with its method, and every
+    /// documented path is routed.
+    #[test]
+    fn openapi_document_matches_the_routes() {
+        let src = include_str!("http.rs");
+        let mut routed = Vec::new();
+        for line in src.lines() {
+            let line = line.trim();
+            let Some(rest) = line.strip_prefix(".route(\"/api/v1") else { continue };
+            let path = format!("/api/v1{}", rest.split('"').next().unwrap_or_default());
+            let method = rest.split(", ").nth(1).and_then(|m| m.split('(').next()).unwrap_or_default().to_owned();
+            routed.push((path, method));
+        }
+        assert!(routed.len() >= 10, "{routed:?}");
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, method) in &routed {
+            let item = paths.get(path).unwrap_or_else(|| panic!("{path} is routed but not documented"));
+            assert!(item.get(method.as_str()).is_some(), "{method} {path} is routed but not documented");
+        }
+        for (path, item) in paths {
+            for method in item.as_object().unwrap().keys() {
+                assert!(routed.iter().any(|(p, m)| p == path && m == method), "{method} {path} is documented but not routed");
+            }
+        }
+        // The types behind the bodies are in the document.
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for t in ["OfferRequest", "OfferCreated", "PersonInput", "ProblemDetails", "CredentialRow", "ApplicationRow", "A1Request", "CaseDecision", "StatusChange", "AuditRecord"] {
+            assert!(schemas.contains_key(t), "schema {t} missing");
+        }
+        assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub seq: i64,
     pub at: i64,
@@ -12,6 +12,7 @@ pub struct AuditRecord {
     pub action: String,
     pub subject: String,
     pub purpose: String,
+    #[schema(value_type = Object)]
     pub details: Value,
     pub prev_hash: String,
     pub hash: String,

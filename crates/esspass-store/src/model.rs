@@ -33,7 +33,7 @@ pub struct StatusListRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialState {
     Valid,
@@ -70,7 +70,7 @@ impl CredentialState {
 }
 
 /// An issued credential (no personal data beyond the person id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CredentialRow {
     pub credential_id: String,
     pub document_number: String,
@@ -98,7 +98,7 @@ pub struct CoverageRow {
 }
 
 /// An A1 application and where it stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApplicationRow {
     pub application_id: String,
     pub person_id: String,
@@ -106,12 +106,15 @@ pub struct ApplicationRow {
     pub employer_id: Option<String>,
     pub submitted_by: String,
     /// What was applied for (the rules engine input and the PDA1 work information).
+    #[schema(value_type = Object)]
     pub input: serde_json::Value,
     /// The rules engine's decision.
+    #[schema(value_type = Object)]
     pub decision: serde_json::Value,
     /// `determined`, `pending_review`, `approved`, `refused` or `not_applicable`.
     pub state: String,
     /// What the PDA1 states: legislation country, article, status code, period.
+    #[schema(value_type = Option<Object>)]
     pub final_decision: Option<serde_json::Value>,
     pub decided_by: Option<String>,
     pub decided_at: Option<i64>,

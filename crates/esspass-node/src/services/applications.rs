@@ -13,18 +13,20 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// `POST /api/v1/applications/a1`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct A1Request {
     pub person_id: String,
     /// The rules engine's input (docs/rules/application.schema.json).
+    #[schema(value_type = Object)]
     pub application: Value,
     /// The PDA1's `work_information`: `no_fixed_place_of_work` or `work_address[]`.
+    #[schema(value_type = Object)]
     pub work_information: Value,
 }
 
 /// `POST /api/v1/applications/{id}/decision` by a case worker.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseDecision {
     pub approve: bool,

@@ -52,9 +52,11 @@ fn server_error(e: impl std::fmt::Display) -> ErrorResponse {
 }
 
 /// What `POST /api/v1/credential-offers` answers.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct OfferCreated {
     pub offer_id: String,
+    /// The OpenID4VCI credential offer object.
+    #[schema(value_type = Object)]
     pub credential_offer: CredentialOffer,
     /// `openid-credential-offer://?credential_offer_uri=…`
     pub credential_offer_uri: String,
