@@ -70,8 +70,20 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::authorize::routes())
+        .layer(axum::middleware::from_fn(access_log))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+}
+
+/// One structured log line per request: method, route path (no query string, no bodies, no
+/// headers — so no personal data, codes, tokens or keys), status and duration.
+async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::info!(target: "esspass::http", method = %method, path = %path, status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    resp
 }
 
 fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {

@@ -284,7 +284,12 @@ impl Issuer {
         let payload = match req.grant {
             TokenGrant::PreAuthorizedCode { pre_authorized_code, tx_code } => self.redeem_pre_authorized(&pre_authorized_code, tx_code, now).await?,
             TokenGrant::AuthorizationCode { code, code_verifier, redirect_uri } => {
-                crate::authorize::redeem_authorization_code(&self.store, &code, code_verifier.as_deref(), redirect_uri.as_deref(), req.client_id.as_deref(), now).await?
+                let p = crate::authorize::redeem_authorization_code(&self.store, &code, code_verifier.as_deref(), redirect_uri.as_deref(), req.client_id.as_deref(), now).await?;
+                // RFC 9449 §10: a code obtained with a DPoP-bound authorization request is redeemed with the same key.
+                if p.get("dpop_jkt").and_then(Value::as_str).is_some_and(|bound| bound != dpop.jkt) {
+                    return Err(ErrorResponse::new(VciError::InvalidDpopProof, "the DPoP key is not the one the authorization request was bound to"));
+                }
+                p
             }
         };
         let token = random_token();

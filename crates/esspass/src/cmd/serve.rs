@@ -9,6 +9,9 @@ pub struct Args {
     /// The node's configuration (see the README's example `esspass.toml`).
     #[arg(long, env = "ESSPASS_CONFIG")]
     config: PathBuf,
+    /// Log format on stderr: `json` (one object per line) or `text`.
+    #[arg(long, default_value = "json", value_parser = ["json", "text"])]
+    log: String,
 }
 
 pub fn run(a: Args) -> CmdResult {
@@ -17,13 +20,15 @@ pub fn run(a: Args) -> CmdResult {
         && let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
             std::fs::create_dir_all(dir).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", dir.display())))?;
         }
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(true);
+    let _ = if a.log == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
     rt.block_on(async {
         let node = esspass_node::node::start(cfg, None).await.map_err(|e| Failure::usage(ErrorCode::Internal, e))?;
-        // Logs carry no personal data and no key material: only the node's own address.
-        eprintln!("esspass node listening on https://{} (issuer {})", node.addr, node.state.cfg.public_url);
+        // Logs carry no personal data and no key material.
+        tracing::info!(target: "esspass::node", address = %node.addr, issuer = %node.state.cfg.public_url, "listening");
         tokio::signal::ctrl_c().await.map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
-        eprintln!("esspass node stopping");
+        tracing::info!(target: "esspass::node", "stopping");
         node.stop();
         Ok::<_, Failure>(())
     })?;
