@@ -17,7 +17,7 @@ pub mod error;
 pub mod institution;
 pub mod person;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock};
 pub use codes::{EmployerType, StatusConfirmation};
 pub use country::{Area, Country};
 pub use date::{Date, Period};

@@ -28,11 +28,15 @@ impl RunningNode {
 /// Start the node. With `listener` the given socket is used (tests bind port 0 first so that the
 /// public URL can name the port); otherwise `cfg.listen` is bound.
 pub async fn start(cfg: NodeConfig, listener: Option<std::net::TcpListener>) -> Result<RunningNode, String> {
+    start_with_clock(cfg, listener, Arc::new(SystemClock)).await
+}
+
+/// As [`start`], with the clock the node reads "now" from (tests move it to expire things).
+pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpListener>, clock: Arc<dyn Clock>) -> Result<RunningNode, String> {
     let cfg = Arc::new(cfg);
     let signer = Arc::new(esspass_keys::files::load_signer(&cfg.institution.signing_key).map_err(|e| e.to_string())?);
     let chain = Arc::new(esspass_keys::files::load_chain(&cfg.institution.chain).map_err(|e| e.to_string())?);
     let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let status = StatusService { store: store.clone(), signer: signer.clone(), chain: chain.clone(), cfg: cfg.status.clone(), base_url: cfg.public_url.clone() };
     status.ensure_list(clock.now().unix_timestamp()).await.map_err(|e| e.to_string())?;
     let dpop_secret = Arc::new(dpop_secret(cfg.issuance.dpop_nonce_secret_file.as_deref())?);

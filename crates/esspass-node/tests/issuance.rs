@@ -9,7 +9,7 @@ use esspass_credential::trust::TrustedList;
 use esspass_credential::verify::{Expectation, Outcome, Verifier};
 use esspass_credential::x509::{Certificate, ChainValidator};
 use esspass_credential::{EcdsaP256Signer, Signer, b64, jose::sign_compact};
-use esspass_node::node::{RunningNode, start};
+use esspass_node::node::RunningNode;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +26,8 @@ struct TestNode {
     root: Certificate,
     /// The server's current DPoP nonce (RFC 9449 §8).
     nonce: String,
+    /// Seconds the node's clock runs ahead of the real one (proofs are made in its time).
+    shift: i64,
 }
 
 fn now() -> i64 {
@@ -53,6 +55,10 @@ async fn backends() -> Vec<String> {
 }
 
 async fn start_node(database: &str) -> TestNode {
+    start_node_with_clock(database, std::sync::Arc::new(esspass_core::SystemClock)).await
+}
+
+async fn start_node_with_clock(database: &str, clock: std::sync::Arc<dyn esspass_core::Clock>) -> TestNode {
     let n = N.fetch_add(1, Ordering::SeqCst);
     let pki = std::env::temp_dir().join(format!("esspass-node-pki-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&pki);
@@ -97,20 +103,24 @@ sha256 = "{au}"
     );
     std::fs::write(pki.join("esspass.toml"), cfg).unwrap();
     let cfg = esspass_node::config::NodeConfig::load(&pki.join("esspass.toml")).unwrap();
-    let node = start(cfg, Some(listener)).await.unwrap();
+    let node = esspass_node::node::start_with_clock(cfg, Some(listener), clock).await.unwrap();
     let root = Certificate::from_pem(&std::fs::read_to_string(pki.join("root/ca.pem")).unwrap()).unwrap();
     let client = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).build().unwrap();
     // Every answer of the token endpoint carries the current DPoP nonce, a refusal too.
     let resp = client.post(format!("{url}/token")).send().await.unwrap();
     let nonce = resp.headers()["dpop-nonce"].to_str().unwrap().to_owned();
-    TestNode { node, client, url, pki, root, nonce }
+    TestNode { node, client, url, pki, root, nonce, shift: 0 }
 }
 
 fn dpop_with(key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> String {
+    dpop_at(key, method, url, token, nonce, now())
+}
+
+fn dpop_at(key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>, iat: i64) -> String {
     let mut h = Map::new();
     h.insert("typ".into(), json!("dpop+jwt"));
     h.insert("jwk".into(), key.public_jwk().to_value());
-    let mut p = json!({"jti": b64::encode(esspass_credential::random_bytes::<12>()), "htm": method, "htu": url, "iat": now()});
+    let mut p = json!({"jti": b64::encode(esspass_credential::random_bytes::<12>()), "htm": method, "htu": url, "iat": iat});
     if let Some(t) = token {
         p["ath"] = json!(esspass_oid4vc::dpop::ath(t));
     }
@@ -129,7 +139,7 @@ fn key_proof(holder: &EcdsaP256Signer, aud: &str, nonce: &str) -> String {
 
 impl TestNode {
     fn dpop(&self, key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>) -> String {
-        dpop_with(key, method, url, token, Some(&self.nonce))
+        dpop_at(key, method, url, token, Some(&self.nonce), now() + self.shift)
     }
 
     async fn api(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
@@ -386,5 +396,38 @@ async fn protocol_refusals_have_the_right_codes_and_write_nothing() {
         assert_eq!(n.api(reqwest::Method::GET, &path, None, None).await.0, 200);
         assert_eq!(n.api(reqwest::Method::GET, &path, None, None).await.0, 404);
         n.node.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_codes_tokens_and_nonces_are_refused() {
+    for db in backends().await {
+        let clock = std::sync::Arc::new(esspass_core::ShiftedClock::default());
+        let n = start_node_with_clock(&db, clock.clone()).await;
+        let person = n.person(true).await;
+        let wallet = EcdsaP256Signer::generate().unwrap();
+        let holder = EcdsaP256Signer::generate().unwrap();
+        // An offer's code expires (default 900 s).
+        let (old_code, old_tx) = n.offer(&person).await;
+        let (code, tx) = n.offer(&person).await;
+        let (s, tok) = n.token(&wallet, &code, &tx).await;
+        assert_eq!(s, 200, "{tok}");
+        let token = tok["access_token"].as_str().unwrap().to_owned();
+        let c_nonce = n.nonce().await;
+        // 16 minutes later: the access token (300 s), the c_nonce (300 s) and the unused code (900 s) are dead.
+        clock.advance(16 * 60);
+        let url = format!("{}/credential", n.url);
+        let body = json!({"credential_configuration_id": "ehic", "proofs": {"jwt": [key_proof(&holder, &n.url, &c_nonce)]}});
+        let resp = n.client.post(&url).header("Authorization", format!("DPoP {token}")).header("DPoP", n.dpop(&wallet, "POST", &url, Some(&token))).json(&body).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 401);
+        assert!(resp.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+        assert_eq!(resp.json::<Value>().await.unwrap()["error"], "invalid_token", "{db}: expired access token");
+        // The DPoP nonce moved on too: proofs must carry the current one.
+        let fresh = n.client.post(format!("{}/token", n.url)).send().await.unwrap().headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        assert_ne!(fresh, n.nonce, "the DPoP nonce rotates");
+        let later = TestNode { nonce: fresh, shift: 16 * 60, ..n };
+        let (s, v) = later.token(&wallet, &old_code, &old_tx).await;
+        assert_eq!((s, v["error"].as_str()), (400, Some("invalid_grant")), "{db}: expired pre-authorized code");
+        later.node.stop();
     }
 }
