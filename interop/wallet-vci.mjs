@@ -2,21 +2,39 @@
 // (plus node:crypto for keys), used by crates/esspass/tests/oid4vci_interop.rs.
 //
 //   node wallet-vci.mjs pre-authorized <offer-link> <tx_code>
+//   node wallet-vci.mjs authorization-code <credential_issuer> <configuration_id> <sign-in-json>
 //
 // Resolves the offer (by reference or by value) and the issuer + authorization server metadata,
 // gets a DPoP-bound access token with the pre-authorized code and the tx_code, asks the nonce
 // endpoint for a c_nonce, signs an `openid4vci-proof+jwt` with a fresh P-256 holder key, requests
-// the first configuration of the offer, and prints one JSON object on stdout:
+// the first configuration of the offer.
+//
+// authorization-code: a wallet-initiated issuance (the offer object OpenID4VCI §4.1.1 describes,
+// with the `authorization_code` grant, built by the wallet for <credential_issuer> and
+// <configuration_id>). The library pushes the authorization request (PAR with PKCE S256, the
+// configuration's `scope`, `resource`, DPoP) and returns the authorization URL; this script plays
+// the browser: it opens the URL, reads the hidden `signin` field of the demo eID form, posts the
+// form with the person of <sign-in-json> ({family_name, given_name, birth_date, personal_number})
+// and reads the 303 `Location` without following it. The library checks the redirect (`iss`,
+// RFC 9207), redeems the code (PKCE verifier, redirect_uri, client_id, same DPoP key) and the
+// credential is fetched as above.
+//
+// Both print one JSON object on stdout:
 //   {"ok": true, credential, credentials, credential_configuration_id, holder_private_pem,
-//    holder_public_jwk, token_type, offer}                                                   exit 0
+//    holder_public_jwk, token_type, offer, authorization?}                                  exit 0
 //   {"ok": false, stage, error, details?, offer?}                                            exit 1
 // Any other exit is a broken harness. The demo root must be trusted through NODE_EXTRA_CA_CERTS
 // (Node's fetch honours it); nothing else is relaxed: the libraries' own https-only checks apply.
 import crypto from 'node:crypto'
 import {
   Openid4vciClient,
+  extractScopesForCredentialConfigurationIds,
 } from '@openid4vc/openid4vci'
 import { HashAlgorithm, clientAuthenticationDynamic } from '@openid4vc/oauth2'
+
+const CLIENT_ID = 'esspass-interop-wallet'
+// A private-use scheme redirect (RFC 8252 §7.1), as a wallet app registers it.
+const REDIRECT_URI = 'eu.esspass.interop-wallet:/callback'
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url')
 
@@ -47,7 +65,7 @@ const callbacks = {
     const sig = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
     return { jwt: `${input}.${b64u(sig)}`, signerJwk: signer.publicJwk }
   },
-  clientAuthentication: clientAuthenticationDynamic({ clientId: 'esspass-interop-wallet' }),
+  clientAuthentication: clientAuthenticationDynamic({ clientId: CLIENT_ID }),
 }
 
 let stage = 'start'
@@ -80,6 +98,11 @@ async function preAuthorized(link, txCode) {
   })
   if (token.accessTokenResponse.token_type !== 'DPoP') throw new Error(`token_type ${token.accessTokenResponse.token_type}, want DPoP`)
 
+  return { ...(await nonceProofCredential(client, issuerMetadata, configurationId, token)), offer }
+}
+
+// Nonce, key proof and credential request: the same for both flows.
+async function nonceProofCredential(client, issuerMetadata, configurationId, token) {
   stage = 'nonce'
   const { c_nonce } = await client.requestNonce({ issuerMetadata })
 
@@ -112,17 +135,118 @@ async function preAuthorized(link, txCode) {
     holder_public_jwk: holder.publicJwk,
     token_type: token.accessTokenResponse.token_type,
     notification_id: response.credentialResponse.notification_id,
+  }
+}
+
+// The browser's part of the authorization-code flow: open the authorization URL, fill in the demo
+// eID form, return the redirect (not followed) to the wallet.
+async function signInAsBrowser(authorizationRequestUrl, person) {
+  stage = 'authorize_page'
+  const page = await fetch(authorizationRequestUrl, { redirect: 'manual' })
+  const html = await page.text()
+  if (page.status !== 200) throw new Error(`GET ${new URL(authorizationRequestUrl).pathname}: HTTP ${page.status}: ${html.slice(0, 500)}`)
+  const form = html.match(/<form[^>]*method="post"[^>]*action="([^"]+)"/i)
+  const signin = html.match(/<input[^>]*type="hidden"[^>]*name="signin"[^>]*value="([^"]*)"/i)
+  if (!form || !signin) throw new Error(`no sign-in form on the authorization page: ${html.slice(0, 500)}`)
+  const unescape = (v) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')
+
+  stage = 'sign_in'
+  const action = new URL(unescape(form[1]), authorizationRequestUrl)
+  const body = new URLSearchParams({
+    signin: unescape(signin[1]),
+    family_name: person.family_name,
+    given_name: person.given_name,
+    birth_date: person.birth_date,
+    personal_number: person.personal_number,
+  })
+  const answer = await fetch(action, { method: 'POST', body, redirect: 'manual' })
+  const location = answer.headers.get('location')
+  if (answer.status !== 303 || !location) {
+    throw new Error(`POST ${action.pathname}: HTTP ${answer.status}, no redirect to the wallet: ${(await answer.text()).slice(0, 500)}`)
+  }
+  return { location, pageStatus: page.status, signInStatus: answer.status }
+}
+
+async function authorizationCode(credentialIssuer, configurationId, person) {
+  const client = new Openid4vciClient({ callbacks })
+
+  stage = 'resolve_metadata'
+  const issuerMetadata = await client.resolveIssuerMetadata(credentialIssuer)
+  if (!issuerMetadata.knownCredentialConfigurations[configurationId]) {
+    throw new Error(`the client did not accept configuration ${configurationId} of the issuer metadata`)
+  }
+  // A wallet-initiated request: the offer object the client's helpers take, with the
+  // authorization_code grant and no issuer_state.
+  offer = { credential_issuer: credentialIssuer, credential_configuration_ids: [configurationId], grants: { authorization_code: {} } }
+  const scopes = extractScopesForCredentialConfigurationIds({ credentialConfigurationIds: [configurationId], issuerMetadata, throwOnConfigurationWithoutScope: true })
+
+  stage = 'par'
+  const dpopKey = newKey()
+  const dpop = { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk } }
+  const auth = await client.initiateAuthorization({
+    credentialOffer: offer,
+    issuerMetadata,
+    clientId: CLIENT_ID,
+    redirectUri: REDIRECT_URI,
+    scope: scopes.join(' '),
+    dpop,
+  })
+  if (auth.authorizationFlow !== 'Oauth2Redirect') throw new Error(`authorization flow ${auth.authorizationFlow}, want Oauth2Redirect`)
+  if (!auth.pkce || auth.pkce.codeChallengeMethod !== 'S256') throw new Error(`the client sends no PKCE S256: ${JSON.stringify(auth.pkce)}`)
+  const authorizationUrl = new URL(auth.authorizationRequestUrl)
+  const requestUri = authorizationUrl.searchParams.get('request_uri')
+  if (!requestUri) throw new Error(`the client did not push the request (no request_uri): ${auth.authorizationRequestUrl}`)
+
+  const browser = await signInAsBrowser(auth.authorizationRequestUrl, person)
+
+  stage = 'authorization_response'
+  const authorizationServerMetadata = issuerMetadata.authorizationServers.find((a) => a.issuer === auth.authorizationServer)
+  const response = client.parseAndVerifyAuthorizationResponseRedirectUrl({ url: browser.location, authorizationServerMetadata })
+  if (!response.code) throw new Error(`authorization error response: ${JSON.stringify(response)}`)
+
+  stage = 'token'
+  const token = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
+    credentialOffer: offer,
+    issuerMetadata,
+    authorizationCode: response.code,
+    pkceCodeVerifier: auth.pkce.codeVerifier,
+    redirectUri: REDIRECT_URI,
+    dpop: auth.dpop ?? dpop,
+  })
+  if (token.accessTokenResponse.token_type !== 'DPoP') throw new Error(`token_type ${token.accessTokenResponse.token_type}, want DPoP`)
+
+  const out = await nonceProofCredential(client, issuerMetadata, configurationId, token)
+  const redirect = new URL(browser.location)
+  return {
+    ...out,
     offer,
+    authorization: {
+      authorization_endpoint: `${authorizationUrl.origin}${authorizationUrl.pathname}`,
+      request_uri: requestUri,
+      client_id: authorizationUrl.searchParams.get('client_id'),
+      redirect: `${redirect.protocol}${redirect.pathname}`,
+      redirect_params: [...redirect.searchParams.keys()],
+      iss: response.iss,
+      code: response.code,
+      code_verifier: auth.pkce.codeVerifier,
+      redirect_uri: REDIRECT_URI,
+      dpop_public_jwk: dpopKey.publicJwk,
+    },
   }
 }
 
 const [cmd, ...args] = process.argv.slice(2)
 try {
-  if (cmd !== 'pre-authorized' || args.length !== 2) {
-    process.stderr.write('usage: node wallet-vci.mjs pre-authorized <offer-link> <tx_code>\n')
+  let out
+  if (cmd === 'pre-authorized' && args.length === 2) {
+    out = await preAuthorized(args[0], args[1])
+  } else if (cmd === 'authorization-code' && args.length === 3) {
+    out = await authorizationCode(args[0], args[1], JSON.parse(args[2]))
+  } else {
+    process.stderr.write('usage: node wallet-vci.mjs pre-authorized <offer-link> <tx_code>\n' +
+      '       node wallet-vci.mjs authorization-code <credential_issuer> <configuration_id> <sign-in-json>\n')
     process.exit(2)
   }
-  const out = await preAuthorized(args[0], args[1])
   process.stdout.write(JSON.stringify(out) + '\n')
   process.exit(0)
 } catch (e) {

@@ -443,6 +443,10 @@ impl Store {
     /// Append a record to the hash chain. Concurrent appenders (other processes) serialise on the
     /// chain head with a compare-and-set; the loser retries on the new head.
     pub async fn append_audit(&self, at: i64, actor: &str, action: &str, subject: &str, purpose: &str, details: &Value) -> Result<AuditRecord> {
+        // Writers of this process queue here; the compare-and-set below settles races with other
+        // processes (several nodes on one PostgreSQL).
+        static LOCAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _turn = LOCAL.lock().await;
         for attempt in 0..RETRIES {
             let (head, prev) = self.audit_head().await?;
             let mut rec = AuditRecord { seq: head + 1, at, actor: actor.into(), action: action.into(), subject: subject.into(), purpose: purpose.into(), details: details.clone(), prev_hash: prev, hash: String::new() };
@@ -472,7 +476,7 @@ impl Store {
                 Err(StoreError::Database(m)) if m.contains("locked") || m.contains("busy") => {}
                 Err(e) => return Err(e),
             }
-            tokio_free_backoff(attempt).await;
+            backoff(attempt).await;
         }
         Err(StoreError::Conflict("audit chain head".into()))
     }
@@ -585,24 +589,16 @@ fn set_bits(bytes: &mut [u8], bits: u8, idx: u64, value: u8) -> Result<()> {
     Ok(())
 }
 
-/// A short pause between retries without depending on a runtime's timer: yield a few times.
-async fn tokio_free_backoff(attempt: usize) {
-    for _ in 0..(1 + attempt.min(8)) {
-        YieldNow(false).await;
-    }
+/// A short randomised pause between retries (1–64 ms, growing with the attempt).
+async fn backoff(attempt: usize) {
+    let cap = 1u64 << attempt.min(6);
+    let jitter = u64::from(aws_lc_rs_jitter()) % cap;
+    tokio::time::sleep(Duration::from_millis(1 + jitter)).await;
 }
 
-struct YieldNow(bool);
-
-impl std::future::Future for YieldNow {
-    type Output = ();
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        if self.0 {
-            std::task::Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    }
+fn aws_lc_rs_jitter() -> u8 {
+    let mut b = [0u8; 1];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    let [x] = b;
+    x
 }

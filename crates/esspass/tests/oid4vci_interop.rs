@@ -10,6 +10,21 @@
 //! fails: the offer by reference is consumed, and the pre-authorized code (offered by value) is
 //! single-use.
 //!
+//! Authorization-code flow with PAR, PKCE S256 and DPoP for the EHIC (wallet-initiated): the
+//! library pushes the request (scope `ehic`), the script signs in on the demo eID page as the
+//! person's browser, the library checks the redirect's `iss` (RFC 9207) and redeems the code with
+//! the verifier and the same DPoP key; the credential verifies and is holder-bound as above. The
+//! node's access log shows the library's `use_dpop_nonce` retry at PAR. The spent code is refused at
+//! the token endpoint (`invalid_grant`), the pushed request cannot be opened twice, and a sign-in
+//! that does not match the record ends in manual review without a code.
+//!
+//! Pre-authorized code flow with DPoP for the PDA1: an e-EFKA node (`credential_types = ["pda1"]`),
+//! an A1 application the rules engine decides at once, an offer naming it; the credential verifies
+//! (trusted list authorises EL:EFKA01 for the PDA1) with the decision's legislation and employer.
+//!
+//! Not covered: a PDA1 through the authorization-code flow — the node's authorization code names
+//! no A1 application, so the credential endpoint answers `credential_request_denied`.
+//!
 //! Needs node >= 20 and npm (installed by the interop harness); a missing tool fails, never skips.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -44,14 +59,29 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn serve(dir: &Path) -> Served {
+/// The institution a node runs as: its slug in the demo PKI and what its config names.
+struct Institution {
+    slug: &'static str,
+    id: &'static str,
+    name: &'static str,
+    country: &'static str,
+    /// `source_name` of the config (the EHIC names its source), when set.
+    source_name: Option<&'static str>,
+    credential_types: &'static str,
+}
+
+const ZZZS: Institution = Institution { slug: "si-zzzs", id: "SI:ZZZS", name: "ZZZS", country: "SI", source_name: Some("Zavod za zdravstveno zavarovanje Slovenije"), credential_types: r#"["ehic"]"# };
+/// Greece's e-EFKA, which the Issuer Trusted List authorises for the PDA1.
+const EFKA: Institution = Institution { slug: "el-efka", id: "EL:EFKA01", name: "e-EFKA", country: "GR", source_name: None, credential_types: r#"["pda1"]"# };
+
+fn serve(dir: &Path, inst: &Institution) -> Served {
     let now = time::OffsetDateTime::now_utc();
     let pki = dir.join("pki");
     esspass_keys::pki::init_demo(&pki, now).unwrap();
     let port = free_port();
     let url = format!("https://127.0.0.1:{port}");
     // The signing certificate's SAN URI is the node's URL (the credential `iss`).
-    esspass_keys::pki::reissue_institution(&pki, "si-zzzs", &url, now).unwrap();
+    esspass_keys::pki::reissue_institution(&pki, inst.slug, &url, now).unwrap();
     let cfg = format!(
         r#"role = "institution"
 listen = "127.0.0.1:{port}"
@@ -60,15 +90,14 @@ database = "sqlite:{db}"
 max_body_bytes = 16384
 
 [institution]
-id = "SI:ZZZS"
-name = "ZZZS"
-country = "SI"
-source_name = "Zavod za zdravstveno zavarovanje Slovenije"
-signing_key = "institutions/si-zzzs/signing.key"
-chain = "institutions/si-zzzs/chain.pem"
-tls_key = "institutions/si-zzzs/tls.key"
-tls_chain = "institutions/si-zzzs/tls-chain.pem"
-credential_types = ["ehic"]
+id = "{id}"
+name = "{name}"
+country = "{country}"
+{source}signing_key = "institutions/{slug}/signing.key"
+chain = "institutions/{slug}/chain.pem"
+tls_key = "institutions/{slug}/tls.key"
+tls_chain = "institutions/{slug}/tls-chain.pem"
+credential_types = {types}
 
 [status]
 list_size = 65536
@@ -78,6 +107,12 @@ name = "back-office"
 role = "back_office"
 sha256 = "{bo}"
 "#,
+        id = inst.id,
+        name = inst.name,
+        country = inst.country,
+        slug = inst.slug,
+        source = inst.source_name.map(|n| format!("source_name = \"{n}\"\n")).unwrap_or_default(),
+        types = inst.credential_types,
         db = dir.join("db/node.db").display(),
         bo = esspass_store::hash_secret(BO_KEY),
     );
@@ -124,12 +159,13 @@ impl Served {
     }
 }
 
-/// Run the npm wallet; returns (exit code, its JSON answer).
-fn wallet(root: &Path, link: &str, tx_code: &str) -> (i32, Value) {
+/// Run the npm wallet with `args` (`pre-authorized <link> <tx_code>` or `authorization-code
+/// <issuer> <configuration> <sign-in-json>`); returns (exit code, its JSON answer).
+fn wallet(root: &Path, args: &[&str]) -> (i32, Value) {
     let e = support::env();
     let out = Command::new("node")
         .arg(e.interop.join("wallet-vci.mjs"))
-        .args(["pre-authorized", link, tx_code])
+        .args(args)
         .current_dir(&e.interop)
         .env("NODE_EXTRA_CA_CERTS", root)
         .output()
@@ -168,11 +204,47 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     &report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}: {report:#}"))["result"]
 }
 
+/// What the wallet received, checked by esspass: `esspass verify` (signature, x5c chain to the
+/// demo root, Issuer Trusted List, `iss` = SAN URI, Type Metadata, status fetched from the running
+/// node over HTTPS) says valid; `cnf.jwk` is the key the wallet proved possession of; and the
+/// wallet's holder key presents it with a KB-JWT that `esspass verify --nonce --aud` accepts.
+/// Returns the verified claims.
+fn verify_issued(n: &Served, dir: &Path, got: &Value, name: &str) -> Value {
+    let credential = got["credential"].as_str().unwrap();
+    let cred_file = dir.join(format!("{name}.sd-jwt"));
+    std::fs::write(&cred_file, credential).unwrap();
+
+    let report = verify(n, &cred_file, None);
+    for id in ["x5c.chain", "jws.signature", "trusted_list", "iss.san", "type_metadata", "status"] {
+        assert_eq!(check(&report, id), "pass", "{id}: {report:#}");
+    }
+    let claims = report["claims"].clone();
+    assert_eq!(claims["iss"], n.url.as_str(), "{report:#}");
+    // Bound to the key the wallet proved possession of.
+    let cnf = &claims["cnf"]["jwk"];
+    for k in ["kty", "crv", "x", "y"] {
+        assert_eq!(cnf[k], got["holder_public_jwk"][k], "cnf.jwk.{k}");
+    }
+
+    // Holder binding: the wallet's key presents the credential with a KB-JWT that esspass verifies.
+    let holder = dir.join(format!("{name}-holder.pem"));
+    std::fs::write(&holder, got["holder_private_pem"].as_str().unwrap()).unwrap();
+    let (nonce, aud) = ("n-4b1d9e", "https://verifier.example");
+    let (code, presentation, stderr) = esspass(&["present".as_ref(), "--credential".as_ref(), cred_file.as_os_str(), "--holder-key".as_ref(), holder.as_os_str(), "--all".as_ref(), "--nonce".as_ref(), nonce.as_ref(), "--aud".as_ref(), aud.as_ref()]);
+    assert_eq!(code, 0, "esspass present: {stderr}");
+    let pres_file = dir.join(format!("{name}.presentation"));
+    std::fs::write(&pres_file, presentation.trim()).unwrap();
+    let report = verify(n, &pres_file, Some((nonce, aud)));
+    assert_eq!(check(&report, "holder_binding"), "pass", "{report:#}");
+    assert_eq!(report["claims"]["iss"], n.url.as_str());
+    claims
+}
+
 #[test]
 fn animo_openid4vci_wallet_gets_a_verifiable_ehic_through_the_pre_authorized_flow_with_dpop() {
     let e = support::env();
     let dir = e.scratch("oid4vci-pre-authorized-ehic");
-    let n = serve(&dir);
+    let n = serve(&dir, &ZZZS);
 
     let (s, person) = n.api(
         "/api/v1/persons",
@@ -186,51 +258,177 @@ fn animo_openid4vci_wallet_gets_a_verifiable_ehic_through_the_pre_authorized_flo
     assert!(link.starts_with("openid-credential-offer://?credential_offer_uri=https%3A%2F%2F127.0.0.1"), "{link}");
 
     // The third-party wallet, end to end.
-    let (code, got) = wallet(&n.root(), link, tx_code);
+    let (code, got) = wallet(&n.root(), &["pre-authorized", link, tx_code]);
     assert_eq!(code, 0, "the @openid4vc wallet failed at stage {}: {}\n{:#}", got["stage"], got["error"], got["details"]);
     assert_eq!(got["token_type"], "DPoP");
     assert_eq!(got["credential_configuration_id"], "ehic");
     assert_eq!(got["credentials"].as_array().unwrap().len(), 1);
-    let credential = got["credential"].as_str().unwrap();
-    let cred_file = dir.join("ehic.sd-jwt");
-    std::fs::write(&cred_file, credential).unwrap();
-
-    // esspass verify: signature, x5c chain to the demo root, Issuer Trusted List, status (fetched
-    // from the running node over HTTPS), Type Metadata.
-    let report = verify(&n, &cred_file, None);
-    for id in ["x5c.chain", "jws.signature", "trusted_list", "iss.san", "type_metadata", "status"] {
-        assert_eq!(check(&report, id), "pass", "{id}: {report:#}");
-    }
-    let claims = &report["claims"];
-    assert_eq!(claims["vct"], "urn:eudi:ehic:1", "{report:#}");
-    assert_eq!(claims["iss"], n.url.as_str());
+    let claims = verify_issued(&n, &dir, &got, "ehic");
+    assert_eq!(claims["vct"], "urn:eudi:ehic:1");
     assert_eq!(claims["issuing_authority"]["id"], "SI:ZZZS");
-    // Bound to the key the wallet proved possession of.
-    let cnf = &claims["cnf"]["jwk"];
-    for k in ["kty", "crv", "x", "y"] {
-        assert_eq!(cnf[k], got["holder_public_jwk"][k], "cnf.jwk.{k}");
-    }
-
-    // Holder binding: the wallet's key presents the credential with a KB-JWT that esspass verifies.
-    let holder = dir.join("holder.pem");
-    std::fs::write(&holder, got["holder_private_pem"].as_str().unwrap()).unwrap();
-    let (nonce, aud) = ("n-4b1d9e", "https://verifier.example");
-    let (code, presentation, stderr) = esspass(&["present".as_ref(), "--credential".as_ref(), cred_file.as_os_str(), "--holder-key".as_ref(), holder.as_os_str(), "--all".as_ref(), "--nonce".as_ref(), nonce.as_ref(), "--aud".as_ref(), aud.as_ref()]);
-    assert_eq!(code, 0, "esspass present: {stderr}");
-    let pres_file = dir.join("ehic.presentation");
-    std::fs::write(&pres_file, presentation.trim()).unwrap();
-    let report = verify(&n, &pres_file, Some((nonce, aud)));
-    assert_eq!(check(&report, "holder_binding"), "pass", "{report:#}");
-    assert_eq!(report["claims"]["iss"], n.url.as_str());
 
     // Used once. Again with the same link: the offer by reference is consumed.
-    let (code, again) = wallet(&n.root(), link, tx_code);
+    let (code, again) = wallet(&n.root(), &["pre-authorized", link, tx_code]);
     assert_eq!(code, 1, "a second run on the same offer link succeeded: {again:#}");
     assert_eq!(again["stage"], "resolve_offer", "{again:#}");
     // Again with the same offer by value (same pre-authorized code and tx_code): the token endpoint refuses.
     let by_value = format!("openid-credential-offer://?credential_offer={}", url::form_urlencoded::byte_serialize(got["offer"].to_string().as_bytes()).collect::<String>());
-    let (code, again) = wallet(&n.root(), &by_value, tx_code);
+    let (code, again) = wallet(&n.root(), &["pre-authorized", &by_value, tx_code]);
     assert_eq!(code, 1, "a second run with the same pre-authorized code succeeded: {again:#}");
     assert_eq!(again["stage"], "token", "{again:#}");
     assert!(again.to_string().contains("invalid_grant"), "{again:#}");
+}
+
+/// Živa Novak, insured for health in Slovenia, as the back office records her and as she signs in.
+fn insured_person(n: &Served) -> (Value, Value) {
+    let (s, person) = n.api(
+        "/api/v1/persons",
+        &json!({"personal_number": "SI0000000042", "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "residence": "SI", "coverage_kind": "health", "coverage_start": "2020-01-01"}),
+    );
+    assert_eq!(s, 201, "{person}");
+    (person, json!({"family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "personal_number": "SI0000000042"}))
+}
+
+/// The requests the node logged so far, as `"METHOD /path STATUS"`.
+fn requests(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("serve.log"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["message"] == "request")
+        .map(|v| format!("{} {} {}", v["method"].as_str().unwrap_or_default(), v["path"].as_str().unwrap_or_default(), v["status"]))
+        .collect()
+}
+
+/// A DPoP proof (RFC 9449) for a request without an access token, with the server's nonce if any.
+fn dpop_proof(key: &esspass_credential::EcdsaP256Signer, method: &str, url: &str, nonce: Option<&str>) -> String {
+    use esspass_credential::Signer;
+    let mut h = serde_json::Map::new();
+    h.insert("typ".into(), json!("dpop+jwt"));
+    h.insert("jwk".into(), key.public_jwk().to_value());
+    let mut p = json!({"jti": esspass_credential::b64::encode(esspass_credential::random_bytes::<12>()), "htm": method, "htu": url, "iat": time::OffsetDateTime::now_utc().unix_timestamp()});
+    if let Some(n) = nonce {
+        p["nonce"] = json!(n);
+    }
+    esspass_credential::jose::sign_compact(key, h, p.as_object().unwrap()).unwrap()
+}
+
+#[test]
+fn animo_openid4vci_wallet_gets_a_verifiable_ehic_through_the_authorization_code_flow_with_par_pkce_and_dpop() {
+    let e = support::env();
+    let dir = e.scratch("oid4vci-authorization-code-ehic");
+    let n = serve(&dir, &ZZZS);
+    let (_, sign_in) = insured_person(&n);
+
+    // Wallet-initiated: the library pushes the request (PAR: scope `ehic`, PKCE S256, resource,
+    // DPoP), the script signs in on the demo eID page as the person's browser, the library checks
+    // the redirect's `iss` and redeems the code with the verifier and the same DPoP key.
+    let (code, got) = wallet(&n.root(), &["authorization-code", &n.url, "ehic", &sign_in.to_string()]);
+    assert_eq!(code, 0, "the @openid4vc wallet failed at stage {}: {}\n{:#}", got["stage"], got["error"], got["details"]);
+    let a = &got["authorization"];
+    assert_eq!(a["authorization_endpoint"], format!("{}/authorize", n.url), "{a:#}");
+    assert!(a["request_uri"].as_str().unwrap().starts_with("urn:ietf:params:oauth:request_uri:"), "the request was pushed: {a:#}");
+    assert_eq!(a["client_id"], "esspass-interop-wallet");
+    // Back to the wallet's private-use scheme with `code` and `iss` (RFC 9207) — no `state`, as the
+    // library's authorization helpers send none (INTEROP-NOTES, Animo 7).
+    assert_eq!(a["redirect"], "eu.esspass.interop-wallet:/callback");
+    assert_eq!(a["redirect_params"], json!(["code", "iss"]));
+    assert_eq!(a["iss"], n.url.as_str());
+    assert_eq!(got["token_type"], "DPoP");
+    assert_eq!(got["credential_configuration_id"], "ehic");
+    assert_eq!(got["credentials"].as_array().unwrap().len(), 1);
+    // What the node saw (its access log): the first PAR is refused with `use_dpop_nonce` and the
+    // library retries it with the node's DPoP nonce, which it then carries to the token and
+    // credential requests.
+    let seen: Vec<String> = requests(&dir).into_iter().skip_while(|r| r != "POST /api/v1/persons 201").skip(1).filter(|r| !r.starts_with("GET /.well-known/")).collect();
+    assert_eq!(seen, ["POST /par 400", "POST /par 201", "GET /authorize 200", "POST /authorize 303", "POST /token 200", "POST /nonce 200", "POST /credential 200"]);
+    let claims = verify_issued(&n, &dir, &got, "ehic-authorization-code");
+    assert_eq!(claims["vct"], "urn:eudi:ehic:1");
+    assert_eq!(claims["issuing_authority"]["id"], "SI:ZZZS");
+
+    // The code is single-use: redeemed again with everything else right, the token endpoint refuses.
+    let token_url = format!("{}/token", n.url);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", a["code"].as_str().unwrap()),
+        ("code_verifier", a["code_verifier"].as_str().unwrap()),
+        ("redirect_uri", a["redirect_uri"].as_str().unwrap()),
+        ("client_id", "esspass-interop-wallet"),
+    ];
+    let key = esspass_credential::EcdsaP256Signer::generate().unwrap();
+    // The node asks for a DPoP nonce first (`use_dpop_nonce`, checked before the code is looked at).
+    let resp = n.http.post(&token_url).header("DPoP", dpop_proof(&key, "POST", &token_url, None)).form(&form).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let nonce = resp.headers().get("dpop-nonce").map(|v| v.to_str().unwrap().to_owned());
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["error"], "use_dpop_nonce", "{v:#}");
+    let resp = n.http.post(&token_url).header("DPoP", dpop_proof(&key, "POST", &token_url, nonce.as_deref())).form(&form).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let v: Value = resp.json().unwrap();
+    assert_eq!(v["error"], "invalid_grant", "{v:#}");
+    // The pushed request is single-use: the authorization URL shows no sign-in form a second time.
+    let again = n.http.get(format!("{}?client_id=esspass-interop-wallet&request_uri={}", a["authorization_endpoint"].as_str().unwrap(), url::form_urlencoded::byte_serialize(a["request_uri"].as_str().unwrap().as_bytes()).collect::<String>())).send().unwrap();
+    assert_eq!(again.status().as_u16(), 400);
+    assert!(!again.text().unwrap().contains("name=\"signin\""));
+
+    // A sign-in that does not match the record gets no code: the page says manual review, and the
+    // wallet stops there.
+    let mut wrong = sign_in.clone();
+    wrong["birth_date"] = json!("1985-04-13");
+    let (code, refused) = wallet(&n.root(), &["authorization-code", &n.url, "ehic", &wrong.to_string()]);
+    assert_eq!(code, 1, "a sign-in with the wrong birth date got a credential: {refused:#}");
+    assert_eq!(refused["stage"], "sign_in", "{refused:#}");
+    assert!(refused["error"].as_str().unwrap().contains("manual review"), "{refused:#}");
+}
+
+/// Georgios posted by Yiannis Constructions from Greece to Italy for 12 months from today: a clear
+/// case the rules engine decides at once (Art 12(1)).
+fn a1_application(person_id: &str) -> Value {
+    let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
+    let end = today.add_months(12).unwrap().pred().unwrap();
+    json!({
+        "person_id": person_id,
+        "application": {
+            "decision_date": today.to_string(),
+            "person": {"residence": "GR", "nationalities": ["GR"]},
+            "activities": [{
+                "kind": "employed",
+                "period": {"start": today.to_string(), "end": end.to_string()},
+                "employer": {"name": "Yiannis Constructions S.A.", "id": "EL094019245", "seat": "GR",
+                    "substantial_activity": {"turnover_share": 0.82, "administrative_staff_share": 0.12, "contracts_share": 0.9, "recruitment_mainly_abroad": false, "internal_management_only": false}},
+                "states": [{"country": "IT", "working_time_share": 1, "remuneration_share": 1}],
+                "posting": {"sending_state": "GR", "on_behalf_of_employer": true, "replaces_posted_person": false, "prior_insurance": [{"country": "GR", "start": "2015-09-01"}], "previous_postings": []}
+            }]
+        },
+        "work_information": {"work_address": [{"street_address": "Via Torino", "house_number": "40", "postal_code": "20123", "locality": "Milano", "country": "IT"}]}
+    })
+}
+
+#[test]
+fn animo_openid4vci_wallet_gets_a_verifiable_pda1_through_the_pre_authorized_flow_with_dpop() {
+    let e = support::env();
+    let dir = e.scratch("oid4vci-pre-authorized-pda1");
+    let n = serve(&dir, &EFKA);
+
+    let (s, person) = n.api("/api/v1/persons", &json!({"personal_number": "12038501234", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12"}));
+    assert_eq!(s, 201, "{person}");
+    let person_id = person["person_id"].as_str().unwrap();
+    let (s, app) = n.api("/api/v1/applications/a1", &a1_application(person_id));
+    assert_eq!(s, 201, "{app}");
+    assert_eq!(app["state"], "determined", "{app:#}");
+    let (s, offer) = n.api("/api/v1/credential-offers", &json!({"credential_configuration_id": "pda1", "person_id": person_id, "application_id": app["application_id"]}));
+    assert_eq!(s, 201, "{offer}");
+
+    let (code, got) = wallet(&n.root(), &["pre-authorized", offer["credential_offer_uri"].as_str().unwrap(), offer["tx_code"].as_str().unwrap()]);
+    assert_eq!(code, 0, "the @openid4vc wallet failed at stage {}: {}\n{:#}", got["stage"], got["error"], got["details"]);
+    assert_eq!(got["token_type"], "DPoP");
+    assert_eq!(got["credential_configuration_id"], "pda1");
+    assert_eq!(got["offer"]["credential_configuration_ids"], json!(["pda1"]));
+    assert_eq!(got["credentials"].as_array().unwrap().len(), 1);
+    let claims = verify_issued(&n, &dir, &got, "pda1");
+    assert_eq!(claims["vct"], "urn:eudi:pda1:1", "{claims:#}");
+    assert_eq!(claims["issuing_authority"]["id"], "EL:EFKA01");
+    assert_eq!(claims["legislation_country"], "GR");
+    assert_eq!(claims["status_confirmation"], "01");
+    assert_eq!(claims["employer"][0]["id"], "EL094019245");
 }
