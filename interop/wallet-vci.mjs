@@ -3,6 +3,7 @@
 //
 //   node wallet-vci.mjs pre-authorized <offer-link> <tx_code>
 //   node wallet-vci.mjs authorization-code <credential_issuer> <configuration_id> <sign-in-json>
+//   node wallet-vci.mjs offer-authorization-code <offer-link> <sign-in-json>
 //
 // Resolves the offer (by reference or by value) and the issuer + authorization server metadata,
 // gets a DPoP-bound access token with the pre-authorized code and the tx_code, asks the nonce
@@ -19,7 +20,13 @@
 // RFC 9207), redeems the code (PKCE verifier, redirect_uri, client_id, same DPoP key) and the
 // credential is fetched as above.
 //
-// Both print one JSON object on stdout:
+// offer-authorization-code: an issuer-initiated issuance through the authorization-code flow. The
+// offer link is resolved as for pre-authorized (it must carry `grants.authorization_code.issuer_state`)
+// and the authorization is started from the resolved offer, so the library itself puts the offer's
+// `issuer_state` into the pushed request; then as authorization-code, for the offer's first
+// configuration. The pre-authorized code of the offer is not used.
+//
+// All print one JSON object on stdout:
 //   {"ok": true, credential, credentials, credential_configuration_id, holder_private_pem,
 //    holder_public_jwk, token_type, offer, authorization?}                                  exit 0
 //   {"ok": false, stage, error, details?, offer?}                                            exit 1
@@ -48,8 +55,15 @@ function newKey() {
   return { privateKey, publicJwk }
 }
 
+// The form bodies the library posted, by URL (the pushed authorization request is reported back).
+const posted = new Map()
 const callbacks = {
-  fetch: (...args) => fetch(...args),
+  fetch: (url, init) => {
+    if (init?.method === 'POST' && init.body !== undefined) {
+      posted.set(String(url), Object.fromEntries(new URLSearchParams(typeof init.body === 'string' ? init.body : init.body.toString())))
+    }
+    return fetch(url, init)
+  },
   generateRandom: (n) => new Uint8Array(crypto.randomBytes(n)),
   hash: (data, alg) => {
     const name = { [HashAlgorithm.Sha256]: 'sha256', [HashAlgorithm.Sha384]: 'sha384', [HashAlgorithm.Sha512]: 'sha512' }[alg]
@@ -172,19 +186,40 @@ async function authorizationCode(credentialIssuer, configurationId, person) {
 
   stage = 'resolve_metadata'
   const issuerMetadata = await client.resolveIssuerMetadata(credentialIssuer)
-  if (!issuerMetadata.knownCredentialConfigurations[configurationId]) {
-    throw new Error(`the client did not accept configuration ${configurationId} of the issuer metadata`)
-  }
   // A wallet-initiated request: the offer object the client's helpers take, with the
   // authorization_code grant and no issuer_state.
   offer = { credential_issuer: credentialIssuer, credential_configuration_ids: [configurationId], grants: { authorization_code: {} } }
+  return authorizeAndIssue(client, issuerMetadata, offer, person)
+}
+
+// Issuer-initiated: the wallet resolves the offer link and starts the authorization-code flow from
+// the resolved offer, so the library sends the offer's `issuer_state` with the pushed request.
+async function offerAuthorizationCode(link, person) {
+  const client = new Openid4vciClient({ callbacks })
+
+  stage = 'resolve_offer'
+  offer = await client.resolveCredentialOffer(link)
+  if (!offer.grants?.authorization_code?.issuer_state) throw new Error(`the offer has no authorization_code grant with issuer_state: ${JSON.stringify(offer.grants)}`)
+
+  stage = 'resolve_metadata'
+  const issuerMetadata = await client.resolveIssuerMetadata(offer.credential_issuer)
+  return authorizeAndIssue(client, issuerMetadata, offer, person)
+}
+
+// PAR, the browser's sign-in, the redirect, the token and the credential, for the first
+// configuration of `credentialOffer` (which must carry the authorization_code grant).
+async function authorizeAndIssue(client, issuerMetadata, credentialOffer, person) {
+  const configurationId = credentialOffer.credential_configuration_ids[0]
+  if (!issuerMetadata.knownCredentialConfigurations[configurationId]) {
+    throw new Error(`the client did not accept configuration ${configurationId} of the issuer metadata`)
+  }
   const scopes = extractScopesForCredentialConfigurationIds({ credentialConfigurationIds: [configurationId], issuerMetadata, throwOnConfigurationWithoutScope: true })
 
   stage = 'par'
   const dpopKey = newKey()
   const dpop = { signer: { method: 'jwk', alg: 'ES256', publicJwk: dpopKey.publicJwk } }
   const auth = await client.initiateAuthorization({
-    credentialOffer: offer,
+    credentialOffer,
     issuerMetadata,
     clientId: CLIENT_ID,
     redirectUri: REDIRECT_URI,
@@ -206,7 +241,7 @@ async function authorizationCode(credentialIssuer, configurationId, person) {
 
   stage = 'token'
   const token = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
-    credentialOffer: offer,
+    credentialOffer,
     issuerMetadata,
     authorizationCode: response.code,
     pkceCodeVerifier: auth.pkce.codeVerifier,
@@ -216,6 +251,7 @@ async function authorizationCode(credentialIssuer, configurationId, person) {
   if (token.accessTokenResponse.token_type !== 'DPoP') throw new Error(`token_type ${token.accessTokenResponse.token_type}, want DPoP`)
 
   const out = await nonceProofCredential(client, issuerMetadata, configurationId, token)
+  const par = posted.get(authorizationServerMetadata.pushed_authorization_request_endpoint) ?? {}
   const redirect = new URL(browser.location)
   return {
     ...out,
@@ -223,6 +259,9 @@ async function authorizationCode(credentialIssuer, configurationId, person) {
     authorization: {
       authorization_endpoint: `${authorizationUrl.origin}${authorizationUrl.pathname}`,
       request_uri: requestUri,
+      // What the library pushed: the parameter names and the issuer_state it took from the offer.
+      par_params: Object.keys(par).sort(),
+      issuer_state: par.issuer_state ?? null,
       client_id: authorizationUrl.searchParams.get('client_id'),
       redirect: `${redirect.protocol}${redirect.pathname}`,
       redirect_params: [...redirect.searchParams.keys()],
@@ -242,9 +281,12 @@ try {
     out = await preAuthorized(args[0], args[1])
   } else if (cmd === 'authorization-code' && args.length === 3) {
     out = await authorizationCode(args[0], args[1], JSON.parse(args[2]))
+  } else if (cmd === 'offer-authorization-code' && args.length === 2) {
+    out = await offerAuthorizationCode(args[0], JSON.parse(args[1]))
   } else {
     process.stderr.write('usage: node wallet-vci.mjs pre-authorized <offer-link> <tx_code>\n' +
-      '       node wallet-vci.mjs authorization-code <credential_issuer> <configuration_id> <sign-in-json>\n')
+      '       node wallet-vci.mjs authorization-code <credential_issuer> <configuration_id> <sign-in-json>\n' +
+      '       node wallet-vci.mjs offer-authorization-code <offer-link> <sign-in-json>\n')
     process.exit(2)
   }
   process.stdout.write(JSON.stringify(out) + '\n')

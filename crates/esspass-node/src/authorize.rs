@@ -48,6 +48,10 @@ const KIND_CODE: &str = "authorization_code";
 pub const AUDIT_ACTOR: &str = "demo-eid";
 const MAX_PARAM: usize = 2048;
 
+/// Single-use kind of the `issuer_state` an offer's authorization-code grant carries (written by
+/// `Issuer::create_offer`).
+pub const KIND_ISSUER_STATE: &str = "issuer_state";
+
 fn random_token() -> String {
     esspass_credential::b64::encode(esspass_credential::random_bytes::<32>())
 }
@@ -99,6 +103,9 @@ pub async fn redeem_authorization_code(store: &Store, code: &str, code_verifier:
     }
     if let Some(d) = payload.get("authorization_details").filter(|d| !d.is_null()) {
         out.insert("authorization_details".into(), d.clone());
+    }
+    if let Some(a) = field("application_id") {
+        out.insert("application_id".into(), json!(a));
     }
     Ok(Value::Object(out))
 }
@@ -417,6 +424,32 @@ async fn sign_in(State(s): State<AppState>, body: Bytes) -> Response {
     let Some(person) = person else {
         return unavailable();
     };
+    // An authorization request that comes from an offer (`issuer_state`) is for the offered person
+    // and credential — for a PDA1, the A1 application the offer names.
+    let mut application_id = None;
+    if let Some(state) = text("issuer_state") {
+        let offered = match s.issuer.store.peek_single_use(KIND_ISSUER_STATE, &state, now).await {
+            Ok(o) => o.map(|(v, _)| v),
+            Err(_) => return unavailable(),
+        };
+        let fits = offered.as_ref().is_some_and(|o| o.get("person_id").and_then(Value::as_str) == Some(person.person_id.as_str()) && o.get("configuration").and_then(Value::as_str) == Some(configuration.as_str()));
+        if !fits {
+            let details = json!({"reason": "offer_for_another_person_or_credential", "configuration": configuration, "client_id": client_id});
+            if s.issuer.store.append_audit(now, AUDIT_ACTOR, "sign_in_manual_review", &person.person_id, "credential issuance", &details).await.is_err() {
+                return unavailable();
+            }
+            return page::manual_review();
+        }
+        // The offer is used up here: neither this flow again nor its pre-authorized code will work.
+        if let Some(group) = offered.as_ref().and_then(|o| o.get("offer_group")).and_then(Value::as_str) {
+            match s.issuer.store.first_use(crate::services::issuance::OFFER_REDEEMED, group, now + 86_400, now).await {
+                Ok(true) => {}
+                Ok(false) => return page::problem(StatusCode::BAD_REQUEST, "This offer was already used. Ask the institution for a new one."),
+                Err(_) => return unavailable(),
+            }
+        }
+        application_id = offered.and_then(|o| o.get("application_id").and_then(Value::as_str).map(str::to_owned));
+    }
     let Some(redirect_uri) = text("redirect_uri") else {
         return unavailable();
     };
@@ -433,6 +466,7 @@ async fn sign_in(State(s): State<AppState>, body: Bytes) -> Response {
         "client_id": client_id,
         "jkt": pending.get("jkt"),
         "authorization_details": pending.get("authorization_details"),
+        "application_id": application_id,
         "expires_at": expires_at,
     });
     if s.issuer.store.create_single_use(KIND_CODE, &code, &grant, expires_at).await.is_err() {

@@ -33,15 +33,9 @@ pub async fn start(cfg: NodeConfig, listener: Option<std::net::TcpListener>) -> 
 
 /// As [`start`], with the clock the node reads "now" from (tests move it to expire things).
 pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpListener>, clock: Arc<dyn Clock>) -> Result<RunningNode, String> {
-    let cfg = Arc::new(cfg);
-    let signer = Arc::new(esspass_keys::files::load_signer(&cfg.institution.signing_key).map_err(|e| e.to_string())?);
-    let chain = Arc::new(esspass_keys::files::load_chain(&cfg.institution.chain).map_err(|e| e.to_string())?);
-    let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?;
-    let status = StatusService { store: store.clone(), signer: signer.clone(), chain: chain.clone(), cfg: cfg.status.clone(), base_url: cfg.public_url.clone() };
-    status.ensure_list(clock.now().unix_timestamp()).await.map_err(|e| e.to_string())?;
-    let dpop_secret = Arc::new(dpop_secret(cfg.issuance.dpop_nonce_secret_file.as_deref())?);
-    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret };
-    let state = AppState { issuer, status: status.clone(), cfg: cfg.clone(), metrics: Arc::new(Metrics::default()), clock: clock.clone() };
+    let state = build_state(cfg, clock.clone()).await?;
+    let cfg = state.cfg.clone();
+    let status = state.status.clone();
     let tls = crate::tls::tls_config(&cfg.institution.tls_chain, &cfg.institution.tls_key)?;
     let listener = match listener {
         Some(l) => l,
@@ -60,6 +54,20 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
         }
     });
     Ok(RunningNode { addr, state, server, republisher })
+}
+
+/// Load keys, connect and migrate the database, make sure the status list exists and is signed:
+/// everything a node (or a CLI command acting for it) needs, without serving.
+pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+    let cfg = Arc::new(cfg);
+    let signer = Arc::new(esspass_keys::files::load_signer(&cfg.institution.signing_key).map_err(|e| e.to_string())?);
+    let chain = Arc::new(esspass_keys::files::load_chain(&cfg.institution.chain).map_err(|e| e.to_string())?);
+    let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?;
+    let status = StatusService { store: store.clone(), signer: signer.clone(), chain: chain.clone(), cfg: cfg.status.clone(), base_url: cfg.public_url.clone() };
+    status.ensure_list(clock.now().unix_timestamp()).await.map_err(|e| e.to_string())?;
+    let dpop_secret = Arc::new(dpop_secret(cfg.issuance.dpop_nonce_secret_file.as_deref())?);
+    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret };
+    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock })
 }
 
 /// The DPoP nonce secret: from the configured file (created if missing, mode 0600), else random.

@@ -530,3 +530,53 @@ async fn refusals_of_the_authorization_code_flow() {
         n.node.stop();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_is_used_once_whichever_grant_takes_it() {
+    for db in backends().await {
+        let n = start_node(&db).await;
+        let (person, number) = n.person().await;
+        let wallet = EcdsaP256Signer::generate().unwrap();
+        let offer = |n: &TestNode, person: String| {
+            let (c, url) = (n.client.clone(), n.url.clone());
+            async move {
+                let v: Value = c.post(format!("{url}/api/v1/credential-offers")).bearer_auth(BO_KEY).json(&json!({"credential_configuration_id": "ehic", "person_id": person})).send().await.unwrap().json().await.unwrap();
+                let grants = &v["credential_offer"]["grants"];
+                (
+                    grants["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"].as_str().unwrap().to_owned(),
+                    v["tx_code"].as_str().unwrap().to_owned(),
+                    grants["authorization_code"]["issuer_state"].as_str().unwrap().to_owned(),
+                )
+            }
+        };
+        let pre_auth_token = |n: &TestNode, code: String, tx: String, key: &EcdsaP256Signer| {
+            let url = format!("{}/token", n.url);
+            let proof = n.dpop(key, "POST", &url, None);
+            let c = n.client.clone();
+            async move {
+                let r = c.post(&url).header("DPoP", proof).form(&[("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code"), ("pre-authorized_code", code.as_str()), ("tx_code", tx.as_str())]).send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let typed = Typed { family: "Novak", given: "Živa", birth: "1985-04-12", number: &number };
+        // Authorization code first: the sign-in uses the offer up, its pre-authorized code dies.
+        let (code, tx, issuer_state) = offer(&n, person.clone()).await;
+        let v = verifier();
+        let mut form = par_form("ehic", Some(&v));
+        set(&mut form, "issuer_state", Some(&issuer_state));
+        let (s, loc, body) = n.flow_to_sign_in(Some(&wallet), &form, &typed).await;
+        assert_eq!(s, 303, "{body}");
+        assert!(query_param(&loc.unwrap(), "code").is_some());
+        let (s, e) = pre_auth_token(&n, code, tx, &wallet).await;
+        assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")), "{db}: the offer was taken through the authorization code: {e}");
+        // Pre-authorized first: the same offer's issuer_state no longer signs anyone in.
+        let (code, tx, issuer_state) = offer(&n, person.clone()).await;
+        let (s, t) = pre_auth_token(&n, code, tx, &wallet).await;
+        assert_eq!(s, 200, "{t}");
+        let mut form = par_form("ehic", Some(&v));
+        set(&mut form, "issuer_state", Some(&issuer_state));
+        let (s, loc, _) = n.flow_to_sign_in(Some(&wallet), &form, &typed).await;
+        assert_eq!((s, loc), (400, None), "{db}: a used offer cannot be taken again");
+        n.node.stop();
+    }
+}

@@ -250,6 +250,16 @@ impl Store {
         })
     }
 
+    /// Persons in id order after `after` (keyset pagination), at most `limit`.
+    pub async fn persons_after(&self, after: &str, limit: i64) -> Result<Vec<Person>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM persons WHERE person_id > $1 ORDER BY person_id LIMIT $2").bind(after).bind(limit).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(person_from!(r)); }
+            Ok(out)
+        })
+    }
+
     pub async fn count_persons(&self) -> Result<i64> {
         on_pool!(self, pool => {
             let r = sqlx::query("SELECT COUNT(*) AS n FROM persons").fetch_one(pool).await?;

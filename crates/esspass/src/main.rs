@@ -49,6 +49,8 @@ enum Command {
         #[command(subcommand)]
         command: cmd::audit::Command,
     },
+    /// New credential offers for every insured person (e.g. re-issuance of every EHIC), as CSV.
+    Offers(cmd::offers::Args),
     /// Load insured persons and their coverage (CSV, JSON, JSON Lines) into a node's database.
     Import(cmd::import::Args),
     /// The applicable-legislation engine (Reg. 883/2004 Title II).
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Rules { command } => cmd::rules::run(command),
         Command::Import(a) => cmd::import::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Offers(a) => cmd::offers::run(a),
         Command::Audit { command } => cmd::audit::run(command),
     };
     match result {

@@ -199,3 +199,30 @@ fn audit_verify_finds_edits_deletions_and_rewrites_below_a_checkpoint() {
     assert_eq!(code, Some(1));
     assert!(v["problems"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().contains("checkpoint 3")), "{v}");
 }
+
+#[test]
+fn offers_for_every_insured_person() {
+    let d = tmp("offers");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("node")]).status.success());
+    std::fs::copy(root().join("docs/esspass.example.toml"), d.join("node/esspass.toml")).unwrap();
+    std::fs::write(
+        d.join("p.csv"),
+        "personal_number,family_name,given_name,birth_date,coverage_kind,coverage_start,coverage_end\nSI0000000001,Novak,Živa,1985-04-12,health,2020-01-01,\nSI0000000002,Horvat,Ana,1990-02-01,health,2020-01-01,2021-01-01\nSI0000000003,Kovač,Marko,1979-11-02,health,2020-01-01,\n",
+    )
+    .unwrap();
+    let db = format!("sqlite:{}", d.join("node/data/si-zzzs.db").display());
+    assert!(esspass(&["import", "--database", &db, &p("p.csv")]).status.success());
+    let o = esspass(&["offers", "--config", &p("node/esspass.toml"), "--all-insured", "--out", &p("offers.csv")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 offers written"), "{}", String::from_utf8_lossy(&o.stdout));
+    let csv = std::fs::read_to_string(d.join("offers.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].contains("openid-credential-offer://?credential_offer_uri=https%3A%2F%2F127.0.0.1%3A8442"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(d.join("offers.csv")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}

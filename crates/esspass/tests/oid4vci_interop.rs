@@ -22,8 +22,12 @@
 //! an A1 application the rules engine decides at once, an offer naming it; the credential verifies
 //! (trusted list authorises EL:EFKA01 for the PDA1) with the decision's legislation and employer.
 //!
-//! Not covered: a PDA1 through the authorization-code flow — the node's authorization code names
-//! no A1 application, so the credential endpoint answers `credential_request_denied`.
+//! Authorization-code flow from a PDA1 offer (issuer-initiated): the library resolves the
+//! `credential_offer_uri` and starts the authorization from the resolved offer, so it pushes the
+//! offer's `issuer_state` itself (the script records the PAR form); Georgios signs in on the demo
+//! eID page, the code and token name the offer's A1 application, and the credential verifies with
+//! the decision's legislation and employer. Another insured person who signs in as herself on an
+//! offer for Georgios ends on the manual-review page with no code (no redirect, no token request).
 //!
 //! Needs node >= 20 and npm (installed by the interop harness); a missing tool fails, never skips.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -431,4 +435,68 @@ fn animo_openid4vci_wallet_gets_a_verifiable_pda1_through_the_pre_authorized_flo
     assert_eq!(claims["legislation_country"], "GR");
     assert_eq!(claims["status_confirmation"], "01");
     assert_eq!(claims["employer"][0]["id"], "EL094019245");
+}
+
+#[test]
+fn animo_openid4vci_wallet_takes_a_pda1_offer_through_the_authorization_code_flow_with_issuer_state() {
+    let e = support::env();
+    let dir = e.scratch("oid4vci-authorization-code-pda1");
+    let n = serve(&dir, &EFKA);
+
+    let (s, person) = n.api("/api/v1/persons", &json!({"personal_number": "12038501234", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12"}));
+    assert_eq!(s, 201, "{person}");
+    let person_id = person["person_id"].as_str().unwrap();
+    let (s, app) = n.api("/api/v1/applications/a1", &a1_application(person_id));
+    assert_eq!(s, 201, "{app}");
+    assert_eq!(app["state"], "determined", "{app:#}");
+    let (s, offer) = n.api("/api/v1/credential-offers", &json!({"credential_configuration_id": "pda1", "person_id": person_id, "application_id": app["application_id"]}));
+    assert_eq!(s, 201, "{offer}");
+    let sign_in = json!({"family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "personal_number": "12038501234"});
+
+    // Issuer-initiated: the library resolves the offer link and starts the authorization from the
+    // resolved offer, pushing its issuer_state (PAR, scope `pda1`, PKCE S256, DPoP); Georgios
+    // signs in on the demo eID page; the code, hence the token, names the offer's A1 application.
+    let (code, got) = wallet(&n.root(), &["offer-authorization-code", offer["credential_offer_uri"].as_str().unwrap(), &sign_in.to_string()]);
+    assert_eq!(code, 0, "the @openid4vc wallet failed at stage {}: {}\n{:#}", got["stage"], got["error"], got["details"]);
+    let issuer_state = got["offer"]["grants"]["authorization_code"]["issuer_state"].as_str().unwrap();
+    let a = &got["authorization"];
+    assert_eq!(a["issuer_state"], issuer_state, "the library pushed the offer's issuer_state: {a:#}");
+    for p in ["client_id", "code_challenge", "code_challenge_method", "issuer_state", "redirect_uri", "resource", "response_type", "scope"] {
+        assert!(a["par_params"].as_array().unwrap().iter().any(|x| x == p), "PAR without {p}: {a:#}");
+    }
+    assert!(a["request_uri"].as_str().unwrap().starts_with("urn:ietf:params:oauth:request_uri:"), "the request was pushed: {a:#}");
+    assert_eq!(a["redirect_params"], json!(["code", "iss"]));
+    assert_eq!(a["iss"], n.url.as_str());
+    assert_eq!(got["token_type"], "DPoP");
+    assert_eq!(got["credential_configuration_id"], "pda1");
+    assert_eq!(got["credentials"].as_array().unwrap().len(), 1);
+    // The authorization-code route, not the offer's pre-authorized code.
+    let seen: Vec<String> = requests(&dir).into_iter().skip_while(|r| r != "POST /api/v1/credential-offers 201").skip(1).filter(|r| !r.starts_with("GET /.well-known/")).collect();
+    assert_eq!(seen.iter().filter(|r| r.starts_with("GET /credential-offer")).count(), 1, "{seen:#?}");
+    let flow: Vec<&String> = seen.iter().filter(|r| !r.starts_with("GET /credential-offer")).collect();
+    assert_eq!(flow, ["POST /par 400", "POST /par 201", "GET /authorize 200", "POST /authorize 303", "POST /token 200", "POST /nonce 200", "POST /credential 200"]);
+    let claims = verify_issued(&n, &dir, &got, "pda1-authorization-code");
+    assert_eq!(claims["vct"], "urn:eudi:pda1:1", "{claims:#}");
+    assert_eq!(claims["issuing_authority"]["id"], "EL:EFKA01");
+    assert_eq!(claims["legislation_country"], "GR");
+    assert_eq!(claims["status_confirmation"], "01");
+    assert_eq!(claims["employer"][0]["id"], "EL094019245");
+
+    // Another insured person (with a record and an A1 application of her own) who takes a new offer
+    // for Georgios and signs in as herself — her details match her record — gets no code: the page
+    // says manual review, and the wallet stops there.
+    let (s, other) = n.api("/api/v1/persons", &json!({"personal_number": "23057801234", "family_name": "Konstantinou", "given_name": "Maria", "birth_date": "1978-05-23"}));
+    assert_eq!(s, 201, "{other}");
+    let (s, other_app) = n.api("/api/v1/applications/a1", &a1_application(other["person_id"].as_str().unwrap()));
+    assert_eq!(s, 201, "{other_app}");
+    let (s, offer) = n.api("/api/v1/credential-offers", &json!({"credential_configuration_id": "pda1", "person_id": person_id, "application_id": app["application_id"]}));
+    assert_eq!(s, 201, "{offer}");
+    let maria = json!({"family_name": "Konstantinou", "given_name": "Maria", "birth_date": "1978-05-23", "personal_number": "23057801234"});
+    let before = requests(&dir).len();
+    let (code, refused) = wallet(&n.root(), &["offer-authorization-code", offer["credential_offer_uri"].as_str().unwrap(), &maria.to_string()]);
+    assert_eq!(code, 1, "another person got Georgios's PDA1: {refused:#}");
+    assert_eq!(refused["stage"], "sign_in", "{refused:#}");
+    assert!(refused["error"].as_str().unwrap().contains("manual review"), "{refused:#}");
+    let seen: Vec<String> = requests(&dir).into_iter().skip(before).filter(|r| !r.starts_with("GET /.well-known/") && !r.starts_with("GET /credential-offer")).collect();
+    assert_eq!(seen, ["POST /par 400", "POST /par 201", "GET /authorize 200", "POST /authorize 200"], "no redirect, no token request");
 }

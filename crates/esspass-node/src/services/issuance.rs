@@ -77,6 +77,9 @@ pub struct Issuer {
     pub dpop_secret: Arc<[u8; 32]>,
 }
 
+/// Single-use kind recording that an offer (either of its grants) was redeemed.
+pub const OFFER_REDEEMED: &str = "offer_redeemed";
+
 /// Seconds one DPoP server nonce stays current (the previous one is still accepted).
 pub const DPOP_NONCE_PERIOD: i64 = 300;
 
@@ -170,11 +173,22 @@ impl Issuer {
         let code = random_token();
         let tx_code = random_digits(self.icfg().tx_code_length);
         let expires_at = now + self.icfg().offer_lifetime;
+        // Both grants of the offer name one group; whichever is redeemed first uses the offer up.
+        let group = uuid_v4();
         self.store
-            .create_single_use("pre_auth_code", &code, &json!({"person_id": person.person_id, "configuration": config_id, "application_id": application_id, "tx_code": esspass_store::hash_secret(&tx_code)}), expires_at)
+            .create_single_use("pre_auth_code", &code, &json!({"person_id": person.person_id, "configuration": config_id, "application_id": application_id, "tx_code": esspass_store::hash_secret(&tx_code), "offer_group": group}), expires_at)
             .await?;
         let tx = TxCode { input_mode: Some(esspass_oid4vc::vci::InputMode::Numeric), length: Some(self.icfg().tx_code_length), description: Some("The code the institution gave you".into()) };
-        let offer = CredentialOffer::pre_authorized(self.cfg.public_url.clone(), vec![config_id.to_owned()], code, Some(tx));
+        let mut offer = CredentialOffer::pre_authorized(self.cfg.public_url.clone(), vec![config_id.to_owned()], code, Some(tx));
+        // The same offer may be taken through the authorization-code flow: its issuer_state ties
+        // the sign-in to this person, credential and (for a PDA1) application.
+        let issuer_state = random_token();
+        self.store
+            .create_single_use(crate::authorize::KIND_ISSUER_STATE, &issuer_state, &json!({"person_id": person.person_id, "configuration": config_id, "application_id": application_id, "offer_group": group}), expires_at)
+            .await?;
+        if let Some(g) = offer.grants.as_mut() {
+            g.authorization_code = Some(esspass_oid4vc::vci::AuthorizationCodeGrant { issuer_state: Some(issuer_state), authorization_server: None });
+        }
         let offer_id = uuid_v4();
         self.store.create_single_use("offer", &offer_id, &serde_json::to_value(&offer).unwrap_or_default(), expires_at).await?;
         self.store.append_audit(now, actor, "create_offer", &person.person_id, "credential issuance", &json!({"configuration": config_id, "offer_id": offer_id})).await?;
@@ -275,6 +289,10 @@ impl Issuer {
             .await
             .map_err(server_error)?
             .ok_or_else(|| ErrorResponse::new(VciError::InvalidGrant, "the pre-authorized code is used or expired"))?;
+        if let Some(group) = payload.get("offer_group").and_then(Value::as_str)
+            && !self.store.first_use(OFFER_REDEEMED, group, now + 86_400, now).await.map_err(server_error)? {
+                return Err(ErrorResponse::new(VciError::InvalidGrant, "the offer was already taken through the authorization-code flow"));
+            }
         Ok(payload)
     }
 

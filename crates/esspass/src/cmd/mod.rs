@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod demo;
 pub mod import;
+pub mod offers;
 pub mod issue;
 pub mod pki;
 pub mod present;
