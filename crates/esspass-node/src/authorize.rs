@@ -110,6 +110,34 @@ pub async fn redeem_authorization_code(store: &Store, code: &str, code_verifier:
     Ok(Value::Object(out))
 }
 
+/// A sign-in that cannot be matched goes to a case worker (`/api/v1/sign-in-reviews`) with what was
+/// typed; the audit names only the record found, the reason and the request. The page is the same
+/// whatever the reason, so it never tells whether a personal number exists.
+async fn to_manual_review(s: &AppState, entered: &matching::SignIn, person_id: Option<String>, reason: &str, configuration: &str, client_id: &str, now: i64) -> Response {
+    let review = esspass_store::SignInReviewRow {
+        review_id: format!("R-{}", esspass_credential::vc::uuid_v4()),
+        person_id: person_id.clone(),
+        entered: json!({"family_name": entered.family_name, "given_name": entered.given_name, "birth_date": entered.birth_date.to_string(), "personal_number": entered.personal_number}),
+        reason: reason.to_owned(),
+        configuration: configuration.to_owned(),
+        client_id: client_id.to_owned(),
+        state: "open".into(),
+        created_at: now,
+        closed_by: None,
+        closed_at: None,
+        note: None,
+    };
+    if s.issuer.store.insert_sign_in_review(&review).await.is_err() {
+        return page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.");
+    }
+    let subject = person_id.as_deref().unwrap_or("unmatched");
+    let details = json!({"reason": reason, "configuration": configuration, "client_id": client_id, "review": review.review_id});
+    if s.issuer.store.append_audit(now, AUDIT_ACTOR, "sign_in_manual_review", subject, "credential issuance", &details).await.is_err() {
+        return page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.");
+    }
+    page::manual_review()
+}
+
 /// The routes of the flow (`/par`, `/authorize`), merged into the node's router.
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new().route("/par", post(par)).route("/authorize", get(authorize_page).post(sign_in))
@@ -414,12 +442,8 @@ async fn sign_in(State(s): State<AppState>, body: Bytes) -> Response {
     let configuration = text("configuration").unwrap_or_default();
     let client_id = text("client_id").unwrap_or_default();
     if let Err(reason) = matching::matches(&entered, person.as_ref()) {
-        let subject = person.as_ref().map_or("unmatched", |p| p.person_id.as_str());
-        let details = json!({"reason": reason.as_str(), "configuration": configuration, "client_id": client_id});
-        if s.issuer.store.append_audit(now, AUDIT_ACTOR, "sign_in_manual_review", subject, "credential issuance", &details).await.is_err() {
-            return unavailable();
-        }
-        return page::manual_review();
+        let person_id = person.as_ref().map(|p| p.person_id.clone());
+        return to_manual_review(&s, &entered, person_id, reason.as_str(), &configuration, &client_id, now).await;
     }
     let Some(person) = person else {
         return unavailable();
@@ -434,11 +458,7 @@ async fn sign_in(State(s): State<AppState>, body: Bytes) -> Response {
         };
         let fits = offered.as_ref().is_some_and(|o| o.get("person_id").and_then(Value::as_str) == Some(person.person_id.as_str()) && o.get("configuration").and_then(Value::as_str) == Some(configuration.as_str()));
         if !fits {
-            let details = json!({"reason": "offer_for_another_person_or_credential", "configuration": configuration, "client_id": client_id});
-            if s.issuer.store.append_audit(now, AUDIT_ACTOR, "sign_in_manual_review", &person.person_id, "credential issuance", &details).await.is_err() {
-                return unavailable();
-            }
-            return page::manual_review();
+            return to_manual_review(&s, &entered, Some(person.person_id.clone()), "offer_for_another_person_or_credential", &configuration, &client_id, now).await;
         }
         // The offer is used up here: neither this flow again nor its pre-authorized code will work.
         if let Some(group) = offered.as_ref().and_then(|o| o.get("offer_group")).and_then(Value::as_str) {

@@ -65,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/applications/{id}", get(get_application))
         .route("/api/v1/applications/{id}/decision", post(decide_application))
         .route("/api/v1/tasks", get(tasks))
+        .route("/api/v1/sign-in-reviews", get(sign_in_reviews))
+        .route("/api/v1/sign-in-reviews/{id}/close", post(close_sign_in_review))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -527,11 +529,51 @@ async fn decide_application(State(s): State<AppState>, h: HeaderMap, Path(id): P
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[utoipa::path(get, path = "/api/v1/sign-in-reviews", tag = "case work",
+    responses((status = 200, description = "open reviews of sign-ins that did not match a record", body = Vec<esspass_store::SignInReviewRow>), (status = 403, body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn sign_in_reviews(State(s): State<AppState>, h: HeaderMap) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
+        let open = s.issuer.store.sign_in_reviews("open", 500).await?;
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_sign_in_reviews", "sign-in reviews", "case work", &json!({"count": open.len()})).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &open))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+/// What a case worker records when closing a sign-in review.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewClose {
+    /// What was done (e.g. the record corrected, the person asked to come in).
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/sign-in-reviews/{id}/close", tag = "case work", request_body = ReviewClose, params(("id" = String, Path, description = "review id")),
+    responses((status = 200, description = "closed"), (status = 400, body = ProblemDetails), (status = 409, description = "not open", body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
+        let req: ReviewClose = parse_json(&body)?;
+        if req.note.trim().is_empty() {
+            return Err(ApiError::new(400, ErrorCode::BadRequest, "closing a review needs a note"));
+        }
+        if !s.issuer.store.close_sign_in_review(&id, &actor(k), s.now(), &req.note).await? {
+            return Err(ApiError::new(409, ErrorCode::BadRequest, "no open review with this id"));
+        }
+        s.issuer.store.append_audit(s.now(), &actor(k), "close_sign_in_review", "sign-in reviews", "case work", &json!({"review": id})).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &json!({"review_id": id, "state": "closed"})))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
 /// The back-office API's OpenAPI document, generated from the handlers' annotations and types.
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, openapi),
+    paths(create_person, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, sign_in_reviews, close_sign_in_review, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 static N: AtomicUsize = AtomicUsize::new(0);
 const BO_KEY: &str = "bo-test-key-0123456789";
 const AUDITOR_KEY: &str = "auditor-test-key-0123456789";
+const CASE_WORKER_KEY: &str = "case-worker-test-key-0123456789";
 const REDIRECT: &str = "https://wallet.example/cb?app=1";
 const CLIENT: &str = "wallet-client-1";
 const DEMO: &str = "DEMO eID — not a real identification";
@@ -94,9 +95,15 @@ sha256 = "{bo}"
 name = "auditor"
 role = "auditor"
 sha256 = "{au}"
+
+[[api_keys]]
+name = "case-worker"
+role = "case_worker"
+sha256 = "{cw}"
 "#,
         bo = esspass_store::hash_secret(BO_KEY),
         au = esspass_store::hash_secret(AUDITOR_KEY),
+        cw = esspass_store::hash_secret(CASE_WORKER_KEY),
     );
     std::fs::write(pki.join("esspass.toml"), cfg).unwrap();
     let cfg = esspass_node::config::NodeConfig::load(&pki.join("esspass.toml")).unwrap();
@@ -527,6 +534,22 @@ async fn refusals_of_the_authorization_code_flow() {
         assert_eq!(review.len(), 3);
         assert!(review.iter().any(|r| r.subject == "unmatched" && r.details["reason"] == "no_record"));
         assert!(review.iter().all(|r| !r.details.to_string().contains("SI9999999999")));
+        // …and wait for a case worker, with what was typed (not in the audit trail, in the review).
+        let (s, open) = n.api(reqwest::Method::GET, "/api/v1/sign-in-reviews", Some(CASE_WORKER_KEY), None).await;
+        assert_eq!(s, 200, "{open}");
+        let open = open.as_array().unwrap().clone();
+        assert_eq!(open.len(), 3);
+        let unknown = open.iter().find(|r| r["reason"] == "no_record").unwrap();
+        assert_eq!(unknown["entered"]["personal_number"], "SI9999999999");
+        assert!(unknown["person_id"].is_null());
+        let (s, v) = n.api(reqwest::Method::GET, "/api/v1/sign-in-reviews", Some(BO_KEY), None).await;
+        assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7002")));
+        let id = unknown["review_id"].as_str().unwrap();
+        let path = format!("/api/v1/sign-in-reviews/{id}/close");
+        let (s, _) = n.api(reqwest::Method::POST, &path, Some(CASE_WORKER_KEY), Some(json!({"note": "no such insured person; told the caller"}))).await;
+        assert_eq!(s, 200);
+        let (s, _) = n.api(reqwest::Method::POST, &path, Some(CASE_WORKER_KEY), Some(json!({"note": "again"}))).await;
+        assert_eq!(s, 409, "closed once");
         n.node.stop();
     }
 }

@@ -14,7 +14,7 @@ mod model;
 mod store;
 
 pub use audit::{AuditRecord, ChainProblem, verify_chain};
-pub use model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, Person, StatusListRow};
+pub use model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, Person, SignInReviewRow, StatusListRow};
 pub use store::Store;
 
 /// Errors of the store.

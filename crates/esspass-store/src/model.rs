@@ -121,3 +121,24 @@ pub struct ApplicationRow {
     pub decision_note: Option<String>,
     pub created_at: i64,
 }
+
+/// A sign-in that did not match the record, waiting for a case worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignInReviewRow {
+    pub review_id: String,
+    /// The record the personal number found, if any.
+    pub person_id: Option<String>,
+    /// What the person typed (names, birth date, personal number).
+    #[schema(value_type = Object)]
+    pub entered: serde_json::Value,
+    /// `details_differ`, `no_record`, `offer_for_another_person_or_credential`.
+    pub reason: String,
+    pub configuration: String,
+    pub client_id: String,
+    /// `open` or `closed`.
+    pub state: String,
+    pub created_at: i64,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<i64>,
+    pub note: Option<String>,
+}

@@ -3,7 +3,7 @@
 //! body for the SQLite and the PostgreSQL pool.
 
 use crate::audit::AuditRecord;
-use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, Person, StatusListRow};
+use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, Person, SignInReviewRow, StatusListRow};
 use crate::{Result, StoreError, hash_secret};
 use serde_json::Value;
 use sqlx::Row;
@@ -567,6 +567,49 @@ impl Store {
         on_pool!(self, pool => {
             let r = sqlx::query("UPDATE applications SET state = $1, final = $2, decided_by = $3, decided_at = $4, decision_note = $5 WHERE application_id = $6 AND state = 'pending_review'")
                 .bind(state).bind(fin).bind(by).bind(at).bind(note).bind(application_id).execute(pool).await?;
+            Ok(r.rows_affected() == 1)
+        })
+    }
+
+    // ---- sign-in reviews --------------------------------------------------------------------
+
+    pub async fn insert_sign_in_review(&self, r: &SignInReviewRow) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO sign_in_reviews (review_id, person_id, entered, reason, configuration, client_id, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(&r.review_id).bind(&r.person_id).bind(r.entered.to_string()).bind(&r.reason).bind(&r.configuration).bind(&r.client_id).bind(&r.state).bind(r.created_at)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn sign_in_reviews(&self, state: &str, limit: i64) -> Result<Vec<SignInReviewRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM sign_in_reviews WHERE state = $1 ORDER BY created_at, review_id LIMIT $2").bind(state).bind(limit).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(SignInReviewRow {
+                    review_id: r.try_get("review_id")?,
+                    person_id: r.try_get("person_id")?,
+                    entered: serde_json::from_str(&r.try_get::<String, _>("entered")?).map_err(|e| StoreError::Database(e.to_string()))?,
+                    reason: r.try_get("reason")?,
+                    configuration: r.try_get("configuration")?,
+                    client_id: r.try_get("client_id")?,
+                    state: r.try_get("state")?,
+                    created_at: r.try_get("created_at")?,
+                    closed_by: r.try_get("closed_by")?,
+                    closed_at: r.try_get("closed_at")?,
+                    note: r.try_get("note")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Close an open review once; `false` if it was not open.
+    pub async fn close_sign_in_review(&self, review_id: &str, by: &str, at: i64, note: &str) -> Result<bool> {
+        on_pool!(self, pool => {
+            let r = sqlx::query("UPDATE sign_in_reviews SET state = 'closed', closed_by = $1, closed_at = $2, note = $3 WHERE review_id = $4 AND state = 'open'")
+                .bind(by).bind(at).bind(note).bind(review_id).execute(pool).await?;
             Ok(r.rows_affected() == 1)
         })
     }
