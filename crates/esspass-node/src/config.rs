@@ -187,6 +187,10 @@ mod tests {
         assert_eq!(c.api_keys.len(), 2);
         assert!(c.institution.signing_key.is_absolute());
         assert!(c.database.starts_with("sqlite:/"));
+        // The README shows the same file.
+        let example = std::fs::read_to_string(&p).unwrap();
+        let readme = include_str!("../../../README.md");
+        assert!(readme.contains(example.trim()), "README.md and docs/esspass.example.toml differ");
     }
 
     #[test]
