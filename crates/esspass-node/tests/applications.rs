@@ -4,17 +4,15 @@
 //! ends in `credential_request_denied`; employers see only their own workers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod support;
+
 use esspass_credential::EcdsaP256Signer;
-use esspass_credential::status::{CachePolicy, StatusCache, StatusListSource};
-use esspass_credential::trust::TrustedList;
-use esspass_credential::verify::{Expectation, Outcome, Verifier};
-use esspass_credential::x509::{Certificate, ChainValidator};
+use esspass_credential::verify::Outcome;
+use esspass_credential::x509::Certificate;
 use esspass_wallet::{Oid4vciClient, Redeemed};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-static N: AtomicUsize = AtomicUsize::new(0);
 const BO: &str = "bo-a1-key-0123456789";
 const EMPLOYER: &str = "employer-yiannis-key-0123456789";
 const OTHER_EMPLOYER: &str = "employer-other-key-0123456789";
@@ -32,33 +30,8 @@ fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
-async fn databases() -> Vec<String> {
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("esspass-a1-db-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut v = vec![format!("sqlite:{}", dir.join("node.db").display())];
-    if let Ok(url) = std::env::var("ESSPASS_TEST_POSTGRES") {
-        static CLEAN: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-        CLEAN.get_or_init(|| async { esspass_store::Store::drop_postgres_schemas(&url, "esspass_a").await.unwrap(); }).await;
-        let schema = format!("esspass_a{}_{n}", std::process::id());
-        esspass_store::Store::connect_postgres_schema(&url, &schema).await.unwrap().close().await;
-        let sep = if url.contains('?') { '&' } else { '?' };
-        v.push(format!("{url}{sep}options=-csearch_path%3D{schema}"));
-    } else {
-        eprintln!("ESSPASS_TEST_POSTGRES is not set: A1 tests ran on SQLite only");
-    }
-    v
-}
-
 async fn start(db: &str) -> T {
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let pki = std::env::temp_dir().join(format!("esspass-a1-pki-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&pki);
-    esspass_keys::pki::init_demo(&pki, now()).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    esspass_keys::pki::reissue_institution(&pki, "el-efka", &url, now()).unwrap();
+    let support::Setup { pki, listener, url, root } = support::setup("el-efka");
     let h = esspass_store::hash_secret;
     let cfg = format!(
         "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\n\n[institution]\nid = \"EL:EFKA01\"\nname = \"e-EFKA\"\ncountry = \"GR\"\nsigning_key = \"institutions/el-efka/signing.key\"\nchain = \"institutions/el-efka/chain.pem\"\ntls_key = \"institutions/el-efka/tls.key\"\ntls_chain = \"institutions/el-efka/tls-chain.pem\"\ncredential_types = [\"pda1\"]\n\n[status]\nlist_size = 65536\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{}\"\n\n[[api_keys]]\nname = \"yiannis\"\nrole = \"employer\"\nemployer_id = \"EL094019245\"\nsha256 = \"{}\"\n\n[[api_keys]]\nname = \"other\"\nrole = \"employer\"\nemployer_id = \"EL000000001\"\nsha256 = \"{}\"\n\n[[api_keys]]\nname = \"case-worker\"\nrole = \"case_worker\"\nsha256 = \"{}\"\n",
@@ -69,8 +42,7 @@ async fn start(db: &str) -> T {
     );
     std::fs::write(pki.join("node.toml"), cfg).unwrap();
     let node = esspass_node::node::start(esspass_node::config::NodeConfig::load(&pki.join("node.toml")).unwrap(), Some(listener)).await.unwrap();
-    let root = Certificate::from_pem(&std::fs::read_to_string(pki.join("root/ca.pem")).unwrap()).unwrap();
-    let c = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).build().unwrap();
+    let c = support::client(&root);
     T { node, c, url, pki, root }
 }
 
@@ -86,16 +58,7 @@ impl T {
     }
 
     async fn verify(&self, credential: &str) -> esspass_credential::verify::Report {
-        struct Fixed(String);
-        impl StatusListSource for Fixed {
-            fn fetch(&self, _: &str) -> Result<String, String> {
-                Ok(self.0.clone())
-            }
-        }
-        let token = self.c.get(format!("{}/status/1", self.url)).send().await.unwrap().text().await.unwrap();
-        let chains = ChainValidator::new(vec![self.root.clone()]);
-        let itl = TrustedList::verify(&std::fs::read_to_string(self.pki.join("trusted-lists/issuers.jwt")).unwrap(), &chains, now().unix_timestamp()).unwrap();
-        Verifier::new(chains, Some(itl), Some(StatusCache::new(Box::new(Fixed(token)), CachePolicy::default()))).verify(credential, &Expectation::default(), now())
+        support::verify(&self.c, &self.url, &self.pki, &self.root, credential).await
     }
 }
 
@@ -123,7 +86,7 @@ fn work() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clear_case_issued_at_once_unclear_case_deferred_until_a_case_worker_decides() {
-    for db in databases().await {
+    for db in support::databases("esspass_a").await {
         let t = start(&db).await;
         let (s, p) = t.api(reqwest::Method::POST, "/api/v1/persons", BO, Some(json!({"personal_number": "12038501234", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12"}))).await;
         assert_eq!(s, 201, "{p}");

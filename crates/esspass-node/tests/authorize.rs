@@ -5,17 +5,16 @@
 //! and sign-ins that go to manual review without a code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use esspass_credential::status::{CachePolicy, StatusCache, StatusListSource};
-use esspass_credential::trust::TrustedList;
-use esspass_credential::verify::{Expectation, Outcome, Verifier};
-use esspass_credential::x509::{Certificate, ChainValidator};
-use esspass_credential::{EcdsaP256Signer, Signer, b64, jose::sign_compact};
-use esspass_node::node::{RunningNode, start};
-use serde_json::{Map, Value, json};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
 
-static N: AtomicUsize = AtomicUsize::new(0);
+use esspass_credential::{EcdsaP256Signer, b64};
+use esspass_credential::verify::Outcome;
+use esspass_credential::x509::Certificate;
+use esspass_node::node::{RunningNode, start};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use support::{key_proof, now};
+
 const BO_KEY: &str = "bo-test-key-0123456789";
 const AUDITOR_KEY: &str = "auditor-test-key-0123456789";
 const CASE_WORKER_KEY: &str = "case-worker-test-key-0123456789";
@@ -32,39 +31,8 @@ struct TestNode {
     nonce: String,
 }
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-async fn backends() -> Vec<String> {
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("esspass-authz-db-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut v = vec![format!("sqlite:{}", dir.join("node.db").display())];
-    match std::env::var("ESSPASS_TEST_POSTGRES") {
-        Ok(url) => {
-            static CLEAN: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-            CLEAN.get_or_init(|| async { esspass_store::Store::drop_postgres_schemas(&url, "esspass_oauth").await.unwrap(); }).await;
-            let schema = format!("esspass_oauth{}_{n}", std::process::id());
-            esspass_store::Store::connect_postgres_schema(&url, &schema).await.unwrap().close().await;
-            let sep = if url.contains('?') { '&' } else { '?' };
-            v.push(format!("{url}{sep}options=-csearch_path%3D{schema}"));
-        }
-        Err(_) => eprintln!("ESSPASS_TEST_POSTGRES is not set: authorization tests ran on SQLite only"),
-    }
-    v
-}
-
 async fn start_node(database: &str) -> TestNode {
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let pki = std::env::temp_dir().join(format!("esspass-authz-pki-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&pki);
-    let t = time::OffsetDateTime::now_utc();
-    esspass_keys::pki::init_demo(&pki, t).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    esspass_keys::pki::reissue_institution(&pki, "si-zzzs", &url, t).unwrap();
+    let support::Setup { pki, listener, url, root } = support::setup("si-zzzs");
     let cfg = format!(
         r#"role = "institution"
 listen = "127.0.0.1:0"
@@ -108,7 +76,6 @@ sha256 = "{cw}"
     std::fs::write(pki.join("esspass.toml"), cfg).unwrap();
     let cfg = esspass_node::config::NodeConfig::load(&pki.join("esspass.toml")).unwrap();
     let node = start(cfg, Some(listener)).await.unwrap();
-    let root = Certificate::from_pem(&std::fs::read_to_string(pki.join("root/ca.pem")).unwrap()).unwrap();
     let client = reqwest::Client::builder()
         .tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()])
         .redirect(reqwest::redirect::Policy::none())
@@ -126,24 +93,7 @@ sha256 = "{cw}"
 }
 
 fn dpop_with(key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> String {
-    let mut h = Map::new();
-    h.insert("typ".into(), json!("dpop+jwt"));
-    h.insert("jwk".into(), key.public_jwk().to_value());
-    let mut p = json!({"jti": b64::encode(esspass_credential::random_bytes::<12>()), "htm": method, "htu": url, "iat": now()});
-    if let Some(t) = token {
-        p["ath"] = json!(esspass_oid4vc::dpop::ath(t));
-    }
-    if let Some(n) = nonce.filter(|n| !n.is_empty()) {
-        p["nonce"] = json!(n);
-    }
-    sign_compact(key, h, p.as_object().unwrap()).unwrap()
-}
-
-fn key_proof(holder: &EcdsaP256Signer, aud: &str, nonce: &str) -> String {
-    let mut h = Map::new();
-    h.insert("typ".into(), json!("openid4vci-proof+jwt"));
-    h.insert("jwk".into(), holder.public_jwk().to_value());
-    sign_compact(holder, h, json!({"aud": aud, "nonce": nonce, "iat": now()}).as_object().unwrap()).unwrap()
+    support::dpop_proof(key, method, url, token, nonce, now())
 }
 
 /// A fresh PKCE verifier (43+ unreserved characters).
@@ -212,7 +162,7 @@ impl TestNode {
 
     /// A person with health coverage: Novak, Živa, 1985-04-12; returns (person_id, personal number).
     async fn person(&self) -> (String, String) {
-        let number = format!("SI{:010}", N.fetch_add(1, Ordering::SeqCst));
+        let number = format!("SI{:010}", support::unique());
         let rec = json!({"personal_number": number, "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "residence": "SI", "coverage_kind": "health", "coverage_start": "2020-01-01"});
         let (s, v) = self.api(reqwest::Method::POST, "/api/v1/persons", Some(BO_KEY), Some(rec)).await;
         assert_eq!(s, 201, "{v}");
@@ -302,17 +252,7 @@ impl TestNode {
     }
 
     async fn verify(&self, credential: &str) -> esspass_credential::verify::Report {
-        struct Fixed(String);
-        impl StatusListSource for Fixed {
-            fn fetch(&self, _: &str) -> Result<String, String> {
-                Ok(self.0.clone())
-            }
-        }
-        let status = self.client.get(format!("{}/status/1", self.url)).send().await.unwrap().text().await.unwrap();
-        let chains = ChainValidator::new(vec![self.root.clone()]);
-        let itl = TrustedList::verify(&std::fs::read_to_string(self.pki.join("trusted-lists/issuers.jwt")).unwrap(), &chains, now()).unwrap();
-        let v = Verifier::new(chains, Some(itl), Some(StatusCache::new(Box::new(Fixed(status)), CachePolicy::default())));
-        v.verify(credential, &Expectation::default(), time::OffsetDateTime::now_utc())
+        support::verify(&self.client, &self.url, &self.pki, &self.root, credential).await
     }
 
     async fn audit_actions(&self) -> Vec<esspass_store::AuditRecord> {
@@ -326,7 +266,7 @@ impl TestNode {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_code_flow_with_par_pkce_dpop_and_demo_eid_issues_a_verifiable_ehic() {
-    for db in backends().await {
+    for db in support::databases("esspass_oauth").await {
         let n = start_node(&db).await;
         let (person_id, number) = n.person().await;
         let wallet = EcdsaP256Signer::generate().unwrap();
@@ -414,7 +354,7 @@ async fn authorization_code_flow_with_par_pkce_dpop_and_demo_eid_issues_a_verifi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_of_the_authorization_code_flow() {
-    for db in backends().await {
+    for db in support::databases("esspass_oauth").await {
         let n = start_node(&db).await;
         let (_, number) = n.person().await;
         let wallet = EcdsaP256Signer::generate().unwrap();
@@ -556,7 +496,7 @@ async fn refusals_of_the_authorization_code_flow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offer_is_used_once_whichever_grant_takes_it() {
-    for db in backends().await {
+    for db in support::databases("esspass_oauth").await {
         let n = start_node(&db).await;
         let (person, number) = n.person().await;
         let wallet = EcdsaP256Signer::generate().unwrap();

@@ -4,17 +4,16 @@
 //! the protocol's refusals — each rejected with the right code and nothing written.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use esspass_credential::status::{CachePolicy, StatusCache, StatusListSource};
-use esspass_credential::trust::TrustedList;
-use esspass_credential::verify::{Expectation, Outcome, Verifier};
-use esspass_credential::x509::{Certificate, ChainValidator};
-use esspass_credential::{EcdsaP256Signer, Signer, b64, jose::sign_compact};
-use esspass_node::node::RunningNode;
-use serde_json::{Map, Value, json};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
 
-static N: AtomicUsize = AtomicUsize::new(0);
+use esspass_credential::EcdsaP256Signer;
+use esspass_credential::verify::Outcome;
+use esspass_credential::x509::Certificate;
+use esspass_node::node::RunningNode;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use support::{key_proof, now};
+
 const BO_KEY: &str = "bo-test-key-0123456789";
 const AUDITOR_KEY: &str = "auditor-test-key-0123456789";
 
@@ -30,43 +29,12 @@ struct TestNode {
     shift: i64,
 }
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-async fn backends() -> Vec<String> {
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("esspass-node-db-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut v = vec![format!("sqlite:{}", dir.join("node.db").display())];
-    match std::env::var("ESSPASS_TEST_POSTGRES") {
-        Ok(url) => {
-            static CLEAN: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-            CLEAN.get_or_init(|| async { esspass_store::Store::drop_postgres_schemas(&url, "esspass_n").await.unwrap(); }).await;
-            let schema = format!("esspass_n{}_{n}", std::process::id());
-            esspass_store::Store::connect_postgres_schema(&url, &schema).await.unwrap().close().await;
-            let sep = if url.contains('?') { '&' } else { '?' };
-            v.push(format!("{url}{sep}options=-csearch_path%3D{schema}"));
-        }
-        Err(_) => eprintln!("ESSPASS_TEST_POSTGRES is not set: node tests ran on SQLite only"),
-    }
-    v
-}
-
 async fn start_node(database: &str) -> TestNode {
     start_node_with_clock(database, std::sync::Arc::new(esspass_core::SystemClock)).await
 }
 
 async fn start_node_with_clock(database: &str, clock: std::sync::Arc<dyn esspass_core::Clock>) -> TestNode {
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let pki = std::env::temp_dir().join(format!("esspass-node-pki-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&pki);
-    let t = time::OffsetDateTime::now_utc();
-    esspass_keys::pki::init_demo(&pki, t).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    esspass_keys::pki::reissue_institution(&pki, "si-zzzs", &url, t).unwrap();
+    let support::Setup { pki, listener, url, root } = support::setup("si-zzzs");
     let cfg = format!(
         r#"role = "institution"
 listen = "127.0.0.1:0"
@@ -104,42 +72,18 @@ sha256 = "{au}"
     std::fs::write(pki.join("esspass.toml"), cfg).unwrap();
     let cfg = esspass_node::config::NodeConfig::load(&pki.join("esspass.toml")).unwrap();
     let node = esspass_node::node::start_with_clock(cfg, Some(listener), clock).await.unwrap();
-    let root = Certificate::from_pem(&std::fs::read_to_string(pki.join("root/ca.pem")).unwrap()).unwrap();
-    let client = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).build().unwrap();
-    // Every answer of the token endpoint carries the current DPoP nonce, a refusal too.
-    let resp = client.post(format!("{url}/token")).send().await.unwrap();
-    let nonce = resp.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let client = support::client(&root);
+    let nonce = support::dpop_nonce(&client, &url).await;
     TestNode { node, client, url, pki, root, nonce, shift: 0 }
 }
 
 fn dpop_with(key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> String {
-    dpop_at(key, method, url, token, nonce, now())
-}
-
-fn dpop_at(key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>, iat: i64) -> String {
-    let mut h = Map::new();
-    h.insert("typ".into(), json!("dpop+jwt"));
-    h.insert("jwk".into(), key.public_jwk().to_value());
-    let mut p = json!({"jti": b64::encode(esspass_credential::random_bytes::<12>()), "htm": method, "htu": url, "iat": iat});
-    if let Some(t) = token {
-        p["ath"] = json!(esspass_oid4vc::dpop::ath(t));
-    }
-    if let Some(n) = nonce.filter(|n| !n.is_empty()) {
-        p["nonce"] = json!(n);
-    }
-    sign_compact(key, h, p.as_object().unwrap()).unwrap()
-}
-
-fn key_proof(holder: &EcdsaP256Signer, aud: &str, nonce: &str) -> String {
-    let mut h = Map::new();
-    h.insert("typ".into(), json!("openid4vci-proof+jwt"));
-    h.insert("jwk".into(), holder.public_jwk().to_value());
-    sign_compact(holder, h, json!({"aud": aud, "nonce": nonce, "iat": now()}).as_object().unwrap()).unwrap()
+    support::dpop_proof(key, method, url, token, nonce, now())
 }
 
 impl TestNode {
     fn dpop(&self, key: &EcdsaP256Signer, method: &str, url: &str, token: Option<&str>) -> String {
-        dpop_at(key, method, url, token, Some(&self.nonce), now() + self.shift)
+        support::dpop_proof(key, method, url, token, Some(&self.nonce), now() + self.shift)
     }
 
     async fn api(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
@@ -157,7 +101,7 @@ impl TestNode {
     }
 
     async fn person(&self, coverage: bool) -> String {
-        let mut rec = json!({"personal_number": format!("SI{:010}", N.fetch_add(1, Ordering::SeqCst)), "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "residence": "SI"});
+        let mut rec = json!({"personal_number": format!("SI{:010}", support::unique()), "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "residence": "SI"});
         if coverage {
             rec["coverage_kind"] = json!("health");
             rec["coverage_start"] = json!("2020-01-01");
@@ -208,22 +152,14 @@ impl TestNode {
     }
 
     async fn verify(&self, credential: &str) -> esspass_credential::verify::Report {
-        struct Fixed(String);
-        impl StatusListSource for Fixed {
-            fn fetch(&self, _: &str) -> Result<String, String> {
-                Ok(self.0.clone())
-            }
-        }
-        let chains = ChainValidator::new(vec![self.root.clone()]);
-        let itl = TrustedList::verify(&std::fs::read_to_string(self.pki.join("trusted-lists/issuers.jwt")).unwrap(), &chains, now()).unwrap();
-        let v = Verifier::new(chains, Some(itl), Some(StatusCache::new(Box::new(Fixed(self.status_token().await)), CachePolicy::default())));
-        v.verify(credential, &Expectation::default(), time::OffsetDateTime::now_utc())
+        let _served_as_statuslist_jwt = self.status_token().await;
+        support::verify(&self.client, &self.url, &self.pki, &self.root, credential).await
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pre_authorized_flow_with_dpop_issues_a_verifiable_ehic_and_revocation_shows_at_once() {
-    for db in backends().await {
+    for db in support::databases("esspass_n").await {
         let n = start_node(&db).await;
         let (s, meta) = n.api(reqwest::Method::GET, "/.well-known/openid-credential-issuer", None, None).await;
         assert_eq!(s, 200);
@@ -294,7 +230,7 @@ async fn report_document_number(n: &TestNode, credential: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protocol_refusals_have_the_right_codes_and_write_nothing() {
-    for db in backends().await {
+    for db in support::databases("esspass_n").await {
         let n = start_node(&db).await;
         let person = n.person(true).await;
         let wallet = EcdsaP256Signer::generate().unwrap();
@@ -403,7 +339,7 @@ async fn protocol_refusals_have_the_right_codes_and_write_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_codes_tokens_and_nonces_are_refused() {
-    for db in backends().await {
+    for db in support::databases("esspass_n").await {
         let clock = std::sync::Arc::new(esspass_core::ShiftedClock::default());
         let n = start_node_with_clock(&db, clock.clone()).await;
         let person = n.person(true).await;
