@@ -32,6 +32,7 @@ fn demo_runs_both_journeys_end_to_end() {
     assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(out.matches("outcome    VALID").count(), 2, "{out}");
     assert!(out.contains("outcome    INVALID (ESP-4010"), "{out}");
+    assert!(out.contains("outcome determined — legislation GR under 883/2004 Art 12(1), status confirmation 01"), "the rules engine decides Georgios's A1: {out}");
     assert!(d.join("data/wallet/pda1.sd-jwt").exists() && d.join("data/pki/root/ca.pem").exists());
     #[cfg(unix)]
     {

@@ -97,6 +97,21 @@ fn write(path: &Path, content: &str) -> Result<(), Failure> {
     std::fs::write(path, content).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", path.display())))
 }
 
+/// Georgios's A1 application (examples/rules), moved to start today, decided by the rules engine.
+fn georgios_decision() -> Result<serde_json::Value, Failure> {
+    let mut app: serde_json::Value = serde_json::from_str(include_str!("../../../../examples/rules/georgios-gr-it-12-months.determined.json")).map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
+    let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
+    let end = today.add_months(12).and_then(|d| d.pred()).unwrap_or(today);
+    if let Some(o) = app.as_object_mut() {
+        o.insert("decision_date".into(), today.to_string().into());
+    }
+    if let Some(activity) = app.pointer_mut("/activities/0").and_then(serde_json::Value::as_object_mut) {
+        activity.insert("period".into(), serde_json::json!({"start": today.to_string(), "end": end.to_string()}));
+    }
+    let parsed = esspass_rules::parse_application(&app.to_string()).map_err(|p| Failure::usage(ErrorCode::RulesInvalidInput, p.to_string()))?;
+    Ok(serde_json::to_value(esspass_rules::decide(&parsed)).unwrap_or_default())
+}
+
 fn claims(name: &str) -> Result<serde_json::Value, Failure> {
     let text = match name {
         "pda1" => include_str!("../../../../examples/pda1-claims.json"),
@@ -155,7 +170,16 @@ pub fn run(a: Args) -> CmdResult {
         institutions.insert(slug, inst);
     }
 
-    step(3, "Issue: each person's wallet makes a holder key; the competent institution issues the credential");
+    step(3, "Greece: Yiannis Constructions applies for Georgios's A1; the rules engine decides at once");
+    let decision = georgios_decision()?;
+    let get = |k: &str| decision.get(k).and_then(serde_json::Value::as_str).unwrap_or("-").to_owned();
+    println!("   outcome {} — legislation {} under {}, status confirmation {}, {} .. {}; EESSI: {} with SED {} to the host state", get("outcome"), get("legislation_country"), get("article"), get("status_confirmation"),
+        decision.pointer("/period/start").and_then(serde_json::Value::as_str).unwrap_or("-"), decision.pointer("/period/end").and_then(serde_json::Value::as_str).unwrap_or("-"), get("buc"), get("first_sed"));
+    if get("outcome") != "determined" {
+        return Err(Failure::usage(ErrorCode::Internal, format!("the demo application was not decided automatically: {decision}")));
+    }
+
+    step(4, "Issue: each person's wallet makes a holder key; the competent institution issues the credential");
     let mut issued: Vec<(&str, &str, CredentialType, SdJwt, EcdsaP256Signer, usize)> = Vec::new();
     for (person, slug, t) in [("Živa", "si-zzzs", CredentialType::Ehic), ("Georgios", "el-efka", CredentialType::Pda1)] {
         let inst = institutions.get_mut(slug).ok_or_else(|| Failure::usage(ErrorCode::Internal, "institution"))?;
@@ -164,7 +188,15 @@ pub fn run(a: Args) -> CmdResult {
         files::write_private_key(&key_path, &holder.to_pkcs8_der()?)?;
         let idx = inst.allocate()?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let c = claims(t.short_name())?;
+        let mut c = claims(t.short_name())?;
+        if t == CredentialType::Pda1 {
+            // The PDA1 states what the engine decided.
+            for (claim, from) in [("legislation_country", "/legislation_country"), ("status_confirmation", "/status_confirmation"), ("starting_date", "/period/start"), ("ending_date", "/period/end"), ("date_of_expiry", "/period/end")] {
+                if let (Some(o), Some(v)) = (c.as_object_mut(), decision.pointer(from)) {
+                    o.insert(claim.into(), v.clone());
+                }
+            }
+        }
         let sd = issue(&IssueRequest {
             credential_type: t,
             claims: &c,
@@ -212,7 +244,7 @@ pub fn run(a: Args) -> CmdResult {
     };
 
     let (_, _, _, ehic, ehic_holder, _) = issued.first().ok_or_else(|| Failure::usage(ErrorCode::Internal, "ehic"))?;
-    step(4, "Spain: Živa shows her EHIC at Hospital Universitario La Paz — only what the hospital needs");
+    step(5, "Spain: Živa shows her EHIC at Hospital Universitario La Paz — only what the hospital needs");
     let nonce = b64::encode(esspass_credential::random_bytes::<16>());
     let sel: Vec<Selection> = ["document_number", "personal_administrative_number"].iter().map(|p| Selection::parse(p)).collect::<Result<_, _>>()?;
     let now = time::OffsetDateTime::now_utc();
@@ -222,20 +254,20 @@ pub fn run(a: Args) -> CmdResult {
     show("hospital's verification report:", &r, Outcome::Valid);
 
     let (_, pda1_slug, _, pda1, pda1_holder, pda1_idx) = issued.get(1).ok_or_else(|| Failure::usage(ErrorCode::Internal, "pda1"))?;
-    step(5, "Italy: labour inspector Nicola checks Georgios's PDA1 on site — the whole document, holder-bound");
+    step(6, "Italy: labour inspector Nicola checks Georgios's PDA1 on site — the whole document, holder-bound");
     let nonce = b64::encode(esspass_credential::random_bytes::<16>());
     let now = time::OffsetDateTime::now_utc();
     let p = bind(SdJwt { kb_jwt: None, ..pda1.clone() }, pda1_holder, &nonce, &inspector, now.unix_timestamp())?;
     let r = inspector_verifier.verify(&p.serialize(), &Expectation { nonce: Some(&nonce), aud: Some(&inspector) }, now);
     show("inspector's verification report:", &r, Outcome::Valid);
 
-    step(6, "Greece: e-EFKA withdraws the PDA1 — its status becomes INVALID and the list is re-signed");
+    step(7, "Greece: e-EFKA withdraws the PDA1 — its status becomes INVALID and the list is re-signed");
     let inst = institutions.get_mut(pda1_slug).ok_or_else(|| Failure::usage(ErrorCode::Internal, "institution"))?;
     inst.list.set(*pda1_idx, status::INVALID)?;
     inst.publish(&published)?;
     println!("   {} #{pda1_idx} = INVALID", inst.uri);
 
-    step(7, "Italy, a little later: the inspector's cached list has outlived its ttl; the next check fetches it again");
+    step(8, "Italy, a little later: the inspector's cached list has outlived its ttl; the next check fetches it again");
     let nonce = b64::encode(esspass_credential::random_bytes::<16>());
     let later = time::OffsetDateTime::now_utc() + time::Duration::seconds(TTL + 1);
     let p = bind(SdJwt { kb_jwt: None, ..pda1.clone() }, pda1_holder, &nonce, &inspector, later.unix_timestamp())?;
