@@ -299,16 +299,7 @@ async fn create_offer(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> R
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
         let req: OfferRequest = parse_json(&body)?;
-        if k.role == ApiRole::Employer {
-            // An employer offers only PDA1s of its own applications.
-            let app = match req.application_id.as_deref() {
-                Some(id) => s.issuer.store.application(id).await?,
-                None => None,
-            };
-            if !app.is_some_and(|a| crate::services::applications::may_access(k, &a)) {
-                return Err(ApiError::new(403, ErrorCode::UnavailableForEmployer, "an employer offers only PDA1s of its own A1 applications"));
-            }
-        }
+        crate::services::applications::check_may_offer(&s.issuer.store, k, req.application_id.as_deref()).await?;
         let o = s.issuer.create_offer(&req.credential_configuration_id, &req.person_id, req.application_id.as_deref(), &actor(k), s.now()).await?;
         s.metrics.offers_created.fetch_add(1, Ordering::Relaxed);
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &o))
@@ -410,10 +401,6 @@ async fn change_status(State(s): State<AppState>, h: HeaderMap, Path((id, action
             _ => return Err(ApiError::new(404, ErrorCode::BadRequest, "the action is revoke, suspend or reinstate")),
         };
         let req: StatusChange = if body.is_empty() { StatusChange::default() } else { parse_json(&body)? };
-        let current = s.issuer.store.credential(&id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::CredentialNotFound, "no such credential"))?;
-        if current.state == CredentialState::Revoked {
-            return Err(ApiError::new(409, ErrorCode::BadRequest, "a revoked credential stays revoked"));
-        }
         let now = s.now();
         let row = s.status.set_state(&id, state, req.reason.as_deref(), now).await?;
         s.issuer.store.append_audit(now, &actor(k), &format!("{action}_credential"), &row.person_id, "credential status", &json!({"credential": id, "reason": req.reason})).await?;

@@ -206,6 +206,9 @@ async fn pre_authorized_flow_with_dpop_issues_a_verifiable_ehic_and_revocation_s
         assert!(started.elapsed() < std::time::Duration::from_secs(1), "revocation visible in under a second");
         assert_eq!(report.code.map(|c| c.code()), Some("ESP-4010"), "{db}");
         assert_eq!(n.verify(creds[1]["credential"].as_str().unwrap()).await.outcome, Outcome::Valid, "the other one is untouched");
+        let (s, v) = n.api(reqwest::Method::POST, &format!("/api/v1/credentials/{target}/reinstate"), Some(BO_KEY), None).await;
+        assert_eq!(s, 409, "a revoked credential stays revoked: {v}");
+        assert_eq!(n.verify(first).await.code.map(|c| c.code()), Some("ESP-4010"));
         // The notification endpoint records the wallet's event.
         let nid = r["notification_id"].as_str().unwrap();
         let url = format!("{}/notification", n.url);

@@ -25,6 +25,9 @@ pub enum StoreError {
     Duplicate(String),
     #[error("not found: {0}")]
     NotFound(String),
+    /// The record is in a final state that the change would leave (a revoked credential).
+    #[error("final state: {0}")]
+    Final(String),
     /// An optimistic-concurrency update lost the race too many times.
     #[error("concurrent update conflict: {0}")]
     Conflict(String),

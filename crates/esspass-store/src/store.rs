@@ -344,6 +344,9 @@ impl Store {
     pub async fn set_credential_state(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64) -> Result<CredentialRow> {
         for _ in 0..RETRIES {
             let cred = self.credential(credential_id).await?.ok_or_else(|| StoreError::NotFound(format!("credential {credential_id}")))?;
+            if cred.state == CredentialState::Revoked {
+                return Err(StoreError::Final("a revoked credential stays revoked".into()));
+            }
             let list = self.status_list(&cred.list_id).await?.ok_or_else(|| StoreError::NotFound(format!("status list {}", cred.list_id)))?;
             let mut bytes = list.bytes.clone();
             set_bits(&mut bytes, list.bits, cred.idx, state.status_value())?;
@@ -351,9 +354,15 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 let moved = sqlx::query("UPDATE status_lists SET bytes = $1, version = version + 1, updated_at = $2 WHERE list_id = $3 AND version = $4")
                     .bind(&bytes).bind(now).bind(&list.list_id).bind(list.version).execute(&mut *tx).await?;
-                if moved.rows_affected() == 1 {
-                    sqlx::query("UPDATE credentials SET state = $1, reason = $2, changed_at = $3 WHERE credential_id = $4")
-                        .bind(state.as_str()).bind(reason).bind(now).bind(credential_id).execute(&mut *tx).await?;
+                // The credential's row is changed only from a non-final state: a revocation that
+                // raced ahead of this change wins, and the list update above is rolled back.
+                let changed = if moved.rows_affected() == 1 {
+                    sqlx::query("UPDATE credentials SET state = $1, reason = $2, changed_at = $3 WHERE credential_id = $4 AND state <> 'revoked'")
+                        .bind(state.as_str()).bind(reason).bind(now).bind(credential_id).execute(&mut *tx).await?.rows_affected() == 1
+                } else {
+                    false
+                };
+                if changed {
                     tx.commit().await?;
                     true
                 } else {

@@ -151,6 +151,9 @@ async fn revocation_updates_credential_and_list_together() {
         s.set_credential_state("c2", CredentialState::Valid, Some("reinstated"), 22).await.unwrap();
         assert_eq!(s.status_list("lr").await.unwrap().unwrap().bytes[1], 0b0000_0100);
         assert!(matches!(s.set_credential_state("nope", CredentialState::Revoked, None, 1).await, Err(StoreError::NotFound(_))));
+        // Revocation is final: neither reinstated nor suspended, and the list is left alone.
+        assert!(matches!(s.set_credential_state("c1", CredentialState::Valid, None, 23).await, Err(StoreError::Final(_))), "{}", s.backend());
+        assert_eq!(s.status_list("lr").await.unwrap().unwrap().bytes[1], 0b0000_0100);
         // Tokens: only a newer version replaces a stored one.
         assert!(s.save_status_token("lr", 3, "tok3", "\"e3\"", 100).await.unwrap());
         assert!(!s.save_status_token("lr", 2, "tok2", "\"e2\"", 200).await.unwrap());

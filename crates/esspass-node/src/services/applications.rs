@@ -57,6 +57,22 @@ pub fn may_access(key: &ApiKeyConfig, app: &ApplicationRow) -> bool {
     }
 }
 
+/// Whether an API key may create an offer: an employer only for a PDA1 of its own A1 application.
+pub async fn check_may_offer(store: &Store, key: &ApiKeyConfig, application_id: Option<&str>) -> Result<(), ApiError> {
+    if key.role != ApiRole::Employer {
+        return Ok(());
+    }
+    let app = match application_id {
+        Some(id) => store.application(id).await?,
+        None => None,
+    };
+    if app.is_some_and(|a| may_access(key, &a)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(403, ErrorCode::UnavailableForEmployer, "an employer offers only PDA1s of its own A1 applications"))
+    }
+}
+
 /// Check a PDA1 `work_information` by validating a PDA1 made around it.
 fn check_work_information(wi: &Value) -> Result<(), ApiError> {
     let probe = json!({

@@ -41,7 +41,11 @@ impl From<StoreError> for ApiError {
 
 impl From<StatusError> for ApiError {
     fn from(e: StatusError) -> Self {
-        ApiError::new(500, ErrorCode::Internal, format!("status list: {e}"))
+        match e {
+            StatusError::Store(StoreError::NotFound(what)) => ApiError::new(404, ErrorCode::CredentialNotFound, format!("no such {what}")),
+            StatusError::Store(StoreError::Final(why)) => ApiError::new(409, ErrorCode::BadRequest, why),
+            e => ApiError::new(500, ErrorCode::Internal, format!("status list: {e}")),
+        }
     }
 }
 
