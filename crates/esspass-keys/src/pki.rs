@@ -248,6 +248,20 @@ fn inspector_profile() -> Vec<Vec<Selector>> {
     v
 }
 
+/// A party's signing certificate (SAN URI = its URL) and TLS server certificate, issued by `ca` and
+/// written to `dir` (`chain.pem`, `signing.key`, `tls-chain.pem`, `tls.key`). Returns the signing
+/// certificate's DER.
+fn write_party(out: &Path, ca: &Ca, p: &Party, dir: &str, url: &str, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Result<Vec<u8>, KeyError> {
+    let leaf = |kind, san_uris| LeafSpec { common_name: if kind == LeafKind::TlsServer { "127.0.0.1" } else { p.name }, organization: Some(p.name), country: Some(p.country), san_uris, kind, not_before, not_after };
+    let (k, der) = new_leaf(ca, &leaf(LeafKind::Signing, vec![url.to_owned()]))?;
+    let (tk, tder) = new_leaf(ca, &leaf(LeafKind::TlsServer, vec![]))?;
+    write_public(&out.join(format!("{dir}/chain.pem")), &chain_pem(&der, ca))?;
+    write_private_key(&out.join(format!("{dir}/signing.key")), &key_der(&k))?;
+    write_public(&out.join(format!("{dir}/tls-chain.pem")), &chain_pem(&tder, ca))?;
+    write_private_key(&out.join(format!("{dir}/tls.key")), &key_der(&tk))?;
+    Ok(der)
+}
+
 /// Create the demo PKI and signed trusted lists in `out` (created if missing; existing files are replaced).
 pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> {
     let start = now - Duration::days(1);
@@ -273,12 +287,7 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
     for p in INSTITUTIONS {
         let iss = format!("https://127.0.0.1:{}", p.port);
         let dir = format!("institutions/{}", p.slug);
-        let (k, der) = new_leaf(&inter, &LeafSpec { common_name: p.name, organization: Some(p.name), country: Some(p.country), san_uris: vec![iss.clone()], kind: LeafKind::Signing, not_before: start, not_after: leaf_validity })?;
-        let (tk, tder) = new_leaf(&inter, &LeafSpec { common_name: "127.0.0.1", organization: Some(p.name), country: Some(p.country), san_uris: vec![], kind: LeafKind::TlsServer, not_before: start, not_after: leaf_validity })?;
-        write_public(&out.join(format!("{dir}/chain.pem")), &chain_pem(&der, &inter))?;
-        write_private_key(&out.join(format!("{dir}/signing.key")), &key_der(&k))?;
-        write_public(&out.join(format!("{dir}/tls-chain.pem")), &chain_pem(&tder, &inter))?;
-        write_private_key(&out.join(format!("{dir}/tls.key")), &key_der(&tk))?;
+        let der = write_party(out, &inter, p, &dir, &iss, start, leaf_validity)?;
         issuer_entries.push(IssuerEntry {
             institution_id: p.id.into(),
             name: p.name.into(),
@@ -308,12 +317,7 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
     for p in VERIFIERS {
         let url = format!("https://127.0.0.1:{}", p.port);
         let dir = format!("verifiers/{}", p.slug);
-        let (k, der) = new_leaf(&inter, &LeafSpec { common_name: p.name, organization: Some(p.name), country: Some(p.country), san_uris: vec![url.clone()], kind: LeafKind::Signing, not_before: start, not_after: leaf_validity })?;
-        let (tk, tder) = new_leaf(&inter, &LeafSpec { common_name: "127.0.0.1", organization: Some(p.name), country: Some(p.country), san_uris: vec![], kind: LeafKind::TlsServer, not_before: start, not_after: leaf_validity })?;
-        write_public(&out.join(format!("{dir}/chain.pem")), &chain_pem(&der, &inter))?;
-        write_private_key(&out.join(format!("{dir}/signing.key")), &key_der(&k))?;
-        write_public(&out.join(format!("{dir}/tls-chain.pem")), &chain_pem(&tder, &inter))?;
-        write_private_key(&out.join(format!("{dir}/tls.key")), &key_der(&tk))?;
+        let der = write_party(out, &inter, p, &dir, &url, start, leaf_validity)?;
         let profiles = p
             .types
             .iter()
