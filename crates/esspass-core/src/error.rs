@@ -90,12 +90,14 @@ error_codes! {
     SelfSignedLeaf = "3010", "the signing certificate is self-signed";
     NoTrustInput = "3011", "no trust anchor or trusted list was configured";
     IssuerNotListed = "3012", "the signing certificate is not in the Issuer Trusted List";
-    NotAuthorisedForType = "3013", "the trusted list does not authorise this institution for this credential type on the issuance date";
+    NotAuthorisedForType = "3013", "the trusted list does not authorise this institution for this credential type on the date the credential was signed (iat)";
     IssuingAuthorityMismatch = "3014", "issuing_authority disagrees with the trusted list entry for the certificate";
     IssNotInSan = "3015", "iss is not a URI in the signing certificate's subjectAltName";
     TrustedListInvalid = "3016", "the trusted list's signature or format is invalid";
     TrustedListExpired = "3017", "the trusted list is outside its validity";
     CertificateSignatureInvalid = "3018", "a certificate's signature does not verify with its issuer's key";
+    NotCredentialSigner = "3019", "the signing certificate may not sign credentials (no Issuer Trusted List entry or credential-signing key purpose, or a TLS, list-signing or relying-party certificate)";
+    TrustedListRollback = "3020", "the trusted list's sequence number is lower than one already seen from its operator";
 
     // 4xxx — validity and status
     TokenNotYetValid = "4001", "the token is not yet valid (nbf or iat in the future)";
@@ -104,6 +106,7 @@ error_codes! {
     DocumentExpired = "4004", "the document is past date_of_expiry";
     CoverageNotStarted = "4005", "the coverage period has not started (starting_date)";
     CoverageEnded = "4006", "the coverage period has ended (ending_date)";
+    IssuedAfterSigning = "4007", "date_of_issuance is after the date the credential was signed (iat)";
     Revoked = "4010", "the credential is revoked";
     Suspended = "4011", "the credential is suspended";
     StatusUnknownValue = "4012", "the status list holds a value this verifier does not accept";
@@ -114,6 +117,7 @@ error_codes! {
     StatusSignerNotAuthorised = "4017", "the status list token is not signed by the issuer or its named status issuer";
     StatusTokenExpired = "4018", "the status list token has expired or is older than the cache policy allows";
     StatusListMalformed = "4019", "the status list is malformed";
+    StatusListRollback = "4020", "the status list token is older (iat) than one already seen for its uri";
 
     // 5xxx — holder binding (KB-JWT)
     KbJwtMissing = "5001", "the presentation has no KB-JWT";
@@ -147,6 +151,14 @@ error_codes! {
     BodyTooLarge = "7007", "the request body is too large";
     BadRequest = "7008", "the request is malformed";
     UnavailableForEmployer = "7009", "the record belongs to another employer";
+    RouteNotFound = "7010", "no such route";
+    RequestTimeout = "7011", "the request took too long";
+    TooManyRequests = "7012", "too many requests from this client; wait and retry";
+    MethodNotAllowed = "7013", "the route does not take this method";
+    NotCompetent = "7014", "this institution is not competent: another state's legislation applies or another institution holds the coverage";
+    NoEmployment = "7015", "no employment record links the employer to the person";
+    SignInDisabled = "7016", "sign-in (the authorization-code flow) is not enabled on this node";
+    ApplicationClosed = "7017", "the application no longer yields a credential: it was refused or its PDA1 was revoked";
 
     // 9xxx — usage, keys, IO
     Usage = "9001", "usage error";

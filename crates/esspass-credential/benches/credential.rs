@@ -63,7 +63,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("issue_pda1", |b| b.iter(|| black_box(issue(&req).unwrap())));
 
     let sd = issue(&req).unwrap();
-    let sel = [Selection::parse("document_number").unwrap(), Selection::parse("personal_administrative_number").unwrap(), Selection::parse("work_information.work_address.0").unwrap()];
+    let sel = [Selection::parse("document_number").unwrap(), Selection::parse("personal_administrative_number").unwrap(), Selection::parse("transitional_rules").unwrap()];
     let presentation = bind(select(&sd, &sel).unwrap(), &holder, "nonce-1", "https://127.0.0.1:8452", t).unwrap().serialize();
 
     let chains = ChainValidator::new(vec![root]);

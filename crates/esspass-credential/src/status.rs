@@ -1,7 +1,7 @@
 //! Token Status List (draft-ietf-oauth-status-list-20): 1/2/4/8-bit lists packed least-significant
 //! bit first and compressed with DEFLATE in the zlib format; `statuslist+jwt` tokens; a fetcher
-//! trait; and a cache that verifies a token once per fetch and honours `ttl`, `exp` and a policy for
-//! the longest acceptable cache age.
+//! trait; and a cache that verifies a token once per fetch, honours `ttl`, `exp` and a policy for
+//! the longest acceptable cache age, and refuses a token older (`iat`) than one it has seen.
 
 use crate::x509::{Certificate, ChainValidator};
 use crate::{Error, Result, Signer, b64, jose::CompactJws};
@@ -259,6 +259,12 @@ impl StatusCache {
         match self.source.fetch(uri) {
             Ok(token) => {
                 let verified = Arc::new(verify_token(&token, uri, chains, now)?);
+                // Rollback: a token older than one already accepted for this uri (a replayed or
+                // stale copy that may predate a revocation) is refused, and the newer one kept.
+                if let Some(c) = &cached
+                    && verified.claims.iat < c.token.claims.iat {
+                        return Err(Error::new(ErrorCode::StatusListRollback, format!("the status list token for {uri} was issued at {} but one issued at {} was already seen", verified.claims.iat, c.token.claims.iat)));
+                    }
                 if let Ok(mut m) = self.entries.lock() {
                     m.insert(uri.to_owned(), Cached { token: verified.clone(), fetched_at: now });
                 }

@@ -10,6 +10,7 @@ use crate::{Error, Result, Signer, b64, jose::CompactJws};
 use esspass_core::{Country, Date, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 pub const TYP: &str = "trusted-list+jwt";
 
@@ -103,7 +104,7 @@ impl TrustedList {
         }
         let x5c: Vec<&str> = parsed.header.get("x5c").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         let chain = chains.validate_x5c(&x5c, now).map_err(wrap)?;
-        if !chain.leaf.eku_other.iter().any(|o| o == EKU_TSL_SIGNING) {
+        if !chain.leaf.has_eku(EKU_TSL_SIGNING) {
             return Err(Error::new(ErrorCode::TrustedListInvalid, "the trusted list signer lacks the TSL-signing extended key usage"));
         }
         let point = chain.leaf.p256_point().ok_or_else(|| Error::new(ErrorCode::TrustedListInvalid, "signer key is not P-256"))?;
@@ -115,6 +116,24 @@ impl TrustedList {
             return Err(Error::new(ErrorCode::TrustedListExpired, "the trusted list is outside its issued_at..next_update window"));
         }
         Ok(list)
+    }
+
+    /// Verify as [`TrustedList::verify`], then refuse a rollback: a list whose `sequence` is lower
+    /// than one `history` has already seen from the same operator for the same list type. The list's
+    /// sequence is then remembered.
+    pub fn verify_with_history(jws: &str, chains: &ChainValidator, now: i64, history: &mut ListHistory) -> Result<Self> {
+        let list = Self::verify(jws, chains, now)?;
+        history.admit(&list)?;
+        Ok(list)
+    }
+
+    /// What `sequence` numbers are compared within: the operator and the list type.
+    pub fn series(&self) -> String {
+        let kind = match self.body {
+            ListBody::Issuers { .. } => "issuers",
+            ListBody::Verifiers { .. } => "verifiers",
+        };
+        format!("{} / {kind}", self.operator)
     }
 
     /// The issuer entry whose certificates include `cert`.
@@ -129,6 +148,36 @@ impl TrustedList {
         let ListBody::Verifiers { verifiers } = &self.body else { return None };
         let b64 = &cert.der_b64;
         verifiers.iter().find(|e| e.certificates.contains(b64))
+    }
+}
+
+/// The highest `sequence` seen per trusted-list series (operator and list type), so that an older
+/// list — replayed by an attacker or served by a stale mirror, perhaps still naming an issuer
+/// since removed — is refused (`ESP-3020`). Serialises as a JSON object `{series: sequence}` so a
+/// verifier can keep it across runs (`esspass verify --trust-state`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ListHistory {
+    highest: BTreeMap<String, u64>,
+}
+
+impl ListHistory {
+    /// Accept `list` unless its sequence is lower than the highest seen in its series; remember it.
+    /// The same sequence again is accepted (the same list read twice).
+    pub fn admit(&mut self, list: &TrustedList) -> Result<()> {
+        let series = list.series();
+        if let Some(&seen) = self.highest.get(&series)
+            && list.sequence < seen {
+                return Err(Error::new(ErrorCode::TrustedListRollback, format!("trusted list {series} has sequence {} but sequence {seen} was already seen", list.sequence)));
+            }
+        let e = self.highest.entry(series).or_insert(list.sequence);
+        *e = (*e).max(list.sequence);
+        Ok(())
+    }
+
+    /// The highest sequence seen in a series (`TrustedList::series`).
+    pub fn highest(&self, series: &str) -> Option<u64> {
+        self.highest.get(series).copied()
     }
 }
 
@@ -150,5 +199,34 @@ impl VerifierEntry {
     pub fn may_request(&self, vct: &str, paths: &[Vec<Selector>], day: Date) -> bool {
         in_period(day, self.valid_from, self.valid_until)
             && self.profiles.iter().any(|p| p.vct == vct && paths.iter().all(|want| p.claims.iter().any(|have| have == want)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(operator: &str, sequence: u64, body: ListBody) -> TrustedList {
+        TrustedList { operator: operator.into(), sequence, issued_at: 0, next_update: 1, body }
+    }
+
+    #[test]
+    fn a_lower_sequence_is_a_rollback() {
+        let issuers = || ListBody::Issuers { issuers: vec![] };
+        let mut h = ListHistory::default();
+        h.admit(&list("op", 5, issuers())).unwrap();
+        h.admit(&list("op", 5, issuers())).unwrap();
+        let e = h.admit(&list("op", 4, issuers())).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TrustedListRollback);
+        h.admit(&list("op", 6, issuers())).unwrap();
+        assert_eq!(h.admit(&list("op", 5, issuers())).unwrap_err().code, ErrorCode::TrustedListRollback);
+        // Other series are independent: the verifier list and another operator.
+        h.admit(&list("op", 1, ListBody::Verifiers { verifiers: vec![] })).unwrap();
+        h.admit(&list("other", 1, issuers())).unwrap();
+        // The history survives a round trip through JSON (what --trust-state stores).
+        let back: ListHistory = serde_json::from_str(&serde_json::to_string(&h).unwrap()).unwrap();
+        assert_eq!(back.highest("op / issuers"), Some(6));
+        let mut back = back;
+        assert_eq!(back.admit(&list("op", 3, issuers())).unwrap_err().code, ErrorCode::TrustedListRollback);
     }
 }

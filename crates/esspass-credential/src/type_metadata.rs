@@ -183,6 +183,37 @@ mod tests {
         assert_eq!(p.sd_for(&[k("transitional_rules")]), Sd::Always);
     }
 
+    /// The DC4EU rulebooks' `sd` exactly: `always` for personal_administrative_number,
+    /// document_number and (PDA1) transitional_rules; `never` for every other claim, including
+    /// each work address and its fields and the EHIC representation block (`subject`).
+    #[test]
+    fn sd_is_the_rulebooks_always_and_never() {
+        for t in CredentialType::ALL {
+            let m = TypeMetadata::builtin(t);
+            let always: &[&str] = match t {
+                CredentialType::Pda1 => &["personal_administrative_number", "document_number", "transitional_rules"],
+                CredentialType::Ehic => &["personal_administrative_number", "document_number"],
+            };
+            for c in &m.claims {
+                let want = if matches!(c.path.as_slice(), [Selector::Key(k)] if always.contains(&k.as_str())) { Sd::Always } else { Sd::Never };
+                assert_eq!(c.sd, want, "{t:?} {:?}", c.path);
+            }
+            assert!(!m.claims.iter().any(|c| c.sd == Sd::Allowed));
+        }
+        let p = TypeMetadata::builtin(CredentialType::Pda1);
+        let wa = |rest: &[PathElem]| [vec![k("work_information"), k("work_address"), PathElem::Index(1)], rest.to_vec()].concat();
+        assert_eq!(p.sd_for(&wa(&[])), Sd::Never);
+        for f in ["formatted", "street_address", "house_number", "postal_code", "company_name", "company_id", "locality", "country", "region", "flag_base_home"] {
+            assert_eq!(p.sd_for(&wa(&[k(f)])), Sd::Never, "{f}");
+        }
+        assert_eq!(p.sd_for(&[k("issuing_country")]), Sd::Never);
+        let e = TypeMetadata::builtin(CredentialType::Ehic);
+        for f in ["forenames", "familynames", "date_of_birth"] {
+            assert_eq!(e.sd_for(&[k("subject"), k(f)]), Sd::Never, "{f}");
+        }
+        assert_eq!(e.sd_for(&[k("subject")]), Sd::Never);
+    }
+
     #[test]
     fn star_and_null_are_the_same() {
         let a: Vec<Selector> = serde_json::from_str(r#"["a", "*", 2]"#).unwrap();

@@ -109,6 +109,10 @@ pub struct Report {
     /// The claims as presented (disclosures applied).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claims: Option<Map<String, Value>>,
+    /// The caller asked to check the credential alone ([`Verifier::credential_only`]): holder
+    /// binding was not checked, so nothing shows that the presenter holds the credential's key.
+    /// Always serialised (`"credential_only": false` for a full presentation check).
+    pub credential_only: bool,
 }
 
 impl Report {
@@ -117,7 +121,8 @@ impl Report {
     }
 }
 
-/// What the verifier expects of the presentation.
+/// What the verifier expects of the presentation's KB-JWT. A KB-JWT is required either way
+/// (unless the verifier checks the credential alone); these add the `nonce` and `aud` comparisons.
 #[derive(Debug, Clone, Default)]
 pub struct Expectation<'a> {
     pub nonce: Option<&'a str>,
@@ -133,6 +138,12 @@ pub struct Verifier {
     pub kb_window: i64,
     /// Allowed clock skew for `iat`/`nbf`/`exp` of the credential (default 0).
     pub leeway: i64,
+    /// Check the credential alone, not a presentation (default `false`). A credential carries a
+    /// holder key (`cnf`), so a presentation without a KB-JWT is refused (`ESP-5001`) unless this is
+    /// set; when it is set, `holder_binding` is skipped whatever was presented (the [`Expectation`]
+    /// is not used) and the report says so (`Report::credential_only`). For a wallet or an issuer
+    /// inspecting a credential, never for accepting a presentation.
+    pub credential_only: bool,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -143,12 +154,19 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     pub fn new(chains: ChainValidator, trusted_list: Option<TrustedList>, status: Option<StatusCache>) -> Self {
-        Self { chains, trusted_list, status, kb_window: 300, leeway: 0 }
+        Self { chains, trusted_list, status, kb_window: 300, leeway: 0, credential_only: false }
+    }
+
+    /// The same verifier, checking the credential alone (see [`Verifier::credential_only`]).
+    pub fn for_credential_only(mut self) -> Self {
+        self.credential_only = true;
+        self
     }
 
     /// Run every check at instant `now`.
     pub fn verify(&self, presentation: &str, expect: &Expectation<'_>, now: time::OffsetDateTime) -> Report {
         let mut run = Run::new(now);
+        run.credential_only = self.credential_only;
         self.pipeline(presentation, expect, &mut run);
         run.finish()
     }
@@ -179,10 +197,14 @@ impl Verifier {
             r.fail("x5c.chain", Error::new(ErrorCode::MissingX5c, "the issuer-signed JWT has no x5c chain"));
             return;
         }
-        if self.chains.has_anchors() {
+        // Whether the chain was validated to an anchor: only then is anything the credential points
+        // to (its status list) fetched.
+        let chain_validated = self.chains.has_anchors();
+        if chain_validated {
             let Some(chain) = r.step("x5c.chain", || {
                 let c = self.chains.validate_x5c(&x5c, t)?;
-                let d = format!("{} → {}{}", c.leaf.subject_text, c.anchor_subject, if c.cached { " (cached)" } else { "" });
+                let purpose = c.leaf.check_credential_signer(self.trusted_list.is_some())?;
+                let d = format!("{} → {}{}; {purpose}", c.leaf.subject_text, c.anchor_subject, if c.cached { " (cached)" } else { "" });
                 Ok((c, d))
             }) else {
                 return;
@@ -250,9 +272,13 @@ impl Verifier {
             if claims.get("iss").is_some_and(|v| !v.is_string()) {
                 return Err(Error::new(ErrorCode::WrongType, "iss must be a string"));
             }
+            if claims.get("iat").is_none() {
+                // The DC4EU schemas require iat; issuer authorisation is judged at that instant.
+                return Err(Error::new(ErrorCode::MissingField, "no iat: the instant of signing is required"));
+            }
             let jwk = claims.get("cnf").and_then(|c| c.get("jwk")).ok_or_else(|| Error::new(ErrorCode::MissingCnf, "no cnf.jwk holder key"))?;
             let jwk = Jwk::from_value(jwk).map_err(|e| Error::new(ErrorCode::MissingCnf, format!("cnf.jwk unusable: {}", e.detail)))?;
-            Ok((jwk, "vct present, cnf.jwk present, reserved claims visible".into()))
+            Ok((jwk, "vct, iat and cnf.jwk present, reserved claims visible".into()))
         }) else {
             return;
         };
@@ -270,19 +296,27 @@ impl Verifier {
         let doc = claims;
         let date_of = |k: &str| doc.get(k).and_then(Value::as_str).and_then(Date::parse);
         let issuance = date_of("date_of_issuance");
+        // An integer beyond i64 (sd_jwt_vc.claims admits any u64) lies in the far future; it must not read as absent.
+        let num = |k: &str| claims.get(k).and_then(|v| v.as_i64().or_else(|| v.as_u64().map(|_| i64::MAX)));
+        let iat = num("iat");
+        // The day the credential was signed, the day issuer authorisation is judged on. An iat in the
+        // future is refused by validity.token; until then it counts as now.
+        let signed_on = iat.and_then(|i| time::OffsetDateTime::from_unix_timestamp(i.min(t)).ok()).map(Date::of_instant);
 
         // trusted_list
         let entry = match &self.trusted_list {
             None => {
-                r.skip("trusted_list", if self.chains.has_anchors() { "no trusted list given: any chain to the trust anchor is accepted" } else { "no trusted list given" });
+                r.skip("trusted_list", if self.chains.has_anchors() { "no trusted list given: the signer was accepted for its credential-signing key purpose (x5c.chain)" } else { "no trusted list given" });
                 None
             }
             Some(list) => {
                 let Some(e) = r.step("trusted_list", || {
                     let e = list.issuer_for(&leaf).ok_or_else(|| Error::new(ErrorCode::IssuerNotListed, format!("{} is not in the Issuer Trusted List", leaf.subject_text)))?;
-                    let day = issuance.ok_or_else(|| Error::new(ErrorCode::InvalidDocument, "no date_of_issuance"))?;
+                    // Judged on the day of signing (iat), never on the issuer-asserted date_of_issuance,
+                    // which a no-longer-authorised issuer could backdate.
+                    let day = signed_on.ok_or_else(|| Error::new(ErrorCode::WrongType, "iat is not a representable instant"))?;
                     if !e.authorises(&vct, day) {
-                        return Err(Error::new(ErrorCode::NotAuthorisedForType, format!("{} is not authorised for {vct} on {day}", e.institution_id)));
+                        return Err(Error::new(ErrorCode::NotAuthorisedForType, format!("{} is not authorised for {vct} on {day}, the day it signed the credential (iat)", e.institution_id)));
                     }
                     let ia = doc.get("issuing_authority");
                     let ia_id = ia.and_then(|i| i.get("id")).and_then(Value::as_str).unwrap_or_default();
@@ -290,7 +324,7 @@ impl Verifier {
                     if ia_id != e.institution_id || ia_country != Some(e.country) {
                         return Err(Error::new(ErrorCode::IssuingAuthorityMismatch, format!("issuing_authority {ia_id}/{:?} but the certificate belongs to {}/{}", ia_country, e.institution_id, e.country)));
                     }
-                    Ok((e.clone(), format!("{} ({}) authorised for {vct} on {day}", e.institution_id, e.name)))
+                    Ok((e.clone(), format!("{} ({}) authorised for {vct} on {day} (iat)", e.institution_id, e.name)))
                 }) else {
                     return;
                 };
@@ -317,8 +351,6 @@ impl Verifier {
 
         // validity.token
         let lw = self.leeway;
-        // An integer beyond i64 (sd_jwt_vc.claims admits any u64) lies in the far future; it must not read as absent.
-        let num = |k: &str| claims.get(k).and_then(|v| v.as_i64().or_else(|| v.as_u64().map(|_| i64::MAX)));
         if r.step("validity.token", || {
             if let Some(nbf) = num("nbf")
                 && t + lw < nbf {
@@ -332,7 +364,11 @@ impl Verifier {
                 && t - lw >= exp {
                     return Err(Error::new(ErrorCode::TokenExpired, format!("exp {exp} has passed")));
                 }
-            Ok(((), "iat/nbf/exp hold".into()))
+            if let Some(iat) = iat
+                && !(leaf.not_before.saturating_sub(lw) <= iat && iat <= leaf.not_after.saturating_add(lw)) {
+                    return Err(Error::new(ErrorCode::CertificateNotValidAtTime, format!("iat {iat} lies outside the signing certificate's validity ({}..{})", leaf.not_before, leaf.not_after)));
+                }
+            Ok(((), "iat/nbf/exp hold; signed (iat) within the signing certificate's validity".into()))
         })
         .is_none()
         {
@@ -345,11 +381,15 @@ impl Verifier {
             if today < issued {
                 return Err(Error::new(ErrorCode::DocumentNotYetIssued, format!("date_of_issuance {issued} is after {today}")));
             }
+            if let Some(signed) = signed_on
+                && issued > signed {
+                    return Err(Error::new(ErrorCode::IssuedAfterSigning, format!("date_of_issuance {issued} is after the credential was signed (iat, {signed})")));
+                }
             if let Some(x) = date_of("date_of_expiry")
                 && today > x {
                     return Err(Error::new(ErrorCode::DocumentExpired, format!("date_of_expiry {x} has passed ({today})")));
                 }
-            Ok(((), format!("issued {issued}, in force on {today}")))
+            Ok(((), format!("issued {issued}, not after signing, in force on {today}")))
         })
         .is_none()
         {
@@ -375,7 +415,14 @@ impl Verifier {
         }
 
         // status
-        if !self.status_check(claims, &leaf, entry.as_ref(), t, r) {
+        if !chain_validated {
+            // The status URI comes from a credential whose issuer is not authenticated: never fetch it.
+            if claims.get("status").is_some() {
+                r.skip("status", "not fetched: the issuer's chain was not validated, so its status URI is not used");
+            } else {
+                r.skip("status", "the credential carries no status reference");
+            }
+        } else if !self.status_check(claims, &leaf, entry.as_ref(), t, r) {
             return;
         }
 
@@ -442,13 +489,12 @@ impl Verifier {
     }
 
     fn holder_binding(&self, sd: &SdJwt, cnf: &Jwk, expect: &Expectation<'_>, t: i64, r: &mut Run) {
-        let expected = expect.nonce.is_some() || expect.aud.is_some();
+        if self.credential_only {
+            r.skip("holder_binding", "NOT CHECKED at the caller's request (credential only): nothing shows that the presenter holds the cnf key");
+            return;
+        }
         let Some(kb) = &sd.kb_jwt else {
-            if expected {
-                r.fail("holder_binding", Error::new(ErrorCode::KbJwtMissing, "a KB-JWT is required (nonce/aud expected) but the presentation has none"));
-            } else {
-                r.skip("holder_binding", "no KB-JWT and none requested");
-            }
+            r.fail("holder_binding", Error::new(ErrorCode::KbJwtMissing, "the credential has a holder key (cnf) but the presentation has no KB-JWT; checking the credential alone must be asked for explicitly"));
             return;
         };
         let window = self.kb_window;
@@ -561,11 +607,12 @@ struct Run {
     status: Option<StatusReport>,
     disclosed: Vec<String>,
     claims: Option<Map<String, Value>>,
+    credential_only: bool,
 }
 
 impl Run {
     fn new(now: time::OffsetDateTime) -> Self {
-        Self { now, checks: Vec::with_capacity(CHECKS.len()), failed: false, errored: None, first_fail: None, vct: None, issuer: IssuerInfo::default(), status: None, disclosed: Vec::new(), claims: None }
+        Self { now, checks: Vec::with_capacity(CHECKS.len()), failed: false, errored: None, first_fail: None, vct: None, issuer: IssuerInfo::default(), status: None, disclosed: Vec::new(), claims: None, credential_only: false }
     }
 
     fn step<T>(&mut self, id: &'static str, f: impl FnOnce() -> crate::Result<(T, String)>) -> Option<T> {
@@ -611,6 +658,6 @@ impl Run {
         };
         let verified_at = self.now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let issuer = (!self.issuer.certificate_subject.is_empty()).then_some(self.issuer);
-        Report { outcome, code, verified_at, vct: self.vct, checks: self.checks, issuer, status: self.status, disclosed: self.disclosed, claims: if outcome == Outcome::Invalid { None } else { self.claims } }
+        Report { outcome, code, verified_at, vct: self.vct, checks: self.checks, issuer, status: self.status, disclosed: self.disclosed, claims: if outcome == Outcome::Invalid { None } else { self.claims }, credential_only: self.credential_only }
     }
 }

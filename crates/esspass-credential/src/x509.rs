@@ -1,7 +1,8 @@
 //! X.509 for `x5c`: parsing into an owned [`Certificate`], and RFC 5280 path validation to a set of
 //! trust anchors — signatures, validity at the verification time, basic constraints, path length,
 //! key usage, unknown critical extensions — with the HAIP rules (the anchor is not in `x5c`, the
-//! signing certificate is not self-signed). Validated chains are cached by their content.
+//! signing certificate is not self-signed). Validated chains are cached by their content. Also the
+//! key purposes (extended key usage) of our certificate profile, with our own OIDs under a UUID arc.
 
 use crate::{Error, Result};
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
@@ -14,6 +15,23 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// ETSI TS 119 612 `id-tsl-kp-tslSigning`: the EKU a trusted-list signer must carry.
 pub const EKU_TSL_SIGNING: &str = "0.4.0.2231.3.0";
+
+/// RFC 5280 `id-kp-serverAuth`: a TLS server certificate.
+pub const EKU_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
+
+/// The esspass OID arc: `2.25.` + the decimal value of UUID a7b9183b-17ed-40d9-8530-ac7a33e84337
+/// (ITU-T X.667 / ISO/IEC 9834-8 §6.3: a UUID-derived OID needs no registration and is unique).
+/// Below it, `.1` holds our certificate profile's key purposes (`docs/pki.md`).
+pub const ESSPASS_ARC: &str = "2.25.222942141674606946757035345434972275511";
+
+/// `id-esspass-kp-credentialSigning` (ESSPASS_ARC.1.1): the extended key usage of an institution
+/// certificate that signs credentials and their status lists. Without an Issuer Trusted List a
+/// verifier accepts only leaves that carry it.
+pub const EKU_CREDENTIAL_SIGNING: &str = "2.25.222942141674606946757035345434972275511.1.1";
+
+/// `id-esspass-kp-relyingParty` (ESSPASS_ARC.1.2): a relying party's (verifier's) signing
+/// certificate. Never accepted as a credential signer.
+pub const EKU_RELYING_PARTY: &str = "2.25.222942141674606946757035345434972275511.1.2";
 
 /// The facts of a certificate that esspass uses, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +51,9 @@ pub struct Certificate {
     /// `None` when the certificate has no keyUsage extension.
     pub key_usage_digital_signature: Option<bool>,
     pub key_usage_cert_sign: Option<bool>,
-    pub eku_other: Vec<String>,
+    /// Every extended key usage OID, dotted (standard ones such as serverAuth included); empty
+    /// when the certificate has no extendedKeyUsage extension.
+    pub eku: Vec<String>,
     pub san_uris: Vec<String>,
     pub san_dns: Vec<String>,
     pub unknown_critical: bool,
@@ -104,6 +124,18 @@ impl Certificate {
                 }
             }
         }
+        let mut eku_all = Vec::new();
+        if let Some(e) = &eku {
+            let e = &e.value;
+            for (on, oid) in [(e.any, "2.5.29.37.0"), (e.server_auth, EKU_SERVER_AUTH), (e.client_auth, "1.3.6.1.5.5.7.3.2"), (e.code_signing, "1.3.6.1.5.5.7.3.3"), (e.email_protection, "1.3.6.1.5.5.7.3.4"), (e.time_stamping, "1.3.6.1.5.5.7.3.8"), (e.ocsp_signing, "1.3.6.1.5.5.7.3.9")] {
+                if on {
+                    eku_all.push(oid.to_owned());
+                }
+            }
+            for o in &e.other {
+                eku_all.push(oid_text(o.as_bytes()).unwrap_or_else(|| o.to_id_string()));
+            }
+        }
         let unknown_critical = c.extensions().iter().any(|e| e.critical && matches!(e.parsed_extension(), ParsedExtension::UnsupportedExtension { .. }));
         Ok(Self {
             der: der.to_vec(),
@@ -118,7 +150,7 @@ impl Certificate {
             path_len: bc.as_ref().and_then(|b| b.value.path_len_constraint),
             key_usage_digital_signature: ku.as_ref().map(|k| k.value.digital_signature()),
             key_usage_cert_sign: ku.as_ref().map(|k| k.value.key_cert_sign()),
-            eku_other: eku.map(|e| e.value.other.iter().map(|o| o.to_id_string()).collect()).unwrap_or_default(),
+            eku: eku_all,
             san_uris,
             san_dns,
             unknown_critical,
@@ -164,6 +196,30 @@ impl Certificate {
 
     pub fn valid_at(&self, t: i64) -> bool {
         self.not_before <= t && t <= self.not_after
+    }
+
+    /// Whether the extendedKeyUsage extension names `oid` (dotted).
+    pub fn has_eku(&self, oid: &str) -> bool {
+        self.eku.iter().any(|o| o == oid)
+    }
+
+    /// Whether this leaf may sign credentials. `list_in_use`: an Issuer Trusted List is in use (it then
+    /// decides which certificates are issuers; the leaf's entry is looked up by the caller). Without a
+    /// list the leaf must carry [`EKU_CREDENTIAL_SIGNING`]. Either way a TLS server, trusted-list
+    /// signing or relying-party certificate is never a credential signer.
+    pub fn check_credential_signer(&self, list_in_use: bool) -> Result<&'static str> {
+        for (oid, what) in [(EKU_TSL_SIGNING, "a trusted-list signing"), (EKU_SERVER_AUTH, "a TLS server"), (EKU_RELYING_PARTY, "a relying-party (verifier)")] {
+            if self.has_eku(oid) {
+                return Err(Error::new(ErrorCode::NotCredentialSigner, format!("{} is {what} certificate (extended key usage {oid}), not a credential signer", self.subject_text)));
+            }
+        }
+        if list_in_use {
+            Ok("the Issuer Trusted List decides whether it is an issuer")
+        } else if self.has_eku(EKU_CREDENTIAL_SIGNING) {
+            Ok("no Issuer Trusted List: the leaf carries the credential-signing key purpose")
+        } else {
+            Err(Error::new(ErrorCode::NotCredentialSigner, format!("no Issuer Trusted List is given and {} lacks the credential-signing extended key usage {EKU_CREDENTIAL_SIGNING}", self.subject_text)))
+        }
     }
 
     /// SHA-256 of the DER, base64url: the certificate's identity in trusted lists and caches.
@@ -307,6 +363,61 @@ impl ChainValidator {
     }
 }
 
+/// The dotted text of an OID from its DER content octets; arcs up to 128 bits (UUID arcs under
+/// 2.25). `None` for malformed or larger arcs.
+pub fn oid_text(content: &[u8]) -> Option<String> {
+    let mut arcs: Vec<u128> = Vec::new();
+    let mut acc: u128 = 0;
+    let mut open = false;
+    for &b in content {
+        if !open && b == 0x80 {
+            return None; // non-minimal encoding
+        }
+        acc = acc.checked_mul(128)?.checked_add(u128::from(b & 0x7f))?;
+        open = b & 0x80 != 0;
+        if !open {
+            arcs.push(acc);
+            acc = 0;
+        }
+    }
+    let (&first, rest) = arcs.split_first()?;
+    if open {
+        return None;
+    }
+    let (a, b) = match first {
+        0..40 => (0, first),
+        40..80 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let mut out = format!("{a}.{b}");
+    for r in rest {
+        out.push('.');
+        out.push_str(&r.to_string());
+    }
+    Some(out)
+}
+
+/// The DER content octets of a dotted OID (arcs up to 128 bits); `None` if it is not one.
+pub fn oid_der(dotted: &str) -> Option<Vec<u8>> {
+    let arcs: Vec<u128> = dotted.split('.').map(|a| a.parse().ok()).collect::<Option<_>>()?;
+    let (&a, rest) = arcs.split_first()?;
+    let (&b, rest) = rest.split_first()?;
+    if a > 2 || (a < 2 && b >= 40) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for arc in std::iter::once((a * 40).checked_add(b)?).chain(rest.iter().copied()) {
+        let mut groups = vec![(arc & 0x7f) as u8];
+        let mut v = arc >> 7;
+        while v > 0 {
+            groups.push((v & 0x7f) as u8 | 0x80);
+            v >>= 7;
+        }
+        out.extend(groups.iter().rev());
+    }
+    Some(out)
+}
+
 /// A CA certificate with `below` intermediate CAs beneath it in the path.
 fn check_ca(c: &Certificate, below: usize) -> Result<()> {
     if !c.is_ca {
@@ -327,4 +438,22 @@ fn fmt_ts(t: i64) -> String {
         .ok()
         .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_arcs_round_trip() {
+        for oid in [EKU_CREDENTIAL_SIGNING, EKU_RELYING_PARTY, EKU_TSL_SIGNING, EKU_SERVER_AUTH, "2.999.3", "1.2.840.10045.4.3.2"] {
+            let der = oid_der(oid).unwrap();
+            assert_eq!(oid_text(&der).as_deref(), Some(oid));
+        }
+        // The well-known encoding of ecdsa-with-SHA256.
+        assert_eq!(oid_der("1.2.840.10045.4.3.2").unwrap(), [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]);
+        assert_eq!(oid_text(&[0x2a, 0x86]), None, "truncated");
+        assert_eq!(oid_text(&[0x2a, 0x80, 0x01]), None, "non-minimal");
+        assert_eq!(oid_der("3.1"), None);
+    }
 }

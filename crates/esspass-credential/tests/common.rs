@@ -54,6 +54,11 @@ impl Pki {
     pub fn iss(&self, slug: &str) -> String {
         self.manifest.institution(slug).unwrap().iss.clone()
     }
+    /// A key and chain of the PKI by their paths in the manifest (a verifier's, a TLS server's, the
+    /// trust operator's).
+    pub fn key_and_chain(&self, key: &str, chain: &str) -> (EcdsaP256Signer, Vec<Vec<u8>>) {
+        (esspass_keys::files::load_signer(&self.dir.join(key)).unwrap(), esspass_keys::files::load_chain(&self.dir.join(chain)).unwrap())
+    }
     pub fn trusted_list(&self) -> TrustedList {
         let jws = std::fs::read_to_string(self.dir.join(&self.manifest.issuer_trusted_list)).unwrap();
         TrustedList::verify(&jws, &ChainValidator::new(vec![self.anchor()]), NOW).unwrap()

@@ -32,6 +32,9 @@ fn pda1_and_ehic_issue_present_verify() {
             decoys: true,
         })
         .unwrap();
+        // Exactly the rulebook's sd=always claims are disclosures: 2 for an EHIC, 3 for a PDA1 (with
+        // transitional_rules); everything else is plain.
+        assert_eq!(sd.disclosures.len(), if t == CredentialType::Pda1 { 3 } else { 2 }, "{t:?}");
         let selected = select(&sd, &[Selection::parse("document_number").unwrap(), Selection::parse("personal_administrative_number").unwrap()]).unwrap();
         let presented = bind(selected, &holder, "n-123", "https://verifier.example", NOW).unwrap();
         let v = verifier(&src);
@@ -42,9 +45,10 @@ fn pda1_and_ehic_issue_present_verify() {
         assert!(claims.contains_key("document_number"));
         assert!(claims.contains_key("personal_administrative_number"));
         if t == CredentialType::Ehic {
-            assert!(!claims.contains_key("subject"), "subject was not disclosed");
+            assert_eq!(claims["subject"]["forenames"], "Živa", "subject is sd=never: always visible");
         } else {
-            assert!(claims["work_information"]["work_address"].as_array().unwrap().is_empty(), "addresses not disclosed");
+            assert_eq!(claims["work_information"]["work_address"].as_array().unwrap().len(), 2, "addresses are sd=never: always visible");
+            assert!(!claims.contains_key("transitional_rules"), "transitional_rules was not disclosed");
         }
         // Revoke, and verify again after the cache's ttl.
         publish(&src, slug, &uri, &[(3, 1)]);
@@ -60,7 +64,7 @@ fn no_trust_input_is_never_valid() {
     let src = MemorySource::default();
     publish(&src, "el-efka", STATUS_URI, &[]);
     let i = issue_default(CredentialType::Pda1);
-    let v = esspass_credential::verify::Verifier::new(esspass_credential::x509::ChainValidator::new(vec![]), None, None);
+    let v = esspass_credential::verify::Verifier::new(esspass_credential::x509::ChainValidator::new(vec![]), None, None).for_credential_only();
     let r = v.verify(&i.sd_jwt.serialize(), &Expectation::default(), clock().now());
     assert_eq!(r.outcome, Outcome::Error);
     assert_eq!(r.check("x5c.chain").unwrap().result, CheckResult::Error);
@@ -68,17 +72,23 @@ fn no_trust_input_is_never_valid() {
 }
 
 #[test]
-fn nested_and_array_disclosures_roundtrip() {
+fn work_addresses_are_plain_whatever_the_holder_selects() {
+    // The rulebook marks every work address field sd=never: selecting one discloses nothing and
+    // withholding them hides nothing; the whole document but the sd=always claims stays visible.
     let src = MemorySource::default();
     publish(&src, "el-efka", STATUS_URI, &[]);
     let i = issue_default(CredentialType::Pda1);
     let sel = select(&i.sd_jwt, &[Selection::parse("work_information.work_address.1.postal_code").unwrap()]).unwrap();
-    let r = verifier(&src).verify(&sel.serialize(), &Expectation::default(), clock().now());
+    assert!(sel.disclosures.is_empty(), "no address field is a disclosure");
+    let r = verifier(&src).for_credential_only().verify(&sel.serialize(), &Expectation::default(), clock().now());
     assert_eq!(r.outcome, Outcome::Valid, "{}", serde_json::to_string_pretty(&r).unwrap());
-    let wa = &r.claims.unwrap()["work_information"]["work_address"];
-    // Only the second address (now at index 0 after the undisclosed first) with its postal code.
-    assert_eq!(wa.as_array().unwrap().len(), 1);
-    assert_eq!(wa[0]["postal_code"], "10138");
-    assert_eq!(wa[0]["locality"], "Torino");
-    assert!(wa[0].get("street_address").is_none());
+    assert!(r.credential_only);
+    let claims = r.claims.unwrap();
+    let wa = &claims["work_information"]["work_address"];
+    assert_eq!(wa.as_array().unwrap().len(), 2);
+    assert_eq!(wa[0]["street_address"], "Via Torino");
+    assert_eq!(wa[1]["postal_code"], "10138");
+    for withheld in ["personal_administrative_number", "document_number", "transitional_rules"] {
+        assert!(!claims.contains_key(withheld), "{withheld}");
+    }
 }

@@ -7,9 +7,9 @@
 //! DIR/root/ca.key
 //! DIR/intermediate/ca.pem, ca.key      issuing CA under the root
 //! DIR/trust-operator/chain.pem, signing.key   trusted-list signer (EKU id-tsl-kp-tslSigning)
-//! DIR/institutions/<slug>/chain.pem, signing.key   credential + status list signer
+//! DIR/institutions/<slug>/chain.pem, signing.key   credential + status list signer (EKU id-esspass-kp-credentialSigning)
 //! DIR/institutions/<slug>/tls-chain.pem, tls.key   HTTPS server certificate for 127.0.0.1
-//! DIR/verifiers/<slug>/…               the same for verifiers
+//! DIR/verifiers/<slug>/…               the same for verifiers (EKU id-esspass-kp-relyingParty, never a credential signer)
 //! DIR/trusted-lists/issuers.jwt        signed Issuer Trusted List
 //! DIR/trusted-lists/verifiers.jwt      signed Verifier Trusted List
 //! ```
@@ -21,9 +21,10 @@ use esspass_core::{CredentialType, Date};
 use esspass_credential::signer::to_pem;
 use esspass_credential::trust::{Authorisation, IssuerEntry, ListBody, Profile, TrustedList, VerifierEntry};
 use esspass_credential::type_metadata::Selector;
+use esspass_credential::x509::{EKU_CREDENTIAL_SIGNING, EKU_RELYING_PARTY, oid_der};
 use esspass_credential::{EcdsaP256Signer, b64};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
@@ -84,8 +85,12 @@ pub fn new_intermediate(parent: &Ca, cn: &str, not_before: OffsetDateTime, not_a
 /// What kind of end-entity certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeafKind {
-    /// Signs credentials and status lists (digitalSignature).
+    /// An institution's key: signs credentials and status lists (digitalSignature + EKU
+    /// id-esspass-kp-credentialSigning, which a verifier without a trusted list requires).
     Signing,
+    /// A relying party's (verifier's) signing key (digitalSignature + EKU id-esspass-kp-relyingParty):
+    /// never accepted as a credential signer.
+    RelyingParty,
     /// Signs trusted lists (digitalSignature + EKU id-tsl-kp-tslSigning).
     TrustListSigning,
     /// HTTPS server on 127.0.0.1 (serverAuth, SAN IP 127.0.0.1 and DNS localhost).
@@ -116,7 +121,14 @@ pub fn new_leaf(parent: &Ca, spec: &LeafSpec<'_>) -> Result<(KeyPair, Vec<u8>), 
         p.subject_alt_names.push(SanType::URI(u.as_str().try_into()?));
     }
     match spec.kind {
-        LeafKind::Signing => p.key_usages = vec![KeyUsagePurpose::DigitalSignature],
+        LeafKind::Signing => {
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            p.custom_extensions.push(eku_extension(EKU_CREDENTIAL_SIGNING)?);
+        }
+        LeafKind::RelyingParty => {
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            p.custom_extensions.push(eku_extension(EKU_RELYING_PARTY)?);
+        }
         LeafKind::TrustListSigning => {
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(vec![0, 4, 0, 2231, 3, 0])];
@@ -130,6 +142,28 @@ pub fn new_leaf(parent: &Ca, spec: &LeafSpec<'_>) -> Result<(KeyPair, Vec<u8>), 
     }
     let der = p.signed_by(&key, &Issuer::from_params(&parent.params, &parent.key))?.der().to_vec();
     Ok((key, der))
+}
+
+/// An extendedKeyUsage extension (2.5.29.37, not critical) holding one OID, written by hand because
+/// rcgen's `ExtendedKeyUsagePurpose::Other` takes 64-bit arcs and ours is a 128-bit UUID arc.
+fn eku_extension(oid: &str) -> Result<CustomExtension, KeyError> {
+    let content = oid_der(oid).ok_or_else(|| KeyError::Certificate(format!("not an OID: {oid}")))?;
+    Ok(CustomExtension::from_oid_content(&[2, 5, 29, 37], der_tlv(0x30, &der_tlv(0x06, &content))))
+}
+
+/// One DER tag-length-value.
+fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match u8::try_from(content.len()) {
+        Ok(n) if n < 0x80 => out.push(n),
+        _ => {
+            let len: Vec<u8> = content.len().to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+            out.push(0x80 | len.len() as u8);
+            out.extend(len);
+        }
+    }
+    out.extend_from_slice(content);
+    out
 }
 
 /// A demo institution.
@@ -248,12 +282,12 @@ fn inspector_profile() -> Vec<Vec<Selector>> {
     v
 }
 
-/// A party's signing certificate (SAN URI = its URL) and TLS server certificate, issued by `ca` and
-/// written to `dir` (`chain.pem`, `signing.key`, `tls-chain.pem`, `tls.key`). Returns the signing
-/// certificate's DER.
-fn write_party(out: &Path, ca: &Ca, p: &Party, dir: &str, url: &str, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Result<Vec<u8>, KeyError> {
+/// A party's signing certificate of `kind` (SAN URI = its URL) and TLS server certificate, issued by
+/// `ca` and written to `dir` (`chain.pem`, `signing.key`, `tls-chain.pem`, `tls.key`). Returns the
+/// signing certificate's DER.
+fn write_party(out: &Path, ca: &Ca, p: &Party, kind: LeafKind, dir: &str, url: &str, (not_before, not_after): (OffsetDateTime, OffsetDateTime)) -> Result<Vec<u8>, KeyError> {
     let leaf = |kind, san_uris| LeafSpec { common_name: if kind == LeafKind::TlsServer { "127.0.0.1" } else { p.name }, organization: Some(p.name), country: Some(p.country), san_uris, kind, not_before, not_after };
-    let (k, der) = new_leaf(ca, &leaf(LeafKind::Signing, vec![url.to_owned()]))?;
+    let (k, der) = new_leaf(ca, &leaf(kind, vec![url.to_owned()]))?;
     let (tk, tder) = new_leaf(ca, &leaf(LeafKind::TlsServer, vec![]))?;
     write_public(&out.join(format!("{dir}/chain.pem")), &chain_pem(&der, ca))?;
     write_private_key(&out.join(format!("{dir}/signing.key")), &key_der(&k))?;
@@ -287,7 +321,7 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
     for p in INSTITUTIONS {
         let iss = format!("https://127.0.0.1:{}", p.port);
         let dir = format!("institutions/{}", p.slug);
-        let der = write_party(out, &inter, p, &dir, &iss, start, leaf_validity)?;
+        let der = write_party(out, &inter, p, LeafKind::Signing, &dir, &iss, (start, leaf_validity))?;
         issuer_entries.push(IssuerEntry {
             institution_id: p.id.into(),
             name: p.name.into(),
@@ -317,7 +351,7 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
     for p in VERIFIERS {
         let url = format!("https://127.0.0.1:{}", p.port);
         let dir = format!("verifiers/{}", p.slug);
-        let der = write_party(out, &inter, p, &dir, &url, start, leaf_validity)?;
+        let der = write_party(out, &inter, p, LeafKind::RelyingParty, &dir, &url, (start, leaf_validity))?;
         let profiles = p
             .types
             .iter()
@@ -389,6 +423,7 @@ pub fn reissue_institution(dir: &Path, slug: &str, iss: &str, now: OffsetDateTim
     p.not_before = now - Duration::days(1);
     p.not_after = now + Duration::days(730);
     p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.custom_extensions.push(eku_extension(EKU_CREDENTIAL_SIGNING)?);
     p.subject_alt_names.push(SanType::URI(iss.try_into()?));
     let der = p.signed_by(&key, &issuer)?.der().to_vec();
     write_public(&dir.join(&info.chain), &format!("{}{}", to_pem("CERTIFICATE", &der), to_pem("CERTIFICATE", &inter_der)))?;

@@ -46,6 +46,9 @@ pub fn render_report(r: &Report) -> String {
         let src = st.source.map(|x| format!(", {x:?}").to_lowercase()).unwrap_or_default();
         s.push_str(&format!("  status     {v} — {} #{}{src}\n", st.uri, st.idx));
     }
+    if r.credential_only {
+        s.push_str("  holder     NOT CHECKED — credential only, at the caller's request (--credential-only)\n");
+    }
     s.push_str(&format!("  checked at {}\n  checks\n", r.verified_at));
     for c in &r.checks {
         let mark = match c.result {

@@ -29,35 +29,13 @@ fn institution_slug(kind: &str) -> &'static str {
     if kind == PDA1 { "el-efka" } else { "si-zzzs" }
 }
 
-/// What our Type Metadata makes selectively disclosable (every claim with `sd` other than `never`);
-/// the peers issue with exactly this policy. `null` = every array element.
+/// What our Type Metadata makes selectively disclosable: the DC4EU rulebooks' `sd: always` claims
+/// (everything else is `never`, always visible); the peers issue with exactly this policy.
 fn sd_patterns(kind: &str) -> Value {
     if kind == PDA1 {
-        let wa = |leaf: Option<&str>| match leaf {
-            None => json!(["work_information", "work_address", null]),
-            Some(l) => json!(["work_information", "work_address", null, l]),
-        };
-        json!([
-            ["personal_administrative_number"],
-            ["document_number"],
-            ["transitional_rules"],
-            wa(None),
-            wa(Some("formatted")),
-            wa(Some("street_address")),
-            wa(Some("house_number")),
-            wa(Some("postal_code")),
-            wa(Some("company_name")),
-            wa(Some("company_id"))
-        ])
+        json!([["personal_administrative_number"], ["document_number"], ["transitional_rules"]])
     } else {
-        json!([
-            ["personal_administrative_number"],
-            ["document_number"],
-            ["subject"],
-            ["subject", "forenames"],
-            ["subject", "familynames"],
-            ["subject", "date_of_birth"]
-        ])
+        json!([["personal_administrative_number"], ["document_number"]])
     }
 }
 
@@ -125,18 +103,18 @@ fn disclosed_set(report: &Value) -> BTreeSet<String> {
 
 /// What we issue, each peer verifies.
 const OUR_PDA1: Selection = Selection {
-    disclose: &["personal_administrative_number", "transitional_rules", "work_information.work_address.1.street_address", "work_information.work_address.1.postal_code"],
-    // The first work address entirely, the second one's house number, the document number.
-    seen_as: Some(&["personal_administrative_number", "transitional_rules", "work_information.work_address.0.street_address", "work_information.work_address.0.postal_code"]),
-    withheld: &["work_information.work_address.1.house_number", "work_information.work_address.0", "document_number"],
-    absent: &["document_number", "work_information.work_address.1", "work_information.work_address.0.house_number", "work_information.work_address.0.formatted", "work_information.work_address.0.company_name"],
+    // Selecting an address field discloses nothing more: addresses are sd=never, always visible.
+    disclose: &["personal_administrative_number", "transitional_rules", "work_information.work_address.1.postal_code"],
+    seen_as: Some(&["personal_administrative_number", "transitional_rules"]),
+    withheld: &["document_number"],
+    absent: &["document_number"],
 };
 
 const OUR_EHIC: Selection = Selection {
-    disclose: &["document_number", "subject.forenames", "subject.date_of_birth"],
+    disclose: &["document_number"],
     seen_as: None,
-    withheld: &["personal_administrative_number", "subject.familynames"],
-    absent: &["personal_administrative_number", "subject.familynames"],
+    withheld: &["personal_administrative_number"],
+    absent: &["personal_administrative_number"],
 };
 
 struct Ours {
@@ -147,7 +125,7 @@ struct Ours {
     aud: String,
 }
 
-/// `esspass issue` (nested disclosures, array elements, decoys) then `esspass present` with a KB-JWT.
+/// `esspass issue` (the rulebook's disclosures, decoys) then `esspass present` with a KB-JWT.
 fn we_issue_and_present(kind: &str, sel: &Selection, dir: &std::path::Path) -> Ours {
     let e = env();
     let inst = e.institution(institution_slug(kind));
@@ -186,28 +164,27 @@ fn we_issue_and_present(kind: &str, sel: &Selection, dir: &std::path::Path) -> O
     Ours { credential, presentation, presentation_file, nonce, aud }
 }
 
-/// The structure we claim to emit, read from the issued credential itself: decoys, nested and
-/// array-element disclosures (so the peers are really exercised on them).
+/// The structure we claim to emit, read from the issued credential itself: exactly the rulebook's
+/// `sd: always` claims as top-level disclosures, decoys beside them, everything else plain (work
+/// addresses and the EHIC representation block included).
 fn assert_structure(kind: &str, credential: &str) {
     let payload = jws_part(credential.split('~').next().unwrap(), 1);
     let header = jws_part(credential.split('~').next().unwrap(), 0);
     assert_eq!(header["typ"], "dc+sd-jwt");
     assert_eq!(header["x5c"].as_array().map(Vec::len), Some(2), "x5c: leaf and intermediate");
     let disclosures: Vec<Value> = credential.split('~').skip(1).filter(|d| !d.is_empty()).map(|d| serde_json::from_slice(&esspass_credential::b64::decode(d).unwrap()).unwrap()).collect();
+    let mut names: Vec<&str> = disclosures.iter().map(|d| d[1].as_str().expect("only object-property disclosures")).collect();
+    names.sort_unstable();
+    let want: &[&str] = if kind == PDA1 { &["document_number", "personal_administrative_number", "transitional_rules"] } else { &["document_number", "personal_administrative_number"] };
+    assert_eq!(names, want);
     let top_sd = payload["_sd"].as_array().unwrap().len();
-    let top_named = disclosures.iter().filter(|d| d.as_array().unwrap().len() == 3).count();
-    assert!(top_sd >= 3, "top-level _sd has decoys: {top_sd}");
+    assert!(top_sd > want.len(), "top-level _sd has decoys: {top_sd}");
     if kind == PDA1 {
         let wa = payload["work_information"]["work_address"].as_array().unwrap();
-        assert!(wa.iter().all(|x| x.get("...").is_some()), "work addresses are array-element digests");
-        let elements: Vec<&Value> = disclosures.iter().filter(|d| d.as_array().unwrap().len() == 2).collect();
-        assert_eq!(elements.len(), 2, "two array-element disclosures");
-        assert!(elements.iter().all(|d| d[1]["_sd"].is_array()), "array elements carry nested disclosures");
+        assert!(wa.len() == 2 && wa.iter().all(|x| x.get("...").is_none() && x.get("locality").is_some()), "work addresses are plain");
     } else {
-        let subject = disclosures.iter().find(|d| d[1] == "subject").expect("subject disclosure");
-        assert!(subject[2]["_sd"].as_array().unwrap().len() >= 3, "subject is a disclosable object with disclosable members");
+        assert_eq!(payload["subject"]["forenames"], "Živa", "subject is plain");
     }
-    assert!(top_named > 0);
 }
 
 fn we_issue_peers_verify(kind: &str, sel: &Selection) {
@@ -295,26 +272,18 @@ fn peers_reject_what_they_should() {
 // ============================================================================ (2) peers issue
 
 const PEER_PDA1: Selection = Selection {
-    disclose: &[
-        "personal_administrative_number",
-        "document_number",
-        "work_information.work_address.0.postal_code",
-        "work_information.work_address.0.company_name",
-        "work_information.work_address.1.street_address",
-        "work_information.work_address.1.house_number",
-        "work_information.work_address.1.postal_code",
-    ],
+    disclose: &["personal_administrative_number", "document_number"],
     seen_as: None,
-    withheld: &["transitional_rules", "work_information.work_address.0.formatted", "work_information.work_address.0.street_address", "work_information.work_address.0.house_number"],
-    absent: &["transitional_rules", "work_information.work_address.0.formatted", "work_information.work_address.0.street_address", "work_information.work_address.0.house_number", "work_information.work_address.2"],
+    withheld: &["transitional_rules"],
+    absent: &["transitional_rules"],
 };
 
 const PEER_EHIC: Selection = Selection {
-    // forenames "Živa": non-ASCII through the peers' disclosure encoding.
-    disclose: &["personal_administrative_number", "subject.forenames", "subject.familynames"],
+    // forenames "Živa" (plain, sd=never): non-ASCII through the peers' payload encoding.
+    disclose: &["personal_administrative_number"],
     seen_as: None,
-    withheld: &["document_number", "subject.date_of_birth"],
-    absent: &["document_number", "subject.date_of_birth"],
+    withheld: &["document_number"],
+    absent: &["document_number"],
 };
 
 fn peer_issues_we_verify(peer: Peer, kind: &str, sel: &Selection) {

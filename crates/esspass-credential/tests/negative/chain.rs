@@ -238,3 +238,150 @@ fn iss_not_in_the_leaf_san() {
     let s = Scenario::pda1().set("iss", json!(pki().iss("si-zzzs")));
     expect(&s.verify(&s.present(s.issue()))).invalid_at("iss.san", ErrorCode::IssNotInSan);
 }
+
+// ---- who may sign credentials (key purpose) ----
+
+/// An EHIC naming ZZZS, with no status reference, `iss` = `iss` (or none), signed by `key` with
+/// `chain` in x5c, presented with a KB-JWT.
+fn ehic_signed_by(key: &EcdsaP256Signer, chain: &[Vec<u8>], iss: Option<&str>) -> (Scenario, String) {
+    let mut s = Scenario::ehic().without("status").header("x5c", x5c_value(chain));
+    s = match iss {
+        Some(i) => s.set("iss", json!(i)),
+        None => s.without("iss"),
+    };
+    let p = s.present(s.cred().sign(key));
+    (s, p)
+}
+
+#[test]
+fn relying_party_certificate_is_not_an_issuer() {
+    // The hospital's verifier key, under the same root, signs an EHIC. Without a trusted list this
+    // used to verify as valid (any chain to the anchor could sign).
+    let v = &pki().manifest.verifiers[0];
+    assert_eq!(v.slug, "es-hospital");
+    let (key, chain) = pki().key_and_chain(&v.signing_key, &v.chain);
+    let (s, p) = ehic_signed_by(&key, &chain, Some(&v.url));
+    let rep = run(&anchored(vec![pki().anchor()], false, &s.status_source()), &p);
+    expect(&rep).invalid_at("x5c.chain", ErrorCode::NotCredentialSigner);
+    // With the Issuer Trusted List too: refused for its purpose, before the list is consulted.
+    let rep = run(&anchored(vec![pki().anchor()], true, &s.status_source()), &p);
+    expect(&rep).invalid_at("x5c.chain", ErrorCode::NotCredentialSigner);
+}
+
+#[test]
+fn tls_and_list_signing_certificates_are_not_issuers() {
+    let i = pki().manifest.institution("si-zzzs").unwrap();
+    let m = &pki().manifest;
+    for (key, chain) in [(&i.tls_key, &i.tls_chain), (&m.trust_operator_key, &m.trust_operator_chain)] {
+        let (key, chain) = pki().key_and_chain(key, chain);
+        let (s, p) = ehic_signed_by(&key, &chain, None);
+        for with_list in [false, true] {
+            let rep = run(&anchored(vec![pki().anchor()], with_list, &s.status_source()), &p);
+            expect(&rep).invalid_at("x5c.chain", ErrorCode::NotCredentialSigner);
+        }
+    }
+}
+
+#[test]
+fn leaf_without_the_credential_signing_purpose_needs_a_list() {
+    // A digitalSignature leaf with no extended key usage, chained to the root: without a list it
+    // is not an issuer.
+    let r = root("test root", None);
+    let inter = ca_under(&r, "test issuing CA", days(1000), None);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(rcgen::DnType::CommonName, "no purpose");
+    p.is_ca = rcgen::IsCa::ExplicitNoCa;
+    p.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    p.subject_alt_names.push(rcgen::SanType::URI(EVIL_ISS.try_into().unwrap()));
+    p.not_before = days(-40);
+    p.not_after = days(30);
+    let der = p.signed_by(&key, &rcgen::Issuer::from_params(&inter.params, &inter.key)).unwrap().der().to_vec();
+    let (s, pres) = present_with_chain(&EcdsaP256Signer::from_pkcs8_der(&key.serialize_der()).unwrap(), &[der, inter.der.clone()]);
+    let rep = run(&anchored(vec![cert(&r)], false, &s.status_source()), &pres);
+    expect(&rep).invalid_at("x5c.chain", ErrorCode::NotCredentialSigner);
+}
+
+#[test]
+fn institution_certificate_without_a_list_is_accepted() {
+    // Positive control for the three tests above: the demo institution certificates carry the
+    // credential-signing purpose, so a verifier with only the root accepts them.
+    for s in [Scenario::pda1(), Scenario::ehic()] {
+        let rep = run(&anchored(vec![pki().anchor()], false, &s.status_source()), &s.present(s.issue()));
+        expect(&rep).allowing("trusted_list", CheckResult::Skipped).valid();
+        assert!(rep.check("x5c.chain").unwrap().detail.contains("credential-signing key purpose"), "{:?}", rep.check("x5c.chain"));
+    }
+}
+
+// ---- issuer authorisation at the time of signing (iat) ----
+
+/// The demo Issuer Trusted List with e-EFKA's PDA1 authorisation ending on `until`.
+fn list_with_efka_pda1_until(until: &str) -> esspass_credential::trust::TrustedList {
+    let mut list = pki().trusted_list();
+    let esspass_credential::trust::ListBody::Issuers { issuers } = &mut list.body else { panic!("issuer list") };
+    let efka = issuers.iter_mut().find(|e| e.institution_id == "EL:EFKA01").unwrap();
+    efka.credential_types[0].valid_until = Some(esspass_core::Date::parse(until).unwrap());
+    list
+}
+
+fn with_list(list: esspass_credential::trust::TrustedList, s: &Scenario) -> Verifier {
+    Verifier::new(ChainValidator::new(vec![pki().anchor()]), Some(list), Some(StatusCache::new(Box::new(s.status_source()), CachePolicy::default())))
+}
+
+#[test]
+fn backdated_date_of_issuance_does_not_revive_an_ended_authorisation() {
+    // e-EFKA may issue PDA1s until 2027-02-28. On 2027-03-02 (iat) it signs one dated 2027-02-20:
+    // authorisation used to be judged on the asserted date_of_issuance and passed.
+    let s = Scenario::pda1().set("date_of_issuance", json!("2027-02-20"));
+    let rep = run(&with_list(list_with_efka_pda1_until("2027-02-28"), &s), &s.present(s.issue()));
+    expect(&rep).invalid_at("trusted_list", ErrorCode::NotAuthorisedForType);
+}
+
+#[test]
+fn signed_while_authorised_is_accepted() {
+    // Positive control: signed on 2027-02-27 (iat), inside the authorisation.
+    let s = Scenario::pda1().set("date_of_issuance", json!("2027-02-20")).set("iat", json!(NOW - 3 * 86400));
+    let rep = run(&with_list(list_with_efka_pda1_until("2027-02-28"), &s), &s.present(s.issue()));
+    expect(&rep).valid();
+    assert!(rep.check("trusted_list").unwrap().detail.contains("2027-02-27"), "{:?}", rep.check("trusted_list"));
+}
+
+#[test]
+fn date_of_issuance_after_the_signing_date() {
+    // Signed on 2027-02-27 (iat) but dated 2027-03-01.
+    let s = Scenario::pda1().set("date_of_issuance", json!("2027-03-01")).set("iat", json!(NOW - 3 * 86400));
+    expect(&s.verify(&s.present(s.issue()))).invalid_at("validity.document", ErrorCode::IssuedAfterSigning);
+}
+
+#[test]
+fn signed_before_the_certificate_existed() {
+    // The demo certificates start 31 days before NOW; iat 40 days before NOW.
+    let s = Scenario::pda1().set("iat", json!(NOW - 40 * 86400));
+    expect(&s.verify(&s.present(s.issue()))).invalid_at("validity.token", ErrorCode::CertificateNotValidAtTime);
+}
+
+#[test]
+fn credential_without_iat() {
+    let s = Scenario::pda1().without("iat");
+    expect(&s.verify(&s.present(s.issue()))).invalid_at("sd_jwt_vc.claims", ErrorCode::MissingField);
+}
+
+// ---- trusted list rollback ----
+
+#[test]
+fn trusted_list_with_a_lower_sequence_is_refused() {
+    use esspass_credential::trust::{ListHistory, TrustedList};
+    let m = &pki().manifest;
+    let (key, chain) = pki().key_and_chain(&m.trust_operator_key, &m.trust_operator_chain);
+    let chains = ChainValidator::new(vec![pki().anchor()]);
+    let signed = |sequence: u64| TrustedList { sequence, ..pki().trusted_list() }.sign(&key, &chain).unwrap();
+    let mut history = ListHistory::default();
+    TrustedList::verify_with_history(&signed(7), &chains, NOW, &mut history).unwrap();
+    TrustedList::verify_with_history(&signed(7), &chains, NOW, &mut history).unwrap();
+    let old = signed(6);
+    // Valid on its own (signature, chain, window): only the history refuses it.
+    TrustedList::verify(&old, &chains, NOW).unwrap();
+    let e = TrustedList::verify_with_history(&old, &chains, NOW, &mut history).unwrap_err();
+    assert_eq!(e.code, ErrorCode::TrustedListRollback, "{e}");
+    TrustedList::verify_with_history(&signed(8), &chains, NOW, &mut history).unwrap();
+}

@@ -14,6 +14,12 @@ fn key(p: &[PathElem], k: &str) -> bool {
     matches!(p, [PathElem::Key(x)] if x == k)
 }
 
+/// Every work address and each of its fields, which the rulebook marks sd=never: only a deviant
+/// issuer makes them disclosures (the structural checks below need nested and array disclosures).
+fn address_parts(p: &[PathElem]) -> bool {
+    matches!(p, [PathElem::Key(a), PathElem::Key(b), PathElem::Index(_), ..] if a == "work_information" && b == "work_address")
+}
+
 /// Issue with the metadata policy, let `f` tamper with the result, sign, bind, verify.
 fn tampered(s: &Scenario, f: impl FnOnce(&mut Cred)) -> esspass_credential::verify::Report {
     let mut c = s.cred();
@@ -105,13 +111,13 @@ fn same_decoy_digest_twice() {
 
 #[test]
 fn same_array_element_digest_twice() {
-    // A PDA1's work addresses are array-element disclosures ({"...": digest}); repeat one.
+    // Work addresses issued as array-element disclosures ({"...": digest}); repeat one.
     let s = Scenario::pda1();
-    let r = tampered(&s, |c| {
-        let wa = c.payload["work_information"]["work_address"].as_array_mut().unwrap();
-        let first = wa.iter().find(|e| e.get("...").is_some()).cloned().unwrap();
-        wa.push(first);
-    });
+    let mut c = s.cred_with(&|p| s.metadata_says_disclosable(p) || address_parts(p));
+    let wa = c.payload["work_information"]["work_address"].as_array_mut().unwrap();
+    let first = wa.iter().find(|e| e.get("...").is_some()).cloned().unwrap();
+    wa.push(first);
+    let r = s.verify(&s.present(c.sign(&s.signer())));
     expect(&r).invalid_at("sd.disclosures", ErrorCode::DuplicateDigest);
 }
 
@@ -127,7 +133,7 @@ fn unreferenced_disclosure() {
 fn nested_disclosure_without_its_parent() {
     // The postal code of a work address is revealed, but the address element that refers to it is not.
     let s = Scenario::pda1();
-    let c = s.cred();
+    let c = s.cred_with(&|p| s.metadata_says_disclosable(p) || address_parts(p));
     let sd = c.sign(&s.signer());
     let keep: Vec<String> = sd.disclosures.iter().filter(|d| Disclosure::parse(d).unwrap().name.as_deref() == Some("postal_code")).cloned().collect();
     assert!(!keep.is_empty());
@@ -363,4 +369,44 @@ fn pda1_claims_under_the_ehic_vct() {
     let s = Scenario::pda1().set("vct", json!("urn:eudi:ehic:1"));
     let r = s.verify(&s.present(s.issue()));
     expect(&r).invalid_at("type_metadata", ErrorCode::InvalidDocument);
+}
+
+#[test]
+fn work_address_made_a_disclosure() {
+    // The rulebook marks work_information.work_address[*] and every address field sd=never (always
+    // visible): an issuer that hides an address, or a field of one, behind a disclosure is refused
+    // even when the holder discloses it.
+    let s = Scenario::pda1();
+    let element = |p: &[PathElem]| matches!(p, [PathElem::Key(a), PathElem::Key(b), PathElem::Index(_)] if a == "work_information" && b == "work_address");
+    let c = s.cred_with(&|p| s.metadata_says_disclosable(p) || element(p));
+    assert!(c.payload["work_information"]["work_address"][0].get("...").is_some(), "the address is an array-element disclosure");
+    expect(&s.verify(&s.present(c.sign(&s.signer())))).invalid_at("type_metadata", ErrorCode::TypeMetadataViolation);
+    let street = |p: &[PathElem]| matches!(p, [.., PathElem::Key(k)] if k == "street_address");
+    let c = s.cred_with(&|p| s.metadata_says_disclosable(p) || street(p));
+    expect(&s.verify(&s.present(c.sign(&s.signer())))).invalid_at("type_metadata", ErrorCode::TypeMetadataViolation);
+}
+
+#[test]
+fn ehic_subject_made_a_disclosure() {
+    // The representation block (subject.*) is sd=never in the EHIC rulebook.
+    let s = Scenario::ehic();
+    for sub in ["forenames", "familynames", "date_of_birth"] {
+        let c = s.cred_with(&|p| s.metadata_says_disclosable(p) || matches!(p, [PathElem::Key(a), PathElem::Key(b)] if a == "subject" && b == sub));
+        expect(&s.verify(&s.present(c.sign(&s.signer())))).invalid_at("type_metadata", ErrorCode::TypeMetadataViolation);
+    }
+    let c = s.cred_with(&|p| s.metadata_says_disclosable(p) || key(p, "subject"));
+    expect(&s.verify(&s.present(c.sign(&s.signer())))).invalid_at("type_metadata", ErrorCode::TypeMetadataViolation);
+}
+
+#[test]
+fn issuer_discloses_exactly_the_sd_always_claims() {
+    // Positive control for the two tests above: what vc::issue and the scenario make.
+    for s in [Scenario::pda1(), Scenario::ehic()] {
+        let names: Vec<String> = s.cred().disclosures.iter().map(|d| Disclosure::parse(d).unwrap().name.unwrap()).collect();
+        let mut names = names;
+        names.sort();
+        let want: &[&str] = if s.t == esspass_core::CredentialType::Pda1 { &["document_number", "personal_administrative_number", "transitional_rules"] } else { &["document_number", "personal_administrative_number"] };
+        assert_eq!(names, want);
+        expect(&s.verify(&s.present(s.issue()))).valid();
+    }
 }

@@ -6,7 +6,7 @@ use crate::support::*;
 use esspass_core::ErrorCode;
 use esspass_credential::EcdsaP256Signer;
 use esspass_credential::sdjwt::present::bind;
-use esspass_credential::verify::Expectation;
+use esspass_credential::verify::{CheckResult, Expectation};
 use serde_json::json;
 
 #[test]
@@ -112,9 +112,29 @@ fn missing_kb_jwt_when_a_nonce_is_expected() {
 }
 
 #[test]
-fn no_kb_jwt_and_none_requested_is_a_legitimate_skip() {
-    // Positive control for missing_kb_jwt_when_a_nonce_is_expected.
+fn missing_kb_jwt_when_nothing_is_expected() {
+    // The credential has a holder key (cnf): a verifier that expects no nonce or aud still needs
+    // the KB-JWT (before, a bare credential passed as a presentation).
     let s = Scenario::pda1();
     let r = run_with(&verifier(&s.status_source()), &s.issue().serialize(), &Expectation::default());
-    expect(&r).allowing("holder_binding", esspass_credential::verify::CheckResult::Skipped).valid();
+    expect(&r).invalid_at("holder_binding", ErrorCode::KbJwtMissing);
+    assert!(!r.credential_only);
+}
+
+#[test]
+fn credential_only_is_explicit_and_reported() {
+    // Positive control for missing_kb_jwt_when_nothing_is_expected: the caller asks to check the
+    // credential alone; holder binding is skipped and the report says it was not checked.
+    let s = Scenario::pda1();
+    let v = verifier(&s.status_source()).for_credential_only();
+    let r = run_with(&v, &s.issue().serialize(), &Expectation::default());
+    expect(&r).allowing("holder_binding", CheckResult::Skipped).valid();
+    assert!(r.credential_only);
+    assert!(r.check("holder_binding").unwrap().detail.contains("NOT CHECKED at the caller's request"), "{:?}", r.check("holder_binding"));
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["credential_only"], true);
+    // Without the option the same verifier's report says holder binding was checked.
+    let r = run(&verifier(&s.status_source()), &s.present(s.issue()));
+    assert!(!r.credential_only);
+    assert_eq!(serde_json::to_value(&r).unwrap()["credential_only"], false);
 }

@@ -241,3 +241,54 @@ fn malformed_status_list_in_a_signed_token() {
         expect(&verify_with(&s, &serve(STATUS_URI, tok))).invalid_at("status", ErrorCode::StatusListMalformed);
     }
 }
+
+#[test]
+fn status_list_rollback_is_refused() {
+    // The list is refetched on every verification (ttl 0). After a token that revokes IDX has been
+    // seen, an older token that still says VALID (a replay) is refused rather than believed.
+    let s = Scenario::pda1();
+    let older = token(s.slug, &StatusList::new(2, 1024).unwrap(), TokenClaims { iat: NOW - 600, ttl: Some(0), ..fresh(STATUS_URI) });
+    let mut revoked = StatusList::new(2, 1024).unwrap();
+    revoked.set(IDX as usize, 1).unwrap();
+    let newer = token(s.slug, &revoked, TokenClaims { iat: NOW - 60, ttl: Some(0), ..fresh(STATUS_URI) });
+    let src = serve(STATUS_URI, older.clone());
+    let v = verifier(&src);
+    let p = s.present(s.issue());
+    expect(&run(&v, &p)).valid();
+    src.0.lock().unwrap().insert(STATUS_URI.into(), newer);
+    expect(&run(&v, &p)).invalid_at("status", ErrorCode::Revoked);
+    src.0.lock().unwrap().insert(STATUS_URI.into(), older);
+    let r = run(&v, &p);
+    expect(&r).invalid_at("status", ErrorCode::StatusListRollback);
+}
+
+/// A status source that counts fetches.
+#[derive(Clone, Default)]
+struct Counting(MemorySource, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl esspass_credential::status::StatusListSource for Counting {
+    fn fetch(&self, uri: &str) -> Result<String, String> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.fetch(uri)
+    }
+}
+
+#[test]
+fn status_uri_of_an_unauthenticated_credential_is_not_fetched() {
+    // No trust anchor: the chain cannot be validated (outcome error), so the status URI the
+    // credential names is attacker-controlled and must not be fetched.
+    use esspass_credential::status::{CachePolicy, StatusCache};
+    use esspass_credential::verify::Verifier;
+    use esspass_credential::x509::ChainValidator;
+    let s = Scenario::pda1();
+    let src = Counting(s.status_source(), Default::default());
+    let v = Verifier::new(ChainValidator::new(vec![]), None, Some(StatusCache::new(Box::new(src.clone()), CachePolicy::default())));
+    let r = run(&v, &s.present(s.issue()));
+    expect(&r).allowing("trusted_list", CheckResult::Skipped).allowing("status", CheckResult::Skipped).error_at("x5c.chain", ErrorCode::NoTrustInput);
+    assert_eq!(src.1.load(std::sync::atomic::Ordering::SeqCst), 0, "the status list was fetched: {:?}", r.check("status"));
+    assert!(r.check("status").unwrap().detail.contains("not fetched"));
+    // Positive control: with the anchor, the same source is used.
+    let v = Verifier::new(ChainValidator::new(vec![pki().anchor()]), Some(pki().trusted_list()), Some(StatusCache::new(Box::new(src.clone()), CachePolicy::default())));
+    expect(&run(&v, &s.present(s.issue()))).valid();
+    assert_eq!(src.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -249,7 +249,7 @@ pub fn run(a: Args) -> CmdResult {
     let sel: Vec<Selection> = ["document_number", "personal_administrative_number"].iter().map(|p| Selection::parse(p)).collect::<Result<_, _>>()?;
     let now = time::OffsetDateTime::now_utc();
     let p = bind(select(ehic, &sel)?, ehic_holder, &nonce, &hospital, now.unix_timestamp())?;
-    println!("   discloses document_number and personal_administrative_number; withholds the rest; KB-JWT for {hospital}");
+    println!("   discloses document_number and personal_administrative_number (the EHIC's only selectively disclosable claims; the rulebook keeps the rest visible); KB-JWT for {hospital}");
     let r = hospital_verifier.verify(&p.serialize(), &Expectation { nonce: Some(&nonce), aud: Some(&hospital) }, now);
     show("hospital's verification report:", &r, Outcome::Valid);
 

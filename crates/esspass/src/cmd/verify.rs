@@ -5,7 +5,7 @@ use crate::fetch::Fetcher;
 use crate::{CmdResult, Exit, Failure, output};
 use esspass_core::ErrorCode;
 use esspass_credential::status::{CachePolicy, StatusCache};
-use esspass_credential::trust::TrustedList;
+use esspass_credential::trust::{ListHistory, TrustedList};
 use esspass_credential::verify::{Expectation, Outcome, Verifier};
 use esspass_credential::x509::{Certificate, ChainValidator};
 use std::path::PathBuf;
@@ -15,7 +15,8 @@ use std::time::Instant;
 pub struct Args {
     /// The presentation (SD-JWT or SD-JWT+KB), a file or `-` for stdin.
     input: String,
-    /// A trust anchor certificate (PEM); repeatable. Without a trusted list, any chain to it is accepted.
+    /// A trust anchor certificate (PEM); repeatable. Without a trusted list, a chain to it is accepted
+    /// only if its leaf carries the credential-signing key purpose (docs/pki.md).
     #[arg(long = "trust-anchor")]
     trust_anchor: Vec<PathBuf>,
     /// The signed Issuer Trusted List: a file, or an https URL.
@@ -27,12 +28,20 @@ pub struct Args {
     /// Verify as of this instant (RFC 3339) instead of now.
     #[arg(long)]
     at: Option<String>,
+    /// A file remembering the highest sequence number seen per trusted list (created if missing,
+    /// updated after each run): a list older than one seen before is refused (ESP-3020).
+    #[arg(long = "trust-state")]
+    trust_state: Option<PathBuf>,
     /// The nonce the KB-JWT must carry.
     #[arg(long)]
     nonce: Option<String>,
     /// The audience the KB-JWT must carry.
     #[arg(long)]
     aud: Option<String>,
+    /// Check the credential alone: holder binding (the KB-JWT) is NOT checked, and the report says so.
+    /// Without it a credential with a holder key (cnf) must come with a KB-JWT (else ESP-5001).
+    #[arg(long = "credential-only", conflicts_with_all = ["nonce", "aud"])]
+    credential_only: bool,
     /// Accepted distance of the KB-JWT iat from the verification time, in seconds.
     #[arg(long = "kb-window", default_value_t = 300)]
     kb_window: i64,
@@ -82,13 +91,26 @@ pub fn run(a: Args) -> CmdResult {
             } else {
                 read_input(src).map_err(|e| e.json(j))?
             };
-            Some(TrustedList::verify(&jws, &chains, now.unix_timestamp()).map_err(|e| Failure::usage(e.code, e.detail).json(j))?)
+            let mut history = match &a.trust_state {
+                Some(p) if p.exists() => {
+                    let text = std::fs::read_to_string(p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())).json(j))?;
+                    serde_json::from_str::<ListHistory>(&text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", p.display())).json(j))?
+                }
+                _ => ListHistory::default(),
+            };
+            let list = TrustedList::verify_with_history(&jws, &chains, now.unix_timestamp(), &mut history).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+            if let Some(p) = &a.trust_state {
+                let text = serde_json::to_string_pretty(&history).map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()).json(j))?;
+                std::fs::write(p, text).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())).json(j))?;
+            }
+            Some(list)
         }
     };
     let input = read_input(&a.input).map_err(|e| e.json(j))?;
     let status = StatusCache::new(Box::new(fetcher), CachePolicy { max_age: a.status_max_age, ..CachePolicy::default() });
     let mut verifier = Verifier::new(chains, trusted_list, Some(status));
     verifier.kb_window = a.kb_window;
+    verifier.credential_only = a.credential_only;
     let expect = Expectation { nonce: a.nonce.as_deref(), aud: a.aud.as_deref() };
     let presentation = input.trim();
     let started = Instant::now();
