@@ -36,10 +36,22 @@ pub struct PersonRecord {
     pub residence: Option<Country>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<Coverage>,
+    /// An employment with one employer (who employs the person, from when to when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employment: Option<Employment>,
+}
+
+/// An employment record: the employer (its id as the institution knows it) and the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Employment {
+    pub employer_id: String,
+    pub start: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<Date>,
 }
 
 /// Field names of the flat (CSV) form.
-pub const FIELDS: &[&str] = &["personal_number", "family_name", "given_name", "birth_date", "nationality", "residence", "coverage_kind", "coverage_start", "coverage_end"];
+pub const FIELDS: &[&str] = &["personal_number", "family_name", "given_name", "birth_date", "nationality", "residence", "coverage_kind", "coverage_start", "coverage_end", "employer_id", "employment_start", "employment_end"];
 
 impl PersonRecord {
     /// Validate a flat record (CSV row or JSON object with the [`FIELDS`]; empty strings count as
@@ -93,6 +105,8 @@ impl PersonRecord {
         let birth_date = date("birth_date", true);
         let coverage_start = date("coverage_start", false);
         let coverage_end = date("coverage_end", false);
+        let employment_start = date("employment_start", false);
+        let employment_end = date("employment_end", false);
         let mut country = |k: &str| -> Option<Country> {
             let s = get(k)?;
             let c = Country::parse(s);
@@ -133,9 +147,30 @@ impl PersonRecord {
             && c.start < b {
                 problems.push(Problem::new("$.coverage_start", ErrorCode::InconsistentDates, "coverage starts before the person was born"));
             }
+        let employment = match (get("employer_id"), employment_start) {
+            (Some(id), Some(start)) if id.chars().count() <= 20 => {
+                if employment_end.is_some_and(|e| e < start) {
+                    problems.push(Problem::new("$.employment_end", ErrorCode::PeriodReversed, "employment_end is before employment_start"));
+                }
+                Some(Employment { employer_id: id.to_owned(), start, end: employment_end })
+            }
+            (Some(_), Some(_)) => {
+                problems.push(Problem::new("$.employer_id", ErrorCode::LengthOutOfRange, "employer_id must have 1 to 20 characters"));
+                None
+            }
+            (None, None) if employment_end.is_none() => None,
+            (Some(_), None) => {
+                problems.push(Problem::new("$.employment_start", ErrorCode::MissingField, "employment_start is required with employer_id"));
+                None
+            }
+            _ => {
+                problems.push(Problem::new("$.employer_id", ErrorCode::MissingField, "employer_id is required with employment dates"));
+                None
+            }
+        };
         match (personal_number, family_name, given_name, birth_date, problems.is_empty()) {
             (Some(personal_number), Some(family_name), Some(given_name), Some(birth_date), true) => {
-                Ok(Self { personal_number, family_name, given_name, birth_date, nationality, residence, coverage })
+                Ok(Self { personal_number, family_name, given_name, birth_date, nationality, residence, coverage, employment })
             }
             _ => Err(Problems(problems)),
         }

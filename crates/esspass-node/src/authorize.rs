@@ -61,8 +61,7 @@ fn invalid_grant(d: &str) -> ErrorResponse {
 }
 
 fn server_error(e: impl std::fmt::Display) -> ErrorResponse {
-    // The HTTP layer answers 500 for this description prefix.
-    ErrorResponse::new(VciError::InvalidRequest, format!("server error: {e}"))
+    crate::services::issuance::server_error(e)
 }
 
 /// Redeem an authorization code at the token endpoint: the grant payload (`person_id`,
@@ -169,10 +168,10 @@ fn form_params(body: &[u8]) -> Result<BTreeMap<String, String>, String> {
 
 /// A PAR refusal: an OAuth error code (some of which `ErrorCode` does not know, e.g.
 /// `invalid_scope`), a description and the HTTP status.
-struct ParError {
+pub struct ParError {
     status: StatusCode,
     error: &'static str,
-    description: String,
+    pub description: String,
 }
 
 impl ParError {
@@ -252,6 +251,10 @@ async fn par_inner(s: &AppState, h: &HeaderMap, body: &[u8], now: i64) -> Result
     if client_id.chars().any(char::is_control) {
         return Err(ParError::new("invalid_client", "client_id contains control characters"));
     }
+    // Wallets are known clients: a configured client_id with its redirect URIs, and — where the
+    // wallet sends one or its registration asks for it — a wallet provider's attestation.
+    let client = s.cfg.clients.iter().find(|c| c.client_id == client_id).ok_or(ParError { status: StatusCode::UNAUTHORIZED, error: "invalid_client", description: "unknown client_id: wallets are registered with the institution".into() })?;
+    check_client_attestation(s, h, client, now).await?;
     match get("response_type") {
         Some("code") => {}
         None => return Err(ParError::request("response_type is missing")),
@@ -262,6 +265,9 @@ async fn par_inner(s: &AppState, h: &HeaderMap, body: &[u8], now: i64) -> Result
     }
     let redirect_uri = get("redirect_uri").ok_or_else(|| ParError::request("redirect_uri is missing"))?;
     check_redirect_uri(redirect_uri).map_err(ParError::request)?;
+    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+        return Err(ParError::request("redirect_uri is not registered for this client"));
+    }
     let challenge = get("code_challenge").ok_or_else(|| ParError::request("code_challenge is missing (PKCE S256 is required)"))?;
     pkce::check_challenge(get("code_challenge_method"), challenge).map_err(|e| ParError::request(e.to_string()))?;
     if let Some(r) = get("resource").filter(|r| *r != s.cfg.public_url) {
@@ -294,8 +300,28 @@ async fn par_inner(s: &AppState, h: &HeaderMap, body: &[u8], now: i64) -> Result
         "issuer_state": get("issuer_state"),
         "jkt": jkt,
     });
-    s.issuer.store.create_single_use(KIND_PAR, &request_uri, &payload, now + PAR_LIFETIME).await.map_err(|e| ParError::from(server_error(e)))?;
+    s.issuer.store.create_single_use_sealed(KIND_PAR, &request_uri, &payload, now + PAR_LIFETIME).await.map_err(|e| ParError::from(server_error(e)))?;
     Ok(json!({"request_uri": request_uri, "expires_in": PAR_LIFETIME}))
+}
+
+/// Verify a wallet's client attestation where it sends one; require it where the client's
+/// registration says so. The PoP's `jti` is single use.
+pub async fn check_client_attestation(s: &AppState, h: &HeaderMap, client: &crate::config::ClientConfig, now: i64) -> Result<(), ParError> {
+    let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
+    let bad = |d: String| ParError { status: StatusCode::UNAUTHORIZED, error: "invalid_client", description: d };
+    match (header(crate::attestation::ATTESTATION_HEADER), header(crate::attestation::POP_HEADER)) {
+        (Some(a), Some(p)) => {
+            let ok = crate::attestation::verify(&s.wallet_providers, a, p, &client.client_id, &s.cfg.public_url, now).map_err(bad)?;
+            let fresh = s.issuer.store.first_use("attestation_pop_jti", &format!("{}:{}", client.client_id, ok.jti), now + crate::attestation::POP_MAX_AGE + 120, now).await.map_err(|e| ParError::from(server_error(e)))?;
+            if !fresh {
+                return Err(bad("client attestation PoP: jti was used before".into()));
+            }
+            Ok(())
+        }
+        (None, None) if !client.require_attestation => Ok(()),
+        (None, None) => Err(bad("this client must authenticate with a wallet attestation (OAuth-Client-Attestation and OAuth-Client-Attestation-PoP)".into())),
+        _ => Err(bad("send both OAuth-Client-Attestation and OAuth-Client-Attestation-PoP".into())),
+    }
 }
 
 /// A redirect URI must be absolute, `https` with a host or a private-use scheme (RFC 8252 §7.1),
@@ -388,16 +414,47 @@ async fn authorize_page(State(s): State<AppState>, method: Method, uri: Uri) -> 
     };
     debug_assert_eq!(payload.get("client_id"), Some(&json!(client_id)));
     let reference = random_token();
-    if s.issuer.store.create_single_use(KIND_SIGN_IN, &reference, &payload, now + SIGN_IN_LIFETIME).await.is_err() {
+    if s.issuer.store.create_single_use_sealed(KIND_SIGN_IN, &reference, &payload, now + SIGN_IN_LIFETIME).await.is_err() {
         return page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.");
     }
     let configuration = payload.get("configuration").and_then(Value::as_str).unwrap_or_default();
     page::sign_in_form(StatusCode::OK, &s.cfg.institution.name, &credential_name(&s, configuration), client_id, &reference, None, &page::Prefill::default())
 }
 
-/// `POST /authorize`: the demo eID sign-in.
-async fn sign_in(State(s): State<AppState>, body: Bytes) -> Response {
+/// Count a sign-in attempt in a bucket shared by every process; over the limit the attempt is
+/// refused with 429 and the lockout is audited once per window.
+async fn sign_in_allowed(s: &AppState, bucket: &str, max: i64, subject: &str, now: i64) -> Result<(), Response> {
+    let window = s.cfg.sign_in.window;
+    let hits = match s.issuer.store.rate_limit_hit(bucket, window, now).await {
+        Ok(h) => h,
+        Err(_) => return Err(page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.")),
+    };
+    if hits <= max {
+        return Ok(());
+    }
+    if hits == max + 1 {
+        let kind = bucket.split(':').next().unwrap_or("sign-in");
+        let details = json!({"limit": kind, "max_attempts": max, "window_seconds": window});
+        if s.issuer.store.append_audit(now, AUDIT_ACTOR, "sign_in_locked", subject, "credential issuance", &details).await.is_err() {
+            return Err(page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable."));
+        }
+    }
+    let mut r = page::problem(StatusCode::TOO_MANY_REQUESTS, "Too many sign-in attempts. Wait a while and try again, or contact the institution.");
+    if let Ok(v) = HeaderValue::from_str(&window.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Err(r)
+}
+
+/// `POST /authorize`: the demo eID sign-in. Attempts are limited per client address and per
+/// personal number (`[sign_in]`), in the database so that every process counts them.
+async fn sign_in(State(s): State<AppState>, peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>, body: Bytes) -> Response {
     let now = now(&s);
+    if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = peer
+        && let Err(r) = sign_in_allowed(&s, &format!("address:{}", addr.ip()), s.cfg.sign_in.max_attempts_per_address, "sign-in", now).await
+    {
+        return r;
+    }
     let Ok(f) = form_params(&body) else {
         return page::problem(StatusCode::BAD_REQUEST, "The form was sent with a repeated field.");
     };
@@ -427,16 +484,20 @@ async fn sign_in(State(s): State<AppState>, body: Bytes) -> Response {
             return page::sign_in_form(StatusCode::BAD_REQUEST, &s.cfg.institution.name, &credential_name(&s, &text("configuration")), &text("client_id"), reference, Some(msg), &prefill);
         }
     };
+    let person = match s.issuer.store.person_by_number(&entered.personal_number).await {
+        Ok(p) => p,
+        Err(_) => return unavailable(),
+    };
+    let subject = person.as_ref().map_or("unmatched", |p| p.person_id.as_str()).to_owned();
+    if let Err(r) = sign_in_allowed(&s, &format!("personal_number:{}", entered.personal_number), s.cfg.sign_in.max_attempts_per_person, &subject, now).await {
+        return r;
+    }
     let pending = match s.issuer.store.consume_single_use(KIND_SIGN_IN, reference, now).await {
         Ok(p) => p,
         Err(_) => return unavailable(),
     };
     let Some(pending) = pending else {
         return page::problem(StatusCode::BAD_REQUEST, GONE);
-    };
-    let person = match s.issuer.store.person_by_number(&entered.personal_number).await {
-        Ok(p) => p,
-        Err(_) => return unavailable(),
     };
     let text = |k: &str| pending.get(k).and_then(Value::as_str).map(str::to_owned);
     let configuration = text("configuration").unwrap_or_default();

@@ -60,11 +60,14 @@ pub struct StatusConfig {
     pub ttl: i64,
     /// Seconds a signed list token is valid; it is re-signed at half-life.
     pub token_lifetime: i64,
+    /// Share of a list (percent) handed out before the next list starts: random indexes stay cheap
+    /// to find and a list never fills up.
+    pub max_fill_percent: u8,
 }
 
 impl Default for StatusConfig {
     fn default() -> Self {
-        Self { list_size: 1_048_576, bits: 2, ttl: 300, token_lifetime: 86_400 }
+        Self { list_size: 1_048_576, bits: 2, ttl: 300, token_lifetime: 86_400, max_fill_percent: 50 }
     }
 }
 
@@ -103,6 +106,81 @@ impl Default for IssuanceConfig {
     }
 }
 
+/// The authorization-code flow's sign-in (only the clearly marked demo eID exists so far).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignInConfig {
+    /// Mount the demo eID sign-in (`/par`, `/authorize`). Off unless asked: `esspass demo` turns it
+    /// on; a production node signs people in with a PID (later work).
+    pub demo_eid: bool,
+    /// Sign-in attempts per client address in one window.
+    pub max_attempts_per_address: i64,
+    /// Sign-in attempts per personal number in one window.
+    pub max_attempts_per_person: i64,
+    /// The window, in seconds; a locked-out address or number waits for the next one.
+    pub window: i64,
+}
+
+impl Default for SignInConfig {
+    fn default() -> Self {
+        Self { demo_eid: false, max_attempts_per_address: 20, max_attempts_per_person: 5, window: 900 }
+    }
+}
+
+/// A wallet known to the node: only these may use the authorization-code flow, and only with
+/// their registered redirect URIs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client_id: String,
+    pub redirect_uris: Vec<String>,
+    /// Require an OAuth client attestation (HAIP wallet attestation) from one of the configured
+    /// `wallet_providers` at the PAR and token endpoints.
+    #[serde(default)]
+    pub require_attestation: bool,
+}
+
+/// A wallet provider whose client attestations (`OAuth-Client-Attestation`) the node accepts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletProviderConfig {
+    pub name: String,
+    /// The provider's attestation-signing public key as a JWK file (P-256).
+    pub jwk: PathBuf,
+}
+
+/// Limits for strangers: connections, timeouts and the rate of unauthenticated requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Unauthenticated requests (OpenID4VCI, sign-in, offers, status) per client address per
+    /// minute; more get 429 with `Retry-After`.
+    pub requests_per_minute: u32,
+    /// Open connections at once; more are closed at accept.
+    pub max_connections: usize,
+    /// Seconds a client has to send the request headers (also while a kept-alive connection idles).
+    pub header_read_timeout: u64,
+    /// Seconds a request may take, body included.
+    pub request_timeout: u64,
+    /// Seconds a connection may stay open in all.
+    pub connection_lifetime: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { requests_per_minute: 600, max_connections: 512, header_read_timeout: 10, request_timeout: 30, connection_lifetime: 300 }
+    }
+}
+
+/// The audit trail's checkpoints outside the database.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// A file the node appends every signed checkpoint to (one JSON line each), outside the
+    /// database: `esspass audit verify --checkpoints FILE` holds the database against it.
+    pub checkpoint_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
@@ -122,6 +200,25 @@ pub struct NodeConfig {
     /// Largest request body accepted, in bytes.
     #[serde(default = "default_body_limit")]
     pub max_body_bytes: usize,
+    /// The node secret (32 random bytes, base64url; created with mode 0600 if missing): single-use
+    /// values are stored as HMACs under it. Kept outside the database; every process of one
+    /// institution shares it. Default: `node.secret` beside the configuration file.
+    #[serde(default = "default_secret_file")]
+    pub secret_file: PathBuf,
+    #[serde(default)]
+    pub sign_in: SignInConfig,
+    #[serde(default)]
+    pub clients: Vec<ClientConfig>,
+    #[serde(default)]
+    pub wallet_providers: Vec<WalletProviderConfig>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+fn default_secret_file() -> PathBuf {
+    PathBuf::from("node.secret")
 }
 
 fn default_body_limit() -> usize {
@@ -134,8 +231,15 @@ impl NodeConfig {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut c: NodeConfig = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        if let Some(p) = c.issuance.dpop_nonce_secret_file.as_mut().filter(|p| p.is_relative()) {
-            *p = base.join(&*p);
+        for p in [c.issuance.dpop_nonce_secret_file.as_mut(), c.audit.checkpoint_file.as_mut(), Some(&mut c.secret_file)].into_iter().flatten() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        for w in &mut c.wallet_providers {
+            if w.jwk.is_relative() {
+                w.jwk = base.join(&w.jwk);
+            }
         }
         for p in [&mut c.institution.signing_key, &mut c.institution.chain, &mut c.institution.tls_key, &mut c.institution.tls_chain] {
             if p.is_relative() {
@@ -152,6 +256,16 @@ impl NodeConfig {
         Ok(c)
     }
 
+    /// What serving needs beyond a well-formed file: no placeholder left in an API key.
+    pub fn check_for_serving(&self) -> Result<(), String> {
+        for k in &self.api_keys {
+            if k.sha256.starts_with("REPLACE") || k.sha256.len() != 43 {
+                return Err(format!("api key {}: sha256 must be the key's base64url SHA-256 (43 characters; see the README), not {:?}", k.name, k.sha256));
+            }
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<(), String> {
         if !self.public_url.starts_with("https://") || self.public_url.ends_with('/') {
             return Err("public_url must be an https URL without a trailing slash".into());
@@ -159,8 +273,25 @@ impl NodeConfig {
         if !matches!(self.status.bits, 1 | 2 | 4 | 8) || self.status.list_size == 0 || !self.status.list_size.is_multiple_of(8) {
             return Err("status.bits must be 1, 2, 4 or 8 and status.list_size a positive multiple of 8".into());
         }
+        if !(1..=90).contains(&self.status.max_fill_percent) {
+            return Err("status.max_fill_percent must be 1–90".into());
+        }
         if self.issuance.batch_size == 0 || !(4..=8).contains(&self.issuance.tx_code_length) {
             return Err("issuance.batch_size ≥ 1 and issuance.tx_code_length 4–8".into());
+        }
+        for c in &self.clients {
+            if c.client_id.is_empty() || c.redirect_uris.is_empty() {
+                return Err(format!("client {:?}: client_id and at least one redirect URI are required", c.client_id));
+            }
+            if c.require_attestation && self.wallet_providers.is_empty() {
+                return Err(format!("client {}: require_attestation needs at least one wallet_providers entry", c.client_id));
+            }
+        }
+        if self.sign_in.max_attempts_per_address < 1 || self.sign_in.max_attempts_per_person < 1 || self.sign_in.window < 1 {
+            return Err("sign_in: the attempt limits and the window must be positive".into());
+        }
+        if self.limits.requests_per_minute == 0 || self.limits.max_connections == 0 || self.limits.header_read_timeout == 0 || self.limits.request_timeout == 0 {
+            return Err("limits: every limit must be positive".into());
         }
         if self.institution.credential_types.is_empty() {
             return Err("institution.credential_types is empty".into());

@@ -15,7 +15,7 @@ use esspass_core::{Clock, ErrorCode};
 use esspass_oid4vc::vci::{Endpoint, ErrorResponse};
 use esspass_store::CredentialState;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,6 +36,10 @@ pub struct AppState {
     pub cfg: Arc<NodeConfig>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    /// Per-address rate limit of the unauthenticated endpoints.
+    pub limiter: Arc<crate::limits::RateLimiter>,
+    /// Wallet providers whose client attestations are accepted.
+    pub wallet_providers: Arc<Vec<crate::attestation::WalletProvider>>,
 }
 
 impl AppState {
@@ -59,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/credential-offers", post(create_offer))
         .route("/api/v1/persons", post(create_person))
         .route("/api/v1/persons/{id}/credentials", get(person_credentials))
+        .route("/api/v1/employments", post(create_employment))
         .route("/api/v1/credentials/{id}/{action}", post(change_status))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/applications/a1", post(submit_a1))
@@ -71,10 +76,75 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::authorize::routes())
-        .layer(axum::middleware::from_fn(access_log))
+        .merge(if state.cfg.sign_in.demo_eid { crate::authorize::routes() } else { Router::new() })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(axum::middleware::from_fn(problems_for_plain_errors))
+        .layer(axum::middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// Routes whose callers authenticate with an API key, and the operators' probes: not rate-limited
+/// per address (the limit is for strangers).
+fn exempt_from_rate_limit(path: &str, h: &HeaderMap) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics") || (path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" && h.contains_key(header::AUTHORIZATION))
+}
+
+/// Before any handler reads a body: refuse a declared `Content-Length` over the limit (so no
+/// `100 Continue` is sent and nothing is read), and rate-limit strangers per address.
+async fn guard(State(s): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > s.cfg.max_body_bytes as u64) {
+        let mut r = problem_response(413, ErrorCode::BodyTooLarge, &format!("the body may have at most {} bytes", s.cfg.max_body_bytes));
+        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    }
+    if !exempt_from_rate_limit(req.uri().path(), req.headers())
+        && let Some(axum::extract::ConnectInfo(peer)) = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        && let Err(wait) = s.limiter.hit(peer.ip(), s.now())
+    {
+        let mut r = problem_response(429, ErrorCode::TooManyRequests, "too many requests from this address; retry after the time in Retry-After");
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    next.run(req).await
+}
+
+/// The framework's own refusals (unknown route, wrong method, a body over the limit without a
+/// declared length, a malformed query or path) come as plain text or empty: give them as RFC 9457
+/// problem details with our codes, like every other error. HTML pages and JSON answers pass.
+async fn problems_for_plain_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let r = next.run(req).await;
+    let status = r.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return r;
+    }
+    let plain = r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_none_or(|ct| ct.starts_with("text/plain"));
+    if !plain {
+        return r;
+    }
+    let (code, detail) = match status.as_u16() {
+        404 => (ErrorCode::RouteNotFound, "no such route or resource"),
+        405 => (ErrorCode::MethodNotAllowed, "the route does not take this method"),
+        413 => (ErrorCode::BodyTooLarge, "the request body is too large"),
+        408 => (ErrorCode::RequestTimeout, "the request took too long"),
+        s if s >= 500 => (ErrorCode::Internal, "the service could not answer"),
+        _ => (ErrorCode::BadRequest, "the request is malformed (query, path or body)"),
+    };
+    let mut out = problem_response(status.as_u16(), code, detail);
+    for h in [header::ALLOW, header::RETRY_AFTER, header::CONNECTION] {
+        if let Some(v) = r.headers().get(&h) {
+            out.headers_mut().insert(h, v.clone());
+        }
+    }
+    out
+}
+
+/// An RFC 9457 problem response with our code.
+pub fn problem_response(status: u16, code: ErrorCode, detail: &str) -> Response {
+    problem(&ApiError::new(status, code, detail))
 }
 
 /// One structured log line per request: method, route path (no query string, no bodies, no
@@ -148,10 +218,12 @@ async fn issuer_metadata(State(s): State<AppState>) -> Response {
 
 async fn as_metadata(State(s): State<AppState>) -> Response {
     let token = format!("{}/token", s.cfg.public_url);
-    let authorize = Some(format!("{}/authorize", s.cfg.public_url));
-    let par = Some(format!("{}/par", s.cfg.public_url));
+    // The authorization-code flow is announced only where sign-in is enabled.
+    let sign_in = s.cfg.sign_in.demo_eid;
+    let authorize = sign_in.then(|| format!("{}/authorize", s.cfg.public_url));
+    let par = sign_in.then(|| format!("{}/par", s.cfg.public_url));
     let mut m = serde_json::to_value(esspass_oid4vc::oauth_metadata::AuthorizationServerMetadata::esspass(s.cfg.public_url.clone(), token, authorize, par)).unwrap_or_default();
-    if let Some(o) = m.as_object_mut() {
+    if sign_in && let Some(o) = m.as_object_mut() {
         o.insert("require_pushed_authorization_requests".into(), json!(true));
     }
     json_response(StatusCode::OK, &m)
@@ -185,6 +257,16 @@ async fn token_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Response {
         Ok(d) => d,
         Err(e) => return protocol_error(s, &e, Endpoint::Token),
     };
+    // A registered client of the authorization-code flow authenticates here as at the PAR
+    // endpoint (wallet attestation where sent or required).
+    let form: std::collections::HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    if form.get("grant_type").map(String::as_str) == Some("authorization_code")
+        && let Some(client) = form.get("client_id").and_then(|id| s.cfg.clients.iter().find(|c| &c.client_id == id))
+        && let Err(e) = crate::authorize::check_client_attestation(s, h, client, now).await
+    {
+        let err = ErrorResponse::new(esspass_oid4vc::vci::ErrorCode::InvalidClient, e.description);
+        return protocol_error(s, &err, Endpoint::Token);
+    }
     match s.issuer.token(body, &dpop, now).await {
         Ok(t) => {
             s.metrics.tokens_issued.fetch_add(1, Ordering::Relaxed);
@@ -210,12 +292,12 @@ async fn credential_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Response 
     let s = s.clone();
     let h = h.clone();
     let now = s.now();
-    let (grant, jkt) = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/credential", now).await {
+    let (grant, jkt, used) = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/credential", now).await {
         Ok(g) => g,
         Err(e) => return protocol_error(&s, &e, Endpoint::Credential),
     };
     let token = header_str(&h, "authorization").and_then(|a| a.strip_prefix("DPoP ")).unwrap_or_default();
-    match s.issuer.credential(&grant, token, &jkt, body, now).await {
+    match s.issuer.credential(&grant, used, token, &jkt, body, now).await {
         Ok(r) => {
             if let esspass_oid4vc::vci::CredentialResponse::Issued { credentials, .. } = &r {
                 s.metrics.credentials_issued.fetch_add(credentials.len() as u64, Ordering::Relaxed);
@@ -235,7 +317,7 @@ async fn notification_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Respons
     let s = s.clone();
     let h = h.clone();
     let now = s.now();
-    let (_, jkt) = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/notification", now).await {
+    let (_, jkt, _) = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/notification", now).await {
         Ok(g) => g,
         Err(e) => return protocol_error(&s, &e, Endpoint::Notification),
     };
@@ -248,7 +330,7 @@ async fn notification_inner(s: &AppState, h: &HeaderMap, body: &[u8]) -> Respons
 async fn deferred_credential(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
     let now = s.now();
     let r = match s.issuer.grant(header_str(&h, "authorization"), header_str(&h, "dpop"), "/deferred-credential", now).await {
-        Ok((grant, jkt)) => match s.issuer.deferred(&grant, &jkt, &body, now).await {
+        Ok((grant, jkt, _)) => match s.issuer.deferred(&grant, &jkt, &body, now).await {
             Ok(r) => json_response(StatusCode::from_u16(r.http_status()).unwrap_or(StatusCode::OK), &r),
             Err(e) => protocol_error(&s, &e, Endpoint::Deferred),
         },
@@ -258,6 +340,21 @@ async fn deferred_credential(State(s): State<AppState>, h: HeaderMap, body: Byte
 }
 
 // ---- status lists --------------------------------------------------------------------------------
+
+/// A storage error's kind for the logs (never its text, which may quote values).
+pub fn store_error_kind(e: &esspass_store::StoreError) -> &'static str {
+    use esspass_store::StoreError as E;
+    match e {
+        E::Duplicate(_) => "duplicate",
+        E::NotFound(_) => "not_found",
+        E::Final(_) => "final",
+        E::Conflict(_) => "conflict",
+        E::Url(_) => "url",
+        E::Migration(_) => "migration",
+        E::Database(_) => "database",
+        E::NoSecret => "no_secret",
+    }
+}
 
 async fn status_list(State(s): State<AppState>, Path(list_id): Path<String>, h: HeaderMap) -> Response {
     let row = match s.status.store.status_list(&list_id).await {
@@ -300,7 +397,7 @@ async fn create_offer(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> R
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
         let req: OfferRequest = parse_json(&body)?;
         crate::services::applications::check_may_offer(&s.issuer.store, k, req.application_id.as_deref()).await?;
-        let o = s.issuer.create_offer(&req.credential_configuration_id, &req.person_id, req.application_id.as_deref(), &actor(k), s.now()).await?;
+        let o = s.issuer.create_offer(&req.credential_configuration_id, &req.person_id, req.application_id.as_deref(), &actor(k), k.role == ApiRole::Employer, s.now()).await?;
         s.metrics.offers_created.fetch_add(1, Ordering::Relaxed);
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &o))
     };
@@ -328,6 +425,39 @@ pub struct PersonInput {
     pub coverage_start: Option<String>,
     #[serde(default)]
     pub coverage_end: Option<String>,
+    /// An employer of the person (its id as used in A1 applications), with the employment's period.
+    #[serde(default)]
+    pub employer_id: Option<String>,
+    #[serde(default)]
+    pub employment_start: Option<String>,
+    #[serde(default)]
+    pub employment_end: Option<String>,
+}
+
+/// `POST /api/v1/employments`: an employment record from the authentic source.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmploymentInput {
+    pub person_id: String,
+    pub employer_id: String,
+    /// YYYY-MM-DD
+    pub start: String,
+    /// YYYY-MM-DD, inclusive; open-ended when absent.
+    #[serde(default)]
+    pub end: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/employments", tag = "persons", request_body = EmploymentInput,
+    responses((status = 201, body = esspass_store::EmploymentRow), (status = 400, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn create_employment(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice])?;
+        let req: EmploymentInput = parse_json(&body)?;
+        let row = crate::services::applications::record_employment(&s.issuer.store, &req.person_id, &req.employer_id, &req.start, req.end.as_deref(), &actor(k), s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::CREATED, &row))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
 }
 
 /// RFC 9457 problem details with the stable esspass code.
@@ -402,8 +532,9 @@ async fn change_status(State(s): State<AppState>, h: HeaderMap, Path((id, action
         };
         let req: StatusChange = if body.is_empty() { StatusChange::default() } else { parse_json(&body)? };
         let now = s.now();
-        let row = s.status.set_state(&id, state, req.reason.as_deref(), now).await?;
-        s.issuer.store.append_audit(now, &actor(k), &format!("{action}_credential"), &row.person_id, "credential status", &json!({"credential": id, "reason": req.reason})).await?;
+        let cred = s.issuer.store.credential(&id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::CredentialNotFound, "no such credential"))?;
+        let audit = esspass_store::AuditEntry::new(now, &actor(k), &format!("{action}_credential"), &cred.person_id, "credential status", json!({"credential": id, "reason": req.reason}));
+        let row = s.status.set_state(&id, state, req.reason.as_deref(), now, Some(&audit)).await?;
         s.metrics.status_changes.fetch_add(1, Ordering::Relaxed);
         Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };
@@ -441,7 +572,10 @@ async fn audit(State(s): State<AppState>, h: HeaderMap, Query(q): Query<AuditQue
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.issuer.store.audit_head().await {
         Ok(_) => "ready".into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}")).into_response(),
+        Err(e) => {
+            tracing::error!(target: "esspass::readyz", error_kind = store_error_kind(&e), "database not ready");
+            problem_response(503, ErrorCode::Internal, "the database is not available")
+        }
     }
 }
 
@@ -467,7 +601,7 @@ async fn submit_a1(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Resp
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
         let req: crate::services::applications::A1Request = parse_json(&body)?;
-        let row = crate::services::applications::submit(&s.issuer.store, req, k, s.now()).await?;
+        let row = crate::services::applications::submit(&s.issuer.store, &s.cfg.institution, req, k, s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &row))
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -496,7 +630,9 @@ async fn tasks(State(s): State<AppState>, h: HeaderMap) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
         let pending = s.issuer.store.applications_in_state("pending_review", 500).await?;
-        s.issuer.store.append_audit(s.now(), &actor(k), "read_task_queue", "applications", "case work", &json!({"count": pending.len()})).await?;
+        // Whose data was shown: every application and person in the answer.
+        let shown: Vec<Value> = pending.iter().map(|a| json!({"application": a.application_id, "person": a.person_id})).collect();
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_task_queue", "applications", "case work", &json!({"count": pending.len(), "shown": shown})).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &pending))
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -510,7 +646,7 @@ async fn decide_application(State(s): State<AppState>, h: HeaderMap, Path(id): P
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
         let d: crate::services::applications::CaseDecision = parse_json(&body)?;
-        let row = crate::services::applications::decide(&s.issuer.store, &id, d, &actor(k), s.now()).await?;
+        let row = crate::services::applications::decide(&s.issuer.store, &s.cfg.institution, &id, d, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -523,7 +659,8 @@ async fn sign_in_reviews(State(s): State<AppState>, h: HeaderMap) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
         let open = s.issuer.store.sign_in_reviews("open", 500).await?;
-        s.issuer.store.append_audit(s.now(), &actor(k), "read_sign_in_reviews", "sign-in reviews", "case work", &json!({"count": open.len()})).await?;
+        let shown: Vec<Value> = open.iter().map(|r| json!({"review": r.review_id, "person": r.person_id})).collect();
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_sign_in_reviews", "sign-in reviews", "case work", &json!({"count": open.len(), "shown": shown})).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &open))
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -560,7 +697,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, sign_in_reviews, close_sign_in_review, openapi),
+    paths(create_person, create_employment, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, sign_in_reviews, close_sign_in_review, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -33,6 +33,7 @@ pub async fn start(cfg: NodeConfig, listener: Option<std::net::TcpListener>) -> 
 
 /// As [`start`], with the clock the node reads "now" from (tests move it to expire things).
 pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpListener>, clock: Arc<dyn Clock>) -> Result<RunningNode, String> {
+    cfg.check_for_serving()?;
     let state = build_state(cfg, clock.clone()).await?;
     let cfg = state.cfg.clone();
     let status = state.status.clone();
@@ -41,7 +42,7 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
         Some(l) => l,
         None => std::net::TcpListener::bind(cfg.listen).map_err(|e| format!("bind {}: {e}", cfg.listen))?,
     };
-    let (addr, server) = crate::tls::serve_listener(listener, tls, router(state.clone()))?;
+    let (addr, server) = crate::tls::serve_listener_with(listener, tls, router(state.clone()), crate::tls::ServeLimits::from(&cfg.limits))?;
     let bg = state.clone();
     let republisher = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
@@ -50,7 +51,11 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
             let now = clock.now().unix_timestamp();
             // Errors are retried on the next tick; the served token stays valid until its exp.
             let _ = status.publish_all(now).await;
-            let _ = crate::services::audit::checkpoint(&bg.issuer.store, bg.issuer.signer.as_ref(), &bg.issuer.chain, &bg.cfg.institution.id.to_string(), now).await;
+            let _ = crate::services::audit::checkpoint(&bg.issuer.store, bg.issuer.signer.as_ref(), &bg.issuer.chain, &bg.cfg.institution.id.to_string(), bg.cfg.audit.checkpoint_file.as_deref(), now).await;
+            // What strangers made (nonces, DPoP jtis, pushed requests, codes, rate-limit windows)
+            // goes once it has expired.
+            let _ = bg.issuer.store.purge_expired(now - 60, now - bg.cfg.sign_in.window.max(60) * 2).await;
+            bg.limiter.forget_before(now - 120);
         }
     });
     Ok(RunningNode { addr, state, server, republisher })
@@ -62,17 +67,29 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
     let cfg = Arc::new(cfg);
     let signer = Arc::new(esspass_keys::files::load_signer(&cfg.institution.signing_key).map_err(|e| e.to_string())?);
     let chain = Arc::new(esspass_keys::files::load_chain(&cfg.institution.chain).map_err(|e| e.to_string())?);
-    let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?;
+    let secret = read_or_create_secret(&cfg.secret_file)?;
+    let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?.with_secret(&secret);
     let status = StatusService { store: store.clone(), signer: signer.clone(), chain: chain.clone(), cfg: cfg.status.clone(), base_url: cfg.public_url.clone() };
     status.ensure_list(clock.now().unix_timestamp()).await.map_err(|e| e.to_string())?;
-    let dpop_secret = Arc::new(dpop_secret(cfg.issuance.dpop_nonce_secret_file.as_deref())?);
-    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret };
-    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock })
+    let dpop_secret = match cfg.issuance.dpop_nonce_secret_file.as_deref() {
+        Some(f) => read_or_create_secret(f)?,
+        // Derived from the node secret, so every process of the institution agrees.
+        None => {
+            let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret);
+            let tag = aws_lc_rs::hmac::sign(&key, b"esspass dpop nonce");
+            let mut out = [0u8; 32];
+            out.copy_from_slice(tag.as_ref().get(..32).unwrap_or(&[0u8; 32]));
+            out
+        }
+    };
+    let wallet_providers = crate::attestation::load_providers(&cfg.wallet_providers)?;
+    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret: Arc::new(dpop_secret) };
+    let limiter = Arc::new(crate::limits::RateLimiter::new(cfg.limits.requests_per_minute));
+    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock, limiter, wallet_providers: Arc::new(wallet_providers) })
 }
 
-/// The DPoP nonce secret: from the configured file (created if missing, mode 0600), else random.
-fn dpop_secret(file: Option<&std::path::Path>) -> Result<[u8; 32], String> {
-    let Some(path) = file else { return Ok(esspass_credential::random_bytes::<32>()) };
+/// A 32-byte secret from a file (base64url), created with 32 random bytes and mode 0600 if missing.
+pub fn read_or_create_secret(path: &std::path::Path) -> Result<[u8; 32], String> {
     if !path.exists() {
         let secret = esspass_credential::random_bytes::<32>();
         let mut opts = std::fs::OpenOptions::new();

@@ -88,7 +88,7 @@ fn work() -> Value {
 async fn clear_case_issued_at_once_unclear_case_deferred_until_a_case_worker_decides() {
     for db in support::databases("esspass_a").await {
         let t = start(&db).await;
-        let (s, p) = t.api(reqwest::Method::POST, "/api/v1/persons", BO, Some(json!({"personal_number": "12038501234", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12"}))).await;
+        let (s, p) = t.api(reqwest::Method::POST, "/api/v1/persons", BO, Some(json!({"personal_number": "12038501234", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "employer_id": "EL094019245", "employment_start": "2015-09-01"}))).await;
         assert_eq!(s, 201, "{p}");
         let person = p["person_id"].as_str().unwrap().to_owned();
         let wallet = Oid4vciClient::new(std::slice::from_ref(&t.root.der)).unwrap();
@@ -106,8 +106,12 @@ async fn clear_case_issued_at_once_unclear_case_deferred_until_a_case_worker_dec
         assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7009")));
         let (s, v) = t.api(reqwest::Method::POST, "/api/v1/credential-offers", OTHER_EMPLOYER, Some(json!({"credential_configuration_id": "pda1", "person_id": person, "application_id": app_id}))).await;
         assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7009")));
-        // The employer offers the PDA1; Georgios's wallet takes it.
-        let (s, offer) = t.api(reqwest::Method::POST, "/api/v1/credential-offers", EMPLOYER, Some(json!({"credential_configuration_id": "pda1", "person_id": person, "application_id": app_id}))).await;
+        // The transaction code never goes to the employer: without sign-in on this node an
+        // employer cannot hand over an offer; the back office offers and gives the code to Georgios.
+        let (s, v) = t.api(reqwest::Method::POST, "/api/v1/credential-offers", EMPLOYER, Some(json!({"credential_configuration_id": "pda1", "person_id": person, "application_id": app_id}))).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7016")), "{v}");
+        assert!(v.get("tx_code").is_none());
+        let (s, offer) = t.api(reqwest::Method::POST, "/api/v1/credential-offers", BO, Some(json!({"credential_configuration_id": "pda1", "person_id": person, "application_id": app_id}))).await;
         assert_eq!(s, 201, "{offer}");
         let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
         let (dpop, holder) = (EcdsaP256Signer::generate().unwrap(), EcdsaP256Signer::generate().unwrap());

@@ -54,6 +54,15 @@ credential_types = ["ehic"]
 [status]
 list_size = 65536
 
+[sign_in]
+demo_eid = true
+max_attempts_per_address = 1000
+max_attempts_per_person = 1000
+
+[[clients]]
+client_id = "wallet-client-1"
+redirect_uris = ["https://wallet.example/cb?app=1", "https://wallet.example/other"]
+
 [[api_keys]]
 name = "back-office"
 role = "back_office"

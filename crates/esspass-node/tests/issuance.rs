@@ -309,7 +309,14 @@ async fn protocol_refusals_have_the_right_codes_and_write_nothing() {
         let (s, _) = n.credential(&wallet, &token, None, body.clone()).await;
         assert_eq!(s, 200);
         let (s, v) = n.credential(&wallet, &token, None, body).await;
-        assert_eq!((s, v["error"].as_str()), (400, Some("invalid_nonce")), "replayed c_nonce");
+        assert_eq!((s, v["error"].as_str()), (400, Some("credential_request_denied")), "the token was used: {v}");
+        // One grant, one issuance: a fresh c_nonce does not make the token mint another credential.
+        let fresh = n.nonce().await;
+        let again = json!({"credential_configuration_id": "ehic", "proofs": {"jwt": [key_proof(&holder, &n.url, &fresh)]}});
+        let (s, v) = n.credential(&wallet, &token, None, again).await;
+        assert_eq!((s, v["error"].as_str()), (400, Some("credential_request_denied")), "{db}: a used token minted again: {v}");
+        let (_, list) = n.api(reqwest::Method::GET, &format!("/api/v1/persons/{person}/credentials"), Some(BO_KEY), None).await;
+        assert_eq!(list.as_array().unwrap().len(), 1, "{db}: exactly one credential from one grant");
 
         // Oversized body.
         let big = "x".repeat(100_000);
@@ -317,6 +324,11 @@ async fn protocol_refusals_have_the_right_codes_and_write_nothing() {
         let once = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&n.root.der).unwrap()]).build().unwrap();
         let resp = once.post(format!("{}/api/v1/persons", n.url)).bearer_auth(BO_KEY).body(big).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 413);
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        // (The server closes the connection while the client may still be sending: the body can be cut.)
+        if let Ok(v) = resp.json::<Value>().await {
+            assert_eq!(v["code"], "ESP-7007");
+        }
         // Roles and authentication.
         let (s, v) = n.api(reqwest::Method::GET, "/api/v1/audit", Some(BO_KEY), None).await;
         assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7002")));

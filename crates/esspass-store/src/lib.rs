@@ -14,8 +14,8 @@ mod model;
 mod store;
 
 pub use audit::{AuditRecord, ChainProblem, verify_chain};
-pub use model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, Person, SignInReviewRow, StatusListRow};
-pub use store::Store;
+pub use model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, Person, SignInReviewRow, StatusListRow};
+pub use store::{ApplicationDecision, AuditEntry, Checked, Db, NewSingleUse, Store};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,9 @@ pub enum StoreError {
     Migration(String),
     #[error("database error: {0}")]
     Database(String),
+    /// A single-use value was to be hashed, but the store was opened without the node secret.
+    #[error("the store was opened without the node secret (single-use values are keyed-hashed)")]
+    NoSecret,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -51,7 +54,8 @@ impl From<sqlx::Error> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// SHA-256, base64url: how single-use values and API keys are stored.
+/// SHA-256, base64url: how API keys are stored in the configuration (high-entropy keys; single-use
+/// values in the database are keyed-hashed instead, see [`Store::keyed`]).
 pub fn hash_secret(value: &str) -> String {
     use base64::Engine;
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());

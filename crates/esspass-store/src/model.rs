@@ -82,6 +82,22 @@ pub struct CredentialRow {
     pub reason: Option<String>,
     pub issued_at: i64,
     pub changed_at: i64,
+    /// The A1 application a PDA1 was issued from.
+    #[serde(default)]
+    pub application_id: Option<String>,
+}
+
+/// An employment record from the authentic source: who employs whom, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EmploymentRow {
+    pub employment_id: String,
+    pub employer_id: String,
+    pub person_id: String,
+    /// YYYY-MM-DD.
+    pub start_date: String,
+    /// YYYY-MM-DD, inclusive; open-ended when absent.
+    pub end_date: Option<String>,
+    pub created_at: i64,
 }
 
 /// A coverage period of a person (what the institution insures them for).

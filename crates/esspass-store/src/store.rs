@@ -3,30 +3,110 @@
 //! body for the SQLite and the PostgreSQL pool.
 
 use crate::audit::AuditRecord;
-use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, Person, SignInReviewRow, StatusListRow};
-use crate::{Result, StoreError, hash_secret};
+use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, Person, SignInReviewRow, StatusListRow};
+use crate::{Result, StoreError};
 use serde_json::Value;
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The node's database.
+/// The node's database, and the node secret that single-use values are hashed under.
 #[derive(Clone, Debug)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    secret: Option<Arc<SecretKey>>,
+}
+
+/// The connection pool of one backend.
+#[derive(Clone, Debug)]
+pub enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
+/// The HMAC key single-use values (codes, `issuer_state`, tokens, `tx_code`s, nonces) are hashed
+/// under before they reach the database: a reader of the database alone cannot redeem, sign in or
+/// act as a client, nor recover a six-digit `tx_code` by trying every value.
+struct SecretKey {
+    hmac: aws_lc_rs::hmac::Key,
+    /// AES-256-GCM key for payloads that carry bearer values (an offer by reference holds its codes).
+    aead: aws_lc_rs::aead::LessSafeKey,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(…)")
+    }
+}
+
 macro_rules! on_pool {
     ($self:expr, $pool:ident => $body:expr) => {
-        match $self {
-            Store::Sqlite($pool) => $body,
-            Store::Postgres($pool) => $body,
+        match &$self.db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
         }
     };
 }
+
+/// Append an audit record inside an open transaction, after the business change it records was
+/// written in the same transaction (so on SQLite the transaction already holds the write lock; on
+/// PostgreSQL the head row is locked). The record and the change commit together or not at all.
+macro_rules! audit_in_tx {
+    ($tx:expr, $head_sql:expr, $e:expr) => {{
+        let e: &AuditEntry = $e;
+        let r = sqlx::query($head_sql).fetch_one(&mut *$tx).await?;
+        let head: i64 = r.try_get("seq")?;
+        let prev: String = r.try_get("hash")?;
+        let mut rec = AuditRecord { seq: head + 1, at: e.at, actor: e.actor.clone(), action: e.action.clone(), subject: e.subject.clone(), purpose: e.purpose.clone(), details: e.details.clone(), prev_hash: prev, hash: String::new() };
+        rec.hash = rec.compute_hash();
+        let moved = sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4")
+            .bind(rec.seq).bind(&rec.hash).bind(head).bind(&rec.prev_hash).execute(&mut *$tx).await?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::Conflict("audit chain head".into()));
+        }
+        sqlx::query("INSERT INTO audit_log (seq, at, actor, action, subject, purpose, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(rec.seq).bind(rec.at).bind(&rec.actor).bind(&rec.action).bind(&rec.subject).bind(&rec.purpose).bind(rec.details.to_string()).bind(&rec.prev_hash).bind(&rec.hash)
+            .execute(&mut *$tx).await?;
+        rec
+    }};
+}
+
+/// An audit record to write together with the change it records.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub purpose: String,
+    pub details: Value,
+}
+
+impl AuditEntry {
+    pub fn new(at: i64, actor: &str, action: &str, subject: &str, purpose: &str, details: Value) -> Self {
+        Self { at, actor: actor.into(), action: action.into(), subject: subject.into(), purpose: purpose.into(), details }
+    }
+}
+
+/// A single-use value redeemed together with a secret checked in the same statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Checked {
+    /// The secret matched: the value is consumed, here is its payload.
+    Redeemed(Value),
+    /// The secret was wrong; this many failures so far (the value is dead at the limit).
+    Wrong { failures: i64 },
+    /// Unknown, consumed, expired or dead.
+    Gone,
+}
+
+/// Prefix of a sealed (encrypted) payload.
+const SEALED: &str = "sealed:";
+
+const HEAD_SQLITE: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+const HEAD_POSTGRES: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 
 macro_rules! person_from {
     ($r:expr) => {
@@ -74,6 +154,7 @@ macro_rules! credential_from {
             reason: $r.try_get("reason")?,
             issued_at: $r.try_get("issued_at")?,
             changed_at: $r.try_get("changed_at")?,
+            application_id: $r.try_get("application_id")?,
         }
     };
 }
@@ -118,6 +199,30 @@ fn as_i64(v: u64, what: &str) -> Result<i64> {
     i64::try_from(v).map_err(|_| StoreError::Database(format!("{what} out of range")))
 }
 
+/// A single-use value to create: kind, the value itself (stored keyed-hashed), payload, expiry and
+/// an optional secret checked with it ([`Store::redeem_checked`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewSingleUse<'a> {
+    pub kind: &'a str,
+    pub value: &'a str,
+    pub payload: &'a Value,
+    pub expires_at: i64,
+    pub check: Option<&'a str>,
+    /// Encrypt the payload (it carries bearer values, e.g. an offer by reference with its codes).
+    pub sealed: bool,
+}
+
+/// A case worker's decision on a pending application: the new state, what the PDA1 states, who,
+/// when and why.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplicationDecision<'a> {
+    pub state: &'a str,
+    pub final_decision: Option<&'a Value>,
+    pub by: &'a str,
+    pub at: i64,
+    pub note: Option<&'a str>,
+}
+
 /// How often an optimistic update is retried before giving up.
 const RETRIES: usize = 50;
 
@@ -133,9 +238,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true);
+            private_file(opts.get_filename())?;
             let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
-            Ok(Store::Sqlite(pool))
+            Ok(Store { db: Db::Sqlite(pool), secret: None })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
             Self::connect_postgres(opts).await
@@ -177,13 +283,84 @@ impl Store {
     async fn connect_postgres(opts: PgConnectOptions) -> Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).connect_with(opts).await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(Store::Postgres(pool))
+        Ok(Store { db: Db::Postgres(pool), secret: None })
     }
 
     pub fn backend(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
+        match &self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The connection pool (tests and tools that inspect the database directly).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The same store, hashing single-use values under `secret` (the node secret, ≥ 32 bytes, kept
+    /// outside the database). Every process of one institution must use the same secret.
+    #[must_use]
+    pub fn with_secret(mut self, secret: &[u8]) -> Self {
+        let hmac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+        let derived = aws_lc_rs::hmac::sign(&hmac, b"esspass payload encryption key");
+        let aead = aws_lc_rs::aead::UnboundKey::new(&aws_lc_rs::aead::AES_256_GCM, derived.as_ref()).map(aws_lc_rs::aead::LessSafeKey::new);
+        match aead {
+            Ok(aead) => self.secret = Some(Arc::new(SecretKey { hmac, aead })),
+            // A 32-byte key always fits AES-256; without a key nothing is hashed or sealed.
+            Err(_) => self.secret = None,
+        }
+        self
+    }
+
+    /// The keyed hash (HMAC-SHA-256, base64url) a single-use value is stored under.
+    pub fn keyed(&self, value: &str) -> Result<String> {
+        use base64::Engine;
+        let key = self.secret.as_ref().ok_or(StoreError::NoSecret)?;
+        let tag = aws_lc_rs::hmac::sign(&key.hmac, value.as_bytes());
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    /// Encrypt a payload (AES-256-GCM under a key derived from the node secret), bound to its kind.
+    fn seal(&self, kind: &str, payload: &str) -> Result<String> {
+        use base64::Engine;
+        let key = self.secret.as_ref().ok_or(StoreError::NoSecret)?;
+        let mut nonce = [0u8; 12];
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| StoreError::Database("no randomness".into()))?;
+        let mut data = payload.as_bytes().to_vec();
+        key.aead
+            .seal_in_place_append_tag(aws_lc_rs::aead::Nonce::assume_unique_for_key(nonce), aws_lc_rs::aead::Aad::from(kind.as_bytes()), &mut data)
+            .map_err(|_| StoreError::Database("sealing failed".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        Ok(format!("{SEALED}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(out)))
+    }
+
+    /// A stored payload as JSON, decrypted when it was sealed.
+    fn open_payload(&self, kind: &str, stored: &str) -> Result<Value> {
+        use base64::Engine;
+        let text = match stored.strip_prefix(SEALED) {
+            None => stored.to_owned(),
+            Some(b) => {
+                let key = self.secret.as_ref().ok_or(StoreError::NoSecret)?;
+                let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b).map_err(|_| StoreError::Database("sealed payload".into()))?;
+                if raw.len() < 12 + 16 {
+                    return Err(StoreError::Database("sealed payload".into()));
+                }
+                let (nonce, rest) = raw.split_at(12);
+                let nonce = aws_lc_rs::aead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| StoreError::Database("sealed payload".into()))?;
+                let mut data = rest.to_vec();
+                let plain = key.aead.open_in_place(nonce, aws_lc_rs::aead::Aad::from(kind.as_bytes()), &mut data).map_err(|_| StoreError::Database("a sealed payload does not open with this node secret".into()))?;
+                String::from_utf8(plain.to_vec()).map_err(|_| StoreError::Database("sealed payload".into()))?
+            }
+        };
+        serde_json::from_str(&text).map_err(|e| StoreError::Database(e.to_string()))
+    }
+
+    fn head_sql(&self) -> &'static str {
+        match &self.db {
+            Db::Sqlite(_) => HEAD_SQLITE,
+            Db::Postgres(_) => HEAD_POSTGRES,
         }
     }
 
@@ -200,9 +377,15 @@ impl Store {
 
     /// Several persons with their coverage in one transaction (bulk import); all or nothing.
     pub async fn insert_persons_batch(&self, batch: &[(Person, Vec<CoverageRow>)]) -> Result<()> {
+        let full: Vec<(Person, Vec<CoverageRow>, Vec<EmploymentRow>)> = batch.iter().map(|(p, c)| (p.clone(), c.clone(), Vec::new())).collect();
+        self.insert_persons_full(&full).await
+    }
+
+    /// Several persons with their coverage and employment records in one transaction; all or nothing.
+    pub async fn insert_persons_full(&self, batch: &[(Person, Vec<CoverageRow>, Vec<EmploymentRow>)]) -> Result<()> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for (p, coverage) in batch {
+            for (p, coverage, employments) in batch {
                 sqlx::query("INSERT INTO persons (person_id, personal_number, family_name, given_name, birth_date, nationality, residence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(&p.person_id).bind(&p.personal_number).bind(&p.family_name).bind(&p.given_name).bind(&p.birth_date)
                     .bind(&p.nationality).bind(&p.residence).bind(p.created_at)
@@ -210,6 +393,11 @@ impl Store {
                 for c in coverage {
                     sqlx::query("INSERT INTO coverage (coverage_id, person_id, kind, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                         .bind(&c.coverage_id).bind(&c.person_id).bind(&c.kind).bind(&c.start_date).bind(&c.end_date).bind(c.created_at)
+                        .execute(&mut *tx).await?;
+                }
+                for e in employments {
+                    sqlx::query("INSERT INTO employments (employment_id, employer_id, person_id, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&e.employment_id).bind(&e.employer_id).bind(&e.person_id).bind(&e.start_date).bind(&e.end_date).bind(e.created_at)
                         .execute(&mut *tx).await?;
                 }
             }
@@ -296,30 +484,73 @@ impl Store {
         })
     }
 
+    /// Every list's id with the number of indexes it handed out and its size (without the bytes).
+    pub async fn status_list_fill(&self) -> Result<Vec<(String, u64, u64)>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT list_id, allocated, size FROM status_lists").fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let n = u64::try_from(r.try_get::<i64, _>("allocated")?).unwrap_or(0);
+                let size = u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0);
+                out.push((r.try_get::<String, _>("list_id")?, n, size));
+            }
+            Ok(out)
+        })
+    }
+
     /// Claim `idx` in `list_id`. `false` if it is already taken (by any process).
     pub async fn claim_status_index(&self, list_id: &str, idx: u64) -> Result<bool> {
         let idx = as_i64(idx, "idx")?;
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             let r = sqlx::query("INSERT INTO status_entries (list_id, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(list_id).bind(idx).execute(pool).await?;
-            Ok(r.rows_affected() == 1)
+                .bind(list_id).bind(idx).execute(&mut *tx).await?;
+            if r.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query("UPDATE status_lists SET allocated = allocated + 1 WHERE list_id = $1").bind(list_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
     /// Record an issued credential. Its document number and (list, index) must be new.
     pub async fn insert_credential(&self, c: &CredentialRow) -> Result<()> {
-        let idx = as_i64(c.idx, "idx")?;
+        self.insert_credentials(std::slice::from_ref(c), None).await
+    }
+
+    /// Record credentials issued together (one batch) and, when given, the audit record of the
+    /// issuance: all in one transaction. Document numbers and (list, index) pairs must be new.
+    pub async fn insert_credentials(&self, rows: &[CredentialRow], audit: Option<&AuditEntry>) -> Result<()> {
+        let head_sql = self.head_sql();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO credentials (credential_id, document_number, person_id, vct, list_id, idx, state, reason, issued_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .bind(&c.credential_id).bind(&c.document_number).bind(&c.person_id).bind(&c.vct).bind(&c.list_id).bind(idx)
-                .bind(c.state.as_str()).bind(&c.reason).bind(c.issued_at).bind(c.changed_at)
-                .execute(&mut *tx).await?;
-            sqlx::query("UPDATE status_entries SET credential_id = $1 WHERE list_id = $2 AND idx = $3")
-                .bind(&c.credential_id).bind(&c.list_id).bind(idx).execute(&mut *tx).await?;
+            for c in rows {
+                let idx = as_i64(c.idx, "idx")?;
+                sqlx::query("INSERT INTO credentials (credential_id, document_number, person_id, vct, list_id, idx, state, reason, issued_at, changed_at, application_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(&c.credential_id).bind(&c.document_number).bind(&c.person_id).bind(&c.vct).bind(&c.list_id).bind(idx)
+                    .bind(c.state.as_str()).bind(&c.reason).bind(c.issued_at).bind(c.changed_at).bind(&c.application_id)
+                    .execute(&mut *tx).await?;
+                sqlx::query("UPDATE status_entries SET credential_id = $1 WHERE list_id = $2 AND idx = $3")
+                    .bind(&c.credential_id).bind(&c.list_id).bind(idx).execute(&mut *tx).await?;
+            }
+            if let Some(e) = audit {
+                audit_in_tx!(tx, head_sql, e);
+            }
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// The credentials issued from an A1 application.
+    pub async fn credentials_of_application(&self, application_id: &str) -> Result<Vec<CredentialRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM credentials WHERE application_id = $1 ORDER BY issued_at, credential_id").bind(application_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(credential_from!(r)); }
+            Ok(out)
+        })
     }
 
     pub async fn credential(&self, credential_id: &str) -> Result<Option<CredentialRow>> {
@@ -342,6 +573,12 @@ impl Store {
     /// the list's version goes up by one (optimistic concurrency: a concurrent change to the same
     /// list is retried on the new bytes). Durable when this returns.
     pub async fn set_credential_state(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64) -> Result<CredentialRow> {
+        self.set_credential_state_audited(credential_id, state, reason, now, None).await
+    }
+
+    /// As [`Store::set_credential_state`], with the audit record written in the same transaction.
+    pub async fn set_credential_state_audited(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&AuditEntry>) -> Result<CredentialRow> {
+        let head_sql = self.head_sql();
         for _ in 0..RETRIES {
             let cred = self.credential(credential_id).await?.ok_or_else(|| StoreError::NotFound(format!("credential {credential_id}")))?;
             if cred.state == CredentialState::Revoked {
@@ -363,6 +600,9 @@ impl Store {
                     false
                 };
                 if changed {
+                    if let Some(e) = audit {
+                        audit_in_tx!(tx, head_sql, e);
+                    }
                     tx.commit().await?;
                     true
                 } else {
@@ -389,13 +629,35 @@ impl Store {
 
     // ---- single-use values -----------------------------------------------------------------
 
-    /// Store a new single-use value (hashed) with a JSON payload and an expiry.
+    /// Store a new single-use value (keyed-hashed) with a JSON payload and an expiry.
     pub async fn create_single_use(&self, kind: &str, value: &str, payload: &Value, expires_at: i64) -> Result<()> {
-        let h = hash_secret(value);
-        let p = payload.to_string();
+        self.create_single_uses(&[NewSingleUse { kind, value, payload, expires_at, check: None, sealed: false }], None).await
+    }
+
+    /// As [`Store::create_single_use`], with the payload encrypted (it carries bearer values).
+    pub async fn create_single_use_sealed(&self, kind: &str, value: &str, payload: &Value, expires_at: i64) -> Result<()> {
+        self.create_single_uses(&[NewSingleUse { kind, value, payload, expires_at, check: None, sealed: true }], None).await
+    }
+
+    /// Store several single-use values (the grants of one offer) and, when given, the audit record
+    /// of their creation: all in one transaction.
+    pub async fn create_single_uses(&self, items: &[NewSingleUse<'_>], audit: Option<&AuditEntry>) -> Result<()> {
+        let mut rows = Vec::with_capacity(items.len());
+        for i in items {
+            let payload = if i.sealed { self.seal(i.kind, &i.payload.to_string())? } else { i.payload.to_string() };
+            rows.push((self.keyed(i.value)?, i.check.map(|c| self.keyed(&format!("check:{c}"))).transpose()?, payload));
+        }
+        let head_sql = self.head_sql();
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO single_use (kind, value_hash, payload, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(kind).bind(&h).bind(&p).bind(expires_at).execute(pool).await?;
+            let mut tx = pool.begin().await?;
+            for (i, (h, check, payload)) in items.iter().zip(&rows) {
+                sqlx::query("INSERT INTO single_use (kind, value_hash, payload, expires_at, check_hash) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(i.kind).bind(h).bind(payload).bind(i.expires_at).bind(check).execute(&mut *tx).await?;
+            }
+            if let Some(e) = audit {
+                audit_in_tx!(tx, head_sql, e);
+            }
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -403,45 +665,69 @@ impl Store {
     /// Consume a single-use value: its payload if it exists, has not expired and was not consumed
     /// before — exactly once across every process.
     pub async fn consume_single_use(&self, kind: &str, value: &str, now: i64) -> Result<Option<Value>> {
-        let h = hash_secret(value);
+        let h = self.keyed(value)?;
         on_pool!(self, pool => {
             let r = sqlx::query("UPDATE single_use SET consumed_at = $1 WHERE kind = $2 AND value_hash = $3 AND consumed_at IS NULL AND expires_at > $1 RETURNING payload")
                 .bind(now).bind(kind).bind(&h).fetch_optional(pool).await?;
             match r {
-                Some(row) => Ok(Some(serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(|e| StoreError::Database(e.to_string()))?)),
+                Some(row) => Ok(Some(self.open_payload(kind, &row.try_get::<String, _>("payload")?)?)),
                 None => Ok(None),
             }
         })
     }
 
-    /// Peek at an unconsumed, unexpired single-use value without consuming it.
-    pub async fn peek_single_use(&self, kind: &str, value: &str, now: i64) -> Result<Option<(Value, i64)>> {
-        let h = hash_secret(value);
+    /// Redeem a single-use value that carries a secret (a pre-authorized code and its `tx_code`):
+    /// compare the secret, count a failure and consume — on success, or at the `max`-th failure —
+    /// in one statement, so concurrent guesses never get more than `max` comparisons.
+    pub async fn redeem_checked(&self, kind: &str, value: &str, secret: &str, max: i64, now: i64) -> Result<Checked> {
+        let h = self.keyed(value)?;
+        let c = self.keyed(&format!("check:{secret}"))?;
         on_pool!(self, pool => {
-            let r = sqlx::query("SELECT payload, attempts FROM single_use WHERE kind = $1 AND value_hash = $2 AND consumed_at IS NULL AND expires_at > $3")
+            let r = sqlx::query(
+                "UPDATE single_use SET \
+                   consumed_at = CASE WHEN check_hash = $1 OR attempts + 1 >= $2 THEN $3 ELSE NULL END, \
+                   attempts = attempts + CASE WHEN check_hash = $1 THEN 0 ELSE 1 END \
+                 WHERE kind = $4 AND value_hash = $5 AND consumed_at IS NULL AND expires_at > $3 AND attempts < $2 \
+                 RETURNING payload, attempts, CAST(CASE WHEN check_hash = $1 THEN 1 ELSE 0 END AS BIGINT) AS ok")
+                .bind(&c).bind(max).bind(now).bind(kind).bind(&h).fetch_optional(pool).await?;
+            let Some(row) = r else { return Ok(Checked::Gone) };
+            if row.try_get::<i64, _>("ok")? == 1 {
+                Ok(Checked::Redeemed(self.open_payload(kind, &row.try_get::<String, _>("payload")?)?))
+            } else {
+                Ok(Checked::Wrong { failures: row.try_get::<i64, _>("attempts")? })
+            }
+        })
+    }
+
+    /// Peek at an unconsumed, unexpired single-use value without consuming it: its payload and
+    /// whether it was used for its one purpose ([`Store::mark_used`]).
+    pub async fn peek_single_use(&self, kind: &str, value: &str, now: i64) -> Result<Option<(Value, bool)>> {
+        let h = self.keyed(value)?;
+        on_pool!(self, pool => {
+            let r = sqlx::query("SELECT payload, used_at FROM single_use WHERE kind = $1 AND value_hash = $2 AND consumed_at IS NULL AND expires_at > $3")
                 .bind(kind).bind(&h).bind(now).fetch_optional(pool).await?;
             match r {
-                Some(row) => Ok(Some((serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(|e| StoreError::Database(e.to_string()))?, row.try_get::<i64, _>("attempts")?))),
+                Some(row) => Ok(Some((self.open_payload(kind, &row.try_get::<String, _>("payload")?)?, row.try_get::<Option<i64>, _>("used_at")?.is_some()))),
                 None => Ok(None),
             }
         })
     }
 
-    /// Count a failed attempt against a single-use value; at `max` failures it is consumed (dead).
-    /// Returns the number of failures so far.
-    pub async fn fail_attempt(&self, kind: &str, value: &str, max: i64, now: i64) -> Result<i64> {
-        let h = hash_secret(value);
+    /// Mark a live single-use value as used for its one purpose (an access token's issuance) —
+    /// once across every process: `false` if it was used before, is consumed or expired.
+    pub async fn mark_used(&self, kind: &str, value: &str, now: i64) -> Result<bool> {
+        let h = self.keyed(value)?;
         on_pool!(self, pool => {
-            let r = sqlx::query("UPDATE single_use SET attempts = attempts + 1, consumed_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE consumed_at END WHERE kind = $3 AND value_hash = $4 AND consumed_at IS NULL RETURNING attempts")
-                .bind(max).bind(now).bind(kind).bind(&h).fetch_optional(pool).await?;
-            Ok(match r { Some(row) => row.try_get::<i64, _>("attempts")?, None => max })
+            let r = sqlx::query("UPDATE single_use SET used_at = $1 WHERE kind = $2 AND value_hash = $3 AND used_at IS NULL AND consumed_at IS NULL AND expires_at > $1")
+                .bind(now).bind(kind).bind(&h).execute(pool).await?;
+            Ok(r.rows_affected() == 1)
         })
     }
 
     /// Remember a value that may be seen only once until `expires_at` (a DPoP `jti`, a proof
     /// nonce). `false` if it was seen before: a replay.
     pub async fn first_use(&self, kind: &str, value: &str, expires_at: i64, now: i64) -> Result<bool> {
-        let h = hash_secret(value);
+        let h = self.keyed(value)?;
         on_pool!(self, pool => {
             let r = sqlx::query("INSERT INTO single_use (kind, value_hash, expires_at, consumed_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                 .bind(kind).bind(&h).bind(expires_at).bind(now).execute(pool).await?;
@@ -449,11 +735,37 @@ impl Store {
         })
     }
 
-    /// Delete single-use rows that expired before `before`.
-    pub async fn purge_expired(&self, before: i64) -> Result<u64> {
+    /// Delete single-use rows that expired before `before`, and rate-limit windows that started
+    /// before `windows_before`. Returns the number of rows deleted.
+    pub async fn purge_expired(&self, before: i64, windows_before: i64) -> Result<u64> {
         on_pool!(self, pool => {
-            let r = sqlx::query("DELETE FROM single_use WHERE expires_at < $1").bind(before).execute(pool).await?;
-            Ok(r.rows_affected())
+            let a = sqlx::query("DELETE FROM single_use WHERE expires_at < $1").bind(before).execute(pool).await?;
+            let b = sqlx::query("DELETE FROM rate_limits WHERE window_start < $1").bind(windows_before).execute(pool).await?;
+            Ok(a.rows_affected() + b.rows_affected())
+        })
+    }
+
+    /// Count a hit in the fixed window of `window` seconds of a bucket (keyed-hashed, shared by
+    /// every process): the number of hits in the current window, this one included.
+    pub async fn rate_limit_hit(&self, bucket: &str, window: i64, now: i64) -> Result<i64> {
+        let h = self.keyed(&format!("bucket:{bucket}"))?;
+        on_pool!(self, pool => {
+            let r = sqlx::query(
+                "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
+                 ON CONFLICT (bucket) DO UPDATE SET \
+                   hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
+                   window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+                 RETURNING hits")
+                .bind(&h).bind(now).bind(now - window).fetch_one(pool).await?;
+            Ok(r.try_get::<i64, _>("hits")?)
+        })
+    }
+
+    /// Single-use rows of a kind that are live (tests and tools: how many outstanding).
+    pub async fn count_single_use(&self, kind: &str, now: i64) -> Result<i64> {
+        on_pool!(self, pool => {
+            let r = sqlx::query("SELECT COUNT(*) AS n FROM single_use WHERE kind = $1 AND expires_at > $2").bind(kind).bind(now).fetch_one(pool).await?;
+            Ok(r.try_get::<i64, _>("n")?)
         })
     }
 
@@ -541,13 +853,19 @@ impl Store {
 
     // ---- A1 applications -------------------------------------------------------------------
 
-    pub async fn insert_application(&self, a: &ApplicationRow) -> Result<()> {
+    pub async fn insert_application(&self, a: &ApplicationRow, audit: Option<&AuditEntry>) -> Result<()> {
         let fin = a.final_decision.as_ref().map(Value::to_string);
+        let head_sql = self.head_sql();
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO applications (application_id, person_id, employer_id, submitted_by, input, decision, state, final, decided_by, decided_at, decision_note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
                 .bind(&a.application_id).bind(&a.person_id).bind(&a.employer_id).bind(&a.submitted_by).bind(a.input.to_string()).bind(a.decision.to_string())
                 .bind(&a.state).bind(fin).bind(&a.decided_by).bind(a.decided_at).bind(&a.decision_note).bind(a.created_at)
-                .execute(pool).await?;
+                .execute(&mut *tx).await?;
+            if let Some(e) = audit {
+                audit_in_tx!(tx, head_sql, e);
+            }
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -571,12 +889,54 @@ impl Store {
 
     /// Record a case worker's decision on a pending application — once: `false` if it was not
     /// pending (already decided by someone else).
-    pub async fn decide_application(&self, application_id: &str, state: &str, final_decision: Option<&Value>, by: &str, at: i64, note: Option<&str>) -> Result<bool> {
+    pub async fn decide_application(&self, application_id: &str, d: &ApplicationDecision<'_>, audit: Option<&AuditEntry>) -> Result<bool> {
+        let ApplicationDecision { state, final_decision, by, at, note } = *d;
         let fin = final_decision.map(Value::to_string);
+        let head_sql = self.head_sql();
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             let r = sqlx::query("UPDATE applications SET state = $1, final = $2, decided_by = $3, decided_at = $4, decision_note = $5 WHERE application_id = $6 AND state = 'pending_review'")
-                .bind(state).bind(fin).bind(by).bind(at).bind(note).bind(application_id).execute(pool).await?;
-            Ok(r.rows_affected() == 1)
+                .bind(state).bind(fin).bind(by).bind(at).bind(note).bind(application_id).execute(&mut *tx).await?;
+            if r.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            if let Some(e) = audit {
+                audit_in_tx!(tx, head_sql, e);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    // ---- employment records ------------------------------------------------------------------
+
+    pub async fn insert_employment(&self, e: &EmploymentRow) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO employments (employment_id, employer_id, person_id, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&e.employment_id).bind(&e.employer_id).bind(&e.person_id).bind(&e.start_date).bind(&e.end_date).bind(e.created_at)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// A person's employment records (with one employer when `employer_id` is given).
+    pub async fn employments_of(&self, person_id: &str, employer_id: Option<&str>) -> Result<Vec<EmploymentRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM employments WHERE person_id = $1 AND ($2 IS NULL OR employer_id = $2) ORDER BY start_date, employment_id")
+                .bind(person_id).bind(employer_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                out.push(EmploymentRow {
+                    employment_id: r.try_get("employment_id")?,
+                    employer_id: r.try_get("employer_id")?,
+                    person_id: r.try_get("person_id")?,
+                    start_date: r.try_get("start_date")?,
+                    end_date: r.try_get("end_date")?,
+                    created_at: r.try_get("created_at")?,
+                });
+            }
+            Ok(out)
         })
     }
 
@@ -626,7 +986,7 @@ impl Store {
     /// Move the expiry of an unconsumed single-use value (an access token that waits for a
     /// deferred credential).
     pub async fn extend_single_use(&self, kind: &str, value: &str, expires_at: i64) -> Result<bool> {
-        let h = hash_secret(value);
+        let h = self.keyed(value)?;
         on_pool!(self, pool => {
             let r = sqlx::query("UPDATE single_use SET expires_at = $1 WHERE kind = $2 AND value_hash = $3 AND consumed_at IS NULL AND expires_at < $1")
                 .bind(expires_at).bind(kind).bind(&h).execute(pool).await?;
@@ -638,6 +998,34 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
+}
+
+/// Create the SQLite file with mode 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm`
+/// files the database file's mode), and take group and other access away from an existing one.
+fn private_file(path: &std::path::Path) -> Result<()> {
+    if path.as_os_str().is_empty() || path.to_str().is_some_and(|p| p == ":memory:") {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StoreError::Url(format!("{}: {e}", path.display()))),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if let Ok(m) = std::fs::metadata(&p)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(|e| StoreError::Url(format!("{}: {e}", p.display())))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Write a `bits`-wide value at `idx`, least significant bit first (Token Status List packing).

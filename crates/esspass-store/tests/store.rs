@@ -2,11 +2,13 @@
 //! `ESSPASS_TEST_POSTGRES` is set (`.ci/run` sets it), against PostgreSQL in a schema of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use esspass_store::{CoverageRow, CredentialRow, CredentialState, Person, StatusListRow, Store, StoreError, verify_chain};
+use esspass_store::{Checked, CoverageRow, CredentialRow, CredentialState, Person, StatusListRow, Store, StoreError, verify_chain};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static N: AtomicUsize = AtomicUsize::new(0);
+
+const SECRET: &[u8] = b"a node secret of the store tests, 32+ bytes long";
 
 /// A fresh store of each available backend.
 async fn stores() -> Vec<Store> {
@@ -14,14 +16,14 @@ async fn stores() -> Vec<Store> {
     let dir = std::env::temp_dir().join(format!("esspass-store-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut v = vec![Store::connect(&format!("sqlite:{}", dir.join("node.db").display())).await.unwrap()];
+    let mut v = vec![Store::connect(&format!("sqlite:{}", dir.join("node.db").display())).await.unwrap().with_secret(SECRET)];
     match std::env::var("ESSPASS_TEST_POSTGRES") {
         Ok(url) => {
             // Schemas of earlier runs (other process ids) are dropped once per run.
             static CLEAN: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
             CLEAN.get_or_init(|| async { Store::drop_postgres_schemas(&url, "esspass_t").await.unwrap(); }).await;
             let schema = format!("esspass_t{}_{n}", std::process::id());
-            v.push(Store::connect_postgres_schema(&url, &schema).await.unwrap());
+            v.push(Store::connect_postgres_schema(&url, &schema).await.unwrap().with_secret(SECRET));
         }
         Err(_) => eprintln!("ESSPASS_TEST_POSTGRES is not set: PostgreSQL store tests skipped (SQLite ran)"),
     }
@@ -69,6 +71,7 @@ fn cred(id: &str, number: &str, list: &str, idx: u64) -> CredentialRow {
         reason: None,
         issued_at: 10,
         changed_at: 10,
+        application_id: None,
     }
 }
 
@@ -197,22 +200,88 @@ async fn single_use_values_are_consumed_once() {
         // Expired values cannot be consumed.
         s.create_single_use("c_nonce", "n-1", &json!({}), 100).await.unwrap();
         assert_eq!(s.consume_single_use("c_nonce", "n-1", 100).await.unwrap(), None);
-        // Wrong tx_code attempts: the fifth kills the code.
-        s.create_single_use("pre_auth_code", "code-2", &json!({}), 1000).await.unwrap();
+        // Wrong tx_code attempts: the fifth kills the code; the right one redeems it once.
+        let p = json!({"person": "p1"});
+        s.create_single_uses(&[esspass_store::NewSingleUse { kind: "pre_auth_code", value: "code-2", payload: &p, expires_at: 1000, check: Some("123456"), sealed: false }], None).await.unwrap();
         for n in 1..=4 {
-            assert_eq!(s.fail_attempt("pre_auth_code", "code-2", 5, 10).await.unwrap(), n);
+            assert_eq!(s.redeem_checked("pre_auth_code", "code-2", "000000", 5, 10).await.unwrap(), Checked::Wrong { failures: n });
             assert!(s.peek_single_use("pre_auth_code", "code-2", 10).await.unwrap().is_some());
         }
-        assert_eq!(s.fail_attempt("pre_auth_code", "code-2", 5, 10).await.unwrap(), 5);
+        assert_eq!(s.redeem_checked("pre_auth_code", "code-2", "000000", 5, 10).await.unwrap(), Checked::Wrong { failures: 5 });
         assert!(s.peek_single_use("pre_auth_code", "code-2", 10).await.unwrap().is_none(), "{}: dead after 5", s.backend());
-        assert_eq!(s.consume_single_use("pre_auth_code", "code-2", 10).await.unwrap(), None);
+        assert_eq!(s.redeem_checked("pre_auth_code", "code-2", "123456", 5, 10).await.unwrap(), Checked::Gone, "{}: the right code after the limit", s.backend());
+        s.create_single_uses(&[esspass_store::NewSingleUse { kind: "pre_auth_code", value: "code-3", payload: &p, expires_at: 1000, check: Some("123456"), sealed: false }], None).await.unwrap();
+        assert_eq!(s.redeem_checked("pre_auth_code", "code-3", "111111", 5, 10).await.unwrap(), Checked::Wrong { failures: 1 });
+        assert_eq!(s.redeem_checked("pre_auth_code", "code-3", "123456", 5, 10).await.unwrap(), Checked::Redeemed(p.clone()));
+        assert_eq!(s.redeem_checked("pre_auth_code", "code-3", "123456", 5, 10).await.unwrap(), Checked::Gone);
+        // An access token is used for its issuance once, and stays readable.
+        s.create_single_use("access_token", "tok", &json!({}), 1000).await.unwrap();
+        assert!(s.mark_used("access_token", "tok", 10).await.unwrap());
+        assert!(!s.mark_used("access_token", "tok", 11).await.unwrap(), "{}: used twice", s.backend());
+        assert_eq!(s.peek_single_use("access_token", "tok", 12).await.unwrap().map(|(_, used)| used), Some(true));
         // Replay detection (DPoP jti).
         assert!(s.first_use("dpop_jti", "j1", 500, 10).await.unwrap());
         assert!(!s.first_use("dpop_jti", "j1", 500, 11).await.unwrap(), "{}: replay not seen", s.backend());
-        assert!(s.purge_expired(600).await.unwrap() >= 1);
-        // Values are stored hashed.
-        let hashed = esspass_store::hash_secret("code-1");
-        assert_ne!(hashed, "code-1");
+        assert!(s.purge_expired(600, 0).await.unwrap() >= 1);
+        // Values are stored keyed-hashed: neither the value nor its plain SHA-256 is in the table,
+        // and a store with another secret does not find them.
+        assert_ne!(s.keyed("code-1").unwrap(), esspass_store::hash_secret("code-1"));
+        let other = s.clone().with_secret(b"another secret, not the node's one!");
+        assert!(other.peek_single_use("pre_auth_code", "code-1", 50).await.unwrap().is_none(), "{}", s.backend());
+        // Rate-limit windows.
+        assert_eq!(s.rate_limit_hit("sign-in:1.2.3.4", 60, 100).await.unwrap(), 1);
+        assert_eq!(s.rate_limit_hit("sign-in:1.2.3.4", 60, 120).await.unwrap(), 2);
+        assert_eq!(s.rate_limit_hit("sign-in:1.2.3.4", 60, 161).await.unwrap(), 1, "{}: a new window", s.backend());
+    }
+}
+
+/// 300 concurrent wrong guesses from several connection pools (as several processes would be)
+/// are compared at most `max` times: compare, count and consume are one statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tx_code_attempt_limit_holds_under_concurrent_guesses() {
+    for s in stores().await {
+        let p = json!({});
+        s.create_single_uses(&[esspass_store::NewSingleUse { kind: "pre_auth_code", value: "guessed", payload: &p, expires_at: 1000, check: Some("424242"), sealed: false }], None).await.unwrap();
+        // Three pools on the same database, 100 guesses each, all at once; one guess is right.
+        let mut pools = vec![s.clone()];
+        for _ in 0..2 {
+            pools.push(reopen(&s).await);
+        }
+        let mut tasks = Vec::new();
+        for (i, st) in pools.iter().enumerate() {
+            for j in 0..100 {
+                let st = st.clone();
+                let guess = if i == 2 && j == 99 { "424242".to_owned() } else { format!("{:06}", i * 1000 + j) };
+                tasks.push(tokio::spawn(async move { st.redeem_checked("pre_auth_code", "guessed", &guess, 5, 10).await.unwrap() }));
+            }
+        }
+        let mut wrong = 0;
+        let mut redeemed = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Checked::Wrong { .. } => wrong += 1,
+                Checked::Redeemed(_) => redeemed += 1,
+                Checked::Gone => {}
+            }
+        }
+        assert!(wrong + redeemed <= 5, "{}: {wrong} wrong and {redeemed} right guesses were evaluated against a limit of 5", s.backend());
+        assert!(s.peek_single_use("pre_auth_code", "guessed", 10).await.unwrap().is_none());
+    }
+}
+
+/// Another connection pool on the same database as `s`.
+async fn reopen(s: &Store) -> Store {
+    match s.db() {
+        esspass_store::Db::Sqlite(pool) => {
+            let path = pool.connect_options().get_filename().to_path_buf();
+            Store::connect(&format!("sqlite:{}", path.display())).await.unwrap().with_secret(SECRET)
+        }
+        esspass_store::Db::Postgres(pool) => {
+            let o = pool.connect_options();
+            let url = std::env::var("ESSPASS_TEST_POSTGRES").unwrap();
+            let schema = o.get_options().and_then(|x| x.split("search_path=").nth(1).map(str::to_owned)).unwrap();
+            Store::connect_postgres_schema(&url, schema.trim()).await.unwrap().with_secret(SECRET)
+        }
     }
 }
 
@@ -288,4 +357,28 @@ async fn a_person_and_coverage_are_written_together_or_not_at_all() {
         assert!(s.person("p2").await.unwrap().is_none(), "{}: half-written person", s.backend());
         assert!(s.coverage_of("p2").await.unwrap().is_empty());
     }
+}
+
+/// The SQLite file and its `-wal` and `-shm` companions are readable by the owner only.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("esspass-store-mode-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("node.db");
+    let s = Store::connect(&format!("sqlite:{}", path.display())).await.unwrap().with_secret(SECRET);
+    s.insert_person(&person(7)).await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let p = dir.join(format!("node.db{suffix}"));
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", p.display());
+    }
+    s.close().await;
+    // An existing database left readable by others is tightened when opened.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let s = Store::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    s.close().await;
 }

@@ -95,6 +95,44 @@ fn issue_present_verify_exit_codes() {
 }
 
 #[test]
+fn verify_needs_holder_binding_unless_credential_only_and_remembers_list_sequences() {
+    let d = tmp("kb");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    assert!(esspass(&["pki", "new-key", "--out", &p("holder.key")]).status.success());
+    let issue = |key: &str, chain: &str, iss: &str| {
+        let o = esspass(&["issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p(key), "--chain", &p(chain), "--holder-jwk", &p("holder.key"), "--iss", iss]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    std::fs::write(d.join("cred"), issue("pki/institutions/si-zzzs/signing.key", "pki/institutions/si-zzzs/chain.pem", "https://127.0.0.1:8442")).unwrap();
+    let (anchor, tl, cred) = (p("pki/root/ca.pem"), p("pki/trusted-lists/issuers.jwt"), p("cred"));
+    // A bare credential is not a presentation: the KB-JWT is missing (exit 1, ESP-5001)...
+    let o = esspass(&["verify", "--json", "--trust-anchor", &anchor, "--trusted-list", &tl, &cred]);
+    assert_eq!((o.status.code(), json(&o)["code"].as_str()), (Some(1), Some("ESP-5001")), "{}", String::from_utf8_lossy(&o.stdout));
+    // ...unless the credential alone is asked for, which the report states.
+    let o = esspass(&["verify", "--json", "--credential-only", "--trust-anchor", &anchor, "--trusted-list", &tl, &cred]);
+    let r = json(&o);
+    assert_eq!((o.status.code(), r["outcome"].as_str(), r["credential_only"].as_bool()), (Some(0), Some("valid"), Some(true)), "{r:#}");
+    let text = esspass(&["verify", "--credential-only", "--trust-anchor", &anchor, "--trusted-list", &tl, &cred]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("holder     NOT CHECKED"), "{}", String::from_utf8_lossy(&text.stdout));
+    assert_eq!(esspass(&["verify", "--credential-only", "--nonce", "n", "--trust-anchor", &anchor, &cred]).status.code(), Some(2), "--credential-only excludes --nonce");
+    // A hospital's (relying party's) key cannot issue, even with only the root given.
+    std::fs::write(d.join("rp"), issue("pki/verifiers/es-hospital/signing.key", "pki/verifiers/es-hospital/chain.pem", "https://127.0.0.1:8451")).unwrap();
+    let o = esspass(&["verify", "--json", "--credential-only", "--trust-anchor", &anchor, &p("rp")]);
+    assert_eq!((o.status.code(), json(&o)["code"].as_str()), (Some(1), Some("ESP-3019")), "{}", String::from_utf8_lossy(&o.stdout));
+    // --trust-state remembers the list's sequence; a state that has seen a later list refuses it.
+    let state = p("seen.json");
+    let o = esspass(&["verify", "--json", "--credential-only", "--trust-state", &state, "--trust-anchor", &anchor, "--trusted-list", &tl, &cred]);
+    assert_eq!(o.status.code(), Some(0));
+    let seen: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(seen["esspass demo trust operator / issuers"], 1, "{seen}");
+    std::fs::write(&state, r#"{"esspass demo trust operator / issuers": 5}"#).unwrap();
+    let o = esspass(&["verify", "--json", "--credential-only", "--trust-state", &state, "--trust-anchor", &anchor, "--trusted-list", &tl, &cred]);
+    assert_eq!((o.status.code(), json(&o)["error"]["code"].as_str()), (Some(2), Some("ESP-3020")), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
 fn status_list_commands() {
     let d = tmp("sl");
     let l = d.join("l.json").to_str().unwrap().to_owned();
@@ -181,7 +219,7 @@ fn audit_verify_finds_edits_deletions_and_rewrites_below_a_checkpoint() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let store = esspass_store::Store::connect(&db).await.unwrap();
-            let esspass_store::Store::Sqlite(pool) = &store else { panic!() };
+            let esspass_store::Db::Sqlite(pool) = store.db() else { panic!() };
             sqlx::query(sqlx::AssertSqlSafe(q.to_owned())).execute(pool).await.unwrap();
             store.close().await;
         });

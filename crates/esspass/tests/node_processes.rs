@@ -45,7 +45,7 @@ fn setup(dir: &Path, port: u16, database: &str) -> PathBuf {
         esspass_keys::pki::reissue_institution(dir, "si-zzzs", &format!("https://127.0.0.1:{port}"), t).unwrap();
     }
     let cfg = format!(
-        "role = \"institution\"\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\ndatabase = \"{database}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\"]\n\n[status]\nlist_size = 1048576\n\n[issuance]\nbatch_size = 4\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{}\"\n",
+        "role = \"institution\"\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\ndatabase = \"{database}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\"]\n\n[status]\nlist_size = 1048576\n\n[issuance]\nbatch_size = 4\n\n[limits]\nrequests_per_minute = 10000000\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{}\"\n",
         esspass_store::hash_secret(BO_KEY)
     );
     let path = dir.join(format!("node-{port}.toml"));
@@ -189,7 +189,7 @@ async fn four_nodes_on_one_postgresql_issue_at_once_without_duplicates() {
         t.await.unwrap();
     }
     let store = esspass_store::Store::connect(&db).await.unwrap();
-    let esspass_store::Store::Postgres(pool) = &store else { panic!("postgres") };
+    let esspass_store::Db::Postgres(pool) = store.db() else { panic!("postgres") };
     let row: (i64, i64, i64) = sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT document_number), COUNT(DISTINCT (list_id, idx)) FROM credentials").fetch_one(pool).await.unwrap();
     let total = i64::try_from(4 * per_node).unwrap();
     assert_eq!(row, (total, total, total), "every credential has its own document number and status index");
@@ -197,4 +197,76 @@ async fn four_nodes_on_one_postgresql_issue_at_once_without_duplicates() {
     let (seq, hash) = store.audit_head().await.unwrap();
     assert_eq!(audit.0, seq);
     esspass_store::verify_chain(&store.audit_records(1, 1_000_000).await.unwrap(), seq, &hash).unwrap();
+}
+
+/// A DPoP proof for `url` with the node's nonce.
+fn dpop(key: &EcdsaP256Signer, url: &str, nonce: &str) -> String {
+    use esspass_credential::Signer;
+    let mut h = serde_json::Map::new();
+    h.insert("typ".into(), json!("dpop+jwt"));
+    h.insert("jwk".into(), key.public_jwk().to_value());
+    let jti = esspass_credential::b64::encode(esspass_credential::random_bytes::<12>());
+    let p = json!({"jti": jti, "htm": "POST", "htu": url, "iat": time::OffsetDateTime::now_utc().unix_timestamp(), "nonce": nonce});
+    esspass_credential::jose::sign_compact(key, h, p.as_object().unwrap()).unwrap()
+}
+
+/// Two `esspass serve` processes of one institution on one database take 80 concurrent wrong
+/// `tx_code` guesses for one pre-authorized code: at most 5 are evaluated in all, and the right
+/// code afterwards finds it dead (SQLite and PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tx_code_limit_holds_across_processes() {
+    for db in databases("guess").await {
+        let dir = tmp("guess-pki");
+        let (pa, pb) = (free_port(), free_port());
+        let (ca, cb) = (setup(&dir, pa, &db), setup(&dir, pb, &db));
+        let (c, _) = client(&dir);
+        let a = spawn(&ca, &c).await;
+        let b = spawn(&cb, &c).await;
+        let p = person(&c, &a.url, 77).await;
+        let (s, o) = api(&c, &a.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "ehic", "person_id": p}))).await;
+        assert_eq!(s, 201, "{o}");
+        let code = o["credential_offer"]["grants"]["urn:ietf:params:oauth:grant-type:pre-authorized_code"]["pre-authorized_code"].as_str().unwrap().to_owned();
+        let tx = o["tx_code"].as_str().unwrap().to_owned();
+        let mut tasks = Vec::new();
+        for i in 0..80 {
+            let url = if i % 2 == 0 { a.url.clone() } else { b.url.clone() };
+            let (c, code) = (c.clone(), code.clone());
+            let guess = format!("{:06}", 100_000 + i);
+            let guess = if guess == tx { "999999".to_owned() } else { guess };
+            tasks.push(tokio::spawn(async move {
+                let key = EcdsaP256Signer::generate().unwrap();
+                let token_url = format!("{url}/token");
+                let nonce = c.post(&token_url).send().await.unwrap().headers()["dpop-nonce"].to_str().unwrap().to_owned();
+                let resp = c
+                    .post(&token_url)
+                    .header("DPoP", dpop(&key, &token_url, &nonce))
+                    .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code"), ("pre-authorized_code", code.as_str()), ("tx_code", guess.as_str())])
+                    .send()
+                    .await
+                    .unwrap();
+                resp.json::<Value>().await.unwrap()
+            }));
+        }
+        let mut evaluated = 0;
+        for t in tasks {
+            let v = t.await.unwrap();
+            assert_eq!(v["error"], "invalid_grant", "{v}");
+            evaluated += usize::from(v["error_description"].as_str().unwrap_or_default().contains("wrong tx_code"));
+        }
+        assert!(evaluated <= 5, "{db}: {evaluated} guesses evaluated against a limit of 5 across two processes");
+        let key = EcdsaP256Signer::generate().unwrap();
+        let token_url = format!("{}/token", b.url);
+        let nonce = c.post(&token_url).send().await.unwrap().headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        let v: Value = c
+            .post(&token_url)
+            .header("DPoP", dpop(&key, &token_url, &nonce))
+            .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code"), ("pre-authorized_code", code.as_str()), ("tx_code", tx.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["error"], "invalid_grant", "{db}: the code survived: {v}");
+    }
 }

@@ -106,6 +106,13 @@ credential_types = {types}
 [status]
 list_size = 65536
 
+[sign_in]
+demo_eid = true
+
+[[clients]]
+client_id = "esspass-interop-wallet"
+redirect_uris = ["eu.esspass.interop-wallet:/callback"]
+
 [[api_keys]]
 name = "back-office"
 role = "back_office"
@@ -194,6 +201,8 @@ fn verify(n: &Served, file: &Path, kb: Option<(&str, &str)>) -> Value {
     let mut args: Vec<&std::ffi::OsStr> = vec!["verify".as_ref(), "--trust-anchor".as_ref(), root.as_os_str(), "--trusted-list".as_ref(), itl.as_os_str(), "--json".as_ref()];
     if let Some((nonce, aud)) = kb {
         args.extend::<[&std::ffi::OsStr; 4]>(["--nonce".as_ref(), nonce.as_ref(), "--aud".as_ref(), aud.as_ref()]);
+    } else {
+        args.push("--credential-only".as_ref());
     }
     args.push(file.as_os_str());
     let (code, stdout, stderr) = esspass(&args);

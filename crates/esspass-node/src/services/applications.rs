@@ -8,7 +8,7 @@ use crate::services::issuance::ApiError;
 use esspass_core::document::ClaimsMode;
 use esspass_core::{Country, Date, ErrorCode, Pda1, StatusConfirmation};
 use esspass_rules::Outcome;
-use esspass_store::{ApplicationRow, Person, Store};
+use esspass_store::{ApplicationRow, AuditEntry, CredentialState, Person, Store};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -99,8 +99,55 @@ fn final_from_engine(d: &Value) -> Value {
     })
 }
 
+/// Record an employment (authentic source) for a person: validated, stored, audited.
+pub async fn record_employment(store: &Store, person_id: &str, employer_id: &str, start: &str, end: Option<&str>, actor: &str, now: i64) -> Result<esspass_store::EmploymentRow, ApiError> {
+    store.person(person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
+    if employer_id.trim().is_empty() || employer_id.chars().count() > 20 {
+        return Err(ApiError::new(400, ErrorCode::LengthOutOfRange, "employer_id must have 1 to 20 characters"));
+    }
+    let s = Date::parse(start).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidDate, "start must be YYYY-MM-DD"))?;
+    let e = match end {
+        Some(e) => Some(Date::parse(e).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidDate, "end must be YYYY-MM-DD"))?),
+        None => None,
+    };
+    if e.is_some_and(|e| e < s) {
+        return Err(ApiError::new(400, ErrorCode::PeriodReversed, "end before start"));
+    }
+    let row = esspass_store::EmploymentRow { employment_id: format!("E-{}", esspass_credential::vc::uuid_v4()), employer_id: employer_id.trim().to_owned(), person_id: person_id.to_owned(), start_date: s.to_string(), end_date: e.map(|d| d.to_string()), created_at: now };
+    store.insert_employment(&row).await?;
+    store.append_audit(now, actor, "record_employment", person_id, "authentic-source load", &json!({"employment": row.employment_id, "employer_id": row.employer_id})).await?;
+    Ok(row)
+}
+
+/// What an application that another state is competent for records as its final decision.
+fn not_competent(c: Country) -> Value {
+    json!({"competent_state": c.iso(), "reason": format!("the legislation of {} applies: its competent institution issues the PDA1", c.iso())})
+}
+
+/// Whether an application may still yield a PDA1 from this institution: not refused, not left to
+/// another state, and no PDA1 of it revoked (a revocation ends the application's issuance).
+pub async fn check_yields(store: &Store, app: &ApplicationRow, inst: &InstitutionConfig) -> Result<(), ApiError> {
+    match app.state.as_str() {
+        "refused" | "not_applicable" => return Err(ApiError::new(409, ErrorCode::ApplicationClosed, format!("the application was {}", app.state.replace('_', " ")))),
+        "not_competent" => {
+            let c = app.final_decision.as_ref().and_then(|f| f.get("competent_state")).and_then(Value::as_str).unwrap_or("another state");
+            return Err(ApiError::new(409, ErrorCode::NotCompetent, format!("{c}'s legislation applies: its competent institution issues the PDA1")));
+        }
+        _ => {}
+    }
+    if let Some(c) = app.final_decision.as_ref().and_then(|f| f.get("legislation_country")).and_then(Value::as_str)
+        && Country::parse(c) != Some(inst.country)
+    {
+        return Err(ApiError::new(409, ErrorCode::NotCompetent, format!("{c}'s legislation applies: its competent institution issues the PDA1")));
+    }
+    if store.credentials_of_application(&app.application_id).await?.iter().any(|c| c.state == CredentialState::Revoked) {
+        return Err(ApiError::new(409, ErrorCode::ApplicationClosed, "a PDA1 of this application was revoked: it yields no further credential"));
+    }
+    Ok(())
+}
+
 /// Submit an application: validated, decided by the engine, stored, audited.
-pub async fn submit(store: &Store, req: A1Request, key: &ApiKeyConfig, now: i64) -> Result<ApplicationRow, ApiError> {
+pub async fn submit(store: &Store, inst: &InstitutionConfig, req: A1Request, key: &ApiKeyConfig, now: i64) -> Result<ApplicationRow, ApiError> {
     store.person(&req.person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
     let app = esspass_rules::parse_application(&req.application.to_string()).map_err(|p| ApiError::new(400, ErrorCode::RulesInvalidInput, problems_detail(&p)))?;
     if key.role == ApiRole::Employer {
@@ -110,10 +157,28 @@ pub async fn submit(store: &Store, req: A1Request, key: &ApiKeyConfig, now: i64)
         }
     }
     check_work_information(&req.work_information)?;
+    if key.role == ApiRole::Employer {
+        // Who employs whom comes from the authentic source, not from the application: the employer
+        // needs an employment record of this person covering the start of every activity it names.
+        let employer_id = key.employer_id.as_deref().unwrap_or_default();
+        let records = store.employments_of(&req.person_id, Some(employer_id)).await?;
+        for a in app.activities.iter().filter(|a| a.employer.as_ref().and_then(|e| e.id.as_deref()) == Some(employer_id)) {
+            let start = a.period.start;
+            let covered = records.iter().any(|r| Date::parse(&r.start_date).is_some_and(|s| s <= start) && r.end_date.as_deref().and_then(Date::parse).is_none_or(|e| e >= start));
+            if !covered {
+                return Err(ApiError::new(403, ErrorCode::NoEmployment, format!("no employment record shows this employer employing the person on {start}")));
+            }
+        }
+    }
     let decision = esspass_rules::decide(&app);
     let decision_json = serde_json::to_value(&decision).unwrap_or_default();
     let (state, final_decision) = match decision.outcome {
-        Outcome::Determined => ("determined", Some(final_from_engine(&decision_json))),
+        Outcome::Determined => match decision.legislation_country {
+            // The engine's answer is another state's legislation: that state's institution issues
+            // the PDA1 (forwarding follows with EESSI); this one does not.
+            Some(c) if c != inst.country => ("not_competent", Some(not_competent(c))),
+            _ => ("determined", Some(final_from_engine(&decision_json))),
+        },
         Outcome::ManualReview => ("pending_review", None),
         Outcome::NotApplicable => ("not_applicable", None),
     };
@@ -131,15 +196,13 @@ pub async fn submit(store: &Store, req: A1Request, key: &ApiKeyConfig, now: i64)
         decision_note: None,
         created_at: now,
     };
-    store.insert_application(&row).await?;
-    store
-        .append_audit(now, &row.submitted_by, "submit_a1_application", &row.person_id, "applicable legislation", &json!({"application": row.application_id, "outcome": state}))
-        .await?;
+    let audit = AuditEntry::new(now, &row.submitted_by, "submit_a1_application", &row.person_id, "applicable legislation", json!({"application": row.application_id, "outcome": state}));
+    store.insert_application(&row, Some(&audit)).await?;
     Ok(row)
 }
 
 /// A case worker decides a pending application.
-pub async fn decide(store: &Store, id: &str, d: CaseDecision, by: &str, now: i64) -> Result<ApplicationRow, ApiError> {
+pub async fn decide(store: &Store, inst: &InstitutionConfig, id: &str, d: CaseDecision, by: &str, now: i64) -> Result<ApplicationRow, ApiError> {
     let app = store.application(id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
     if app.state != "pending_review" {
         return Err(ApiError::new(409, ErrorCode::BadRequest, format!("the application is {}, not pending review", app.state)));
@@ -164,10 +227,16 @@ pub async fn decide(store: &Store, id: &str, d: CaseDecision, by: &str, now: i64
     } else {
         ("refused", None)
     };
-    if !store.decide_application(id, state, fin.as_ref(), by, now, Some(&d.note)).await? {
+    // A case worker who finds another state's legislation applicable leaves the PDA1 to that state.
+    let (state, fin) = match fin.as_ref().and_then(|f| f.get("legislation_country")).and_then(Value::as_str).and_then(Country::parse) {
+        Some(c) if c != inst.country => ("not_competent", Some(not_competent(c))),
+        _ => (state, fin),
+    };
+    let audit = AuditEntry::new(now, by, &format!("{state}_a1_application"), &app.person_id, "applicable legislation", json!({"application": id}));
+    let decision = esspass_store::ApplicationDecision { state, final_decision: fin.as_ref(), by, at: now, note: Some(&d.note) };
+    if !store.decide_application(id, &decision, Some(&audit)).await? {
         return Err(ApiError::new(409, ErrorCode::BadRequest, "the application was decided meanwhile"));
     }
-    store.append_audit(now, by, &format!("{state}_a1_application"), &app.person_id, "applicable legislation", &json!({"application": id})).await?;
     store.application(id).await?.ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "application vanished"))
 }
 

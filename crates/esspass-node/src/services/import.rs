@@ -6,7 +6,7 @@
 
 use esspass_core::person::PersonRecord;
 use esspass_core::{ErrorCode, Problem};
-use esspass_store::{CoverageRow, Person, Store, StoreError};
+use esspass_store::{CoverageRow, EmploymentRow, Person, Store, StoreError};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::io::BufRead;
@@ -97,7 +97,9 @@ fn object_row(v: Value) -> RawRow {
     }
 }
 
-fn to_rows(record: &PersonRecord, now: i64) -> (Person, Vec<CoverageRow>) {
+type Rows = (Person, Vec<CoverageRow>, Vec<EmploymentRow>);
+
+fn to_rows(record: &PersonRecord, now: i64) -> Rows {
     let person_id = format!("P-{}", esspass_credential::vc::uuid_v4());
     let coverage = record
         .coverage
@@ -121,7 +123,19 @@ fn to_rows(record: &PersonRecord, now: i64) -> (Person, Vec<CoverageRow>) {
         residence: record.residence.map(|c| c.iso().to_owned()),
         created_at: now,
     };
-    (person, coverage)
+    let employments = record
+        .employment
+        .iter()
+        .map(|e| EmploymentRow {
+            employment_id: format!("E-{}", esspass_credential::vc::uuid_v4()),
+            employer_id: e.employer_id.clone(),
+            person_id: person.person_id.clone(),
+            start_date: e.start.to_string(),
+            end_date: e.end.map(|d| d.to_string()),
+            created_at: now,
+        })
+        .collect();
+    (person, coverage, employments)
 }
 
 /// Import the rows. `progress` is called with the number of rows handled so far. A database that
@@ -129,14 +143,13 @@ fn to_rows(record: &PersonRecord, now: i64) -> (Person, Vec<CoverageRow>) {
 /// before stays written and audited.
 pub async fn import_persons(store: &Store, rows: Vec<RawRow>, actor: &str, now: i64, mut progress: impl FnMut(usize)) -> Result<ImportReport, StoreError> {
     let mut report = ImportReport { rows: rows.len(), ..ImportReport::default() };
-    let mut batch: Vec<(usize, Person, Vec<CoverageRow>)> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<(usize, Rows)> = Vec::with_capacity(BATCH);
     let mut handled = 0;
     for (i, raw) in rows.into_iter().enumerate() {
         let row = i + 1;
         match raw.and_then(|m| PersonRecord::from_fields(&m).map_err(|p| p.0)) {
             Ok(rec) => {
-                let (p, c) = to_rows(&rec, now);
-                batch.push((row, p, c));
+                batch.push((row, to_rows(&rec, now)));
             }
             Err(problems) => {
                 report.errors.push(RowError { row, problems });
@@ -157,18 +170,18 @@ pub async fn import_persons(store: &Store, rows: Vec<RawRow>, actor: &str, now: 
     Ok(report)
 }
 
-async fn write_batch(store: &Store, batch: Vec<(usize, Person, Vec<CoverageRow>)>, actor: &str, now: i64, report: &mut ImportReport) -> Result<(), StoreError> {
+async fn write_batch(store: &Store, batch: Vec<(usize, Rows)>, actor: &str, now: i64, report: &mut ImportReport) -> Result<(), StoreError> {
     if batch.is_empty() {
         return Ok(());
     }
-    let rows: Vec<(Person, Vec<CoverageRow>)> = batch.iter().map(|(_, p, c)| (p.clone(), c.clone())).collect();
-    let written: Vec<(usize, String)> = match store.insert_persons_batch(&rows).await {
-        Ok(()) => batch.iter().map(|(row, p, _)| (*row, p.person_id.clone())).collect(),
+    let rows: Vec<Rows> = batch.iter().map(|(_, r)| r.clone()).collect();
+    let written: Vec<(usize, String)> = match store.insert_persons_full(&rows).await {
+        Ok(()) => batch.iter().map(|(row, r)| (*row, r.0.person_id.clone())).collect(),
         Err(StoreError::Duplicate(_)) => {
             let mut ok = Vec::new();
-            for (row, p, c) in &batch {
-                match store.insert_person_with_coverage(p, c).await {
-                    Ok(()) => ok.push((*row, p.person_id.clone())),
+            for (row, r) in &batch {
+                match store.insert_persons_full(std::slice::from_ref(r)).await {
+                    Ok(()) => ok.push((*row, r.0.person_id.clone())),
                     Err(StoreError::Duplicate(what)) => report.errors.push(RowError {
                         row: *row,
                         problems: vec![Problem::new("$.personal_number", ErrorCode::DuplicateRecord, format!("a person with this personal number is already recorded ({what})"))],

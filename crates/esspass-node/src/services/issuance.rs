@@ -15,7 +15,7 @@ use esspass_oid4vc::vci::{
     CredentialConfiguration, CredentialIssuerMetadata, CredentialOffer, CredentialResponse, CredentialTarget, ErrorCode as VciError, ErrorResponse,
     NotificationRequest, TokenGrant, TokenRequest, TokenResponse, TxCode,
 };
-use esspass_store::{CredentialRow, CredentialState, Store, StoreError};
+use esspass_store::{AuditEntry, Checked, CredentialRow, CredentialState, Store, StoreError};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -35,7 +35,9 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::new(500, ErrorCode::Internal, format!("storage: {e}"))
+        // The database's own text never reaches a client (it can name tables, constraints, values).
+        tracing::error!(target: "esspass::store", error_kind = crate::http::store_error_kind(&e), "storage error");
+        ApiError::new(500, ErrorCode::Internal, "a storage error occurred; the request was not carried out")
     }
 }
 
@@ -44,15 +46,22 @@ impl From<StatusError> for ApiError {
         match e {
             StatusError::Store(StoreError::NotFound(what)) => ApiError::new(404, ErrorCode::CredentialNotFound, format!("no such {what}")),
             StatusError::Store(StoreError::Final(why)) => ApiError::new(409, ErrorCode::BadRequest, why),
-            e => ApiError::new(500, ErrorCode::Internal, format!("status list: {e}")),
+            StatusError::Store(e) => ApiError::from(e),
+            _ => {
+                tracing::error!(target: "esspass::status", "status list publication failed");
+                ApiError::new(500, ErrorCode::Internal, "the status list could not be published")
+            }
         }
     }
 }
 
-fn server_error(e: impl std::fmt::Display) -> ErrorResponse {
+pub(crate) fn server_error(e: impl std::fmt::Display) -> ErrorResponse {
     // OpenID4VCI has no server-error code; `invalid_request` with 400 would blame the wallet, so the
-    // HTTP layer answers 500 for this description prefix.
-    ErrorResponse::new(VciError::InvalidRequest, format!("server error: {e}"))
+    // HTTP layer answers 500 for this description prefix. The cause is logged by kind, never sent.
+    let text = e.to_string();
+    let kind = text.split(':').next().unwrap_or("error").chars().filter(|c| c.is_ascii_alphanumeric() || *c == ' ').take(40).collect::<String>();
+    tracing::error!(target: "esspass::issuance", error_kind = %kind, "server error");
+    ErrorResponse::new(VciError::InvalidRequest, "server error: the request could not be carried out")
 }
 
 /// What `POST /api/v1/credential-offers` answers.
@@ -66,8 +75,19 @@ pub struct OfferCreated {
     pub credential_offer_uri: String,
     /// By value: `openid-credential-offer://?credential_offer=…`
     pub credential_offer_link: String,
-    pub tx_code: String,
+    /// The transaction code of the pre-authorized grant, for the back office to hand to the person
+    /// (never to an employer: an employer's offer has no pre-authorized grant — the person signs in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_code: Option<String>,
     pub expires_at: i64,
+}
+
+/// What is issued to whom: the credential type, the person, and (for a PDA1) the A1 application.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    t: CredentialType,
+    person_id: &'a str,
+    application_id: Option<&'a str>,
 }
 
 #[derive(Clone)]
@@ -93,6 +113,37 @@ pub fn dpop_nonce(secret: &[u8; 32], now: i64) -> String {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
     let tag = aws_lc_rs::hmac::sign(&key, &now.div_euclid(DPOP_NONCE_PERIOD).to_be_bytes());
     b64::encode(tag.as_ref().get(..16).unwrap_or_default())
+}
+
+/// The claims of a credential type with their display names, from its Type Metadata, as
+/// OpenID4VCI 1.0 `credential_metadata.claims` (which must not be empty when present).
+fn claim_descriptions(meta: &esspass_credential::type_metadata::TypeMetadata) -> Vec<esspass_oid4vc::vci::metadata::ClaimDescription> {
+    use esspass_oid4vc::vci::metadata::{ClaimDescription, ClaimPathElement};
+    meta.claims
+        .iter()
+        .map(|c| {
+            let path = c
+                .path
+                .iter()
+                .map(|sel| match serde_json::to_value(sel).unwrap_or(Value::Null) {
+                    Value::String(s) if s == "*" => ClaimPathElement::AllElements,
+                    Value::String(s) => ClaimPathElement::Name(s),
+                    Value::Number(n) => n.as_u64().map_or(ClaimPathElement::AllElements, ClaimPathElement::Index),
+                    _ => ClaimPathElement::AllElements,
+                })
+                .collect();
+            let display: Vec<_> = c
+                .display
+                .iter()
+                .filter_map(|d| {
+                    let name = d.get("label").or_else(|| d.get("name")).and_then(Value::as_str)?;
+                    let locale = d.get("lang").or_else(|| d.get("locale")).and_then(Value::as_str).unwrap_or("en");
+                    serde_json::from_value(json!({"name": name, "locale": locale})).ok()
+                })
+                .collect();
+            ClaimDescription { path, mandatory: Some(c.mandatory), display: (!display.is_empty()).then_some(display) }
+        })
+        .collect()
 }
 
 fn random_token() -> String {
@@ -127,7 +178,7 @@ impl Issuer {
         for t in &self.cfg.institution.credential_types {
             let meta = esspass_credential::type_metadata::TypeMetadata::builtin(*t);
             let display = vec![serde_json::from_value(json!({"name": meta.name, "locale": "en", "description": meta.description})).unwrap_or_default()];
-            configs.insert(Self::configuration_id(*t).to_owned(), CredentialConfiguration::sd_jwt_vc(t.vct(), t.short_name(), display, Vec::new()));
+            configs.insert(Self::configuration_id(*t).to_owned(), CredentialConfiguration::sd_jwt_vc(t.vct(), t.short_name(), display, claim_descriptions(meta)));
         }
         let v = json!({
             "credential_issuer": self.cfg.public_url,
@@ -153,8 +204,11 @@ impl Issuer {
         })
     }
 
-    /// Create an offer for a person and a configuration, after checking the entitlement.
-    pub async fn create_offer(&self, config_id: &str, person_id: &str, application_id: Option<&str>, actor: &str, now: i64) -> Result<OfferCreated, ApiError> {
+    /// Create an offer for a person and a configuration, after checking the entitlement. The back
+    /// office's offers carry a pre-authorized code with a `tx_code` (returned for the back office
+    /// to hand to the person) and, where sign-in is enabled, an authorization-code grant; an
+    /// employer's offers carry only the authorization-code grant, so the person signs in.
+    pub async fn create_offer(&self, config_id: &str, person_id: &str, application_id: Option<&str>, actor: &str, by_employer: bool, now: i64) -> Result<OfferCreated, ApiError> {
         let t = self.configuration(config_id).ok_or_else(|| ApiError::new(400, ErrorCode::UnknownConfiguration, format!("no credential configuration {config_id:?}")))?;
         let person = self.store.person(person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
         match (t, application_id) {
@@ -163,6 +217,7 @@ impl Issuer {
                 if app.person_id != person.person_id {
                     return Err(ApiError::new(400, ErrorCode::BadRequest, "the application is for another person"));
                 }
+                crate::services::applications::check_yields(&self.store, &app, &self.cfg.institution).await?;
                 // A pending application is offered too: the PDA1 follows by deferred issuance.
                 if app.state != "pending_review" {
                     self.claims_for(t, &person.person_id, Some(id), now).await?;
@@ -174,34 +229,49 @@ impl Issuer {
                 self.claims_for(t, &person.person_id, None, now).await?;
             }
         }
-        let code = random_token();
-        let tx_code = random_digits(self.icfg().tx_code_length);
+        let sign_in = self.cfg.sign_in.demo_eid;
+        if by_employer && !sign_in {
+            return Err(ApiError::new(
+                409,
+                ErrorCode::SignInDisabled,
+                "an employer's offer is taken by the person signing in, which this node does not offer: the back office creates the offer and hands its transaction code to the person",
+            ));
+        }
         let expires_at = now + self.icfg().offer_lifetime;
         // Both grants of the offer name one group; whichever is redeemed first uses the offer up.
         let group = uuid_v4();
-        self.store
-            .create_single_use("pre_auth_code", &code, &json!({"person_id": person.person_id, "configuration": config_id, "application_id": application_id, "tx_code": esspass_store::hash_secret(&tx_code), "offer_group": group}), expires_at)
-            .await?;
-        let tx = TxCode { input_mode: Some(esspass_oid4vc::vci::InputMode::Numeric), length: Some(self.icfg().tx_code_length), description: Some("The code the institution gave you".into()) };
-        let mut offer = CredentialOffer::pre_authorized(self.cfg.public_url.clone(), vec![config_id.to_owned()], code, Some(tx));
-        // The same offer may be taken through the authorization-code flow: its issuer_state ties
-        // the sign-in to this person, credential and (for a PDA1) application.
+        let code = random_token();
+        let tx_code = random_digits(self.icfg().tx_code_length);
         let issuer_state = random_token();
-        self.store
-            .create_single_use(crate::authorize::KIND_ISSUER_STATE, &issuer_state, &json!({"person_id": person.person_id, "configuration": config_id, "application_id": application_id, "offer_group": group}), expires_at)
-            .await?;
-        if let Some(g) = offer.grants.as_mut() {
-            g.authorization_code = Some(esspass_oid4vc::vci::AuthorizationCodeGrant { issuer_state: Some(issuer_state), authorization_server: None });
-        }
         let offer_id = uuid_v4();
-        self.store.create_single_use("offer", &offer_id, &serde_json::to_value(&offer).unwrap_or_default(), expires_at).await?;
-        self.store.append_audit(now, actor, "create_offer", &person.person_id, "credential issuance", &json!({"configuration": config_id, "offer_id": offer_id})).await?;
+        let mut offer = if by_employer {
+            CredentialOffer { credential_issuer: self.cfg.public_url.clone(), credential_configuration_ids: vec![config_id.to_owned()], grants: Some(Default::default()), other: serde_json::Map::new() }
+        } else {
+            let tx = TxCode { input_mode: Some(esspass_oid4vc::vci::InputMode::Numeric), length: Some(self.icfg().tx_code_length), description: Some("The code the institution gave you".into()) };
+            CredentialOffer::pre_authorized(self.cfg.public_url.clone(), vec![config_id.to_owned()], code.clone(), Some(tx))
+        };
+        if sign_in && let Some(g) = offer.grants.as_mut() {
+            // The issuer_state ties the sign-in to this person, credential and (for a PDA1) application.
+            g.authorization_code = Some(esspass_oid4vc::vci::AuthorizationCodeGrant { issuer_state: Some(issuer_state.clone()), authorization_server: None });
+        }
+        let grant = json!({"person_id": person.person_id, "configuration": config_id, "application_id": application_id, "offer_group": group});
+        let offer_json = serde_json::to_value(&offer).unwrap_or_default();
+        let mut items = vec![esspass_store::NewSingleUse { kind: "offer", value: &offer_id, payload: &offer_json, expires_at, check: None, sealed: true }];
+        if !by_employer {
+            items.push(esspass_store::NewSingleUse { kind: "pre_auth_code", value: &code, payload: &grant, expires_at, check: Some(&tx_code), sealed: false });
+        }
+        if sign_in {
+            items.push(esspass_store::NewSingleUse { kind: crate::authorize::KIND_ISSUER_STATE, value: &issuer_state, payload: &grant, expires_at, check: None, sealed: false });
+        }
+        // Offer ids, codes and states are bearer capabilities: the audit names the offer's group.
+        let audit = AuditEntry::new(now, actor, "create_offer", &person.person_id, "credential issuance", json!({"configuration": config_id, "offer_group": group, "application_id": application_id, "pre_authorized": !by_employer}));
+        self.store.create_single_uses(&items, Some(&audit)).await?;
         Ok(OfferCreated {
             credential_offer_uri: esspass_oid4vc::vci::offer_uri_link(&self.url(&format!("/credential-offer/{offer_id}"))),
             credential_offer_link: offer.to_link(),
             offer_id,
             credential_offer: offer,
-            tx_code,
+            tx_code: (!by_employer).then_some(tx_code),
             expires_at,
         })
     }
@@ -244,6 +314,7 @@ impl Issuer {
                 if app.person_id != person_id {
                     return Err(ApiError::new(409, ErrorCode::NotEntitled, "the application is for another person"));
                 }
+                crate::services::applications::check_yields(&self.store, &app, &self.cfg.institution).await?;
                 crate::services::applications::pda1_claims(&app, &person, &self.cfg.institution, today)
             }
         }
@@ -272,31 +343,29 @@ impl Issuer {
     /// The pre-authorized code grant: the `tx_code` checked (wrong attempts counted, the code dies at
     /// the limit), then the code consumed. Returns the grant payload (`person_id`, `configuration`).
     async fn redeem_pre_authorized(&self, pre_authorized_code: &str, tx_code: Option<String>, now: i64) -> Result<Value, ErrorResponse> {
-        let (payload, _) = self
-            .store
-            .peek_single_use("pre_auth_code", pre_authorized_code, now)
-            .await
-            .map_err(server_error)?
-            .ok_or_else(|| ErrorResponse::new(VciError::InvalidGrant, "the pre-authorized code is unknown, used or expired"))?;
-        if let Some(expected) = payload.get("tx_code").and_then(Value::as_str) {
-            let given = tx_code.ok_or_else(|| ErrorResponse::new(VciError::InvalidRequest, "tx_code is required"))?;
-            if esspass_store::hash_secret(&given) != expected {
-                let max = self.icfg().max_tx_code_attempts;
-                let n = self.store.fail_attempt("pre_auth_code", pre_authorized_code, max, now).await.map_err(server_error)?;
-                let left = (max - n).max(0);
+        let gone = || ErrorResponse::new(VciError::InvalidGrant, "the pre-authorized code is unknown, used or expired");
+        let Some(given) = tx_code else {
+            // Say what is missing only for a live code; a missing tx_code costs no attempt.
+            return match self.store.peek_single_use("pre_auth_code", pre_authorized_code, now).await.map_err(server_error)? {
+                Some(_) => Err(ErrorResponse::new(VciError::InvalidRequest, "tx_code is required")),
+                None => Err(gone()),
+            };
+        };
+        let max = self.icfg().max_tx_code_attempts;
+        // Compare, count and consume in one statement: concurrent guesses never get more than `max` tries.
+        let payload = match self.store.redeem_checked("pre_auth_code", pre_authorized_code, &given, max, now).await.map_err(server_error)? {
+            Checked::Redeemed(p) => p,
+            Checked::Wrong { failures } => {
+                let left = (max - failures).max(0);
                 return Err(ErrorResponse::new(VciError::InvalidGrant, format!("wrong tx_code; {left} attempt(s) left")));
             }
-        }
-        let payload = self
-            .store
-            .consume_single_use("pre_auth_code", pre_authorized_code, now)
-            .await
-            .map_err(server_error)?
-            .ok_or_else(|| ErrorResponse::new(VciError::InvalidGrant, "the pre-authorized code is used or expired"))?;
+            Checked::Gone => return Err(gone()),
+        };
         if let Some(group) = payload.get("offer_group").and_then(Value::as_str)
-            && !self.store.first_use(OFFER_REDEEMED, group, now + 86_400, now).await.map_err(server_error)? {
-                return Err(ErrorResponse::new(VciError::InvalidGrant, "the offer was already taken through the authorization-code flow"));
-            }
+            && !self.store.first_use(OFFER_REDEEMED, group, now + 86_400, now).await.map_err(server_error)?
+        {
+            return Err(ErrorResponse::new(VciError::InvalidGrant, "the offer was already taken through the authorization-code flow"));
+        }
         Ok(payload)
     }
 
@@ -329,9 +398,9 @@ impl Issuer {
     }
 
     /// The grant behind a DPoP-bound access token, checking the binding.
-    pub async fn grant(&self, authorization: Option<&str>, dpop_header: Option<&str>, path: &str, now: i64) -> Result<(Value, String), ErrorResponse> {
+    pub async fn grant(&self, authorization: Option<&str>, dpop_header: Option<&str>, path: &str, now: i64) -> Result<(Value, String, bool), ErrorResponse> {
         let token = authorization.and_then(|a| a.strip_prefix("DPoP ")).ok_or_else(|| ErrorResponse::new(VciError::InvalidToken, "a DPoP-bound access token is required (Authorization: DPoP …)"))?;
-        let (grant, _) = self
+        let (grant, used) = self
             .store
             .peek_single_use("access_token", token, now)
             .await
@@ -341,11 +410,11 @@ impl Issuer {
         if grant.get("jkt").and_then(Value::as_str) != Some(dpop.jkt.as_str()) {
             return Err(ErrorResponse::new(VciError::InvalidDpopProof, "the DPoP key is not the one the token is bound to"));
         }
-        Ok((grant, dpop.jkt))
+        Ok((grant, dpop.jkt, used))
     }
 
     /// Credential endpoint.
-    pub async fn credential(&self, grant: &Value, token: &str, jkt: &str, body: &[u8], now: i64) -> Result<CredentialResponse, ErrorResponse> {
+    pub async fn credential(&self, grant: &Value, used: bool, token: &str, jkt: &str, body: &[u8], now: i64) -> Result<CredentialResponse, ErrorResponse> {
         let req = esspass_oid4vc::vci::CredentialRequest::parse(body)?;
         let configuration = grant.get("configuration").and_then(Value::as_str).unwrap_or_default();
         match &req.target {
@@ -359,6 +428,9 @@ impl Issuer {
             keys.push(validate_jwt_proof(p, &self.cfg.public_url, now, IatWindow::default()).map_err(|e| e.to_response())?);
         }
         check_batch(&keys, self.icfg().batch_size).map_err(|e| e.to_response())?;
+        if used {
+            return Err(ErrorResponse::new(VciError::CredentialRequestDenied, "this access token was already used for its credential; a new credential needs a new offer"));
+        }
         let mut nonces: Vec<&str> = keys.iter().map(|k| k.nonce.as_str()).collect();
         nonces.sort_unstable();
         nonces.dedup();
@@ -366,6 +438,11 @@ impl Issuer {
             if self.store.consume_single_use("c_nonce", n, now).await.map_err(server_error)?.is_none() {
                 return Err(ErrorResponse::new(VciError::InvalidNonce, "the proof's nonce is unknown, used or expired; get a fresh one from the nonce endpoint"));
             }
+        }
+        // One grant, one issuance: the token is marked used in the database (once, across every
+        // process) before anything is signed; a second call with it is refused.
+        if !self.store.mark_used("access_token", token, now).await.map_err(server_error)? {
+            return Err(ErrorResponse::new(VciError::CredentialRequestDenied, "this access token was already used for its credential; a new credential needs a new offer"));
         }
         let person_id = grant.get("person_id").and_then(Value::as_str).unwrap_or_default().to_owned();
         let application_id = grant.get("application_id").and_then(Value::as_str).map(str::to_owned);
@@ -377,25 +454,45 @@ impl Issuer {
         }
         let mut claims = self.claims_for(t, &person_id, application_id.as_deref(), now).await.map_err(|e| ErrorResponse::new(VciError::CredentialRequestDenied, e.detail))?;
         let holders: Vec<esspass_credential::Jwk> = keys.iter().map(|k| k.jwk.clone()).collect();
-        self.issue_batch(t, &person_id, &mut claims, &holders, jkt, now).await
+        self.issue_batch(Target { t, person_id: &person_id, application_id: application_id.as_deref() }, &mut claims, &holders, jkt, now).await
     }
 
-    /// Sign one credential per holder key, record them, audit, and answer with a notification id.
-    async fn issue_batch(&self, t: CredentialType, person_id: &str, claims: &mut Value, holders: &[esspass_credential::Jwk], jkt: &str, now: i64) -> Result<CredentialResponse, ErrorResponse> {
-        let mut issued = Vec::with_capacity(holders.len());
-        let mut ids = Vec::with_capacity(holders.len());
-        for k in holders {
-            let (sd, row) = self.issue_one(t, person_id, claims, k, now).await.map_err(server_error)?;
-            ids.push(row.credential_id.clone());
-            issued.push(sd);
-        }
+    /// Sign one credential per holder key, record them with the audit record of the issuance in one
+    /// transaction, and answer with a notification id.
+    async fn issue_batch(&self, to: Target<'_>, claims: &mut Value, holders: &[esspass_credential::Jwk], jkt: &str, now: i64) -> Result<CredentialResponse, ErrorResponse> {
+        let (issued, rows) = self.issue_recorded(to, claims, holders, &format!("wallet:{jkt}"), now).await.map_err(server_error)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.credential_id.clone()).collect();
         let notification_id = uuid_v4();
         self.store.create_single_use("notification", &notification_id, &json!({"credentials": ids}), now + 86_400 * 30).await.map_err(server_error)?;
-        self.store
-            .append_audit(now, &format!("wallet:{jkt}"), "issue_credential", person_id, "credential issuance", &json!({"vct": t.vct(), "credentials": ids}))
-            .await
-            .map_err(server_error)?;
         Ok(CredentialResponse::issued(issued, Some(notification_id)))
+    }
+
+    /// Sign one credential per holder key (fresh document numbers, status indexes claimed in the
+    /// database) and record them all, with the issuance's audit record, in one transaction.
+    async fn issue_recorded(&self, to: Target<'_>, claims: &mut Value, holders: &[esspass_credential::Jwk], actor: &str, now: i64) -> Result<(Vec<String>, Vec<CredentialRow>), String> {
+        let Target { t, person_id, application_id } = to;
+        let mut slots = Vec::with_capacity(holders.len());
+        for _ in holders {
+            slots.push(self.status.allocate().await.map_err(|e| e.to_string())?);
+        }
+        for _ in 0..8 {
+            let mut issued = Vec::with_capacity(holders.len());
+            let mut rows = Vec::with_capacity(holders.len());
+            for (k, (list_id, idx)) in holders.iter().zip(&slots) {
+                let (sd, row) = self.sign_one(t, person_id, application_id, claims, k, list_id, *idx, now)?;
+                issued.push(sd);
+                rows.push(row);
+            }
+            let ids: Vec<&str> = rows.iter().map(|r| r.credential_id.as_str()).collect();
+            let audit = AuditEntry::new(now, actor, "issue_credential", person_id, "credential issuance", json!({"vct": t.vct(), "credentials": ids, "application_id": application_id}));
+            match self.store.insert_credentials(&rows, Some(&audit)).await {
+                Ok(()) => return Ok((issued, rows)),
+                // A document number drawn twice (10 random digits): draw again.
+                Err(StoreError::Duplicate(_)) => continue,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err("could not find free document numbers".into())
     }
 
     /// Seconds a wallet should wait before asking the deferred endpoint again.
@@ -439,7 +536,7 @@ impl Issuer {
                 let person_id = app.person_id.clone();
                 let mut claims = self.claims_for(CredentialType::Pda1, &person_id, Some(&application_id), now).await.map_err(|e| ErrorResponse::new(VciError::CredentialRequestDenied, e.detail))?;
                 let holders: Vec<esspass_credential::Jwk> = tx.get("holders").and_then(Value::as_array).into_iter().flatten().filter_map(|j| esspass_credential::Jwk::from_value(j).ok()).collect();
-                self.issue_batch(CredentialType::Pda1, &person_id, &mut claims, &holders, jkt, now).await
+                self.issue_batch(Target { t: CredentialType::Pda1, person_id: &person_id, application_id: Some(&application_id) }, &mut claims, &holders, jkt, now).await
             }
             _ => {
                 let _ = self.store.consume_single_use("transaction", &req.transaction_id, now).await;
@@ -449,53 +546,55 @@ impl Issuer {
     }
 
     /// Issue one credential of type `t` to a person for a holder key (claims from the records, a
-    /// status index, signing, the durable write) — the service-level unit the benchmarks measure.
+    /// status index, signing, the durable write with its audit record) — the service-level unit
+    /// the benchmarks measure.
     pub async fn issue_for(&self, t: CredentialType, person_id: &str, holder: &esspass_credential::Jwk, now: i64) -> Result<(String, CredentialRow), ApiError> {
         let mut claims = self.claims_for(t, person_id, None, now).await?;
-        self.issue_one(t, person_id, &mut claims, holder, now).await.map_err(|e| ApiError::new(500, ErrorCode::Internal, e))
+        let (mut issued, mut rows) = self.issue_recorded(Target { t, person_id, application_id: None }, &mut claims, std::slice::from_ref(holder), "service", now).await.map_err(|e| {
+            tracing::error!(target: "esspass::issuance", "issuance failed");
+            ApiError::new(500, ErrorCode::Internal, if e.contains("status") { "no status index could be allocated" } else { "the credential could not be recorded" })
+        })?;
+        match (issued.pop(), rows.pop()) {
+            (Some(sd), Some(row)) => Ok((sd, row)),
+            _ => Err(ApiError::new(500, ErrorCode::Internal, "nothing was issued")),
+        }
     }
 
-    /// Sign one credential: a fresh document number (unique in the database) and status index.
-    async fn issue_one(&self, t: CredentialType, person_id: &str, claims: &mut Value, holder: &esspass_credential::Jwk, now: i64) -> Result<(String, CredentialRow), String> {
-        let (list_id, idx) = self.status.allocate().await.map_err(|e| e.to_string())?;
-        let uri = self.status.list_uri(&list_id);
-        for _ in 0..8 {
-            let local: String = self.cfg.institution.id.local_id().chars().take(10).collect();
-            let number = format!("{local:0>10}{}", random_digits(10));
-            claims["document_number"] = Value::String(number.clone());
-            let sd = issue(&IssueRequest {
-                credential_type: t,
-                claims,
-                signer: self.signer.as_ref(),
-                x5c: &self.chain,
-                holder_jwk: holder,
-                iss: Some(&self.cfg.public_url),
-                iat: now,
-                nbf: Some(now),
-                exp: Some(now + self.icfg().credential_days * 86_400),
-                status: Some((&uri, idx)),
-                decoys: true,
-            })
-            .map_err(|e| e.to_string())?;
-            let row = CredentialRow {
-                credential_id: uuid_v4(),
-                document_number: number,
-                person_id: person_id.to_owned(),
-                vct: t.vct().to_owned(),
-                list_id: list_id.clone(),
-                idx,
-                state: CredentialState::Valid,
-                reason: None,
-                issued_at: now,
-                changed_at: now,
-            };
-            match self.store.insert_credential(&row).await {
-                Ok(()) => return Ok((sd.serialize(), row)),
-                Err(StoreError::Duplicate(_)) => continue,
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        Err("could not find a free document number".into())
+    /// Sign one credential with a fresh document number at a claimed status index.
+    #[allow(clippy::too_many_arguments)]
+    fn sign_one(&self, t: CredentialType, person_id: &str, application_id: Option<&str>, claims: &mut Value, holder: &esspass_credential::Jwk, list_id: &str, idx: u64, now: i64) -> Result<(String, CredentialRow), String> {
+        let uri = self.status.list_uri(list_id);
+        let local: String = self.cfg.institution.id.local_id().chars().take(10).collect();
+        let number = format!("{local:0>10}{}", random_digits(10));
+        claims["document_number"] = Value::String(number.clone());
+        let sd = issue(&IssueRequest {
+            credential_type: t,
+            claims,
+            signer: self.signer.as_ref(),
+            x5c: &self.chain,
+            holder_jwk: holder,
+            iss: Some(&self.cfg.public_url),
+            iat: now,
+            nbf: Some(now),
+            exp: Some(now + self.icfg().credential_days * 86_400),
+            status: Some((&uri, idx)),
+            decoys: true,
+        })
+        .map_err(|e| e.to_string())?;
+        let row = CredentialRow {
+            credential_id: uuid_v4(),
+            document_number: number,
+            person_id: person_id.to_owned(),
+            vct: t.vct().to_owned(),
+            list_id: list_id.to_owned(),
+            idx,
+            state: CredentialState::Valid,
+            reason: None,
+            issued_at: now,
+            changed_at: now,
+            application_id: application_id.map(str::to_owned),
+        };
+        Ok((sd.serialize(), row))
     }
 
     /// Notification endpoint: the wallet's event is recorded in the audit trail.

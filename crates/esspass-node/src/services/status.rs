@@ -8,8 +8,8 @@ use esspass_credential::{EcdsaP256Signer, b64};
 use esspass_store::{CredentialRow, CredentialState, StatusListRow, Store, StoreError};
 use std::sync::Arc;
 
-/// The list new credentials go to (a full list would roll to the next one; one list of a million
-/// entries serves the demo and the tests).
+/// The first list. Lists are numbered 1, 2, …; new credentials go to the highest-numbered list
+/// that is below the fill threshold, and a new list starts when the current one reaches it.
 pub const CURRENT_LIST: &str = "1";
 
 #[derive(Clone)]
@@ -36,40 +36,74 @@ impl StatusService {
         format!("{}/status/{list_id}", self.base_url)
     }
 
-    /// Create the current list if it does not exist yet, and publish it.
+    fn new_list_row(&self, list_id: &str, now: i64) -> StatusListRow {
+        StatusListRow {
+            list_id: list_id.into(),
+            uri: self.list_uri(list_id),
+            bits: self.cfg.bits,
+            size: self.cfg.list_size,
+            bytes: vec![0u8; usize::try_from(self.cfg.list_size * u64::from(self.cfg.bits) / 8).unwrap_or(0)],
+            version: 0,
+            token: None,
+            etag: None,
+            token_version: -1,
+            token_exp: None,
+            updated_at: now,
+        }
+    }
+
+    /// Create list `list_id` unless another process did, and publish it.
+    async fn create_list(&self, list_id: &str, now: i64) -> Result<(), StatusError> {
+        match self.store.insert_status_list(&self.new_list_row(list_id, now)).await {
+            Ok(()) | Err(StoreError::Duplicate(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.publish(list_id, now, false).await
+    }
+
+    /// Create the first list if no list exists yet, and publish every list.
     pub async fn ensure_list(&self, now: i64) -> Result<(), StatusError> {
-        if self.store.status_list(CURRENT_LIST).await?.is_none() {
-            let bytes = vec![0u8; usize::try_from(self.cfg.list_size * u64::from(self.cfg.bits) / 8).unwrap_or(0)];
-            let row = StatusListRow {
-                list_id: CURRENT_LIST.into(),
-                uri: self.list_uri(CURRENT_LIST),
-                bits: self.cfg.bits,
-                size: self.cfg.list_size,
-                bytes,
-                version: 0,
-                token: None,
-                etag: None,
-                token_version: -1,
-                token_exp: None,
-                updated_at: now,
-            };
-            match self.store.insert_status_list(&row).await {
-                Ok(()) | Err(StoreError::Duplicate(_)) => {}
-                Err(e) => return Err(e.into()),
+        if self.store.status_list_fill().await?.is_empty() {
+            self.create_list(CURRENT_LIST, now).await?;
+        }
+        self.publish_all(now).await
+    }
+
+    /// How many indexes of a list are handed out before the next list starts.
+    fn threshold(&self, size: u64) -> u64 {
+        (size / 100).saturating_mul(u64::from(self.cfg.max_fill_percent)).max(1)
+    }
+
+    /// The list new credentials go to: the highest-numbered list below the fill threshold; when it
+    /// has reached it, a new list (created here, or by another process at the same moment).
+    pub async fn current_list(&self, now: i64) -> Result<(String, u64), StatusError> {
+        let lists = self.store.status_list_fill().await?;
+        let top = lists.iter().filter_map(|(id, n, size)| id.parse::<u64>().ok().map(|k| (k, *n, *size))).max_by_key(|(k, _, _)| *k);
+        match top {
+            Some((k, n, size)) if n < self.threshold(size) => Ok((k.to_string(), size)),
+            Some((k, _, _)) => {
+                let next = (k + 1).to_string();
+                self.create_list(&next, now).await?;
+                Ok((next, self.cfg.list_size))
+            }
+            None => {
+                self.create_list(CURRENT_LIST, now).await?;
+                Ok((CURRENT_LIST.into(), self.cfg.list_size))
             }
         }
-        self.publish(CURRENT_LIST, now, false).await
     }
 
     /// A random unused index in the current list, claimed in the database.
     pub async fn allocate(&self) -> Result<(String, u64), StatusError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let (list, size) = self.current_list(now).await?;
         for _ in 0..256 {
-            let r = u64::from_le_bytes(esspass_credential::random_bytes::<8>()) % self.cfg.list_size;
-            if self.store.claim_status_index(CURRENT_LIST, r).await? {
-                return Ok((CURRENT_LIST.into(), r));
+            let r = u64::from_le_bytes(esspass_credential::random_bytes::<8>()) % size.max(1);
+            if self.store.claim_status_index(&list, r).await? {
+                return Ok((list, r));
             }
         }
-        Err(StatusError::Full(CURRENT_LIST.into()))
+        Err(StatusError::Full(list))
     }
 
     /// Sign the list's current version unless a token for it exists that is still young; `force`
@@ -89,17 +123,23 @@ impl StatusService {
         Ok(())
     }
 
-    /// Re-sign every list whose token is missing, stale or past half-life.
+    /// Re-sign every list whose token is missing, stale or past half-life (one list in memory at
+    /// a time).
     pub async fn publish_all(&self, now: i64) -> Result<(), StatusError> {
-        for l in self.store.status_lists().await? {
-            self.publish(&l.list_id, now, false).await?;
+        self.publish_every(now, false).await
+    }
+
+    /// As [`StatusService::publish_all`]; `force` re-signs every list.
+    pub async fn publish_every(&self, now: i64, force: bool) -> Result<(), StatusError> {
+        for (list_id, _, _) in self.store.status_list_fill().await? {
+            self.publish(&list_id, now, force).await?;
         }
         Ok(())
     }
 
     /// Change a credential's status: durable, then published, then answered.
-    pub async fn set_state(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64) -> Result<CredentialRow, StatusError> {
-        let row = self.store.set_credential_state(credential_id, state, reason, now).await?;
+    pub async fn set_state(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&esspass_store::AuditEntry>) -> Result<CredentialRow, StatusError> {
+        let row = self.store.set_credential_state_audited(credential_id, state, reason, now, audit).await?;
         self.publish(&row.list_id, now, true).await?;
         Ok(row)
     }

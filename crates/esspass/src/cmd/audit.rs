@@ -15,6 +15,15 @@ pub enum Command {
         /// Checkpoint signers must chain to this trust anchor (PEM).
         #[arg(long = "trust-anchor")]
         trust_anchor: Option<PathBuf>,
+        /// The institution's signing certificate (PEM): every checkpoint must be signed by it.
+        #[arg(long)]
+        pin: Option<PathBuf>,
+        /// The node's checkpoint file (`audit.checkpoint_file`), kept outside the database.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// Fail when the newest valid checkpoint is older than this many seconds.
+        #[arg(long = "max-age")]
+        max_age: Option<i64>,
         #[arg(long)]
         json: bool,
     },
@@ -35,7 +44,7 @@ pub fn run(c: Command) -> CmdResult {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match c {
-        Command::Verify { database, trust_anchor, json } => {
+        Command::Verify { database, trust_anchor, pin, checkpoints, max_age, json } => {
             let anchors = match trust_anchor {
                 Some(p) => {
                     let text = std::fs::read_to_string(&p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())).json(json))?;
@@ -43,14 +52,36 @@ pub fn run(c: Command) -> CmdResult {
                 }
                 None => None,
             };
+            let pinned = match pin {
+                Some(p) => {
+                    let text = std::fs::read_to_string(&p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())).json(json))?;
+                    Some(Certificate::from_pem(&text).map_err(|e| Failure::usage(e.code, e.detail).json(json))?)
+                }
+                None => None,
+            };
+            let mut unreadable = Vec::new();
+            let outside = match checkpoints {
+                Some(p) => {
+                    let (c, bad) = esspass_node::services::audit::read_checkpoint_file(&p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, e).json(json))?;
+                    unreadable = bad;
+                    c
+                }
+                None => Vec::new(),
+            };
+            let opts = esspass_node::services::audit::VerifyOptions { anchors: anchors.as_ref(), pinned: pinned.as_ref(), outside, max_age };
             let v = rt
                 .block_on(async {
                     let store = esspass_store::Store::connect(&database).await?;
-                    let v = esspass_node::services::audit::verify(&store, anchors.as_ref(), now).await;
+                    let v = esspass_node::services::audit::verify(&store, &opts, now).await;
                     store.close().await;
                     v
                 })
                 .map_err(|e| Failure::usage(ErrorCode::Internal, format!("database: {e}")).json(json))?;
+            let mut v = v;
+            if !unreadable.is_empty() {
+                v.ok = false;
+                v.problems.extend(unreadable);
+            }
             if json {
                 output::print_json(&v);
             } else {
@@ -67,7 +98,7 @@ pub fn run(c: Command) -> CmdResult {
             let signed = rt
                 .block_on(async {
                     let store = esspass_store::Store::connect(&database).await?;
-                    let r = esspass_node::services::audit::checkpoint(&store, &signer, &chain, &institution_id, now).await;
+                    let r = esspass_node::services::audit::checkpoint(&store, &signer, &chain, &institution_id, None, now).await;
                     store.close().await;
                     r
                 })

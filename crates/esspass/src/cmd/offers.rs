@@ -53,10 +53,10 @@ pub fn run(a: Args) -> CmdResult {
             after = last.person_id.clone();
             for p in page {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                match state.issuer.create_offer(&a.configuration, &p.person_id, None, &a.actor, now).await {
+                match state.issuer.create_offer(&a.configuration, &p.person_id, None, &a.actor, false, now).await {
                     Ok(o) => {
                         made += 1;
-                        writeln!(out, "{},{},{}", p.person_id, o.credential_offer_uri, o.tx_code).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, e.to_string()))?;
+                        writeln!(out, "{},{},{}", p.person_id, o.credential_offer_uri, o.tx_code.as_deref().unwrap_or_default()).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, e.to_string()))?;
                     }
                     Err(e) if e.code == ErrorCode::NotEntitled => skipped += 1,
                     Err(e) => return Err(Failure::usage(e.code, e.detail)),
