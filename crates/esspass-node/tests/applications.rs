@@ -26,10 +26,6 @@ struct T {
     root: Certificate,
 }
 
-fn now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
-}
-
 async fn start(db: &str) -> T {
     let support::Setup { pki, listener, url, root } = support::setup("el-efka");
     let h = esspass_store::hash_secret;
@@ -62,22 +58,8 @@ impl T {
     }
 }
 
-/// Georgios posted by Yiannis Constructions from Greece to Italy for `months`, starting today.
 fn posting(months: i32) -> Value {
-    let today = esspass_core::Date::of_instant(now());
-    let end = today.add_months(months).unwrap().pred().unwrap();
-    json!({
-        "decision_date": today.to_string(),
-        "person": {"residence": "GR", "nationalities": ["GR"]},
-        "activities": [{
-            "kind": "employed",
-            "period": {"start": today.to_string(), "end": end.to_string()},
-            "employer": {"name": "Yiannis Constructions S.A.", "id": "EL094019245", "seat": "GR",
-                "substantial_activity": {"turnover_share": 0.82, "administrative_staff_share": 0.12, "contracts_share": 0.9, "recruitment_mainly_abroad": false, "internal_management_only": false}},
-            "states": [{"country": "IT", "working_time_share": 1, "remuneration_share": 1}],
-            "posting": {"sending_state": "GR", "on_behalf_of_employer": true, "replaces_posted_person": false, "prior_insurance": [{"country": "GR", "start": "2015-09-01"}], "previous_postings": []}
-        }]
-    })
+    support::georgios_posting(months)
 }
 
 fn work() -> Value {

@@ -340,20 +340,8 @@ async fn sign_in_is_off_unless_asked_and_only_for_known_wallets() {
 /// work in Italy for an Italian employer instead (Italian legislation, Art 11(3)(a)).
 fn application(legislation_here: bool) -> Value {
     let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
-    let end = today.add_months(12).unwrap().pred().unwrap();
     if legislation_here {
-        json!({
-            "decision_date": today.to_string(),
-            "person": {"residence": "GR", "nationalities": ["GR"]},
-            "activities": [{
-                "kind": "employed",
-                "period": {"start": today.to_string(), "end": end.to_string()},
-                "employer": {"name": "Yiannis Constructions S.A.", "id": "EL094019245", "seat": "GR",
-                    "substantial_activity": {"turnover_share": 0.82, "administrative_staff_share": 0.12, "contracts_share": 0.9, "recruitment_mainly_abroad": false, "internal_management_only": false}},
-                "states": [{"country": "IT", "working_time_share": 1, "remuneration_share": 1}],
-                "posting": {"sending_state": "GR", "on_behalf_of_employer": true, "replaces_posted_person": false, "prior_insurance": [{"country": "GR", "start": "2015-09-01"}], "previous_postings": []}
-            }]
-        })
+        support::georgios_posting(12)
     } else {
         json!({
             "decision_date": today.to_string(),

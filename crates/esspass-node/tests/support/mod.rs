@@ -123,3 +123,21 @@ pub async fn verify(client: &reqwest::Client, url: &str, pki: &Path, root: &Cert
     let itl = TrustedList::verify(&std::fs::read_to_string(pki.join("trusted-lists/issuers.jwt")).unwrap(), &chains, now()).unwrap();
     Verifier::new(chains, Some(itl), Some(StatusCache::new(Box::new(Fixed(token)), CachePolicy::default()))).for_credential_only().verify(credential, &Expectation::default(), time::OffsetDateTime::now_utc())
 }
+
+/// Georgios posted by Yiannis Constructions from Greece to Italy for `months`, starting today.
+pub fn georgios_posting(months: i32) -> serde_json::Value {
+    let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
+    let end = today.add_months(months).unwrap().pred().unwrap();
+    json!({
+        "decision_date": today.to_string(),
+        "person": {"residence": "GR", "nationalities": ["GR"]},
+        "activities": [{
+            "kind": "employed",
+            "period": {"start": today.to_string(), "end": end.to_string()},
+            "employer": {"name": "Yiannis Constructions S.A.", "id": "EL094019245", "seat": "GR",
+                "substantial_activity": {"turnover_share": 0.82, "administrative_staff_share": 0.12, "contracts_share": 0.9, "recruitment_mainly_abroad": false, "internal_management_only": false}},
+            "states": [{"country": "IT", "working_time_share": 1, "remuneration_share": 1}],
+            "posting": {"sending_state": "GR", "on_behalf_of_employer": true, "replaces_posted_person": false, "prior_insurance": [{"country": "GR", "start": "2015-09-01"}], "previous_postings": []}
+        }]
+    })
+}
