@@ -240,6 +240,53 @@ fn audit_verify_finds_edits_deletions_and_rewrites_below_a_checkpoint() {
 }
 
 #[test]
+fn audit_checkpoints_outside_the_database_pinned_and_fresh() {
+    let d = tmp("audit-outside");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    let db = format!("sqlite:{}", d.join("node.db").display());
+    for i in 0..4 {
+        std::fs::write(d.join("p.csv"), format!("personal_number,family_name,given_name,birth_date\nSI00000000{i}1,Novak,Živa,1985-04-12\n")).unwrap();
+        assert!(esspass(&["import", "--database", &db, &p("p.csv")]).status.success());
+    }
+    let cp = esspass(&["audit", "checkpoint", "--database", &db, "--key", &p("pki/institutions/si-zzzs/signing.key"), "--chain", &p("pki/institutions/si-zzzs/chain.pem"), "--institution-id", "SI:ZZZS", "--checkpoints", &p("checkpoints.jsonl")]);
+    assert!(cp.status.success(), "{}", String::from_utf8_lossy(&cp.stderr));
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["audit", "verify", "--json", "--database", db.as_str()];
+        args.extend_from_slice(extra);
+        let o = esspass(&args);
+        (o.status.code(), json(&o))
+    };
+    let pin = p("pki/institutions/si-zzzs/chain.pem");
+    let file = p("checkpoints.jsonl");
+    let (code, v) = verify(&["--checkpoints", &file, "--pin", &pin, "--max-age", "600"]);
+    assert_eq!((code, v["ok"].as_bool()), (Some(0), Some(true)), "{v}");
+    // The newest checkpoint is older than the stated age: the trail's recent end is unproven.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (code, v) = verify(&["--checkpoints", &file, "--pin", &pin, "--max-age", "1"]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["problems"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().contains("newest valid checkpoint")), "{v}");
+    // Pinned to another institution's certificate: refused.
+    let (code, v) = verify(&["--checkpoints", &file, "--pin", &p("pki/institutions/el-efka/chain.pem")]);
+    assert_eq!(code, Some(1), "{v}");
+    // With write access: the last two records deleted with the head moved back, and the database's
+    // checkpoints removed. The database alone looks intact; the file outside finds it.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = esspass_store::Store::connect(&db).await.unwrap();
+        let esspass_store::Db::Sqlite(pool) = store.db() else { panic!() };
+        for q in ["DELETE FROM audit_log WHERE seq > 2", "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2) WHERE id = 1", "DELETE FROM audit_checkpoints"] {
+            sqlx::query(q).execute(pool).await.unwrap();
+        }
+        store.close().await;
+    });
+    assert_eq!(verify(&[]).0, Some(0), "the rewrite is invisible inside the database");
+    let (code, v) = verify(&["--checkpoints", &file, "--pin", &pin]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["problems"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().contains("missing from it")), "{v}");
+}
+
+#[test]
 fn offers_for_every_insured_person() {
     let d = tmp("offers");
     let p = |x: &str| d.join(x).to_str().unwrap().to_owned();

@@ -37,6 +37,10 @@ pub enum Command {
         chain: PathBuf,
         #[arg(long = "institution-id")]
         institution_id: String,
+        /// Also append the checkpoint to this file, kept outside the database (the node's
+        /// `audit.checkpoint_file`).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
     },
 }
 
@@ -92,13 +96,13 @@ pub fn run(c: Command) -> CmdResult {
             }
             Ok(if v.ok { Exit::Ok } else { Exit::Rejected })
         }
-        Command::Checkpoint { database, key, chain, institution_id } => {
+        Command::Checkpoint { database, key, chain, institution_id, checkpoints } => {
             let signer = esspass_keys::files::load_signer(&key)?;
             let chain = esspass_keys::files::load_chain(&chain)?;
             let signed = rt
                 .block_on(async {
                     let store = esspass_store::Store::connect(&database).await?;
-                    let r = esspass_node::services::audit::checkpoint(&store, &signer, &chain, &institution_id, None, now).await;
+                    let r = esspass_node::services::audit::checkpoint(&store, &signer, &chain, &institution_id, checkpoints.as_deref(), now).await;
                     store.close().await;
                     r
                 })
