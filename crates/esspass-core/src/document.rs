@@ -182,7 +182,7 @@ impl Pda1 {
         let common = c.common(obj);
         let employer = c.array(obj, "$", "employer", true, |c, v, p| c.employer(v, &p));
         let work_information = c.object(obj, "$", "work_information", true, |c, o, p| c.work_information(o, &p));
-        let legislation_country = c.country(obj, "$", "legislation_country", true);
+        let legislation_country = c.participating_country(obj, "$", "legislation_country", true);
         let status_confirmation = c.parsed(obj, "$", "status_confirmation", true, ErrorCode::InvalidStatusConfirmation, StatusConfirmation::parse);
         let transitional_rules = c.boolean(obj, "$", "transitional_rules");
         if let Some(cm) = &common {
@@ -392,6 +392,17 @@ impl Checker {
         self.parsed(obj, path, key, required, ErrorCode::InvalidCountry, Country::parse)
     }
 
+    /// A country that must take part in social security coordination (the issuing state, the state
+    /// whose legislation applies): EU 27, IS, LI, NO, CH, UK.
+    fn participating_country(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<Country> {
+        let c = self.country(obj, path, key, required)?;
+        if c.area().is_none() {
+            let p = if path == "$" { format!("$.{key}") } else { format!("{path}.{key}") };
+            self.push(p, ErrorCode::NotParticipating, format!("{key}: {} does not take part in EU social security coordination (EU 27, IS, LI, NO, CH, UK)", c.iso()));
+        }
+        Some(c)
+    }
+
     fn date(&mut self, obj: &Map<String, Value>, path: &str, key: &str, required: bool) -> Option<Date> {
         self.parsed(obj, path, key, required, ErrorCode::InvalidDate, Date::parse)
     }
@@ -439,7 +450,7 @@ impl Checker {
             c.unknown_fields(o, &p, ["id", "name", "country"].iter(), ClaimsMode::Business);
             let id = c.string(o, &p, "id", 1, 20, true);
             let name = c.string(o, &p, "name", 1, 100, true);
-            let country = c.country(o, &p, "country", true);
+            let country = c.participating_country(o, &p, "country", true);
             Some(IssuingAuthority { id: id?, name: name?, country: country? })
         });
         let source = self.object(obj, "$", "authentic_source", true, |c, o, p| {
@@ -581,6 +592,25 @@ mod tests {
         v["iss"] = json!("https://x");
         let err = Pda1::from_claims(&v, ClaimsMode::Credential).unwrap_err();
         assert!(!err.0.iter().any(|p| p.path == "$.iss"));
+    }
+
+    #[test]
+    fn issuing_and_legislation_states_take_part_in_coordination() {
+        let mut v = pda1_example();
+        v["legislation_country"] = json!("US");
+        v["issuing_authority"]["country"] = json!("JP");
+        // An employer outside the coordination area is possible; the states that issue and whose
+        // legislation applies are not.
+        v["employer"][0]["country"] = json!("US");
+        let err = Pda1::from_claims(&v, ClaimsMode::Business).unwrap_err();
+        let got: Vec<(String, &str)> = err.0.iter().map(|p| (p.path.clone(), p.code.code())).collect();
+        assert!(got.contains(&("$.legislation_country".into(), "ESP-1016")), "{got:?}");
+        assert!(got.contains(&("$.issuing_authority.country".into(), "ESP-1016")), "{got:?}");
+        assert_eq!(got.len(), 2, "{got:?}");
+        let mut e = ehic_example();
+        e["issuing_authority"]["country"] = json!("US");
+        let err = Ehic::from_claims(&e, ClaimsMode::Business).unwrap_err();
+        assert_eq!(err.0[0].code.code(), "ESP-1016");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod b64;
 pub mod jose;
 pub mod json;
+pub mod producer;
 pub mod sdjwt;
 pub mod signer;
 pub mod status;

@@ -84,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A body declared up to this many times the limit is read and dropped before the 413 (so that the
+/// client sees it); a larger one gets the 413 at once and the connection closed.
+const DRAIN_FACTOR: u64 = 16;
+
 /// Routes whose callers authenticate with an API key, and the operators' probes: not rate-limited
 /// per address (the limit is for strangers).
 fn exempt_from_rate_limit(path: &str, h: &HeaderMap) -> bool {
@@ -94,9 +98,18 @@ fn exempt_from_rate_limit(path: &str, h: &HeaderMap) -> bool {
 /// `100 Continue` is sent and nothing is read), and rate-limit strangers per address.
 async fn guard(State(s): State<AppState>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > s.cfg.max_body_bytes as u64) {
+    if let Some(n) = declared.filter(|n| *n > s.cfg.max_body_bytes as u64) {
         let mut r = problem_response(413, ErrorCode::BodyTooLarge, &format!("the body may have at most {} bytes", s.cfg.max_body_bytes));
-        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        let expects_continue = req.headers().get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let drain = DRAIN_FACTOR.saturating_mul(s.cfg.max_body_bytes as u64);
+        if !expects_continue && n <= drain {
+            // A client that sends its body without waiting for `100 Continue` would hit a closed
+            // connection mid-upload and never see this answer: a moderately oversized body is read
+            // and dropped (bounded by the declared length, the cap and the request timeout) first.
+            let _ = axum::body::to_bytes(req.into_body(), usize::try_from(drain).unwrap_or(usize::MAX)).await;
+        } else {
+            r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         return r;
     }
     if !exempt_from_rate_limit(req.uri().path(), req.headers())

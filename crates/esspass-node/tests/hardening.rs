@@ -443,13 +443,18 @@ async fn limits_for_strangers() {
     // Back-office calls with an API key are not limited per address.
     let (s, _) = n.api(reqwest::Method::GET, "/api/v1/audit", Some(AUDITOR), None).await;
     assert_eq!(s, 200);
-    // A client that sends half a request line is disconnected after the header-read timeout.
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(rustls_pki_types::CertificateDer::from(n.root.der.clone())).unwrap();
-    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(n.node.addr).await.unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg)).connect(rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap(), tcp).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A client that announces a 10 MB body and waits for `100 Continue` gets the 413 instead,
+    // before it sends anything.
+    let mut tls = raw_tls(&n).await;
+    tls.write_all(b"POST /api/v1/persons HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n").await.unwrap();
+    let mut head = vec![0u8; 512];
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), tls.read(&mut head)).await.unwrap().unwrap();
+    let head = String::from_utf8_lossy(&head[..got]).to_string();
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("application/problem+json"), "{head}");
+    // A client that sends half a request line is disconnected after the header-read timeout.
+    let mut tls = raw_tls(&n).await;
     tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.unwrap();
     let started = std::time::Instant::now();
     let mut buf = Vec::new();
@@ -470,6 +475,15 @@ async fn limits_for_strangers() {
     let fresh = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&n.root.der).unwrap()]).build().unwrap();
     assert_eq!(fresh.get(format!("{}/healthz", n.url)).send().await.unwrap().status().as_u16(), 200, "served again once the held connections closed");
     n.node.stop();
+}
+
+/// A TLS connection to the node, trusting the demo root, for requests written by hand.
+async fn raw_tls(n: &Node) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls_pki_types::CertificateDer::from(n.root.der.clone())).unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider())).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(n.node.addr).await.unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg)).connect(rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap(), tcp).await.unwrap()
 }
 
 /// The status list grows into several lists: a new one starts before the current passes the fill
