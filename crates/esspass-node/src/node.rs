@@ -67,6 +67,11 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
     let cfg = Arc::new(cfg);
     let signer = Arc::new(esspass_keys::files::load_signer(&cfg.institution.signing_key).map_err(|e| e.to_string())?);
     let chain = Arc::new(esspass_keys::files::load_chain(&cfg.institution.chain).map_err(|e| e.to_string())?);
+    // What every verifier will check of what this node signs is checked before it starts: the key
+    // is the chain's leaf key, the chain is linked without the anchor, the leaf may sign credentials
+    // and names the public URL (the credential issuer identifier) as a subjectAltName URI.
+    esspass_credential::producer::check_signing_setup(signer.as_ref(), &chain, Some(&cfg.public_url), true, clock.now().unix_timestamp())
+        .map_err(|e| format!("{} ({}, {}): {}", e.code, cfg.institution.signing_key.display(), cfg.institution.chain.display(), e.detail))?;
     let secret = read_or_create_secret(&cfg.secret_file)?;
     let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?.with_secret(&secret);
     let status = StatusService { store: store.clone(), signer: signer.clone(), chain: chain.clone(), cfg: cfg.status.clone(), base_url: cfg.public_url.clone() };

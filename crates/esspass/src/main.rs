@@ -31,6 +31,8 @@ enum Command {
     Present(cmd::present::Args),
     /// Verify a presentation and print the verification report.
     Verify(cmd::verify::Args),
+    /// Show what a credential holds and which claims its holder can choose to disclose.
+    Show(cmd::show::Args),
     /// The demo PKI.
     Pki {
         #[command(subcommand)]
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Issue(a) => cmd::issue::run(a),
         Command::Present(a) => cmd::present::run(a),
         Command::Verify(a) => cmd::verify::run(a),
+        Command::Show(a) => cmd::show::run(a),
         Command::Pki { command } => cmd::pki::run(command),
         Command::StatusList { command } => cmd::status_list::run(command),
         Command::Rules { command } => cmd::rules::run(command),

@@ -117,10 +117,10 @@ fn verify_needs_holder_binding_unless_credential_only_and_remembers_list_sequenc
     let text = esspass(&["verify", "--credential-only", "--trust-anchor", &anchor, "--trusted-list", &tl, &cred]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("holder     NOT CHECKED"), "{}", String::from_utf8_lossy(&text.stdout));
     assert_eq!(esspass(&["verify", "--credential-only", "--nonce", "n", "--trust-anchor", &anchor, &cred]).status.code(), Some(2), "--credential-only excludes --nonce");
-    // A hospital's (relying party's) key cannot issue, even with only the root given.
-    std::fs::write(d.join("rp"), issue("pki/verifiers/es-hospital/signing.key", "pki/verifiers/es-hospital/chain.pem", "https://127.0.0.1:8451")).unwrap();
-    let o = esspass(&["verify", "--json", "--credential-only", "--trust-anchor", &anchor, &p("rp")]);
-    assert_eq!((o.status.code(), json(&o)["code"].as_str()), (Some(1), Some("ESP-3019")), "{}", String::from_utf8_lossy(&o.stdout));
+    // A hospital's (relying party's) key cannot issue: the producer refuses before signing (the
+    // verifier's refusal of such a credential is in the credential crate's negative suite).
+    let o = esspass(&["issue", "--json", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p("pki/verifiers/es-hospital/signing.key"), "--chain", &p("pki/verifiers/es-hospital/chain.pem"), "--holder-jwk", &p("holder.key"), "--iss", "https://127.0.0.1:8451"]);
+    assert_eq!((o.status.code(), json(&o)["error"]["code"].as_str()), (Some(2), Some("ESP-3019")), "{}", String::from_utf8_lossy(&o.stdout));
     // --trust-state remembers the list's sequence; a state that has seen a later list refuses it.
     let state = p("seen.json");
     let o = esspass(&["verify", "--json", "--credential-only", "--trust-state", &state, "--trust-anchor", &anchor, "--trusted-list", &tl, &cred]);

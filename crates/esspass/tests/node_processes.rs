@@ -42,10 +42,15 @@ fn setup(dir: &Path, port: u16, database: &str) -> PathBuf {
     let t = time::OffsetDateTime::now_utc();
     if !dir.join("pki.json").exists() {
         esspass_keys::pki::init_demo(dir, t).unwrap();
-        esspass_keys::pki::reissue_institution(dir, "si-zzzs", &format!("https://127.0.0.1:{port}"), t).unwrap();
     }
+    // Each node's signing certificate names its own URL (the node refuses a public_url that is not
+    // in it): a key and chain per port.
+    esspass_keys::pki::reissue_institution(dir, "si-zzzs", &format!("https://127.0.0.1:{port}"), t).unwrap();
+    let inst = dir.join("institutions/si-zzzs");
+    std::fs::copy(inst.join("signing.key"), inst.join(format!("signing-{port}.key"))).unwrap();
+    std::fs::copy(inst.join("chain.pem"), inst.join(format!("chain-{port}.pem"))).unwrap();
     let cfg = format!(
-        "role = \"institution\"\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\ndatabase = \"{database}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\"]\n\n[status]\nlist_size = 1048576\n\n[issuance]\nbatch_size = 4\n\n[limits]\nrequests_per_minute = 10000000\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{}\"\n",
+        "role = \"institution\"\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://127.0.0.1:{port}\"\ndatabase = \"{database}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing-{port}.key\"\nchain = \"institutions/si-zzzs/chain-{port}.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\"]\n\n[status]\nlist_size = 1048576\n\n[issuance]\nbatch_size = 4\n\n[limits]\nrequests_per_minute = 10000000\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{}\"\n",
         esspass_store::hash_secret(BO_KEY)
     );
     let path = dir.join(format!("node-{port}.toml"));

@@ -19,6 +19,21 @@ impl Selection {
         Ok(Self(s.split('.').map(|p| if p == "*" { None } else { Some(p.to_owned()) }).collect()))
     }
 
+    /// Whether the path names something in `v` (`*` any element of an array or member of an object).
+    pub fn exists_in(&self, v: &Value) -> bool {
+        fn walk(steps: &[Option<String>], v: &Value) -> bool {
+            let Some((step, rest)) = steps.split_first() else { return true };
+            match (step, v) {
+                (None, Value::Array(a)) => a.iter().any(|x| walk(rest, x)),
+                (None, Value::Object(o)) => o.values().any(|x| walk(rest, x)),
+                (Some(k), Value::Object(o)) => o.get(k).is_some_and(|x| walk(rest, x)),
+                (Some(k), Value::Array(a)) => k.parse::<usize>().ok().and_then(|i| a.get(i)).is_some_and(|x| walk(rest, x)),
+                _ => false,
+            }
+        }
+        walk(&self.0, v)
+    }
+
     fn step_matches(step: &Option<String>, elem: &PathElem) -> bool {
         match (step, elem) {
             (None, PathElem::Index(_)) => true,
@@ -47,6 +62,40 @@ pub fn select(sd_jwt: &SdJwt, selections: &[Selection]) -> Result<SdJwt> {
         .map(|(d, _)| d.clone())
         .collect();
     Ok(SdJwt { jwt: sd_jwt.jwt.clone(), disclosures, kb_jwt: None })
+}
+
+/// As [`select`], but every selection must name a claim the credential has (after all its
+/// disclosures are applied): a misspelt claim or an array index out of range is an error naming it,
+/// never a silently smaller presentation.
+pub fn select_checked(sd_jwt: &SdJwt, selections: &[(String, Selection)]) -> Result<SdJwt> {
+    let jws = crate::jose::CompactJws::parse(&sd_jwt.jwt)?;
+    let processed = process(&jws.payload, &sd_jwt.disclosures)?;
+    let root = Value::Object(processed.claims);
+    for (text, sel) in selections {
+        if !sel.exists_in(&root) {
+            return Err(Error::new(ErrorCode::Usage, format!("--disclose {text}: the credential has no such claim (or index); `esspass show` lists what it holds and what can be disclosed")));
+        }
+    }
+    let sels: Vec<Selection> = selections.iter().map(|(_, s)| s.clone()).collect();
+    select(sd_jwt, &sels)
+}
+
+/// What a credential holds: every claim with its value and, for each selectively disclosable one,
+/// the dotted path to give to `--disclose`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Contents {
+    /// The claims with every disclosure applied.
+    pub claims: Map<String, Value>,
+    /// Dotted paths of the selectively disclosable claims (in disclosure order).
+    pub disclosable: Vec<String>,
+}
+
+/// Open a credential for its holder: its claims and what can be disclosed.
+pub fn contents(sd_jwt: &SdJwt) -> Result<Contents> {
+    let jws = crate::jose::CompactJws::parse(&sd_jwt.jwt)?;
+    let processed = process(&jws.payload, &sd_jwt.disclosures)?;
+    let disclosable = processed.disclosed.iter().map(|p| crate::type_metadata::dotted(p)).collect();
+    Ok(Contents { claims: processed.claims, disclosable })
 }
 
 /// Append a KB-JWT (`typ: kb+jwt`, `iat`, `aud`, `nonce`, `sd_hash`) signed with the holder key.

@@ -1,6 +1,6 @@
 //! `esspass issue`: a PDA1 or EHIC as an SD-JWT VC.
 
-use super::{parse_instant, read_input};
+use super::parse_instant;
 use crate::{CmdResult, Exit, Failure, output};
 use esspass_core::{CredentialType, ErrorCode};
 use esspass_credential::vc::{IssueError, IssueRequest, issue};
@@ -50,7 +50,7 @@ pub struct Args {
 pub fn run(a: Args) -> CmdResult {
     let j = a.json;
     let t = CredentialType::from_short_name(&a.kind).ok_or_else(|| Failure::usage(ErrorCode::Usage, "unknown type").json(j))?;
-    let claims_text = read_input(&a.claims).map_err(|e| e.json(j))?;
+    let claims_text = super::read_input_max(&a.claims, super::MAX_CLAIMS_BYTES).map_err(|e| e.json(j))?;
     let claims: serde_json::Value = serde_json::from_str(&claims_text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", a.claims)).json(j))?;
     let signer = files::load_signer(&a.key).map_err(|e| Failure::from(e).json(j))?;
     let chain = files::load_chain(&a.chain).map_err(|e| Failure::from(e).json(j))?;
@@ -61,9 +61,24 @@ pub fn run(a: Args) -> CmdResult {
     if !a.iss.starts_with("https://") {
         return Err(Failure::usage(ErrorCode::Usage, "--iss must be an https URL").json(j));
     }
+    // What every verifier checks of the signing setup is checked before anything is signed.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let setup = esspass_credential::producer::check_signing_setup(&signer, &chain, Some(&a.iss), true, now).map_err(|e| Failure::usage(e.code, format!("{} / {}: {}", a.key.display(), a.chain.display(), e.detail)).json(j))?;
+    if let (Some(leaf), Some(claimed)) = (setup.leaf(), claims.pointer("/issuing_authority/country").and_then(|c| c.as_str()))
+        && let Some(cert_country) = esspass_credential::producer::subject_country(leaf)
+        && let Some(claimed_country) = esspass_core::Country::parse(claimed)
+        && Some(claimed_country.iso().to_owned()) != esspass_core::Country::parse(&cert_country).map(|c| c.iso().to_owned())
+    {
+        return Err(Failure::usage(ErrorCode::IssuingAuthorityMismatch, format!("issuing_authority.country {claimed} is not the signing certificate's country {cert_country} ({})", leaf.subject_text)).json(j));
+    }
     let nbf = a.valid_from.as_deref().map(parse_instant).transpose().map_err(|e| e.json(j))?.map(|t| t.unix_timestamp());
     let exp = a.valid_until.as_deref().map(parse_instant).transpose().map_err(|e| e.json(j))?.map(|t| t.unix_timestamp());
-    let iat = time::OffsetDateTime::now_utc().unix_timestamp();
+    let iat = now;
+    if let (Some(n), Some(e)) = (nbf.or(Some(iat)), exp)
+        && e <= n
+    {
+        return Err(Failure::usage(ErrorCode::Usage, "--valid-until must be after --valid-from (and after now)").json(j));
+    }
     let req = IssueRequest {
         credential_type: t,
         claims: &claims,
@@ -79,6 +94,10 @@ pub fn run(a: Args) -> CmdResult {
     };
     match issue(&req) {
         Ok(sd) => {
+            let out = sd.serialize();
+            if out.len() > super::MAX_CREDENTIAL_BYTES {
+                return Err(Failure::usage(ErrorCode::InputTooLarge, format!("the credential would have {} bytes; verifiers read at most {}", out.len(), super::MAX_CREDENTIAL_BYTES)).json(j));
+            }
             if j {
                 output::print_json(&serde_json::json!({"credential": sd.serialize(), "vct": t.vct(), "disclosures": sd.disclosures.len()}));
             } else {

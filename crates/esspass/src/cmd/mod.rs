@@ -8,6 +8,7 @@ pub mod issue;
 pub mod pki;
 pub mod present;
 pub mod rules;
+pub mod show;
 pub mod serve;
 pub mod status_list;
 pub mod verify;
@@ -16,15 +17,33 @@ use crate::Failure;
 use esspass_core::ErrorCode;
 use std::path::Path;
 
+/// The largest credential or presentation a command reads (the verifier's own limit).
+pub const MAX_CREDENTIAL_BYTES: usize = esspass_credential::sdjwt::MAX_INPUT_BYTES;
+/// The largest claims file `issue` reads: what fits a credential within [`MAX_CREDENTIAL_BYTES`].
+pub const MAX_CLAIMS_BYTES: usize = 128 * 1024;
+
 /// Read a file, or standard input for `-`.
 pub fn read_input(path: &str) -> Result<String, Failure> {
-    if path == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut s).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("stdin: {e}")))?;
-        Ok(s)
+    read_input_max(path, MAX_CREDENTIAL_BYTES)
+}
+
+/// Read at most `max` bytes of a file (or standard input for `-`); a larger input is refused
+/// before it is held in memory.
+pub fn read_input_max(path: &str, max: usize) -> Result<String, Failure> {
+    use std::io::Read;
+    let name = if path == "-" { "stdin" } else { path };
+    let mut buf = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    let read = if path == "-" {
+        std::io::stdin().lock().take(limit).read_to_end(&mut buf)
     } else {
-        std::fs::read_to_string(Path::new(path)).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{path}: {e}")))
+        std::fs::File::open(Path::new(path)).and_then(|f| f.take(limit).read_to_end(&mut buf))
+    };
+    read.map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{name}: {e}")))?;
+    if buf.len() > max {
+        return Err(Failure::usage(ErrorCode::InputTooLarge, format!("{name}: more than {max} bytes")));
     }
+    String::from_utf8(buf).map_err(|_| Failure::usage(ErrorCode::FileUnreadable, format!("{name}: not UTF-8 text")))
 }
 
 /// Parse an RFC 3339 instant.

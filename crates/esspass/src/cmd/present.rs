@@ -4,7 +4,7 @@ use super::read_input;
 use crate::{CmdResult, Exit, Failure, output};
 use esspass_core::ErrorCode;
 use esspass_credential::sdjwt::SdJwt;
-use esspass_credential::sdjwt::present::{Selection, bind, select};
+use esspass_credential::sdjwt::present::{Selection, bind, select_checked};
 use esspass_keys::files;
 use std::path::PathBuf;
 
@@ -16,7 +16,8 @@ pub struct Args {
     /// The holder's private key (PKCS#8 PEM), matching the credential's cnf.jwk.
     #[arg(long = "holder-key")]
     holder_key: PathBuf,
-    /// A claim to disclose, dotted (`employer.0.name`, `*` for every array element); repeatable.
+    /// A claim to disclose, dotted (`document_number`, `*` for every array element); repeatable.
+    /// `esspass show CREDENTIAL` lists the claims that can be disclosed.
     #[arg(long)]
     disclose: Vec<String>,
     /// Disclose everything.
@@ -38,11 +39,22 @@ pub fn run(a: Args) -> CmdResult {
     let text = read_input(&a.credential).map_err(|e| e.json(j))?;
     let sd = SdJwt::parse(text.trim()).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
     let holder = files::load_signer(&a.holder_key).map_err(|e| Failure::from(e).json(j))?;
+    // The holder key must be the credential's cnf key, or every verifier refuses the KB-JWT.
+    let cnf = esspass_credential::jose::CompactJws::parse(&sd.jwt).ok().and_then(|jws| jws.payload.get("cnf").and_then(|c| c.get("jwk")).cloned());
+    {
+        use esspass_credential::Signer;
+        let mine = holder.public_jwk();
+        match cnf.as_ref().map(esspass_credential::Jwk::from_value) {
+            Some(Ok(k)) if k == mine => {}
+            Some(_) => return Err(Failure::usage(ErrorCode::KeyInvalid, format!("{}: this is not the key the credential is bound to (its cnf.jwk); use the holder key the credential was issued to", a.holder_key.display())).json(j)),
+            None => return Err(Failure::usage(ErrorCode::InvalidDocument, "the credential has no cnf.jwk to bind a presentation to").json(j)),
+        }
+    }
     let chosen = if a.all {
         SdJwt { kb_jwt: None, ..sd }
     } else {
-        let sels = a.disclose.iter().map(|d| Selection::parse(d)).collect::<Result<Vec<_>, _>>().map_err(|e| Failure::usage(ErrorCode::Usage, e.detail).json(j))?;
-        select(&sd, &sels).map_err(|e| Failure::usage(e.code, e.detail).json(j))?
+        let sels = a.disclose.iter().map(|d| Selection::parse(d).map(|s| (d.clone(), s))).collect::<Result<Vec<_>, _>>().map_err(|e| Failure::usage(ErrorCode::Usage, e.detail).json(j))?;
+        select_checked(&sd, &sels).map_err(|e| Failure::usage(e.code, e.detail).json(j))?
     };
     let out = match (&a.nonce, &a.aud) {
         (Some(n), Some(aud)) => bind(chosen, &holder, n, aud, time::OffsetDateTime::now_utc().unix_timestamp()).map_err(|e| Failure::usage(e.code, e.detail).json(j))?,

@@ -1,7 +1,6 @@
 //! `esspass status-list new|set|sign|show`: Token Status Lists from files.
 //! A list file is JSON `{"bits": N, "lst": "<zlib base64url>"}` (the `status_list` claim).
 
-use super::read_input;
 use crate::{CmdResult, Exit, Failure, output};
 use esspass_core::ErrorCode;
 use esspass_credential::status::{StatusList, TokenClaims, sign_token};
@@ -60,7 +59,7 @@ pub enum Command {
 }
 
 fn load(path: &std::path::Path) -> Result<StatusList, Failure> {
-    let text = read_input(&path.display().to_string())?;
+    let text = super::read_input_max(&path.display().to_string(), 64 * 1024 * 1024)?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", path.display())))?;
     Ok(StatusList::from_json(&v)?)
 }
@@ -73,6 +72,9 @@ fn save(path: &std::path::Path, l: &StatusList) -> Result<(), Failure> {
 pub fn run(c: Command) -> CmdResult {
     match c {
         Command::New { bits, size, out } => {
+            if size == 0 || !size.is_multiple_of(8) {
+                return Err(Failure::usage(ErrorCode::Usage, format!("--size {size}: a list needs a positive number of entries, a multiple of 8")));
+            }
             save(&out, &StatusList::new(bits, size)?)?;
             println!("{}: {size} entries of {bits} bit(s)", out.display());
         }
@@ -84,10 +86,15 @@ pub fn run(c: Command) -> CmdResult {
         }
         Command::Sign { list, key, chain, uri, ttl, expires_in, out } => {
             crate::fetch::check_url(&uri).map_err(|e| Failure::usage(ErrorCode::Usage, e))?;
+            if expires_in < 1 || ttl < 0 {
+                return Err(Failure::usage(ErrorCode::Usage, "--expires-in must be at least 1 second and --ttl not negative: a token that is already expired is refused by every verifier"));
+            }
             let l = load(&list)?;
             let signer = files::load_signer(&key)?;
+            let chain_path = chain.clone();
             let chain = files::load_chain(&chain)?;
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            esspass_credential::producer::check_signing_setup(&signer, &chain, None, false, now).map_err(|e| Failure::usage(e.code, format!("{} / {}: {}", key.display(), chain_path.display(), e.detail)))?;
             let token = sign_token(&signer, &chain, &l, &TokenClaims { sub: uri, iat: now, exp: Some(now + expires_in), ttl: Some(ttl) })?;
             std::fs::write(&out, &token).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", out.display())))?;
             println!("{}: statuslist+jwt, {} bytes", out.display(), token.len());
@@ -95,10 +102,16 @@ pub fn run(c: Command) -> CmdResult {
         Command::Get { list, idx, json } => {
             let l = load(&list).map_err(|e| e.json(json))?;
             let v = l.get(idx).ok_or_else(|| Failure::rejected(ErrorCode::StatusIndexOutOfRange, format!("index {idx} outside a list of {}", l.len())).json(json))?;
+            let meaning = match v {
+                0 => "VALID",
+                1 => "INVALID (revoked)",
+                2 => "SUSPENDED",
+                _ => "application-specific",
+            };
             if json {
-                output::print_json(&serde_json::json!({"idx": idx, "value": v}));
+                output::print_json(&serde_json::json!({"idx": idx, "value": v, "meaning": meaning}));
             } else {
-                println!("[{idx}] = {v}");
+                println!("[{idx}] = {v} ({meaning})");
             }
         }
     }
