@@ -166,6 +166,9 @@ error_codes! {
     KeyInvalid = "9003", "the key cannot be used";
     Internal = "9004", "internal error";
     FetchFailed = "9005", "a resource could not be fetched";
+    FileUnwritable = "9006", "a file cannot be written (or exists and is not replaced without --force)";
+    FileMissing = "9007", "a file or folder does not exist";
+    NoSuchDatabase = "9008", "the database does not exist (commands that only read a database never create one)";
 }
 
 impl Serialize for ErrorCode {

@@ -230,10 +230,27 @@ impl Store {
     /// Connect and migrate. `sqlite:PATH` (created if missing; WAL, synchronous FULL) or
     /// `postgres://…`.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, true).await
+    }
+
+    /// Connect to a database that must exist already (commands that read a node's database never
+    /// create one): a missing SQLite file is [`StoreError::NotFound`].
+    pub async fn connect_existing(url: &str) -> Result<Self> {
+        Self::connect_with(url, false).await
+    }
+
+    async fn connect_with(url: &str, create: bool) -> Result<Self> {
         if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Url(e.to_string()))?
-                .create_if_missing(true)
+            let opts = SqliteConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
+            let path = opts.get_filename().to_path_buf();
+            if !create && !path.exists() {
+                return Err(StoreError::NotFound(format!("no such database: {}", path.display())));
+            }
+            if create && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+                return Err(StoreError::Url(format!("{}: the folder for the database does not exist", dir.display())));
+            }
+            let opts = opts
+                .create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(15))

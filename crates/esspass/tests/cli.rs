@@ -305,10 +305,120 @@ fn offers_for_every_insured_person() {
     let csv = std::fs::read_to_string(d.join("offers.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[1].contains("openid-credential-offer://?credential_offer_uri=https%3A%2F%2F127.0.0.1%3A8442"));
+    assert_eq!(lines[0], "person_id,personal_number,credential_offer_uri,tx_code");
+    assert!(lines[1].contains(",SI000000000") && lines[1].contains("openid-credential-offer://?credential_offer_uri=https%3A%2F%2F127.0.0.1%3A8442"), "{csv}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(d.join("offers.csv")).unwrap().permissions().mode() & 0o777, 0o600);
     }
+    // An earlier mailing's file is never overwritten; --all-insured must be said; a validity in days.
+    let o = esspass(&["offers", "--config", &p("node/esspass.toml"), "--all-insured", "--out", &p("offers.csv")]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ESP-9006"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(d.join("offers.csv")).unwrap(), csv);
+    assert_eq!(esspass(&["offers", "--config", &p("node/esspass.toml"), "--out", &p("o2.csv")]).status.code(), Some(2));
+    let o = esspass(&["offers", "--config", &p("node/esspass.toml"), "--all-insured", "--valid-days", "28", "--out", &p("o3.csv")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn nothing_is_destroyed_or_created_without_asking() {
+    let d = tmp("nothing-lost");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    // The demo never empties a folder it did not make.
+    std::fs::create_dir_all(d.join("mine")).unwrap();
+    std::fs::write(d.join("mine/notes.txt"), "keep me").unwrap();
+    let o = esspass(&["demo", "--data-dir", &p("mine")]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ESP-9006"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(d.join("mine/notes.txt")).unwrap(), "keep me");
+    // Reading a database that does not exist creates none.
+    let typo = d.join("typo.db");
+    let o = esspass(&["audit", "verify", "--json", "--database", &format!("sqlite:{}", typo.display())]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(json(&o)["error"]["code"], "ESP-9008", "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(!typo.exists(), "audit verify created a database");
+    // A private key is never replaced without --force.
+    assert!(esspass(&["pki", "new-key", "--out", &p("k.key")]).status.success());
+    let first = std::fs::read(d.join("k.key")).unwrap();
+    let o = esspass(&["pki", "new-key", "--out", &p("k.key")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(d.join("k.key")).unwrap(), first, "the key was replaced");
+    assert!(esspass(&["pki", "new-key", "--force", "--out", &p("k.key")]).status.success());
+    assert_ne!(std::fs::read(d.join("k.key")).unwrap(), first);
+    // Nor a PKI: its root stays; with --force it is replaced whole.
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    let root = std::fs::read(d.join("pki/root/ca.pem")).unwrap();
+    assert_eq!(esspass(&["pki", "init", "--out", &p("pki")]).status.code(), Some(2));
+    assert_eq!(std::fs::read(d.join("pki/root/ca.pem")).unwrap(), root);
+    assert!(esspass(&["pki", "init", "--force", "--out", &p("pki")]).status.success());
+    assert_ne!(std::fs::read(d.join("pki/root/ca.pem")).unwrap(), root);
+    assert!(std::fs::read_dir(&d).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-")), "no temporary folder is left");
+}
+
+#[test]
+fn producers_refuse_what_verifiers_would_reject() {
+    let d = tmp("producers");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    assert!(esspass(&["pki", "new-key", "--out", &p("holder.key")]).status.success());
+    assert!(esspass(&["pki", "new-key", "--out", &p("other.key")]).status.success());
+    let issue = |key: &str, chain: &str, iss: &str, claims: &str| {
+        let o = esspass(&["issue", "--json", "--type", "ehic", "--claims", claims, "--key", &p(key), "--chain", &p(chain), "--holder-jwk", &p("holder.key"), "--iss", iss]);
+        (o.status.code(), json(&o))
+    };
+    let code = |r: &(Option<i32>, Value)| r.1["error"]["code"].as_str().map(str::to_owned);
+    let (k, c, iss) = ("pki/institutions/si-zzzs/signing.key", "pki/institutions/si-zzzs/chain.pem", "https://127.0.0.1:8442");
+    let good = issue(k, c, iss, "examples/ehic-claims.json");
+    assert_eq!(good.0, Some(0), "{}", good.1);
+    // A key that is not the leaf's; an iss outside the SAN; the root inside the chain.
+    let r = issue("other.key", c, iss, "examples/ehic-claims.json");
+    assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-9003")), "{}", r.1);
+    let r = issue(k, c, "https://elsewhere.example", "examples/ehic-claims.json");
+    assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-3015")), "{}", r.1);
+    let with_root = format!("{}{}", std::fs::read_to_string(d.join(c)).unwrap(), std::fs::read_to_string(d.join("pki/root/ca.pem")).unwrap());
+    std::fs::write(d.join("with-root.pem"), with_root).unwrap();
+    let r = issue(k, "with-root.pem", iss, "examples/ehic-claims.json");
+    assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-3009")), "{}", r.1);
+    // issuing_authority disagreeing with the certificate; a state outside coordination.
+    let mut claims: Value = serde_json::from_str(&std::fs::read_to_string(root().join("examples/ehic-claims.json")).unwrap()).unwrap();
+    claims["issuing_authority"]["country"] = json!("AT");
+    std::fs::write(d.join("at.json"), claims.to_string()).unwrap();
+    let r = issue(k, c, iss, &p("at.json"));
+    assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-3014")), "{}", r.1);
+    claims["issuing_authority"]["country"] = json!("US");
+    std::fs::write(d.join("us.json"), claims.to_string()).unwrap();
+    let r = issue(k, c, iss, &p("us.json"));
+    assert_eq!(r.0, Some(2));
+    assert!(r.1.to_string().contains("ESP-1016"), "{}", r.1);
+    // A claims file over the limit is refused before it is read whole.
+    std::fs::write(d.join("huge.json"), format!("{{\"x\": \"{}\"}}", "a".repeat(200_000))).unwrap();
+    let r = issue(k, c, iss, &p("huge.json"));
+    assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-2005")), "{}", r.1);
+    // present: only with the holder key the credential is bound to, and only claims it has.
+    std::fs::write(d.join("cred"), good.1["credential"].as_str().unwrap()).unwrap();
+    let present = |key: &str, disclose: &str| {
+        let o = esspass(&["present", "--json", "--credential", &p("cred"), "--holder-key", &p(key), "--disclose", disclose, "--nonce", "n", "--aud", "https://v"]);
+        (o.status.code(), json(&o))
+    };
+    assert_eq!(present("holder.key", "document_number").0, Some(0));
+    let r = present("other.key", "document_number");
+    assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-9003")), "{}", r.1);
+    let r = present("holder.key", "document_numbr");
+    assert_eq!(r.0, Some(2), "a misspelt claim is not silently left out: {}", r.1);
+    assert!(r.1["error"]["message"].as_str().unwrap().contains("document_numbr"), "{}", r.1);
+    // show lists what can be disclosed.
+    let o = esspass(&["show", "--json", &p("cred")]);
+    let v = json(&o);
+    let mut disclosable: Vec<&str> = v["disclosable"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+    disclosable.sort_unstable();
+    assert_eq!(disclosable, ["document_number", "personal_administrative_number"], "{v}");
+    // status-list sign: mismatched key and chain, an already expired token.
+    assert!(esspass(&["status-list", "new", "--size", "1024", "--out", &p("l.json")]).status.success());
+    assert_eq!(esspass(&["status-list", "new", "--size", "0", "--out", &p("l0.json")]).status.code(), Some(2));
+    let sign = |key: &str, expires: &str| esspass(&["status-list", "sign", "--list", &p("l.json"), "--key", &p(key), "--chain", &p(c), "--uri", "https://127.0.0.1:8442/status/1", "--expires-in", expires, "--out", &p("l.jwt")]).status.code();
+    assert_eq!(sign(k, "3600"), Some(0));
+    assert_eq!(sign("other.key", "3600"), Some(2));
+    assert_eq!(sign(k, "0"), Some(2));
 }

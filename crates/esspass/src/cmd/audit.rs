@@ -44,6 +44,16 @@ pub enum Command {
     },
 }
 
+/// A database failure as the operator should read it: a missing database says so, other errors
+/// name the database and their kind, never raw SQL.
+fn db_failure(database: &str, e: &esspass_store::StoreError) -> Failure {
+    match e {
+        esspass_store::StoreError::NotFound(what) => Failure::usage(ErrorCode::NoSuchDatabase, format!("{what} (check --database; nothing was created)")),
+        esspass_store::StoreError::Url(what) => Failure::usage(ErrorCode::Usage, format!("--database {database}: {what}")),
+        _ => Failure::usage(ErrorCode::Internal, format!("{database}: the database could not be read ({})", esspass_node::http::store_error_kind(e))),
+    }
+}
+
 pub fn run(c: Command) -> CmdResult {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -75,12 +85,12 @@ pub fn run(c: Command) -> CmdResult {
             let opts = esspass_node::services::audit::VerifyOptions { anchors: anchors.as_ref(), pinned: pinned.as_ref(), outside, max_age };
             let v = rt
                 .block_on(async {
-                    let store = esspass_store::Store::connect(&database).await?;
+                    let store = esspass_store::Store::connect_existing(&database).await?;
                     let v = esspass_node::services::audit::verify(&store, &opts, now).await;
                     store.close().await;
                     v
                 })
-                .map_err(|e| Failure::usage(ErrorCode::Internal, format!("database: {e}")).json(json))?;
+                .map_err(|e| db_failure(&database, &e).json(json))?;
             let mut v = v;
             if !unreadable.is_empty() {
                 v.ok = false;
@@ -101,12 +111,12 @@ pub fn run(c: Command) -> CmdResult {
             let chain = esspass_keys::files::load_chain(&chain)?;
             let signed = rt
                 .block_on(async {
-                    let store = esspass_store::Store::connect(&database).await?;
+                    let store = esspass_store::Store::connect_existing(&database).await?;
                     let r = esspass_node::services::audit::checkpoint(&store, &signer, &chain, &institution_id, checkpoints.as_deref(), now).await;
                     store.close().await;
                     r
                 })
-                .map_err(|e| Failure::usage(ErrorCode::Internal, format!("database: {e}")))?;
+                .map_err(|e| db_failure(&database, &e))?;
             match signed {
                 Some(seq) => println!("signed checkpoint at record {seq}"),
                 None => println!("the head is already signed"),

@@ -26,13 +26,20 @@ use std::sync::{Arc, RwLock};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Data directory; emptied and created afresh.
+    /// Data directory, created afresh. An existing one is emptied only if an earlier demo made it
+    /// (it holds the demo's marker file) or with --force; any other non-empty folder is refused.
     #[arg(long = "data-dir", default_value = "esspass-data/demo")]
     data_dir: PathBuf,
+    /// Empty a non-empty --data-dir that an earlier demo did not make (everything in it is lost).
+    #[arg(long)]
+    force: bool,
     /// Print the verification reports as JSON.
     #[arg(long)]
     json: bool,
 }
+
+/// The file that marks a folder as the demo's own (the next run may empty it).
+const DEMO_MARKER: &str = ".esspass-demo";
 
 /// Entries per status list in the demo (the node's default size).
 const LIST_SIZE: usize = 1_048_576;
@@ -135,10 +142,18 @@ fn claims(name: &str) -> Result<serde_json::Value, Failure> {
 
 pub fn run(a: Args) -> CmdResult {
     let dir = a.data_dir;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", dir.display())))?;
+    let non_empty = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+    if non_empty {
+        if !dir.join(DEMO_MARKER).is_file() && !a.force {
+            return Err(Failure::usage(
+                ErrorCode::FileUnwritable,
+                format!("{} is not empty and was not made by `esspass demo` (no {DEMO_MARKER}): choose another --data-dir, or add --force to empty it", dir.display()),
+            ));
+        }
+        std::fs::remove_dir_all(&dir).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", dir.display())))?;
     }
-    std::fs::create_dir_all(dir.join("wallet")).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir.join("wallet")).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", dir.display())))?;
+    std::fs::write(dir.join(DEMO_MARKER), "made by `esspass demo`; the next demo run empties this folder\n").map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", dir.display())))?;
     println!("esspass demo — Živa's EHIC (Slovenia → Spain) and Georgios's PDA1 (Greece → Italy)");
     println!("data directory: {}", dir.display());
 

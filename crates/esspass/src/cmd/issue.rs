@@ -66,7 +66,7 @@ pub fn run(a: Args) -> CmdResult {
     let setup = esspass_credential::producer::check_signing_setup(&signer, &chain, Some(&a.iss), true, now).map_err(|e| Failure::usage(e.code, format!("{} / {}: {}", a.key.display(), a.chain.display(), e.detail)).json(j))?;
     if let (Some(leaf), Some(claimed)) = (setup.leaf(), claims.pointer("/issuing_authority/country").and_then(|c| c.as_str()))
         && let Some(cert_country) = esspass_credential::producer::subject_country(leaf)
-        && let Some(claimed_country) = esspass_core::Country::parse(claimed)
+        && let Some(claimed_country) = esspass_core::Country::parse(claimed).filter(|c| c.area().is_some())
         && Some(claimed_country.iso().to_owned()) != esspass_core::Country::parse(&cert_country).map(|c| c.iso().to_owned())
     {
         return Err(Failure::usage(ErrorCode::IssuingAuthorityMismatch, format!("issuing_authority.country {claimed} is not the signing certificate's country {cert_country} ({})", leaf.subject_text)).json(j));

@@ -1,39 +1,83 @@
 //! `esspass pki init`: the demo PKI and signed trusted lists.
 
 use crate::{CmdResult, Exit, Failure, output};
+use esspass_core::ErrorCode;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Create the demo PKI (root, intermediate, institution and verifier keys and certificates,
     /// TLS certificates for 127.0.0.1) and the signed Issuer and Verifier Trusted Lists.
+    #[command(after_help = "EXAMPLES:\n  esspass pki init --out pki\n  esspass pki init --out pki --force   # replace an existing PKI (its keys are lost)")]
     Init {
-        /// Output directory (created; files in it are replaced).
+        /// Output directory. It must not exist or be empty, unless --force; the PKI is made in a
+        /// temporary folder beside it and moved into place, so a failure leaves nothing half made.
         #[arg(long)]
         out: PathBuf,
+        /// Replace an existing PKI in --out (its private keys and root CA are lost).
+        #[arg(long)]
+        force: bool,
         /// JSON output (the manifest).
         #[arg(long)]
         json: bool,
     },
     /// Create a P-256 key pair (a holder key, say): PKCS#8 PEM with mode 0600; prints the public JWK.
+    #[command(after_help = "EXAMPLES:\n  esspass pki new-key --out holder.key > holder.jwk")]
     NewKey {
-        /// Where to write the private key.
+        /// Where to write the private key (refused if it exists, unless --force).
         #[arg(long)]
         out: PathBuf,
+        /// Replace an existing key file (the old key is lost).
+        #[arg(long)]
+        force: bool,
     },
 }
 
 pub fn run(c: Command) -> CmdResult {
     match c {
-        Command::NewKey { out } => {
+        Command::NewKey { out, force } => {
             use esspass_credential::Signer;
+            if out.exists() && !force {
+                return Err(Failure::usage(ErrorCode::FileUnwritable, format!("{} exists: a private key is never replaced without --force", out.display())));
+            }
             let k = esspass_credential::EcdsaP256Signer::generate()?;
-            esspass_keys::files::write_private_key(&out, &k.to_pkcs8_der()?)?;
+            // Written beside the target and renamed over it: the old key is replaced only by a whole new one.
+            let tmp = sibling(&out, "tmp");
+            esspass_keys::files::write_private_key(&tmp, &k.to_pkcs8_der()?)?;
+            std::fs::rename(&tmp, &out).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", out.display()))
+            })?;
             output::print_json(&k.public_jwk());
             Ok(Exit::Ok)
         }
-        Command::Init { out, json } => {
-            let m = esspass_keys::pki::init_demo(&out, time::OffsetDateTime::now_utc()).map_err(|e| Failure::from(e).json(json))?;
+        Command::Init { out, json, force } => {
+            let non_empty = std::fs::read_dir(&out).map(|mut d| d.next().is_some()).unwrap_or(false);
+            if non_empty && !force {
+                return Err(Failure::usage(ErrorCode::FileUnwritable, format!("{} is not empty: a PKI (keys, root CA) is never replaced without --force", out.display())).json(json));
+            }
+            let tmp = sibling(&out, "tmp");
+            let _ = std::fs::remove_dir_all(&tmp);
+            let m = match esspass_keys::pki::init_demo(&tmp, time::OffsetDateTime::now_utc()) {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&tmp);
+                    return Err(Failure::from(e).json(json));
+                }
+            };
+            // Into place: an old PKI (with --force) is moved aside first and removed last.
+            let old = sibling(&out, "old");
+            let moved_old = out.exists() && std::fs::rename(&out, &old).is_ok();
+            if let Err(e) = std::fs::rename(&tmp, &out) {
+                if moved_old {
+                    let _ = std::fs::rename(&old, &out);
+                }
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", out.display())).json(json));
+            }
+            if moved_old {
+                let _ = std::fs::remove_dir_all(&old);
+            }
             if json {
                 output::print_json(&m);
             } else {
@@ -52,4 +96,11 @@ pub fn run(c: Command) -> CmdResult {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// A sibling path of `p` for writing in place: `p.<what>-<pid>`.
+fn sibling(p: &std::path::Path, what: &str) -> PathBuf {
+    let mut name = p.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(format!(".{what}-{}", std::process::id()));
+    p.with_file_name(name)
 }
