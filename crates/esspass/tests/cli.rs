@@ -383,11 +383,11 @@ fn producers_refuse_what_verifiers_would_reject() {
     assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-3009")), "{}", r.1);
     // issuing_authority disagreeing with the certificate; a state outside coordination.
     let mut claims: Value = serde_json::from_str(&std::fs::read_to_string(root().join("examples/ehic-claims.json")).unwrap()).unwrap();
-    claims["issuing_authority"]["country"] = json!("AT");
+    claims["issuing_authority"]["country"] = Value::from("AT");
     std::fs::write(d.join("at.json"), claims.to_string()).unwrap();
     let r = issue(k, c, iss, &p("at.json"));
     assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-3014")), "{}", r.1);
-    claims["issuing_authority"]["country"] = json!("US");
+    claims["issuing_authority"]["country"] = Value::from("US");
     std::fs::write(d.join("us.json"), claims.to_string()).unwrap();
     let r = issue(k, c, iss, &p("us.json"));
     assert_eq!(r.0, Some(2));
