@@ -584,3 +584,34 @@ async fn audit_checkpoints_outside_the_database_find_a_rewrite() {
         store.close().await;
     }
 }
+
+/// A node refuses to start with a signing setup every verifier would reject: a key that is not its
+/// chain's leaf key, a public URL that the signing certificate does not name, placeholder API keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_a_signing_setup_verifiers_would_reject() {
+    let db = support::databases("esspass_h").await.remove(0);
+    let n = start("si-zzzs", &db, "").await;
+    n.node.stop();
+    let cfg_path = n.pki.join("node.toml");
+    let base = std::fs::read_to_string(&cfg_path).unwrap();
+    let try_start = |text: String| {
+        let path = n.pki.join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        async move {
+            let cfg = esspass_node::config::NodeConfig::load(&path).unwrap();
+            match esspass_node::node::start(cfg, Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap())).await {
+                Ok(node) => {
+                    node.stop();
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        }
+    };
+    let e = try_start(base.replace("institutions/si-zzzs/signing.key", "institutions/el-efka/signing.key")).await.expect("started with another institution's key");
+    assert!(e.contains("ESP-9003"), "{e}");
+    let e = try_start(base.replace(&format!("public_url = \"{}\"", n.url), "public_url = \"https://127.0.0.1:1\"")).await.expect("started with a public_url outside the SAN");
+    assert!(e.contains("ESP-3015"), "{e}");
+    let e = try_start(format!("{base}\n[[api_keys]]\nname = \"placeholder\"\nrole = \"auditor\"\nsha256 = \"REPLACE-WITH-HASH\"\n")).await.expect("started with a placeholder API key");
+    assert!(e.contains("placeholder") || e.contains("REPLACE"), "{e}");
+}
