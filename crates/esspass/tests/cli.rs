@@ -396,6 +396,18 @@ fn producers_refuse_what_verifiers_would_reject() {
     std::fs::write(d.join("huge.json"), format!("{{\"x\": \"{}\"}}", "a".repeat(200_000))).unwrap();
     let r = issue(k, c, iss, &p("huge.json"));
     assert_eq!((r.0, code(&r).as_deref()), (Some(2), Some("ESP-2005")), "{}", r.1);
+    // Key files that are not PKCS#8 PEM are named with how to fix them.
+    std::fs::write(d.join("sec1.key"), "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n").unwrap();
+    for (file, says) in [("sec1.key", "openssl pkcs8 -topk8 -nocrypt"), (c, "holds a certificate"), ("holder.jwk.json", "JSON")] {
+        if file == "holder.jwk.json" {
+            std::fs::write(d.join(file), "{\"kty\": \"EC\"}").unwrap();
+        }
+        let o = esspass(&["issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p(file), "--chain", &p(c), "--holder-jwk", &p("holder.key"), "--iss", iss]);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2));
+        assert!(err.contains(says) && err.contains(file), "{file}: {err}");
+        assert_eq!(err.matches("ESP-").count(), 1, "one code, printed once: {err}");
+    }
     // present: only with the holder key the credential is bound to, and only claims it has.
     std::fs::write(d.join("cred"), good.1["credential"].as_str().unwrap()).unwrap();
     let present = |key: &str, disclose: &str| {
