@@ -127,7 +127,11 @@ impl Failure {
 
 impl From<esspass_keys::KeyError> for Failure {
     fn from(e: esspass_keys::KeyError) -> Self {
-        Failure::usage(e.code(), e.to_string())
+        match e {
+            // The detail alone: the code is printed once, by the error line.
+            esspass_keys::KeyError::Credential(c) => Failure::usage(c.code, c.detail),
+            other => Failure::usage(other.code(), other.to_string()),
+        }
     }
 }
 
