@@ -55,6 +55,12 @@ enum Command {
     Offers(cmd::offers::Args),
     /// Load insured persons and their coverage (CSV, JSON, JSON Lines) into a node's database.
     Import(cmd::import::Args),
+    /// API keys for a node's back-office API.
+    #[command(name = "api-key")]
+    ApiKey {
+        #[command(subcommand)]
+        command: cmd::api_key::Command,
+    },
     /// The applicable-legislation engine (Reg. 883/2004 Title II).
     Rules {
         #[command(subcommand)]
@@ -90,6 +96,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Offers(a) => cmd::offers::run(a),
         Command::Audit { command } => cmd::audit::run(command),
+        Command::ApiKey { command } => cmd::api_key::run(command),
     };
     match result {
         Ok(Exit::Ok) => ExitCode::SUCCESS,

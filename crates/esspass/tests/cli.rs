@@ -434,3 +434,26 @@ fn producers_refuse_what_verifiers_would_reject() {
     assert_eq!(sign("other.key", "3600"), Some(2));
     assert_eq!(sign(k, "0"), Some(2));
 }
+
+#[test]
+fn api_keys_and_reissued_institutions_for_an_operator() {
+    let d = tmp("operator");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    let o = esspass(&["api-key", "new", "--json", "--name", "yiannis", "--role", "employer", "--employer", "EL094019245"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = json(&o);
+    let key = v["key"].as_str().unwrap();
+    assert_eq!(v["sha256"].as_str().unwrap(), esspass_store::hash_secret(key));
+    assert!(v["config"].as_str().unwrap().contains("employer_id = \"EL094019245\""), "{v}");
+    assert_eq!(esspass(&["api-key", "new", "--name", "x", "--role", "employer"]).status.code(), Some(2), "an employer key names its employer");
+    assert_eq!(esspass(&["api-key", "new", "--name", "x", "--role", "auditor", "--employer", "E"]).status.code(), Some(2));
+    // A node on another port: the institution's certificate is re-issued for that URL.
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    let o = esspass(&["pki", "reissue", "--dir", &p("pki"), "--institution", "si-zzzs", "--issuer-url", "https://127.0.0.1:9442"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(esspass(&["pki", "new-key", "--out", &p("holder.key")]).status.success());
+    let issue = |iss: &str| esspass(&["issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p("pki/institutions/si-zzzs/signing.key"), "--chain", &p("pki/institutions/si-zzzs/chain.pem"), "--holder-jwk", &p("holder.key"), "--iss", iss]);
+    assert!(issue("https://127.0.0.1:9442").status.success());
+    assert_eq!(issue("https://127.0.0.1:8442").status.code(), Some(2), "the old URL is no longer in the certificate");
+    assert_eq!(esspass(&["pki", "reissue", "--dir", &p("pki"), "--institution", "si-zzzs", "--issuer-url", "http://x"]).status.code(), Some(2));
+}

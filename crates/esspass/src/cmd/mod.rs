@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod api_key;
 pub mod audit;
 pub mod demo;
 pub mod import;

@@ -22,6 +22,20 @@ pub enum Command {
         json: bool,
     },
     /// Create a P-256 key pair (a holder key, say): PKCS#8 PEM with mode 0600; prints the public JWK.
+    /// Re-issue an institution's signing certificate (a new key) for another issuer URL — to run its
+    /// node on another host or port — and re-sign the trusted lists with it.
+    #[command(after_help = "EXAMPLES:\n  esspass pki reissue --dir pki --institution si-zzzs --issuer-url https://127.0.0.1:9442")]
+    Reissue {
+        /// The PKI folder made by `esspass pki init`.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The institution's slug (`si-zzzs`, `el-efka`, … as `pki init` lists them).
+        #[arg(long)]
+        institution: String,
+        /// The credential issuer identifier the node will publish (`public_url`): https, no trailing slash.
+        #[arg(long = "issuer-url")]
+        issuer_url: String,
+    },
     #[command(after_help = "EXAMPLES:\n  esspass pki new-key --out holder.key > holder.jwk")]
     NewKey {
         /// Where to write the private key (refused if it exists, unless --force).
@@ -35,6 +49,19 @@ pub enum Command {
 
 pub fn run(c: Command) -> CmdResult {
     match c {
+        Command::Reissue { dir, institution, issuer_url } => {
+            if !issuer_url.starts_with("https://") || issuer_url.ends_with('/') || url::Url::parse(&issuer_url).is_err() {
+                return Err(Failure::usage(ErrorCode::Usage, format!("--issuer-url {issuer_url}: an https URL without a trailing slash")));
+            }
+            if !dir.join("pki.json").is_file() {
+                return Err(Failure::usage(ErrorCode::FileMissing, format!("{}: not a PKI made by `esspass pki init` (no pki.json)", dir.display())));
+            }
+            let m = esspass_keys::pki::reissue_institution(&dir, &institution, &issuer_url, time::OffsetDateTime::now_utc())?;
+            let i = m.institutions.iter().find(|i| i.slug == institution).ok_or_else(|| Failure::usage(ErrorCode::Usage, format!("no institution {institution}")))?;
+            println!("{} ({}) re-issued for {issuer_url}: key {}, chain {}; the trusted lists were re-signed", i.name, i.institution_id, dir.join(&i.signing_key).display(), dir.join(&i.chain).display());
+            println!("set public_url = \"{issuer_url}\" (and listen) in the node's configuration");
+            Ok(Exit::Ok)
+        }
         Command::NewKey { out, force } => {
             use esspass_credential::Signer;
             if out.exists() && !force {
