@@ -15,7 +15,14 @@ use std::process::ExitCode;
 
 /// esspass — digital social security coordination: PDA1 and EHIC as SD-JWT VCs.
 #[derive(Parser)]
-#[command(name = "esspass", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "esspass",
+    version,
+    about,
+    long_about = "esspass — digital social security coordination: the Portable Document A1 and the European Health Insurance Card as SD-JWT verifiable credentials.\n\nCredentials: issue, present, show, verify, status-list. Trust: pki (demo PKI, trusted lists). A node: serve, import, offers, api-key, audit. Law: rules (which state's legislation applies). Everything at once: demo.\n\nExit codes: 0 ok / valid, 1 checked and rejected, 2 usage error or could not check.",
+    after_help = "EXAMPLES:\n  esspass demo\n  esspass verify --trust-anchor pki/root/ca.pem --trusted-list pki/trusted-lists/issuers.jwt --nonce N --aud A p.txt\n  esspass rules explain examples/rules/georgios-gr-it-12-months.determined.json",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

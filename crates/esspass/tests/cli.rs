@@ -457,3 +457,33 @@ fn api_keys_and_reissued_institutions_for_an_operator() {
     assert_eq!(issue("https://127.0.0.1:8442").status.code(), Some(2), "the old URL is no longer in the certificate");
     assert_eq!(esspass(&["pki", "reissue", "--dir", &p("pki"), "--institution", "si-zzzs", "--issuer-url", "http://x"]).status.code(), Some(2));
 }
+
+#[test]
+fn every_command_has_examples_and_every_flag_a_line_of_help() {
+    let top = esspass(&["--help"]);
+    let text = String::from_utf8_lossy(&top.stdout).to_string();
+    for c in ["demo", "issue", "present", "show", "verify", "pki", "status-list", "serve", "audit", "offers", "import", "api-key", "rules"] {
+        assert!(text.contains(c), "top-level help does not name {c}");
+    }
+    for cmd in [
+        vec!["demo"], vec!["issue"], vec!["present"], vec!["show"], vec!["verify"], vec!["pki", "init"], vec!["pki", "new-key"], vec!["pki", "reissue"],
+        vec!["status-list", "new"], vec!["status-list", "set"], vec!["status-list", "sign"], vec!["status-list", "get"], vec!["serve"],
+        vec!["audit", "verify"], vec!["audit", "checkpoint"], vec!["offers"], vec!["import"], vec!["api-key", "new"], vec!["rules", "decide"], vec!["rules", "explain"],
+    ] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        let o = esspass(&args);
+        let help = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(o.status.success(), "{cmd:?}");
+        assert!(help.contains("EXAMPLES:"), "{cmd:?} has no EXAMPLES section:\n{help}");
+        // Every option line (two spaces, a dash) has a description on it or on the next line.
+        let lines: Vec<&str> = help.lines().take_while(|l| !l.starts_with("EXAMPLES:")).collect();
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start();
+            if l.starts_with("  ") && t.starts_with('-') && !t.starts_with("-h,") && !t.starts_with("-V,") {
+                let described = t.split("  ").filter(|x| !x.trim().is_empty()).count() > 1 || lines.get(i + 1).is_some_and(|n| n.starts_with("          "));
+                assert!(described, "{cmd:?}: {t} has no help");
+            }
+        }
+    }
+}

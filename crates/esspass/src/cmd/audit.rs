@@ -9,7 +9,9 @@ use std::path::PathBuf;
 pub enum Command {
     /// Verify the hash chain and every signed checkpoint; exit 1 if a record was edited, deleted,
     /// reordered or truncated.
+    #[command(after_help = "EXAMPLES:\n  esspass audit verify --database sqlite:node/data/si-zzzs.db --checkpoints node/data/audit-checkpoints.jsonl \\\n      --pin node/institutions/si-zzzs/chain.pem --trust-anchor node/root/ca.pem --max-age 120")]
     Verify {
+        /// The node's database (sqlite:PATH or postgres://…); never created if missing.
         #[arg(long, env = "ESSPASS_DATABASE_URL")]
         database: String,
         /// Checkpoint signers must chain to this trust anchor (PEM).
@@ -24,17 +26,23 @@ pub enum Command {
         /// Fail when the newest valid checkpoint is older than this many seconds.
         #[arg(long = "max-age")]
         max_age: Option<i64>,
+        /// JSON output.
         #[arg(long)]
         json: bool,
     },
     /// Sign the current chain head with the institution's key (the node does this every 30 s).
+    #[command(after_help = "EXAMPLES:\n  esspass audit checkpoint --database sqlite:node/data/si-zzzs.db --key node/institutions/si-zzzs/signing.key \\\n      --chain node/institutions/si-zzzs/chain.pem --institution-id SI:ZZZS --checkpoints node/data/audit-checkpoints.jsonl")]
     Checkpoint {
+        /// The node's database (sqlite:PATH or postgres://…); never created if missing.
         #[arg(long, env = "ESSPASS_DATABASE_URL")]
         database: String,
+        /// The institution's signing key (PKCS#8 PEM).
         #[arg(long)]
         key: PathBuf,
+        /// The institution's certificate chain (PEM, leaf first).
         #[arg(long)]
         chain: PathBuf,
+        /// The institution's EESSI id (`SI:ZZZS`), the checkpoint's `iss`.
         #[arg(long = "institution-id")]
         institution_id: String,
         /// Also append the checkpoint to this file, kept outside the database (the node's

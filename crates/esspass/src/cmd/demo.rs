@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 #[derive(clap::Args)]
+#[command(after_help = "EXAMPLES:\n  esspass demo\n  esspass demo --data-dir /tmp/esspass-demo --json")]
 pub struct Args {
     /// Data directory, created afresh. An existing one is emptied only if an earlier demo made it
     /// (it holds the demo's marker file) or with --force; any other non-empty folder is refused.

@@ -8,6 +8,7 @@ use esspass_keys::files;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(after_help = "EXAMPLES:\n  esspass pki init --out pki && esspass pki new-key --out holder.key\n  esspass issue --type ehic --claims examples/ehic-claims.json --key pki/institutions/si-zzzs/signing.key \\\n      --chain pki/institutions/si-zzzs/chain.pem --holder-key holder.key --iss https://127.0.0.1:8442 > ehic.sd-jwt")]
 pub struct Args {
     /// Credential type.
     #[arg(long = "type", value_parser = ["pda1", "ehic"])]
@@ -21,8 +22,9 @@ pub struct Args {
     /// Issuer certificate chain (PEM, leaf first, root left out).
     #[arg(long)]
     chain: PathBuf,
-    /// The holder's public key: a JWK JSON file, or a PKCS#8 PEM from which it is derived.
-    #[arg(long = "holder-jwk")]
+    /// The holder's key the credential is bound to (cnf): a public JWK JSON file, or a PKCS#8 PEM
+    /// private key from which the public key is derived. (`--holder-jwk` is the old name.)
+    #[arg(long = "holder-key", alias = "holder-jwk")]
     holder_jwk: PathBuf,
     /// The credential issuer identifier (https URL; must be a SAN URI of the signing certificate).
     #[arg(long)]

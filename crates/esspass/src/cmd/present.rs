@@ -9,6 +9,7 @@ use esspass_keys::files;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(after_help = "EXAMPLES:\n  esspass show ehic.sd-jwt   # what can be disclosed\n  esspass present --credential ehic.sd-jwt --holder-key holder.key --disclose document_number --nonce N --aud https://verifier.example > p.txt")]
 pub struct Args {
     /// The SD-JWT VC as issued (`-` for stdin).
     #[arg(long)]

@@ -5,6 +5,7 @@ use esspass_core::ErrorCode;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
+#[command(after_help = "EXAMPLES:\n  esspass pki init --out node && cp docs/esspass.example.toml node/esspass.toml\n  esspass api-key new --name back-office --role back_office   # paste its lines into node/esspass.toml\n  esspass serve --config node/esspass.toml")]
 pub struct Args {
     /// The node's configuration (see the README's example `esspass.toml`).
     #[arg(long, env = "ESSPASS_CONFIG")]

@@ -10,29 +10,41 @@ use std::path::PathBuf;
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Create a list of SIZE entries, all VALID.
+    #[command(after_help = "EXAMPLES:\n  esspass status-list new --bits 2 --size 1048576 --out list.json")]
     New {
+        /// Bits per entry: 1, 2, 4 or 8.
         #[arg(long, default_value_t = 2)]
         bits: u8,
+        /// Number of entries (a positive multiple of 8).
         #[arg(long, default_value_t = 1_048_576)]
         size: usize,
+        /// Where to write the list (JSON).
         #[arg(long)]
         out: PathBuf,
     },
     /// Set the status at an index (0 VALID, 1 INVALID, 2 SUSPENDED, 3 application-specific).
+    #[command(after_help = "EXAMPLES:\n  esspass status-list set --list list.json --idx 42 --value 1   # revoke entry 42")]
     Set {
+        /// The list file (JSON), changed in place.
         #[arg(long)]
         list: PathBuf,
+        /// The index (the credential's `status.status_list.idx`).
         #[arg(long)]
         idx: usize,
+        /// 0 VALID, 1 INVALID (revoked), 2 SUSPENDED, 3 application-specific.
         #[arg(long)]
         value: u8,
     },
     /// Sign a list as a statuslist+jwt.
+    #[command(after_help = "EXAMPLES:\n  esspass status-list sign --list list.json --key pki/institutions/si-zzzs/signing.key \\\n      --chain pki/institutions/si-zzzs/chain.pem --uri https://127.0.0.1:8442/status/1 --out list.jwt")]
     Sign {
+        /// The list file (JSON).
         #[arg(long)]
         list: PathBuf,
+        /// The signing key (PKCS#8 PEM): the issuer's, or its status issuer's.
         #[arg(long)]
         key: PathBuf,
+        /// The signing key's certificate chain (PEM, leaf first, the trust anchor left out).
         #[arg(long)]
         chain: PathBuf,
         /// The URI the token is published at (its `sub`).
@@ -44,15 +56,20 @@ pub enum Command {
         /// Seconds until the token expires.
         #[arg(long = "expires-in", default_value_t = 86_400)]
         expires_in: i64,
+        /// Where to write the token.
         #[arg(long)]
         out: PathBuf,
     },
-    /// Show the status at an index of a list file.
+    /// Show the status at an index of a list file, and what it means.
+    #[command(after_help = "EXAMPLES:\n  esspass status-list get --list list.json --idx 42")]
     Get {
+        /// The list file (JSON).
         #[arg(long)]
         list: PathBuf,
+        /// The index.
         #[arg(long)]
         idx: usize,
+        /// JSON output: `{idx, value, meaning}`.
         #[arg(long)]
         json: bool,
     },

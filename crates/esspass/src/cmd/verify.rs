@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(clap::Args)]
+#[command(after_help = "EXAMPLES:\n  esspass verify --trust-anchor pki/root/ca.pem --trusted-list pki/trusted-lists/issuers.jwt --nonce N --aud https://verifier.example p.txt\n  esspass verify --trust-anchor pki/root/ca.pem --credential-only ehic.sd-jwt   # the credential alone, holder binding NOT checked")]
 pub struct Args {
     /// The presentation (SD-JWT or SD-JWT+KB), a file or `-` for stdin.
     input: String,
