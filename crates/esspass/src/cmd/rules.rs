@@ -7,7 +7,7 @@ use crate::{CmdResult, Exit, output};
 pub enum Command {
     /// Decide which state's legislation applies (Reg. 883/2004 Title II). Exit 0 for every outcome,
     /// 2 for invalid input (each problem with its JSON path).
-    #[command(after_help = "EXAMPLES:\n  esspass rules decide examples/rules/georgios-gr-it-12-months.determined.json\n  esspass rules decide --json examples/rules/posting-30-months.manual_review.json")]
+    #[command(after_help = "EXAMPLES:\n  esspass rules decide examples/rules/georgios-gr-it-12-months.determined.json\n  esspass rules decide --json examples/rules/frontier-worker-fr-lu.determined.json")]
     Decide {
         /// The application (JSON, see docs/rules/); `-` for stdin.
         input: String,
