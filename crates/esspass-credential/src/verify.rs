@@ -523,7 +523,8 @@ impl Verifier {
             }
             let iat = p.get("iat").and_then(Value::as_i64).ok_or_else(|| Error::new(ErrorCode::KbJwtIat, "KB-JWT has no iat"))?;
             if (t - iat).abs() > window {
-                return Err(Error::new(ErrorCode::KbJwtIat, format!("KB-JWT iat is {}s from now; at most {window}s accepted", t - iat)));
+                let when = if iat < t { format!("{} s ago", t.saturating_sub(iat)) } else { format!("{} s in the future", iat.saturating_sub(t)) };
+                return Err(Error::new(ErrorCode::KbJwtIat, format!("the KB-JWT was made (iat) {when}; at most {window} s either way is accepted")));
             }
             Ok(((), detail))
         });

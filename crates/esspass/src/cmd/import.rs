@@ -44,7 +44,7 @@ pub fn run(a: Args) -> CmdResult {
     let rows = read_rows(file, format).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", a.file)).json(j))?;
     let total = rows.len() as u64;
     let bar = if j { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(total) };
-    bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {rate}  eta {eta}").map(|s| s.with_key("rate", |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| { let _ = write!(w, "{:.0}/s", st.per_sec()); })).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()).json(j))?;
     let started = std::time::Instant::now();
     let report = rt

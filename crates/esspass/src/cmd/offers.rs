@@ -75,7 +75,7 @@ pub fn run(a: Args) -> CmdResult {
         let store = &state.issuer.store;
         let total = store.count_persons().await.map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
         let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(0));
-        bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} persons  {per_sec}  eta {eta}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} persons  {rate}  eta {eta}").map(|s| s.with_key("rate", |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| { let _ = write!(w, "{:.0}/s", st.per_sec()); })).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
         let write_err = |e: std::io::Error| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", a.out.display()));
         writeln!(out, "person_id,personal_number,credential_offer_uri,tx_code").map_err(write_err)?;
         out.flush().map_err(write_err)?;
