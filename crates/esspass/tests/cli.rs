@@ -182,9 +182,14 @@ SI0000000001,Novak,Again,1985-04-12,SI,SI,,,\n";
     assert_eq!((r["rows"].as_u64(), r["imported"].as_u64(), r["rejected"].as_u64()), (Some(4), Some(1), Some(3)));
     let errs = r["errors"].as_array().unwrap();
     let row = |n: u64| errs.iter().find(|e| e["row"] == n).unwrap()["problems"][0].clone();
-    assert_eq!((row(2)["path"].as_str(), row(2)["code"].as_str()), (Some("$.birth_date"), Some("ESP-1006")));
-    assert_eq!((row(3)["path"].as_str(), row(3)["code"].as_str()), (Some("$.residence"), Some("ESP-1004")));
-    assert_eq!((row(4)["path"].as_str(), row(4)["code"].as_str()), (Some("$.personal_number"), Some("ESP-1017")));
+    // Row numbers are the file's line numbers (the header is line 1); each names its personal number.
+    assert_eq!((row(3)["path"].as_str(), row(3)["code"].as_str()), (Some("$.birth_date"), Some("ESP-1006")));
+    assert_eq!((row(4)["path"].as_str(), row(4)["code"].as_str()), (Some("$.residence"), Some("ESP-1004")));
+    assert_eq!((row(5)["path"].as_str(), row(5)["code"].as_str()), (Some("$.personal_number"), Some("ESP-1017")));
+    assert_eq!(errs.iter().find(|e| e["row"] == 4).unwrap()["personal_number"], "SI0000000003");
+    assert!(!r.to_string().contains("UNIQUE constraint"), "no raw SQL in a report: {r}");
+    assert_eq!(r["persons"][0]["personal_number"], "SI0000000001");
+    assert!(r["persons"][0]["person_id"].as_str().unwrap().starts_with("P-"));
     assert_eq!(serde_json::from_str::<Value>(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap(), r);
     // JSON Lines, into the same database: the already imported person is a duplicate, nothing else changes.
     std::fs::write(d.join("p.jsonl"), "{\"personal_number\": \"SI0000000001\", \"family_name\": \"N\", \"given_name\": \"Z\", \"birth_date\": \"1985-04-12\"}\n{\"personal_number\": \"SI0000000009\", \"family_name\": \"Zupančič\", \"given_name\": \"Nina\", \"birth_date\": \"2001-07-01\"}\n").unwrap();
@@ -193,6 +198,19 @@ SI0000000001,Novak,Again,1985-04-12,SI,SI,,,\n";
     assert_eq!((r["imported"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(1)));
     // An unreadable file is a usage error.
     assert_eq!(esspass(&["import", "--database", &db, d.join("missing.csv").to_str().unwrap()]).status.code(), Some(2));
+    // An empty file, a file without one importable row, a wrong separator: no database is created.
+    let fresh = d.join("fresh.db");
+    let fresh_db = format!("sqlite:{}", fresh.display());
+    std::fs::write(d.join("empty.csv"), "personal_number,family_name,given_name,birth_date\n").unwrap();
+    assert_eq!(esspass(&["import", "--database", &fresh_db, d.join("empty.csv").to_str().unwrap()]).status.code(), Some(2));
+    std::fs::write(d.join("bad.csv"), "personal_number,family_name,given_name,birth_date\nSI1,Novak,Živa,1985-13-12\n").unwrap();
+    let o = esspass(&["import", "--json", "--database", &fresh_db, d.join("bad.csv").to_str().unwrap()]);
+    assert_eq!((o.status.code(), json(&o)["imported"].as_u64()), (Some(1), Some(0)), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(d.join("semi.csv"), "personal_number;family_name;given_name;birth_date\nSI1;Novak;Živa;1985-04-12\n").unwrap();
+    let o = esspass(&["import", "--database", &fresh_db, d.join("semi.csv").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("comma"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!fresh.exists(), "a database was created for nothing");
 }
 
 #[test]
