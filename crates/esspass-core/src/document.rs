@@ -1,5 +1,5 @@
 //! The two credential documents, PDA1 (`urn:eudi:pda1:1`) and EHIC (`urn:eudi:ehic:1`), exactly as
-//! DOMAIN §2 gives them (DC4EU WP6 model, August 2025).
+//! docs/domain.md §2 gives them (DC4EU WP6 model, August 2025).
 //!
 //! [`Pda1::from_claims`] and [`Ehic::from_claims`] validate a JSON object and return **every** problem
 //! with its JSON path and stable code. Older pilot field names (`issuing_country`, a single `employer`
@@ -72,7 +72,7 @@ pub struct AuthenticSource {
     pub name: String,
 }
 
-/// The common block of both credentials (DOMAIN §2.1).
+/// The common block of both credentials (docs/domain.md §2.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Common {
     pub personal_administrative_number: String,

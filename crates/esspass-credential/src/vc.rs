@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 /// Everything needed to issue one credential.
 pub struct IssueRequest<'a> {
     pub credential_type: CredentialType,
-    /// The business claims of DOMAIN §2 (no JWT claims).
+    /// The business claims of docs/domain.md §2 (no JWT claims).
     pub claims: &'a Value,
     pub signer: &'a dyn Signer,
     /// DER certificates, leaf first, trust anchor left out.

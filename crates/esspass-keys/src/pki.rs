@@ -250,7 +250,7 @@ fn key_der(k: &KeyPair) -> Vec<u8> {
     k.serialize_der()
 }
 
-/// Paths of the EHIC claims a hospital needs (DOMAIN §2.6).
+/// Paths of the EHIC claims a hospital needs (docs/domain.md §2.6).
 fn hospital_profile() -> Vec<Vec<Selector>> {
     ["issuing_authority", "authentic_source", "document_number", "personal_administrative_number", "date_of_issuance", "date_of_expiry", "starting_date", "ending_date"]
         .iter()

@@ -13,7 +13,7 @@ pub struct Args {
     /// Credential type.
     #[arg(long = "type", value_parser = ["pda1", "ehic"])]
     kind: String,
-    /// The business claims (DOMAIN §2) as JSON; `-` for stdin. No JWT claims.
+    /// The business claims (docs/domain.md §2) as JSON; `-` for stdin. No JWT claims.
     #[arg(long)]
     claims: String,
     /// Issuer signing key (PKCS#8 PEM).
