@@ -315,7 +315,7 @@ mod tests {
         let c = NodeConfig::load(&p).unwrap();
         assert_eq!(c.institution.id.to_string(), "SI:ZZZS");
         assert_eq!(c.status.list_size, 1_048_576);
-        assert_eq!(c.api_keys.len(), 2);
+        assert_eq!(c.api_keys.len(), 4);
         assert!(c.institution.signing_key.is_absolute());
         assert!(c.database.starts_with("sqlite:/"));
         // The README shows the same file.
