@@ -165,7 +165,7 @@ pub struct VerifiedToken {
 pub fn verify_token(token: &str, uri: &str, chains: &ChainValidator, now: i64) -> Result<VerifiedToken> {
     let jws = CompactJws::parse(token).map_err(|e| Error::new(if e.code == ErrorCode::AlgorithmNotAllowed { e.code } else { ErrorCode::StatusListMalformed }, e.detail))?;
     if jws.typ() != Some("statuslist+jwt") {
-        return Err(Error::new(ErrorCode::WrongTyp, format!("status list token typ {:?}, expected statuslist+jwt", jws.typ())));
+        return Err(Error::new(ErrorCode::WrongTyp, format!("status list token typ {}, expected statuslist+jwt", jws.typ().unwrap_or("(none)"))));
     }
     let x5c: Vec<&str> = jws.header.get("x5c").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     if x5c.is_empty() {

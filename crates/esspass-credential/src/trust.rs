@@ -100,7 +100,7 @@ impl TrustedList {
         let wrap = |e: Error| Error::new(if e.code == ErrorCode::NoTrustInput { e.code } else { ErrorCode::TrustedListInvalid }, format!("trusted list: {}", e.detail));
         let parsed = CompactJws::parse(jws.trim()).map_err(wrap)?;
         if parsed.typ() != Some(TYP) {
-            return Err(Error::new(ErrorCode::TrustedListInvalid, format!("trusted list typ {:?}, expected {TYP}", parsed.typ())));
+            return Err(Error::new(ErrorCode::TrustedListInvalid, format!("trusted list typ {}, expected {TYP}", parsed.typ().unwrap_or("(none)"))));
         }
         let x5c: Vec<&str> = parsed.header.get("x5c").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         let chain = chains.validate_x5c(&x5c, now).map_err(wrap)?;

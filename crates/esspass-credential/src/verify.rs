@@ -322,7 +322,7 @@ impl Verifier {
                     let ia_id = ia.and_then(|i| i.get("id")).and_then(Value::as_str).unwrap_or_default();
                     let ia_country = ia.and_then(|i| i.get("country")).and_then(Value::as_str).and_then(esspass_core::Country::parse);
                     if ia_id != e.institution_id || ia_country != Some(e.country) {
-                        return Err(Error::new(ErrorCode::IssuingAuthorityMismatch, format!("issuing_authority {ia_id}/{:?} but the certificate belongs to {}/{}", ia_country, e.institution_id, e.country)));
+                        return Err(Error::new(ErrorCode::IssuingAuthorityMismatch, format!("issuing_authority {ia_id}/{} but the certificate belongs to {}/{}", ia_country.map_or("(no country)".to_owned(), |c| c.iso().to_owned()), e.institution_id, e.country)));
                     }
                     Ok((e.clone(), format!("{} ({}) authorised for {vct} on {day} (iat)", e.institution_id, e.name)))
                 }) else {
@@ -340,7 +340,7 @@ impl Verifier {
             None => r.skip("iss.san", "no iss claim; the issuer is identified by the certificate"),
             Some(iss) => {
                 if r.step("iss.san", || {
-                    if leaf.san_uris.iter().any(|u| u == iss) { Ok(((), format!("{iss} is a subjectAltName URI of the signing certificate"))) } else { Err(Error::new(ErrorCode::IssNotInSan, format!("iss {iss} is not among the certificate's SAN URIs {:?}", leaf.san_uris))) }
+                    if leaf.san_uris.iter().any(|u| u == iss) { Ok(((), format!("{iss} is a subjectAltName URI of the signing certificate"))) } else { Err(Error::new(ErrorCode::IssNotInSan, format!("iss {iss} is not among the certificate's SAN URIs ({})", if leaf.san_uris.is_empty() { "none".to_owned() } else { leaf.san_uris.join(", ") }))) }
                 })
                 .is_none()
                 {
@@ -480,7 +480,11 @@ impl Verifier {
             s.source = Some(source);
         }
         let res = match value {
-            crate::status::VALID => Ok(((), format!("VALID at index {idx} ({source:?})"))),
+            crate::status::VALID => Ok(((), format!("VALID at index {idx} ({})", match source {
+                crate::status::StatusSource::Fetched => "list fetched",
+                crate::status::StatusSource::Cache => "cached list",
+                crate::status::StatusSource::StaleCache => "cached list: the refetch failed",
+            }))),
             crate::status::INVALID => Err(Error::new(ErrorCode::Revoked, format!("INVALID (revoked) at index {idx}"))),
             crate::status::SUSPENDED => Err(Error::new(ErrorCode::Suspended, format!("SUSPENDED at index {idx}"))),
             v => Err(Error::new(ErrorCode::StatusUnknownValue, format!("value {v:#x} at index {idx}"))),
@@ -501,7 +505,7 @@ impl Verifier {
         r.step("holder_binding", || {
             let jws = CompactJws::parse(kb).map_err(|e| Error::new(if e.code == ErrorCode::AlgorithmNotAllowed { e.code } else { ErrorCode::KbJwtSignatureInvalid }, format!("KB-JWT: {}", e.detail)))?;
             if jws.typ() != Some("kb+jwt") {
-                return Err(Error::new(ErrorCode::KbJwtTyp, format!("KB-JWT typ {:?}", jws.typ())));
+                return Err(Error::new(ErrorCode::KbJwtTyp, format!("KB-JWT typ {}; expected kb+jwt", jws.typ().unwrap_or("(none)"))));
             }
             if !jws.verify_with_point(&cnf.point()?) {
                 return Err(Error::new(ErrorCode::KbJwtSignatureInvalid, "the KB-JWT is not signed by the cnf key"));
@@ -545,10 +549,10 @@ fn check_type_metadata(meta: &TypeMetadata, claims: &Map<String, Value>, disclos
             let present = count(claims, &c.path);
             let disclosed_here = disclosed.iter().filter(|p| matches(&c.path, p)).count();
             if present > disclosed_here {
-                return Err(Error::new(ErrorCode::TypeMetadataViolation, format!("{:?} must be selectively disclosable (sd=always) but is plain", c.path)));
+                return Err(Error::new(ErrorCode::TypeMetadataViolation, format!("{} must be selectively disclosable (sd=always) but is plain", selector_text(&c.path))));
             }
         } else if c.mandatory && c.sd == Sd::Never && c.path.iter().all(|s| matches!(s, crate::type_metadata::Selector::Key(_))) && count(claims, &c.path) == 0 {
-            return Err(Error::new(ErrorCode::MandatoryClaimMissing, format!("mandatory claim {:?} is missing", c.path)));
+            return Err(Error::new(ErrorCode::MandatoryClaimMissing, format!("mandatory claim {} is missing", selector_text(&c.path))));
         }
     }
     let problems = match CredentialType::from_vct(&meta.vct) {
@@ -661,4 +665,16 @@ impl Run {
         let issuer = (!self.issuer.certificate_subject.is_empty()).then_some(self.issuer);
         Report { outcome, code, verified_at, vct: self.vct, checks: self.checks, issuer, status: self.status, disclosed: self.disclosed, claims: if outcome == Outcome::Invalid { None } else { self.claims }, credential_only: self.credential_only }
     }
+}
+
+/// A Type Metadata claim path as a reader writes it: `work_information.work_address.*.locality`.
+fn selector_text(path: &[crate::type_metadata::Selector]) -> String {
+    path.iter()
+        .map(|s| match s {
+            crate::type_metadata::Selector::Key(k) => k.clone(),
+            crate::type_metadata::Selector::Index(i) => i.to_string(),
+            crate::type_metadata::Selector::AnyElement => "*".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
