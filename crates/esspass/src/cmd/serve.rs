@@ -19,13 +19,14 @@ pub fn run(a: Args) -> CmdResult {
     let cfg = esspass_node::config::NodeConfig::load(&a.config).map_err(|e| Failure::usage(ErrorCode::Usage, e))?;
     if let Some(path) = cfg.database.strip_prefix("sqlite:")
         && let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("the database folder {}: {e}", dir.display())))?;
         }
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(true);
+    // Colours only on a terminal: a log file or a pipe gets plain text.
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(true).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = if a.log == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
     rt.block_on(async {
-        let node = esspass_node::node::start(cfg, None).await.map_err(|e| Failure::usage(ErrorCode::Internal, e))?;
+        let node = esspass_node::node::start(cfg, None).await.map_err(|e| Failure::usage(ErrorCode::Usage, format!("{}: the node cannot start: {e}", a.config.display())))?;
         // Logs carry no personal data and no key material.
         tracing::info!(target: "esspass::node", address = %node.addr, issuer = %node.state.cfg.public_url, "listening");
         tokio::signal::ctrl_c().await.map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
