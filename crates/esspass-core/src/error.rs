@@ -159,6 +159,9 @@ error_codes! {
     NoEmployment = "7015", "no employment record links the employer to the person";
     SignInDisabled = "7016", "sign-in (the authorization-code flow) is not enabled on this node";
     ApplicationClosed = "7017", "the application no longer yields a credential: it was refused or its PDA1 was revoked";
+    OverrideReasonRequired = "7018", "the approval departs from what the rules engine's reasons allow and gives no override reason";
+    AgreementRequired = "7019", "an Art 16 exception needs the other state's recorded agreement before it is approved";
+    NotContestable = "7020", "the decision cannot be contested: it is not an adverse automatic decision, or it is no longer open";
 
     // 9xxx — usage, keys, IO
     Usage = "9001", "usage error";

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/applications/a1", post(submit_a1))
         .route("/api/v1/applications/{id}", get(get_application))
         .route("/api/v1/applications/{id}/decision", post(decide_application))
+        .route("/api/v1/applications/{id}/contest", post(contest_application))
         .route("/api/v1/tasks", get(tasks))
         .route("/api/v1/sign-in-reviews", get(sign_in_reviews))
         .route("/api/v1/sign-in-reviews/{id}/close", post(close_sign_in_review))
@@ -665,6 +666,22 @@ async fn decide_application(State(s): State<AppState>, h: HeaderMap, Path(id): P
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+/// Ask for a human review of an adverse automatic decision (GDPR Art 22(3)): the application goes to
+/// the case workers' queue with the engine's reasons. The back office, or the employer that submitted.
+#[utoipa::path(post, path = "/api/v1/applications/{id}/contest", tag = "applications", request_body = crate::services::applications::ContestRequest,
+    params(("id" = String, Path, description = "application id")),
+    responses((status = 200, body = esspass_store::ApplicationRow), (status = 400, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 409, description = "not an adverse automatic decision (ESP-7020)", body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn contest_application(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
+        let req: crate::services::applications::ContestRequest = parse_json(&body)?;
+        let row = crate::services::applications::contest(&s.issuer.store, &id, req, k, &actor(k), s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
 #[utoipa::path(get, path = "/api/v1/sign-in-reviews", tag = "case work",
     responses((status = 200, description = "open reviews of sign-ins that did not match a record", body = Vec<esspass_store::SignInReviewRow>), (status = 403, body = ProblemDetails)),
     security(("api_key" = [])))]
@@ -710,7 +727,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, create_employment, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, sign_in_reviews, close_sign_in_review, openapi),
+    paths(create_person, create_employment, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -3,7 +3,8 @@
 //! The mix is every application in `examples/rules/` (posting, self-employed posting, two-state
 //! worker, several employers, mariner, flight crew, civil servant, frontier worker, a 30-month
 //! posting, an exception request, a posting outside the EU, a UK detached worker), parsed once;
-//! each iteration decides all of them. Parsing is measured separately.
+//! each iteration decides all of them. Parsing is measured separately, and the bulk path of
+//! `esspass rules decide --jsonl` (parse + decide + one line of JSON out) beside it.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -43,6 +44,26 @@ fn bench(c: &mut Criterion) {
                     black_box(esspass_rules::decide(&app));
                 }
             }
+        })
+    });
+    g.finish();
+
+    // Bulk: the JSON Lines path of `esspass rules decide --jsonl` — parse, decide and serialise the
+    // decision to one line — over the same mix as compact lines (target: 100 000 lines/s on one core).
+    let lines: Vec<String> = texts.iter().filter_map(|t| serde_json::from_str::<serde_json::Value>(t).ok()).map(|v| v.to_string()).collect();
+    let mut g = c.benchmark_group("rules-jsonl");
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2));
+    g.sample_size(30);
+    g.throughput(Throughput::Elements(lines.len() as u64));
+    let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
+    g.bench_function("parse + decide + write one line each (examples mix)", |b| {
+        b.iter(|| {
+            out.clear();
+            for l in &lines {
+                black_box(esspass_rules::jsonl::decide_line(black_box(l), &mut out));
+            }
+            black_box(out.len())
         })
     });
     g.finish();

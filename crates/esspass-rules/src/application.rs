@@ -111,8 +111,10 @@ pub struct Application {
 /// The person the legislation is determined for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Person {
-    /// State of residence (883/2004 Art 1(j): where the person habitually resides).
-    pub residence: Country,
+    /// State of residence (883/2004 Art 1(j): where the person habitually resides); `None` when
+    /// the sender does not know it (`"residence": "unknown"`): a person then decides.
+    #[serde(serialize_with = "residence_ser")]
+    pub residence: Option<Country>,
     /// Every nationality; empty only for a stateless person or a refugee.
     pub nationalities: Vec<Country>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -123,6 +125,13 @@ pub struct Person {
     /// (Reg. 1231/2010 Art 1, TCA Protocol on Social Security Coordination).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legally_resident: Option<bool>,
+}
+
+fn residence_ser<S: Serializer>(r: &Option<Country>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(c) => c.serialize(s),
+        None => s.serialize_str("unknown"),
+    }
 }
 
 /// What kind of activity: it decides which article can apply.
@@ -183,6 +192,71 @@ pub struct Activity {
     /// Present for flight or cabin crew: the state of the home base (883/2004 Art 11(5)).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub home_base: Option<Country>,
+    /// The undertaking that actually has authority over the worker, pays the remuneration and can
+    /// dismiss, when it is not the formal employer: its facts decide (Guide Part I §4; CJEU C-115/11
+    /// *Format*, C-527/16 *Alpenrind*).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real_employer: Option<Employer>,
+    /// Work on an installation at sea, outside any state's territory (Art 11(3)(a) as read in CJEU
+    /// C-347/10 *Salemink*): where it stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offshore: Option<Offshore>,
+    /// `false`: the sender states the activity is not a posting (the person was engaged for work in
+    /// that state), which settles the unreported-posting question.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posted: Option<bool>,
+    /// EU contract staff: the option exercised under 883/2004 Art 15 (987/2009 Art 15(2)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_staff_option: Option<ContractStaffOption>,
+}
+
+impl Activity {
+    /// The employer whose facts count: the real employer where one is given, else the formal one.
+    pub fn effective_employer(&self) -> Option<&Employer> {
+        self.real_employer.as_ref().or(self.employer.as_ref())
+    }
+}
+
+/// An installation at sea (platform, wind farm, rig).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Offshore {
+    /// The state on whose continental shelf (or exclusive economic zone) the installation stands;
+    /// `None`: outside any state's shelf (the high seas).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continental_shelf_of: Option<Country>,
+}
+
+/// On what ground an EU contract staff member opted (883/2004 Art 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionBasis {
+    /// The state in which the person is employed.
+    EmploymentState,
+    /// The state whose legislation the person was last subject to.
+    LastLegislation,
+    /// The state of which the person is a national.
+    Nationality,
+}
+
+impl OptionBasis {
+    pub const ALL: [OptionBasis; 3] = [OptionBasis::EmploymentState, OptionBasis::LastLegislation, OptionBasis::Nationality];
+    pub fn name(self) -> &'static str {
+        match self {
+            OptionBasis::EmploymentState => "employment_state",
+            OptionBasis::LastLegislation => "last_legislation",
+            OptionBasis::Nationality => "nationality",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// The Art 15 option of EU contract staff.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ContractStaffOption {
+    pub country: Country,
+    pub basis: OptionBasis,
 }
 
 /// A state where an activity is pursued, and the activity's share there of the person's total
@@ -213,6 +287,13 @@ pub struct Employer {
     /// Indicators of substantial activity in the seat state (987/2009 Art 14(2); Decision A2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub substantial_activity: Option<SubstantialActivity>,
+    /// A temporary-work agency (987/2009 Art 14(2); Decision A2 point 2; Guide Part I §3).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub temporary_work_agency: bool,
+    /// Agency: it places workers with user undertakings in the seat state itself, a business of its
+    /// own there (not only placements abroad).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency_placements_in_seat_state: Option<bool>,
 }
 
 /// The indicators that the employer "normally carries out its activities" in the sending state
@@ -266,6 +347,58 @@ pub struct Posting {
     /// tax and VAT numbers) during the posting (987/2009 Art 14(3); Guide Part I §9).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maintains_business_in_sending_state: Option<bool>,
+    /// Employed: the host undertaking puts the person at the disposal of a third undertaking
+    /// (Decision A2 point 4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hired_out_to_third_undertaking: Option<bool>,
+    /// Employed: the person concludes an employment contract with the host undertaking (Guide
+    /// Part I §4: the direct relationship with the posting employer ends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_with_host_undertaking: Option<bool>,
+    /// The person is sent permanently, not for an anticipated period (which differs from an end
+    /// date that is not known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permanent_assignment: Option<bool>,
+    /// The posting extends an existing certificate (PDA1) for the same work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extends: Option<Extension>,
+}
+
+/// The certificate a posting extends (Decision A2 point 3(c)).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Extension {
+    pub host_state: Country,
+    pub start: Date,
+    pub end: Date,
+    /// Why the earlier posting was interrupted, if it was.
+    pub interruption: Interruption,
+}
+
+/// Why a posting was interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interruption {
+    None,
+    Holiday,
+    Illness,
+    Training,
+    Other,
+}
+
+impl Interruption {
+    pub const ALL: [Interruption; 5] = [Interruption::None, Interruption::Holiday, Interruption::Illness, Interruption::Training, Interruption::Other];
+    pub fn name(self) -> &'static str {
+        match self {
+            Interruption::None => "none",
+            Interruption::Holiday => "holiday",
+            Interruption::Illness => "illness",
+            Interruption::Training => "training",
+            Interruption::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
 }
 
 /// A period of insurance under a state's legislation.
@@ -301,6 +434,27 @@ pub struct ExceptionRequest {
     pub period: Span,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grounds: Option<String>,
+    /// A framework agreement the request is made under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framework: Option<Framework>,
+}
+
+/// Multilateral framework agreements under 883/2004 Art 16(1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Framework {
+    /// The Framework Agreement on the application of Art 16(1) in cases of habitual cross-border
+    /// telework (in force 1 July 2023): telework in the residence state of at least 25 % and less than
+    /// 50 % of the total working time, for an employer seated in the other signatory state.
+    CrossBorderTelework2023,
+}
+
+impl Framework {
+    pub fn name(self) -> &'static str {
+        match self {
+            Framework::CrossBorderTelework2023 => "cross_border_telework_2023",
+        }
+    }
 }
 
 #[cfg(test)]

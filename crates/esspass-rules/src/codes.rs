@@ -9,6 +9,9 @@ use serde::{Serialize, Serializer};
 pub enum Effect {
     /// A condition of the article applied is met.
     Met,
+    /// A condition of an article is clearly not met, so that article does not apply and the
+    /// ordinary rules decide; the decision stays automatic (and contestable).
+    NotMet,
     /// Information: how a rule was applied, what follows, what the institution does next.
     Info,
     /// The case needs a person: a fact is missing or contradictory, or an indicator calls for an
@@ -72,27 +75,30 @@ reason_codes! {
     FlagOutside = "R-11-4-FLAG-OUTSIDE", Review, "the vessel flies the flag of a state outside the participating states";
     HomeBase = "R-11-5-HOME-BASE", Met, "flight or cabin crew activity is deemed pursued in the state of the home base";
     HomeBaseOutside = "R-11-5-HOME-BASE-OUTSIDE", Review, "the home base lies outside the participating states";
+    Offshore = "R-11-3-A-OFFSHORE", Met, "work on an installation on a state's continental shelf counts as work in that state";
+    OffshoreOutside = "R-11-OFFSHORE-OUTSIDE", Review, "work on an installation outside any state's continental shelf: no state of work";
 
     // Art 12: posting.
     DurationOk = "R-12-1-DURATION-OK", Met, "posted employed person: the anticipated end is on or before the start plus 24 months minus one day";
-    DurationExceeded = "R-12-1-DURATION-EXCEEDED", Review, "posted employed person: the anticipated duration exceeds 24 months, so Art 12(1) cannot apply";
+    DurationExceeded = "R-12-1-DURATION-EXCEEDED", NotMet, "posted employed person: the anticipated duration exceeds 24 months, so Art 12(1) cannot apply";
     SelfEmployedDurationOk = "R-12-2-DURATION-OK", Met, "posted self-employed person: the anticipated end is on or before the start plus 24 months minus one day";
-    SelfEmployedDurationExceeded = "R-12-2-DURATION-EXCEEDED", Review, "posted self-employed person: the anticipated duration exceeds 24 months, so Art 12(2) cannot apply";
+    SelfEmployedDurationExceeded = "R-12-2-DURATION-EXCEEDED", NotMet, "posted self-employed person: the anticipated duration exceeds 24 months, so Art 12(2) cannot apply";
     OpenEnded = "R-12-OPEN-ENDED", Review, "the posting has no anticipated end, so its duration cannot be checked";
     NoReplacement = "R-12-1-NO-REPLACEMENT", Met, "the person is not sent to replace another posted person";
-    Replacement = "R-12-1-REPLACEMENT", Review, "the person is sent to replace another posted person";
+    Replacement = "R-12-1-REPLACEMENT", NotMet, "the person is sent to replace another posted person (by the same or another employer)";
     OnBehalf = "R-12-1-ON-BEHALF", Met, "the work abroad is done on the posting employer's behalf, which keeps the employment relationship";
-    NotOnBehalf = "R-12-1-NOT-ON-BEHALF", Review, "the work abroad is not done on the posting employer's behalf";
+    NotOnBehalf = "R-12-1-NOT-ON-BEHALF", NotMet, "the work abroad is not done on the posting employer's behalf";
     EmployerElsewhere = "R-12-1-EMPLOYER-ELSEWHERE", Review, "the employer's seat is not in the sending state";
     EmployerActive = "R-14-2-EMPLOYER-ACTIVE", Met, "no indicator questions the employer's substantial activity in the sending state";
     TurnoverIndicator = "R-14-2-TURNOVER", Review, "less than 25 % of the employer's turnover is achieved in the sending state";
     AdministrativeStaffIndicator = "R-14-2-ADMIN-STAFF", Review, "more than half of the employer's staff in the sending state do administrative work";
     ContractsIndicator = "R-14-2-CONTRACTS", Review, "most of the employer's contracts are concluded outside the sending state";
     RecruitmentIndicator = "R-14-2-RECRUITMENT", Review, "the employer mainly recruits its staff outside the sending state";
-    InternalManagementIndicator = "R-14-2-INTERNAL-MANAGEMENT", Review, "the employer carries out only purely internal management in the sending state";
+    InternalManagementIndicator = "R-14-2-INTERNAL-MANAGEMENT", NotMet, "the employer carries out only purely internal management in the sending state";
     PriorInsuranceOk = "R-14-1-PRIOR-INSURANCE-OK", Met, "the person was insured in the sending state for at least one month immediately before the posting";
     PriorInsuranceShort = "R-14-1-PRIOR-INSURANCE-SHORT", Review, "the person was insured in the sending state immediately before the posting, but for less than one month";
-    NotInsuredBefore = "R-14-1-NOT-INSURED-BEFORE", Review, "the person was not insured in the sending state immediately before the posting";
+    NotInsuredBefore = "R-14-1-NOT-INSURED-BEFORE", NotMet, "the person was subject to another state's legislation, not the sending state's, immediately before the posting";
+    NoInsuranceRecord = "R-14-1-NO-RECORD", Review, "no insurance is recorded for the day before the posting: whether the person was subject to the sending state's legislation is not known";
     GapOk = "R-12-GAP-OK", Met, "no earlier posting to the same state ended less than two months before this one starts";
     GapTooShort = "R-12-GAP-TOO-SHORT", Review, "an earlier posting to the same state ended less than two months before this one starts";
     PreviousOverlap = "R-12-PREVIOUS-OVERLAP", Review, "an earlier posting to the same state has not ended before this one starts";
@@ -101,9 +107,22 @@ reason_codes! {
     ActiveForSomeTime = "R-14-3-ACTIVE-FOR-SOME-TIME", Met, "the self-employed activity was pursued for at least two months before the posting";
     ActiveTooShort = "R-14-3-ACTIVE-TOO-SHORT", Review, "the self-employed activity was pursued for less than two months before the posting";
     BusinessMaintained = "R-14-3-BUSINESS-MAINTAINED", Met, "the self-employed person keeps the means to pursue the activity in the sending state";
-    BusinessNotMaintained = "R-14-3-BUSINESS-NOT-MAINTAINED", Review, "the self-employed person does not keep the means to pursue the activity in the sending state";
+    BusinessNotMaintained = "R-14-3-BUSINESS-NOT-MAINTAINED", NotMet, "the self-employed person does not keep the means to pursue the activity in the sending state";
     Similar = "R-14-4-SIMILAR", Met, "the self-employed activity abroad is similar in nature to the usual one";
-    NotSimilar = "R-14-4-NOT-SIMILAR", Review, "the self-employed activity abroad is not similar to the usual one";
+    NotSimilar = "R-14-4-NOT-SIMILAR", NotMet, "the self-employed activity abroad is not similar to the usual one";
+    PermanentAssignment = "R-12-PERMANENT", NotMet, "the person is assigned permanently, not for an anticipated period: not a posting";
+    DirectRelationship = "R-12-1-DIRECT-RELATIONSHIP", Met, "the person is neither hired out by the host undertaking to a third one nor under contract with the host undertaking";
+    HiredOut = "R-A2-4-HIRED-OUT", NotMet, "the host undertaking puts the person at the disposal of a third undertaking, which excludes Art 12(1)";
+    ContractWithHost = "R-12-1-CONTRACT-WITH-HOST", NotMet, "the person has an employment contract with the host undertaking: the direct relationship with the posting employer is broken";
+    RealEmployer = "R-REAL-EMPLOYER", Info, "the undertaking that has authority over the worker, pays and can dismiss is not the formal employer: its facts decide";
+    RealEmployerInHost = "R-12-1-REAL-EMPLOYER-IN-HOST", NotMet, "the real employer is established in the host state: the person is not posted from the sending state";
+    AgencyPlacements = "R-14-2-AGENCY-PLACEMENTS", Met, "a temporary-work agency that places workers in its seat state carries out substantial activity there";
+    AgencyNoPlacements = "R-14-2-AGENCY-NO-PLACEMENTS", NotMet, "a temporary-work agency that places no workers in its seat state does not normally carry out its activities there";
+    ExtensionCounted = "R-A2-3C-EXTENSION", Info, "the posting extends an earlier certificate: its duration counts from the earlier start, and an interruption neither restarts nor lengthens it";
+    ExtensionOtherHost = "R-12-EXTENSION-OTHER-HOST", Review, "the certificate said to be extended concerns another host state";
+    PostingRuleFails = "R-12-CONDITIONS-NOT-MET", Info, "a condition of the posting rule is not met: the ordinary rules decide, and the conditions not met are cited";
+    Moot = "R-12-MOOT", Info, "an open point of the posting rule that no longer matters because another condition is not met";
+    PossiblePosting = "R-12-POSSIBLE-POSTING", Review, "employer and residence in one state, all work temporarily in another and no posting stated: whether a posting was intended must be asked";
     ExceptionSuggested = "R-16-SUGGESTED", Info, "a posting beyond 24 months can continue under the sending state's legislation only by an exception agreed under Art 16";
 
     // Art 13: activity in two or more states.
@@ -128,6 +147,11 @@ reason_codes! {
 
     // Art 15 and Art 16.
     ContractStaff = "R-15-CONTRACT-STAFF", Review, "EU contract staff choose the applicable legislation; the choice must be recorded by a person";
+    ContractStaffOption = "R-15-OPTION", Met, "EU contract staff opted for the legislation of a state open to them (employment, last legislation or nationality)";
+    ContractStaffOptionNotOpen = "R-15-OPTION-NOT-OPEN", Review, "the state chosen does not match the ground given for the Art 15 option";
+    TeleworkFramework = "R-16-TELEWORK-FRAMEWORK", Info, "the request falls under the 2023 framework agreement on cross-border telework: telework in the residence state of at least 25 % and under 50 %";
+    TeleworkOutsideFramework = "R-16-TELEWORK-OUTSIDE-FRAMEWORK", Info, "the conditions of the 2023 telework framework agreement are not met: the request is an ordinary Art 16 request";
+    Contestable = "R-CONTESTABLE", Info, "an automatic decision that does not give what was applied for: the person or employer may ask for a human review (GDPR Art 22(3))";
     ExceptionRequest = "R-16-1-REQUEST", Review, "an exception needs the agreement of the competent authorities of the states concerned; the request (A001) is prepared for a person to send";
     ExceptionNormalRule = "R-16-1-NORMAL-RULE", Info, "what the ordinary rules would give without the exception";
     ExceptionOverFiveYears = "R-16-1-OVER-FIVE-YEARS", Info, "the exception asked for covers more than five years, longer than exceptions are usually agreed";

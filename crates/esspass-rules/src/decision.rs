@@ -115,6 +115,16 @@ pub struct Reason {
     pub path: Option<String>,
 }
 
+/// An outcome the law allows on the facts given: what a case worker may approve without an override.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Allowed {
+    pub legislation_country: Country,
+    pub article: &'static str,
+    pub status_confirmation: StatusConfirmation,
+    /// An Art 16 exception: it takes effect only with the other states' agreement (A001 / A002 / A011).
+    pub requires_agreement: bool,
+}
+
 /// The decision on one application.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Decision {
@@ -134,6 +144,17 @@ pub struct Decision {
     pub other_states: Vec<Country>,
     pub buc: Option<Buc>,
     pub first_sed: Option<Sed>,
+    /// Every participating state whose institutions must be told (residence, places of work, the
+    /// employers' seats, the sending state, the state asked for an exception), sorted; the BUC goes
+    /// to each of them other than `institution_country`.
+    pub states_concerned: Vec<Country>,
+    /// The outcomes the law allows on these facts; the first is where a case worker's approval starts.
+    /// A determined decision has exactly its own result; an empty list in a review means the reasons
+    /// leave no candidate and the case worker decides from the facts.
+    pub allowed: Vec<Allowed>,
+    /// An automatic decision that does not give what was applied for (a posting condition not met,
+    /// outside the instruments): the person or the employer may ask for a human review (GDPR Art 22(3)).
+    pub contestable: bool,
     pub reasons: Vec<Reason>,
 }
 
@@ -146,6 +167,26 @@ impl Decision {
     /// Whether any reason carries this code.
     pub fn has(&self, code: ReasonCode) -> bool {
         self.reasons.iter().any(|r| r.code == code)
+    }
+}
+
+/// The PDA1 status an ordinary-rule article gives.
+fn ordinary_status(p: Provision) -> StatusConfirmation {
+    match p {
+        Provision::Art12_1 => StatusConfirmation::PostedEmployed,
+        Provision::Art12_2 => StatusConfirmation::PostedSelfEmployed,
+        Provision::Art11_4 | Provision::Art11_4Second => StatusConfirmation::Mariner,
+        Provision::Art11_5 => StatusConfirmation::FlightCrew,
+        Provision::Art11_3b => StatusConfirmation::CivilServant,
+        Provision::Art13_4 => StatusConfirmation::CivilServantAndEmployedOrSelfEmployed,
+        Provision::Art13_3 => StatusConfirmation::EmployedAndSelfEmployed,
+        Provision::Art13_2a | Provision::Art13_2b => StatusConfirmation::SelfEmployedTwoOrMoreStates,
+        Provision::Art13_1a | Provision::Art13_1bi | Provision::Art13_1bii | Provision::Art13_1biii | Provision::Art13_1biv | Provision::Impl14_11 => {
+            StatusConfirmation::EmployedTwoOrMoreStates
+        }
+        Provision::Art16_1 => StatusConfirmation::Exception,
+        Provision::Art15 => StatusConfirmation::ContractStaff,
+        _ => StatusConfirmation::WorkingInCompetentStateOnly,
     }
 }
 
@@ -198,12 +239,15 @@ pub(crate) struct Draft {
     /// What the ordinary rules give when the candidate is something else (a posting beyond 24
     /// months falls back to the host state's legislation; the candidate is then an exception).
     pub ordinary: Option<(Country, Provision)>,
+    /// Other outcomes the law allows besides the candidate, depending on how a person settles the
+    /// open points (a posting under review: the host state's legislation if a condition fails).
+    pub alternatives: Vec<(Country, Provision, StatusConfirmation)>,
     pub reasons: Vec<Reason>,
 }
 
 impl Draft {
     pub fn new() -> Self {
-        Draft { instrument: Instrument::Regulation883, scope: None, candidate: None, ordinary: None, reasons: Vec::with_capacity(12) }
+        Draft { instrument: Instrument::Regulation883, scope: None, candidate: None, ordinary: None, alternatives: Vec::new(), reasons: Vec::with_capacity(12) }
     }
 
     /// Add a reason; its effect comes from its code.
@@ -233,9 +277,20 @@ impl Draft {
         self.reasons.iter().any(|r| r.effect == Effect::Excluded)
     }
 
+    fn not_met(&self) -> bool {
+        self.reasons.iter().any(|r| r.effect == Effect::NotMet)
+    }
+
+    fn contest_reason(&mut self, what: &str) {
+        self.say(ReasonCode::Contestable, Provision::Gdpr22, format!(
+            "This decision was taken automatically and {what}. The person or the employer may ask for it to be reviewed by a case worker, who sees these reasons (POST /api/v1/applications/{{id}}/contest)."
+        ));
+    }
+
     /// The decision. `involved` are all states the application names (participating ones only).
-    pub fn finish(self, involved: &[Country]) -> Decision {
+    pub fn finish(mut self, involved: &[Country]) -> Decision {
         if self.excluded() {
+            self.contest_reason("finds the coordination rules not applicable");
             return Decision {
                 outcome: Outcome::NotApplicable,
                 instrument: None,
@@ -247,11 +302,14 @@ impl Draft {
                 other_states: Vec::new(),
                 buc: None,
                 first_sed: None,
+                states_concerned: involved.to_vec(),
+                allowed: Vec::new(),
+                contestable: true,
                 reasons: self.reasons,
             };
         }
         let outcome = if self.needs_review() || self.candidate.is_none() { Outcome::ManualReview } else { Outcome::Determined };
-        let Some(c) = self.candidate else {
+        let Some(c) = self.candidate.take() else {
             return Decision {
                 outcome,
                 instrument: self.scope,
@@ -263,10 +321,46 @@ impl Draft {
                 other_states: Vec::new(),
                 buc: None,
                 first_sed: None,
+                states_concerned: involved.to_vec(),
+                allowed: Vec::new(),
+                contestable: false,
                 reasons: self.reasons,
             };
         };
-        let other_states: Vec<Country> = involved.iter().copied().filter(|s| *s != c.institution).collect();
+        let contestable = outcome == Outcome::Determined && self.not_met();
+        if contestable {
+            self.contest_reason("does not apply the posting rule asked for, because a condition is not met");
+        }
+        let instrument = self.instrument;
+        let mut allowed = vec![Allowed {
+            legislation_country: c.country,
+            article: c.provision.cite(instrument),
+            status_confirmation: c.status,
+            requires_agreement: c.provision == Provision::Art16_1,
+        }];
+        if outcome == Outcome::ManualReview {
+            let ordinary = self.ordinary.map(|(country, p)| (country, p, ordinary_status(p)));
+            for (country, p, status) in ordinary.into_iter().chain(self.alternatives.iter().copied()) {
+                let a = Allowed { legislation_country: country, article: p.cite(instrument), status_confirmation: status, requires_agreement: p == Provision::Art16_1 };
+                if !allowed.iter().any(|x| x.legislation_country == a.legislation_country && x.article == a.article) {
+                    allowed.push(a);
+                }
+            }
+            // An exception is what was asked, not what the law gives without the other states'
+            // agreement: a case worker's approval starts from the ordinary result.
+            if allowed.first().is_some_and(|a| a.requires_agreement) && allowed.len() > 1 {
+                allowed.rotate_left(1);
+            }
+        }
+        // The state designated and the deciding institution's state are concerned too.
+        let mut concerned: Vec<Country> = involved.to_vec();
+        for x in [c.country, c.institution] {
+            if x.area().is_some() && !concerned.contains(&x) {
+                concerned.push(x);
+            }
+        }
+        concerned.sort();
+        let other_states: Vec<Country> = concerned.iter().copied().filter(|s| *s != c.institution).collect();
         let buc = (!other_states.is_empty() || c.country != c.institution).then(|| c.procedure.buc());
         Decision {
             outcome,
@@ -279,6 +373,9 @@ impl Draft {
             other_states,
             buc,
             first_sed: buc.map(Buc::first_sed),
+            states_concerned: concerned,
+            allowed,
+            contestable,
             reasons: self.reasons,
         }
     }

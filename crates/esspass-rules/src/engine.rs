@@ -15,6 +15,9 @@ pub(crate) fn decide(app: &Application) -> Decision {
     if d.excluded() {
         return d.finish(&sit.involved);
     }
+    if app.person.residence.is_none() {
+        d.at(R::FactMissing, P::Impl11, "The person's state of residence is not known. The institutions of the residence state must be told of the determination and take part in it, and the personal scope and Art 13 turn on it: a person establishes it (987/2009 Art 11), and the decision below is a candidate only.".into(), "$.person.residence".into());
+    }
     route(&sit, &mut d);
     if d.scope == Some(Instrument::EuUkTca)
         && let Some(c) = &d.candidate
@@ -25,7 +28,7 @@ pub(crate) fn decide(app: &Application) -> Decision {
                 ));
             }
     if let Some(req) = &app.exception_request {
-        exception::apply(req, &mut d);
+        exception::apply(&sit, req, &mut d);
     }
     d.finish(&sit.involved)
 }
@@ -55,5 +58,30 @@ fn route(sit: &Situation<'_>, d: &mut Draft) {
         }
         return;
     }
+    if let Some((act, residence, host)) = unreported_posting(sit) {
+        let name = act.activity.effective_employer().map(|e| e.name.as_str()).unwrap_or("the employer");
+        d.at(R::PossiblePosting, P::Art12_1, format!(
+            "{name} is established in {residence}, where the person resides, and the person works only in {host}, for a limited period, but no posting is stated: was the person posted (Art 12(1), the legislation of {residence}) or engaged for work in {host} (Art 11(3)(a))? Give the posting facts, or \"posted\": false."
+        ), format!("{}.posted", act.path()));
+        multistate::decide(sit, d);
+        d.alternatives.push((residence, P::Art12_1, esspass_core::StatusConfirmation::PostedEmployed));
+        return;
+    }
     multistate::decide(sit, d);
+}
+
+/// Employer and residence in one state, all work temporarily (an end within 24 months) in another,
+/// and no posting stated (and not denied): the question a person asks before deciding.
+fn unreported_posting<'a>(sit: &Situation<'a>) -> Option<(crate::situation::Act<'a>, esspass_core::Country, esspass_core::Country)> {
+    let [act] = sit.acts.as_slice() else { return None };
+    let a = act.activity;
+    if a.kind != ActivityKind::Employed || a.posting.is_some() || a.posted == Some(false) || a.vessel.is_some() || a.home_base.is_some() || a.offshore.is_some() {
+        return None;
+    }
+    let residence = sit.residence()?;
+    let seat = a.effective_employer()?.seat;
+    let [state] = a.states.as_slice() else { return None };
+    let end = a.period.end?;
+    let temporary = crate::situation::posting_limit(a.period.start).is_some_and(|l| end <= l);
+    (seat == residence && state.country != residence && state.country.area().is_some() && temporary).then_some((*act, residence, state.country))
 }

@@ -10,10 +10,11 @@ use crate::application::ExceptionRequest;
 use crate::codes::ReasonCode as R;
 use crate::decision::{Candidate, Draft, Procedure};
 use crate::provision::Provision as P;
-use crate::situation::review_date;
+use crate::application::Framework;
+use crate::situation::{Situation, review_date};
 use esspass_core::StatusConfirmation;
 
-pub(crate) fn apply(req: &ExceptionRequest, d: &mut Draft) {
+pub(crate) fn apply(sit: &Situation<'_>, req: &ExceptionRequest, d: &mut Draft) {
     let asked = req.legislation_country;
     let (start, end) = (req.period.start, req.period.end);
     if let Some(c) = &d.candidate {
@@ -29,6 +30,9 @@ pub(crate) fn apply(req: &ExceptionRequest, d: &mut Draft) {
             return;
         }
     }
+    if req.framework == Some(Framework::CrossBorderTelework2023) {
+        telework(sit, req, d);
+    }
     let fallback = d.ordinary.is_some();
     let ordinary = d.ordinary.or(d.candidate.as_ref().map(|c| (c.country, c.provision)));
     if let Some((country, provision)) = ordinary {
@@ -38,13 +42,14 @@ pub(crate) fn apply(req: &ExceptionRequest, d: &mut Draft) {
             "Without an exception the ordinary rules {what} the legislation of {country} ({article})."
         ));
     }
+    d.ordinary = ordinary;
     if asked.area().is_none() {
         d.at(R::ScopeOutside, P::Art16_1, format!("An exception can designate only a participating state; {asked} is not one."), "$.exception_request.legislation_country".into());
         return;
     }
     let grounds = req.grounds.as_deref().map(|g| format!(" Grounds given: {g}")).unwrap_or_default();
     d.at(R::ExceptionRequest, P::Impl18, format!(
-        "The person or employer asks that the legislation of {asked} apply from {start} by way of exception. The competent authority of {asked} must send the request (LA_BUC_01, SED A001) to the other states concerned, and the exception applies only once they agree (A011); a person decides whether to send it.{grounds}"
+        "The person or employer asks that the legislation of {asked} apply from {start} by way of exception. The competent authority of {asked} must send the request (LA_BUC_01, SED A001) to the other states concerned, and the exception applies only once they agree (A002 / A011): it is never issued on one side's say-so, and the PDA1 follows only when the other state's agreement is recorded. A person decides whether to send it.{grounds}"
     ), "$.exception_request".into());
     match end {
         None => d.missing(P::Art16_1, "The end of the period asked for", "$.exception_request.period.end".into()),
@@ -67,4 +72,52 @@ pub(crate) fn apply(req: &ExceptionRequest, d: &mut Draft) {
         institution: asked,
         procedure: Procedure::Exception,
     });
+}
+
+/// The 2023 Framework Agreement on habitual cross-border telework: an employee who teleworks in the
+/// residence state at least 25 % and less than 50 % of the total working time, for employers seated in
+/// one other signatory state, may be subject to that state's legislation on request. The engine checks
+/// the share and the seat; whether both states signed the agreement is for the person sending the
+/// request to confirm.
+fn telework(sit: &Situation<'_>, req: &ExceptionRequest, d: &mut Draft) {
+    let asked = req.legislation_country;
+    let Some(residence) = sit.residence() else { return };
+    let employed = sit.acts.iter().all(|a| a.kind() == crate::application::ActivityKind::Employed && a.activity.posting.is_none());
+    let seats_ok = sit.acts.iter().all(|a| a.activity.effective_employer().is_some_and(|e| e.seat == asked));
+    let mut at_home: u64 = 0;
+    let mut total: u64 = 0;
+    let mut complete = true;
+    for a in &sit.acts {
+        for s in &a.activity.states {
+            match s.working_time_share {
+                Some(x) => {
+                    total += u64::from(x.billionths());
+                    if s.country == residence {
+                        at_home += u64::from(x.billionths());
+                    }
+                }
+                None => complete = false,
+            }
+        }
+    }
+    let share_ok = complete && total > 0 && at_home.saturating_mul(4) >= total && at_home.saturating_mul(2) < total;
+    if employed && seats_ok && share_ok && asked != residence {
+        d.say(R::TeleworkFramework, P::TeleworkFramework, format!(
+            "The person teleworks in the residence state {residence} for {} % of the working time (at least 25 %, under 50 %) for an employer seated in {asked}: the request falls under the 2023 framework agreement, under which the signatory states agree in advance; the request is still registered with {residence} (A001) before a PDA1 is issued.",
+            crate::application::percent_text(at_home.saturating_mul(u64::from(crate::application::Share::WHOLE)).checked_div(total).unwrap_or(0))
+        ));
+    } else {
+        let why = if !employed {
+            "it covers employed persons without a posting only"
+        } else if !seats_ok {
+            "every employer must be seated in the state whose legislation is asked for"
+        } else if !complete {
+            "the working-time share is not given for every state"
+        } else {
+            "telework in the residence state must be at least 25 % and under 50 % of the working time"
+        };
+        d.say(R::TeleworkOutsideFramework, P::TeleworkFramework, format!(
+            "The 2023 framework agreement on cross-border telework does not cover this request ({why}); it is handled as an ordinary Art 16(1) request."
+        ));
+    }
 }

@@ -52,6 +52,16 @@ pub(crate) fn explain(d: &Decision) -> String {
             }
         }
     }
+    if d.contestable {
+        let _ = writeln!(s, "Contestable: yes — this automatic decision can be put to a case worker (GDPR Art 22(3))");
+    }
+    if d.outcome == Outcome::ManualReview && d.allowed.len() > 1 {
+        let _ = writeln!(s, "Outcomes the law allows:");
+        for a in &d.allowed {
+            let agr = if a.requires_agreement { " (needs the other states' agreement)" } else { "" };
+            let _ = writeln!(s, "  - {} under {} (status {}){agr}", a.legislation_country, a.article, a.status_confirmation.code());
+        }
+    }
     if d.outcome == Outcome::ManualReview {
         let review: Vec<&Reason> = d.review_reasons().collect();
         if !review.is_empty() {
@@ -66,6 +76,7 @@ pub(crate) fn explain(d: &Decision) -> String {
     for r in &d.reasons {
         let mark = match r.effect {
             Effect::Met => "met",
+            Effect::NotMet => "NOT MET",
             Effect::Info => "info",
             Effect::Review => "REVIEW",
             Effect::Excluded => "excluded",

@@ -10,6 +10,8 @@
 //! for an overall assessment, comes out `manual_review` naming exactly what a person must look at;
 //! a case outside the instruments comes out `not_applicable`. The engine never refuses on its own.
 //!
+//! Bulk use: [`jsonl::decide_line`] turns one line of JSON into one line of decision.
+//!
 //! What must not: IO of any kind, the system clock (the decision date is part of the application),
 //! randomness, async, logging. Every function is pure and deterministic, and the order of the
 //! activities in an application never changes the decision.
@@ -42,6 +44,7 @@ pub mod decision;
 mod engine;
 mod exception;
 mod explain;
+pub mod jsonl;
 mod multistate;
 pub mod parse;
 mod posting;
@@ -51,11 +54,11 @@ mod situation;
 mod special;
 
 pub use application::{
-    Activity, ActivityKind, Application, Employer, ExceptionRequest, InsurancePeriod, Person, Posting, PreviousPosting, Share, Span,
-    StateShare, SubstantialActivity, Vessel,
+    Activity, ActivityKind, Application, ContractStaffOption, Employer, ExceptionRequest, Extension, Framework, InsurancePeriod, Interruption,
+    Offshore, OptionBasis, Person, Posting, PreviousPosting, Share, Span, StateShare, SubstantialActivity, Vessel,
 };
 pub use codes::{Effect, ReasonCode};
-pub use decision::{Buc, Decision, DecisionPeriod, Outcome, Reason, Sed};
+pub use decision::{Allowed, Buc, Decision, DecisionPeriod, Outcome, Reason, Sed};
 pub use parse::application_from_value;
 pub use provision::{Instrument, Provision};
 

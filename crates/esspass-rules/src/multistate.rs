@@ -29,6 +29,19 @@ pub(crate) fn decide(sit: &Situation<'_>, d: &mut Draft) {
                 ), format!("{}.vessel.flag", act.path()));
                 return;
             }
+        if let Some(o) = &a.offshore {
+            match o.continental_shelf_of {
+                None => {
+                    d.at(R::OffshoreOutside, P::CjeuSalemink, "The installation stands outside any state's continental shelf: no state is the state of work, so the employer's seat, the residence and any bilateral agreement must be weighed by a person.".into(), format!("{}.offshore", act.path()));
+                    return;
+                }
+                Some(c) if c.area().is_none() => {
+                    d.at(R::ScopeThirdStateActivity, P::CjeuSalemink, format!("The installation stands on the continental shelf of {c}, outside the participating states."), format!("{}.offshore.continental_shelf_of", act.path()));
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
         if let Some(b) = a.home_base
             && b.area().is_none() {
                 d.at(R::HomeBaseOutside, P::Art11_5, format!(
@@ -44,7 +57,25 @@ pub(crate) fn decide(sit: &Situation<'_>, d: &mut Draft) {
         single_state(sit, d, &entries, *only, &[]);
         return;
     }
-    let Some(crits) = usable_criteria(sit, &entries, d) else { return };
+    // Art 13(3): employed and self-employed: the employed activity decides, so the self-employed
+    // part needs no shares.
+    let kind = |e: &Entry| sit.acts.get(e.act).map(|a| a.kind());
+    let employed: Vec<Entry> = entries.iter().copied().filter(|e| kind(e) == Some(ActivityKind::Employed)).collect();
+    let has_self = entries.iter().any(|e| kind(e) == Some(ActivityKind::SelfEmployed));
+    if !employed.is_empty() && has_self && !shares_complete(&entries) {
+        let e_states = distinct(employed.iter().map(|e| e.country));
+        let crits = if e_states.len() > 1 {
+            match usable_criteria(sit, &employed, false, d) {
+                Some(c) => c,
+                None => return,
+            }
+        } else {
+            Vec::new()
+        };
+        art13(sit, d, &entries, &crits);
+        return;
+    }
+    let Some(crits) = usable_criteria(sit, &entries, true, d) else { return };
 
     // Marginal activities (987/2009 Art 14(5b); Guide Part II §2): below 5 % by every criterion.
     let mut marginal: Vec<Country> = Vec::new();
@@ -106,6 +137,10 @@ fn single_state(sit: &Situation<'_>, d: &mut Draft, entries: &[Entry], country: 
                 "The flight or cabin crew activity is deemed pursued in {}, the state of the home base.",
                 e.country
             )),
+            Deemed::Shelf => d.say(R::Offshore, P::CjeuSalemink, format!(
+                "The work on an installation on the continental shelf of {} counts as work in {}.",
+                e.country, e.country
+            )),
             Deemed::Actual => {}
         }
     }
@@ -129,7 +164,10 @@ fn single_state(sit: &Situation<'_>, d: &mut Draft, entries: &[Entry], country: 
         (Procedure::Notification, false, country)
     } else {
         // 987/2009 Art 14(5b): the Art 16 procedure applies to every case under Art 14.
-        let inst = if residence.area().is_some() { residence } else { country };
+        let inst = match residence {
+            Some(r) if r.area().is_some() => r,
+            _ => country,
+        };
         provisional_reason(sit, d, inst);
         (Procedure::MultiState, true, inst)
     };
@@ -138,7 +176,8 @@ fn single_state(sit: &Situation<'_>, d: &mut Draft, entries: &[Entry], country: 
 
 /// Art 13(1), (2), (3) on the non-marginal activities.
 fn art13(sit: &Situation<'_>, d: &mut Draft, entries: &[Entry], crits: &[Criterion]) {
-    let residence = sit.residence();
+    // An unknown residence is reported once, by the engine; Art 13 cannot be applied without it.
+    let Some(residence) = sit.residence() else { return };
     if residence.area().is_none() {
         d.at(R::ResidenceOutside, P::Art13_1a, format!(
             "The person resides in {residence}, outside the participating states, and works in several of them: Art 13 is built on the state of residence, so a person must assess the case."
@@ -161,10 +200,10 @@ fn art13(sit: &Situation<'_>, d: &mut Draft, entries: &[Entry], crits: &[Criteri
                 "The person is employed in {} and also self-employed: the legislation is determined under Art 13(1) on the employed activity alone.",
                 list(&e_states)
             ));
-            art13_1(sit, d, &employed, crits).map(|(c, _)| (c, P::Art13_3, StatusConfirmation::EmployedAndSelfEmployed))
+            art13_1(sit, d, residence, &employed, crits).map(|(c, _)| (c, P::Art13_3, StatusConfirmation::EmployedAndSelfEmployed))
         }
     } else if !employed.is_empty() {
-        art13_1(sit, d, entries, crits).map(|(c, p)| (c, p, StatusConfirmation::EmployedTwoOrMoreStates))
+        art13_1(sit, d, residence, entries, crits).map(|(c, p)| (c, p, StatusConfirmation::EmployedTwoOrMoreStates))
     } else {
         art13_2(d, entries, residence, crits).map(|(c, p)| (c, p, StatusConfirmation::SelfEmployedTwoOrMoreStates))
     };
@@ -176,8 +215,7 @@ fn art13(sit: &Situation<'_>, d: &mut Draft, entries: &[Entry], crits: &[Criteri
 /// Art 13(1): employed in two or more states. The residence share is measured against the activity
 /// that counts: `entries` (marginal activities already disregarded; for Art 13(3), the employed
 /// activity alone).
-fn art13_1(sit: &Situation<'_>, d: &mut Draft, entries: &[Entry], crits: &[Criterion]) -> Option<(Country, P)> {
-    let residence = sit.residence();
+fn art13_1(sit: &Situation<'_>, d: &mut Draft, residence: Country, entries: &[Entry], crits: &[Criterion]) -> Option<(Country, P)> {
     let crits: Vec<Criterion> = crits.iter().copied().filter(|c| matches!(c, Criterion::WorkingTime | Criterion::Remuneration)).collect();
     if crits.is_empty() {
         d.at(R::SharesIncomplete, P::Impl14_8, "For employed activity the substantial part is measured by working time and/or remuneration; neither is given for every state.".into(), "$.activities".into());
@@ -214,7 +252,7 @@ fn art13_1(sit: &Situation<'_>, d: &mut Draft, entries: &[Entry], crits: &[Crite
     acts.sort_unstable();
     acts.dedup();
     for i in acts {
-        let Some(e) = sit.acts.get(i).and_then(|a| a.activity.employer.as_ref()) else { continue };
+        let Some(e) = sit.acts.get(i).and_then(|a| a.activity.effective_employer()) else { continue };
         let id = e.id.as_deref();
         let same = emps.iter().position(|g| match (g.id, id) {
             (Some(a), Some(b)) => a == b,
@@ -339,8 +377,24 @@ fn substantial(entries: &[Entry], state: Country, crits: &[Criterion], denominat
     }
 }
 
+/// Whether some criterion is given for every entry and none for only some.
+fn shares_complete(entries: &[Entry]) -> bool {
+    let mut any_full = false;
+    for c in Criterion::ALL {
+        let given = entries.iter().filter(|e| e.share(c).is_some()).count();
+        if given == entries.len() {
+            any_full = true;
+        } else if given > 0 {
+            return false;
+        }
+    }
+    any_full
+}
+
 /// Criteria given for every entry; `None` (reasons pushed) when the shares cannot be used.
-fn usable_criteria(sit: &Situation<'_>, entries: &[Entry], d: &mut Draft) -> Option<Vec<Criterion>> {
+/// `whole`: the entries are the person's whole activity, so each criterion must add up to 100 %
+/// (not so for the employed part alone under Art 13(3)).
+fn usable_criteria(sit: &Situation<'_>, entries: &[Entry], whole: bool, d: &mut Draft) -> Option<Vec<Criterion>> {
     let mut usable = Vec::with_capacity(3);
     let mut gap = false;
     for c in Criterion::ALL {
@@ -372,7 +426,7 @@ fn usable_criteria(sit: &Situation<'_>, entries: &[Entry], d: &mut Draft) -> Opt
     let mut short = false;
     for &c in &usable {
         let total: u64 = entries.iter().filter_map(|e| e.share(c)).sum();
-        if total + SUM_TOLERANCE < WHOLE {
+        if whole && total + SUM_TOLERANCE < WHOLE {
             short = true;
             d.at(R::SharesIncomplete, P::Impl14_8, format!(
                 "The {} shares add up to {} %, not 100 %: part of the activity is not accounted for.",

@@ -2,13 +2,19 @@
 //! Art 14(1)–(4), Decision A2 and the Practical Guide Part I.
 //!
 //! Every condition is checked and reported, met or not, so a case worker sees the whole picture.
-//! A condition that is not met, a missing fact, or an indicator of Art 14(2) that fires sends the case
-//! to a person; the engine never refuses a posting on its own. A posting longer than 24 months is
-//! proposed for an exception under Art 16 (LA_BUC_01 / A001).
+//! Where the law is clear that a condition fails (more than 24 months anticipated, a permanent
+//! assignment, a replacement, work not on the employer's behalf, a hire-out to a third undertaking,
+//! a contract with the host undertaking, the real employer in the host state, another state's
+//! legislation immediately before, purely internal management or an agency without placements in
+//! its seat state, a different or not maintained self-employed activity) the posting rule does not
+//! apply and the ordinary rules decide automatically (Art 11(3)(a): the state where the work is
+//! done), citing every failed condition; the decision is contestable. Only an uncertain or missing
+//! fact, or an indicator of Art 14(2) that calls for an overall assessment, sends the case to a
+//! person. Beyond 24 months the decision also says that an Art 16 exception can be requested.
 
-use crate::application::{ActivityKind, InsurancePeriod, Posting, PreviousPosting, Share};
-use crate::codes::ReasonCode as R;
-use crate::decision::{Candidate, Draft, Procedure};
+use crate::application::{ActivityKind, Extension, InsurancePeriod, Interruption, Posting, PreviousPosting, Share};
+use crate::codes::{Effect, ReasonCode as R};
+use crate::decision::{Candidate, Draft, Procedure, Reason};
 use crate::provision::Provision as P;
 use crate::situation::{Act, Situation, posting_limit};
 use esspass_core::{Country, Date, StatusConfirmation};
@@ -40,7 +46,7 @@ pub(crate) fn decide(sit: &Situation<'_>, act: Act<'_>, posting: &Posting, d: &m
     }
 
     let start = a.period.start;
-    let mut candidate = Candidate {
+    let candidate = Candidate {
         country: sending,
         provision,
         status,
@@ -52,56 +58,160 @@ pub(crate) fn decide(sit: &Situation<'_>, act: Act<'_>, posting: &Posting, d: &m
         procedure: Procedure::Posting,
     };
 
-    // Duration (Art 12(1)/(2)): end ≤ start + 24 months − 1 day.
-    let mut exceeded = false;
-    match (a.period.end, posting_limit(start)) {
-        (None, _) => d.at(R::OpenEnded, provision, format!(
-            "The posting from {start} has no anticipated end; Art 12 requires the anticipated duration, at most 24 months."
-        ), format!("{path}.period.end")),
-        (Some(end), Some(limit)) if end <= limit => {
-            let code = if employed { R::DurationOk } else { R::SelfEmployedDurationOk };
-            d.say(code, provision, format!(
-                "The anticipated end {end} is on or before {limit}, the last day of 24 months from {start}: the anticipated duration does not exceed 24 months."
+    // The conditions are gathered apart: whether an open point matters depends on whether another
+    // condition clearly fails.
+    let mut c = Draft::new();
+    c.instrument = d.instrument;
+    let counted_from = extension(posting, host, start, &path, &mut c);
+    let exceeded = duration(a.period.end, posting.permanent_assignment, counted_from, start, employed, provision, host, &path, &mut c);
+    if employed {
+        employed_conditions(act, posting, sending, host, &mut c);
+    } else {
+        self_employed_conditions(act, posting, start, &mut c);
+    }
+    // Self-employed postings are asked only the self-employed conditions (987/2009 Art 14(3)); the
+    // employee facts count for them only where given.
+    if employed || posting.prior_insurance.is_some() {
+        prior_insurance(posting.prior_insurance.as_deref(), sending, start, &path, &mut c);
+    }
+    if employed || posting.previous_postings.is_some() {
+        previous_postings(posting.previous_postings.as_deref(), posting.extends.as_ref(), host, start, employed, &path, &mut c);
+    }
+
+    if c.reasons.iter().any(|r| r.effect == Effect::NotMet) {
+        // The posting rule fails whatever the open points hold: they no longer matter.
+        for r in c.reasons {
+            if r.effect == Effect::Review {
+                d.reasons.push(Reason { code: R::Moot, article: r.article, effect: Effect::Info, text: format!("Not needed for the decision, since a condition of the posting rule is not met: {}", r.text), path: r.path });
+            } else {
+                d.reasons.push(r);
+            }
+        }
+        d.say(R::PostingRuleFails, provision, format!(
+            "The posting rule does not apply, for the reasons marked not met above; the work is done in {host}, so the ordinary rules decide (Art 11(3)(a)), and the legislation of {sending} does not continue to apply."
+        ));
+        if exceeded {
+            d.say(R::ExceptionSuggested, P::GuideI12, format!(
+                "The person can stay under the legislation of {sending} for this work only by an exception agreed under Art 16(1): the competent authority of {sending} may send a request (LA_BUC_01, SED A001) to {host}; it takes effect only once {host} agrees. Such exceptions are usually agreed for up to five years."
             ));
         }
-        (Some(end), limit) => {
-            exceeded = true;
-            let code = if employed { R::DurationExceeded } else { R::SelfEmployedDurationExceeded };
-            let limit = limit.map(|l| l.to_string()).unwrap_or_else(|| "the 24-month limit".into());
-            d.at(code, provision, format!(
-                "The anticipated end {end} is after {limit}, the last day of 24 months from {start}: the anticipated duration exceeds 24 months, so the posting rule does not apply to this work at all, and without an exception the legislation of {host}, where the work is done, applies (Art 11(3)(a))."
-            ), format!("{path}.period.end"));
-        }
+        let _ = sit;
+        crate::multistate::decide(sit, d);
+        return;
     }
-
-    if employed {
-        employed_conditions(act, posting, sending, d);
-    } else {
-        self_employed_conditions(act, posting, start, d);
+    let review = c.needs_review();
+    d.reasons.extend(c.reasons);
+    if review {
+        // If a person finds an open point against the posting, the host state's legislation applies.
+        d.alternatives.push((host, P::Art11_3a, StatusConfirmation::WorkingInCompetentStateOnly));
     }
-    prior_insurance(posting.prior_insurance.as_deref(), sending, start, &path, d);
-    previous_postings(posting.previous_postings.as_deref(), host, start, employed, &path, d);
-
-    if exceeded {
-        d.ordinary = Some((host, P::Art11_3a));
-        candidate.provision = P::Art16_1;
-        candidate.status = StatusConfirmation::Exception;
-        candidate.procedure = Procedure::Exception;
-        d.say(R::ExceptionSuggested, P::GuideI12, format!(
-            "The person can stay under the legislation of {sending} for this work only by an exception agreed under Art 16(1): the competent authority of {sending} may send a request (LA_BUC_01, SED A001) to {host}; such exceptions are usually agreed for up to five years."
-        ));
-    }
-    let _ = sit;
     d.candidate = Some(candidate);
 }
 
-fn employed_conditions(act: Act<'_>, p: &Posting, sending: Country, d: &mut Draft) {
+/// The certificate this posting extends: the duration counts from its start (Decision A2 point 3(c)).
+fn extension(p: &Posting, host: Country, start: Date, path: &str, d: &mut Draft) -> Date {
+    let Some(x) = &p.extends else { return start };
+    if x.host_state != host {
+        d.at(R::ExtensionOtherHost, P::A2Point3c, format!(
+            "The certificate said to be extended concerns a posting to {}, not to {host}: an extension continues the same posting.",
+            x.host_state
+        ), format!("{path}.posting.extends.host_state"));
+        return start;
+    }
+    let why = match x.interruption {
+        Interruption::None => "without interruption".to_string(),
+        other => format!("after an interruption ({}), which neither restarts nor lengthens the posting period", other.name()),
+    };
+    d.say(R::ExtensionCounted, P::A2Point3c, format!(
+        "This posting extends the certificate for {host} from {} to {}, {why}: the anticipated duration counts from {}.",
+        x.start, x.end, x.start
+    ));
+    x.start.min(start)
+}
+
+/// Duration (Art 12(1)/(2)): end ≤ counted-from + 24 months − 1 day. Returns whether it is exceeded.
+#[allow(clippy::too_many_arguments)]
+fn duration(end: Option<Date>, permanent: Option<bool>, from: Date, start: Date, employed: bool, provision: P, host: Country, path: &str, d: &mut Draft) -> bool {
+    match (end, posting_limit(from)) {
+        (None, _) if permanent == Some(true) => {
+            d.at(R::PermanentAssignment, provision, format!(
+                "The person is assigned to {host} permanently from {start}: Art 12 covers only work for an anticipated period of at most 24 months, so this is not a posting."
+            ), format!("{path}.posting.permanent_assignment"));
+            false
+        }
+        (None, _) => {
+            d.at(R::OpenEnded, provision, format!(
+                "The posting from {start} has no anticipated end (and is not stated to be permanent); Art 12 requires the anticipated duration, at most 24 months."
+            ), format!("{path}.period.end"));
+            false
+        }
+        (Some(end), Some(limit)) if end <= limit => {
+            let code = if employed { R::DurationOk } else { R::SelfEmployedDurationOk };
+            d.say(code, provision, format!(
+                "The anticipated end {end} is on or before {limit}, the last day of 24 months from {from}: the anticipated duration does not exceed 24 months."
+            ));
+            false
+        }
+        (Some(end), limit) => {
+            let code = if employed { R::DurationExceeded } else { R::SelfEmployedDurationExceeded };
+            let limit = limit.map(|l| l.to_string()).unwrap_or_else(|| "the 24-month limit".into());
+            d.at(code, provision, format!(
+                "The anticipated end {end} is after {limit}, the last day of 24 months from {from}: the anticipated duration exceeds 24 months, so the posting rule does not apply to this work at all, and without an exception the legislation of {host}, where the work is done, applies (Art 11(3)(a))."
+            ), format!("{path}.period.end"));
+            true
+        }
+    }
+}
+
+fn employed_conditions(act: Act<'_>, p: &Posting, sending: Country, host: Country, d: &mut Draft) {
     let path = act.path();
-    let Some(employer) = act.activity.employer.as_ref() else {
+    let Some(employer) = act.activity.effective_employer() else {
         d.missing(P::Art12_1, "The posting employer", format!("{path}.employer"));
         return;
     };
     let name = &employer.name;
+    if let (Some(real), Some(formal)) = (&act.activity.real_employer, &act.activity.employer) {
+        d.say(R::RealEmployer, P::CjeuFormat, format!(
+            "{} has authority over the person, pays and can dismiss, although {} is the formal employer: the posting is judged on {}'s facts (Guide Part I §4).",
+            real.name, formal.name, real.name
+        ));
+        if real.seat == host {
+            d.at(R::RealEmployerInHost, P::GuideI4, format!(
+                "{}, the real employer, is established in {host}, the state where the work is done: the person works for an undertaking of {host} and is not posted from {sending}.",
+                real.name
+            ), format!("{path}.real_employer.seat"));
+        }
+    }
+    if employer.temporary_work_agency {
+        match employer.agency_placements_in_seat_state {
+            None => d.missing(P::A2Point2, "Whether the temporary-work agency places workers in its seat state", format!("{path}.employer.agency_placements_in_seat_state")),
+            Some(true) => d.say(R::AgencyPlacements, P::A2Point2, format!(
+                "{name} is a temporary-work agency that places workers with user undertakings in {}: a business of its own there.",
+                employer.seat
+            )),
+            Some(false) => d.at(R::AgencyNoPlacements, P::A2Point2, format!(
+                "{name} is a temporary-work agency that places no workers in {}, only abroad: it does not normally carry out its activities in the sending state (987/2009 Art 14(2)).",
+                employer.seat
+            ), format!("{path}.employer.agency_placements_in_seat_state")),
+        }
+    }
+    match (p.hired_out_to_third_undertaking, p.contract_with_host_undertaking) {
+        (Some(false), Some(false)) => d.say(R::DirectRelationship, P::A2Point4, format!(
+            "The person is neither put at the disposal of a third undertaking nor under contract with the undertaking in {host}: the relationship with {name} stays direct."
+        )),
+        (hired, contract) => {
+            if hired == Some(true) {
+                d.at(R::HiredOut, P::A2Point4, format!(
+                    "The undertaking in {host} puts the person at the disposal of a third undertaking: Decision A2 point 4 excludes Art 12(1)."
+                ), format!("{path}.posting.hired_out_to_third_undertaking"));
+            }
+            if contract == Some(true) {
+                d.at(R::ContractWithHost, P::GuideI4, format!(
+                    "The person has an employment contract with the undertaking in {host}: the direct relationship with {name} that Art 12(1) needs is broken."
+                ), format!("{path}.posting.contract_with_host_undertaking"));
+            }
+        }
+    }
     if employer.seat != sending {
         d.at(R::EmployerElsewhere, P::Impl14_2, format!(
             "{name} is seated in {}, not in the sending state {sending}: Art 12(1) requires an employer that normally carries out its activities in the sending state.",
@@ -118,7 +228,7 @@ fn employed_conditions(act: Act<'_>, p: &Posting, sending: Country, d: &mut Draf
     match p.replaces_posted_person {
         None => d.missing(P::Art12_1, "Whether the person replaces another posted person", format!("{path}.posting.replaces_posted_person")),
         Some(false) => d.say(R::NoReplacement, P::Art12_1, "The person is not sent to replace another posted person.".into()),
-        Some(true) => d.at(R::Replacement, P::GuideI7, "The person is sent to replace another posted person, which Art 12(1) excludes.".into(), format!("{path}.posting.replaces_posted_person")),
+        Some(true) => d.at(R::Replacement, P::CjeuAlpenrind, "The person is sent to replace another posted person, which Art 12(1) excludes, whether the other person was posted by the same employer or by another (CJEU C-527/16 Alpenrind).".into(), format!("{path}.posting.replaces_posted_person")),
     }
     substantial_activity(act, sending, d);
 }
@@ -126,8 +236,9 @@ fn employed_conditions(act: Act<'_>, p: &Posting, sending: Country, d: &mut Draf
 /// 987/2009 Art 14(2), Decision A2, Guide Part I §3: each indicator that fires is a reason for review.
 fn substantial_activity(act: Act<'_>, sending: Country, d: &mut Draft) {
     let path = act.path();
-    let Some(employer) = act.activity.employer.as_ref() else { return };
-    let sp = format!("{path}.employer.substantial_activity");
+    let Some(employer) = act.activity.effective_employer() else { return };
+    let who = if act.activity.real_employer.is_some() { "real_employer" } else { "employer" };
+    let sp = format!("{path}.{who}.substantial_activity");
     let Some(sa) = employer.substantial_activity.as_ref() else {
         d.missing(P::Impl14_2, "The indicators of the employer's substantial activity in the sending state", sp);
         return;
@@ -284,13 +395,17 @@ fn prior_insurance(list: Option<&[InsurancePeriod]>, sending: Country, start: Da
                     crate::scope::list(&other)
                 )
             };
-            d.at(R::NotInsuredBefore, P::Impl14_1, text, p);
+            if other.is_empty() {
+                d.at(R::NoInsuranceRecord, P::Impl14_1, text, p);
+            } else {
+                d.at(R::NotInsuredBefore, P::A2Point1, text, p);
+            }
         }
     }
 }
 
 /// Guide Part I §13 (Decision A2): a new posting to the same state after at least two months.
-fn previous_postings(list: Option<&[PreviousPosting]>, host: Country, start: Date, employed: bool, path: &str, d: &mut Draft) {
+fn previous_postings(list: Option<&[PreviousPosting]>, extends: Option<&Extension>, host: Country, start: Date, employed: bool, path: &str, d: &mut Draft) {
     let p = format!("{path}.posting.previous_postings");
     let Some(list) = list else {
         let what = if employed { "Earlier postings of the person by this employer (or [] if none)" } else { "Earlier postings of the person (or [] if none)" };
@@ -301,6 +416,10 @@ fn previous_postings(list: Option<&[PreviousPosting]>, host: Country, start: Dat
     let mut same_state = 0usize;
     for (i, prev) in list.iter().enumerate() {
         if prev.host_state != host {
+            continue;
+        }
+        // The certificate this posting extends is not an earlier posting.
+        if extends.is_some_and(|x| x.host_state == prev.host_state && x.start == prev.start && x.end == prev.end) {
             continue;
         }
         same_state += 1;

@@ -97,6 +97,7 @@ provisions! {
     Impl14_11 => "987/2009 Art 14(11)", "TCA Annex SSC-7 (cf. 987/2009 Art 14(11))";
     Impl15_2 => "987/2009 Art 15(2)", "TCA Annex SSC-7 (cf. 987/2009 Art 15(2))";
     Impl16 => "987/2009 Art 16", "TCA Annex SSC-7 (cf. 987/2009 Art 16)";
+    Impl11 => "987/2009 Art 11", "TCA Annex SSC-7 (cf. 987/2009 Art 11)";
     Impl18 => "987/2009 Art 18", "TCA Annex SSC-7 (cf. 987/2009 Art 18)";
     Impl19_2 => "987/2009 Art 19(2)", "TCA Annex SSC-7 (cf. 987/2009 Art 19(2))";
     GuideI3 => "Practical Guide (2013) Part I §3", "Practical Guide (2013) Part I §3";
@@ -109,6 +110,15 @@ provisions! {
     GuideI13 => "Practical Guide (2013) Part I §13", "Practical Guide (2013) Part I §13";
     GuideII2 => "Practical Guide (2013) Part II §2", "Practical Guide (2013) Part II §2";
     GuideII3 => "Practical Guide (2013) Part II §3", "Practical Guide (2013) Part II §3";
+    A2Point1 => "Decision A2 point 1", "Decision A2 point 1 (by analogy)";
+    A2Point2 => "Decision A2 point 2", "Decision A2 point 2 (by analogy)";
+    A2Point3c => "Decision A2 point 3(c)", "Decision A2 point 3(c) (by analogy)";
+    A2Point4 => "Decision A2 point 4", "Decision A2 point 4 (by analogy)";
+    CjeuFormat => "CJEU C-115/11 Format", "CJEU C-115/11 Format (by analogy)";
+    CjeuAlpenrind => "883/2004 Art 12(1); CJEU C-527/16 Alpenrind", "TCA Art SSC.11(1); CJEU C-527/16 Alpenrind (by analogy)";
+    CjeuSalemink => "883/2004 Art 11(3)(a); CJEU C-347/10 Salemink", "TCA Art SSC.10(3)(a); CJEU C-347/10 Salemink (by analogy)";
+    Gdpr22 => "GDPR Art 22(3)", "GDPR Art 22(3)";
+    TeleworkFramework => "883/2004 Art 16(1); Framework Agreement on cross-border telework (2023)", "TCA (cf. 883/2004 Art 16(1))";
 }
 
 impl Provision {

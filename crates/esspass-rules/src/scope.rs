@@ -93,15 +93,14 @@ pub(crate) fn assess(sit: &Situation<'_>, d: &mut Draft) {
     }
 
     // Purely internal situation.
-    let residence = person.residence;
-    let all_home = app.activities.iter().all(|a| activity_states(a).all(|c| c == residence))
+    let all_home = person.residence.is_some_and(|residence| app.activities.iter().all(|a| activity_states(a).all(|c| c == residence))
         && !person.nationalities.is_empty()
         && person.nationalities.iter().all(|c| *c == residence)
         && !person.stateless
         && !person.refugee
         && app.activities.iter().all(|a| a.posting.is_none() && a.employer.as_ref().is_none_or(|e| e.seat == residence))
-        && app.exception_request.as_ref().is_none_or(|r| r.legislation_country == residence);
-    if all_home {
+        && app.exception_request.as_ref().is_none_or(|r| r.legislation_country == residence));
+    if let (true, Some(residence)) = (all_home, person.residence) {
         d.say(R::ScopePurelyInternal, P::Reg883Art2, format!(
             "The person is a national of {residence}, lives there, and works there only, for an employer seated there: nothing crosses a border, so no legislation needs to be determined under the coordination rules."
         ));
@@ -129,7 +128,7 @@ pub(crate) fn assess(sit: &Situation<'_>, d: &mut Draft) {
 /// Personal scope; `false` when the person is not covered (reason pushed).
 fn personal(sit: &Situation<'_>, instrument: Instrument, d: &mut Draft) -> bool {
     let p = &sit.app.person;
-    let residence_area = p.residence.area();
+    let residence_area = p.residence.and_then(|r| r.area());
     let covered_nationality = |allowed: &[Area]| p.nationalities.iter().any(|n| n.area().is_some_and(|a| allowed.contains(&a)));
     let (allowed, basis): (&[Area], P) = match instrument {
         Instrument::Regulation883 => (&[Area::Eu, Area::Eea, Area::Switzerland], P::Reg883Art2),
@@ -149,13 +148,18 @@ fn personal(sit: &Situation<'_>, instrument: Instrument, d: &mut Draft) -> bool 
         d.say(scope_code, basis, format!("The states involved coordinate under {}, and the person, a national of {nats}, is covered.", instrument.title()));
         return true;
     }
+    let Some(residence) = p.residence else {
+        // Coverage of a person without a covered nationality turns on the residence, which is not
+        // known: the engine reports the missing residence; a person decides.
+        return true;
+    };
     if p.stateless || p.refugee {
         let who = if p.stateless { "stateless person" } else { "refugee" };
         if resides_within {
-            d.say(R::ScopeStatelessRefugee, basis, format!("The person is a {who} residing in {}, covered under {}.", p.residence, instrument.title()));
+            d.say(R::ScopeStatelessRefugee, basis, format!("The person is a {who} residing in {}, covered under {}.", residence, instrument.title()));
             return true;
         }
-        d.at(R::ScopeTcnNotResident, basis, format!("A {who} is covered only when residing in a participating state; the person resides in {}.", p.residence), "$.person.residence".into());
+        d.at(R::ScopeTcnNotResident, basis, format!("A {who} is covered only when residing in a participating state; the person resides in {residence}."), "$.person.residence".into());
         return false;
     }
     if p.nationalities.is_empty() {
@@ -172,14 +176,14 @@ fn personal(sit: &Situation<'_>, instrument: Instrument, d: &mut Draft) -> bool 
                 return false;
             }
             if residence_area != Some(Area::Eu) {
-                d.at(R::ScopeTcnNotResident, P::Reg1231Art1, format!("Regulation 1231/2010 covers third-country nationals legally resident in a Member State; the person, a national of {nats}, resides in {}.", p.residence), "$.person.residence".into());
+                d.at(R::ScopeTcnNotResident, P::Reg1231Art1, format!("Regulation 1231/2010 covers third-country nationals legally resident in a Member State; the person, a national of {nats}, resides in {residence}."), "$.person.residence".into());
                 return false;
             }
             legal_residence(p.legally_resident, &nats, P::Reg1231Art1, d, R::ScopeThirdCountryNational, "Regulation 1231/2010")
         }
         Instrument::EuUkTca => {
             if !resides_within {
-                d.at(R::ScopeTcnNotResident, P::TcaProtocol, format!("The TCA Protocol covers third-country nationals legally resident in the UK or a Member State; the person, a national of {nats}, resides in {}.", p.residence), "$.person.residence".into());
+                d.at(R::ScopeTcnNotResident, P::TcaProtocol, format!("The TCA Protocol covers third-country nationals legally resident in the UK or a Member State; the person, a national of {nats}, resides in {residence}."), "$.person.residence".into());
                 return false;
             }
             legal_residence(p.legally_resident, &nats, P::TcaProtocol, d, R::ScopeUk, "the TCA Protocol on Social Security Coordination")

@@ -81,6 +81,8 @@ pub(crate) enum Deemed {
     MarinerEmployerResidence,
     /// The home base of flight or cabin crew (Art 11(5)).
     HomeBase,
+    /// The state on whose continental shelf an installation stands (CJEU C-347/10 Salemink).
+    Shelf,
 }
 
 impl Entry {
@@ -108,10 +110,16 @@ impl<'a> Situation<'a> {
                 involved.push(c);
             }
         };
-        add(app.person.residence);
+        if let Some(r) = app.person.residence {
+            add(r);
+        }
         for a in &app.activities {
             for c in activity_states(a) {
                 add(c);
+            }
+            // The employer's registered office is told too (987/2009 Art 15(1), Art 16(1)).
+            for e in a.employer.iter().chain(a.real_employer.iter()) {
+                add(e.seat);
             }
         }
         if let Some(r) = &app.exception_request {
@@ -121,7 +129,8 @@ impl<'a> Situation<'a> {
         Situation { app, acts, involved }
     }
 
-    pub fn residence(&self) -> Country {
+    /// The state of residence, when known.
+    pub fn residence(&self) -> Option<Country> {
         self.app.person.residence
     }
 
@@ -132,13 +141,15 @@ impl<'a> Situation<'a> {
             let Some(act) = self.acts.get(i) else { continue };
             let a = act.activity;
             let deemed = if let Some(v) = &a.vessel {
-                let seat = a.employer.as_ref().map(|e| e.seat);
+                let seat = a.effective_employer().map(|e| e.seat);
                 match seat {
-                    Some(seat) if a.kind == ActivityKind::Employed && seat != v.flag && seat == self.residence() => {
+                    Some(seat) if a.kind == ActivityKind::Employed && seat != v.flag && Some(seat) == self.residence() => {
                         Some((seat, Deemed::MarinerEmployerResidence))
                     }
                     _ => Some((v.flag, Deemed::Flag)),
                 }
+            } else if let Some(o) = &a.offshore {
+                o.continental_shelf_of.map(|c| (c, Deemed::Shelf))
             } else {
                 a.home_base.map(|b| (b, Deemed::HomeBase))
             };
@@ -184,6 +195,7 @@ pub(crate) fn activity_states(a: &Activity) -> impl Iterator<Item = Country> + '
         .map(|s| s.country)
         .chain(a.vessel.as_ref().map(|v| v.flag))
         .chain(a.home_base)
+        .chain(a.offshore.as_ref().and_then(|o| o.continental_shelf_of))
         .chain(a.administration)
         .chain(a.posting.as_ref().map(|p| p.sending_state))
 }

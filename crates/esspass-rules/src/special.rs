@@ -2,7 +2,7 @@
 //! Mariners (Art 11(4)) and flight crew (Art 11(5)) are deeming rules on where an activity is
 //! pursued; they live with the place-of-work rules in `multistate`.
 
-use crate::application::ActivityKind;
+use crate::application::{ActivityKind, OptionBasis};
 use crate::codes::ReasonCode as R;
 use crate::decision::{Candidate, Draft, Procedure};
 use crate::multistate::{provisional_reason, set};
@@ -13,6 +13,44 @@ use esspass_core::{Country, StatusConfirmation};
 
 /// EU contract staff choose their legislation (Art 15; 987/2009 Art 15(2)): always a person.
 pub(crate) fn contract_staff(sit: &Situation<'_>, d: &mut Draft) {
+    if let [act] = sit.acts.as_slice()
+        && let Some(opt) = &act.activity.contract_staff_option
+    {
+        let a = act.activity;
+        let c = opt.country;
+        let open = match opt.basis {
+            OptionBasis::EmploymentState => a.states.iter().any(|s| s.country == c),
+            OptionBasis::Nationality => sit.app.person.nationalities.contains(&c),
+            OptionBasis::LastLegislation => true,
+        };
+        let ground = match opt.basis {
+            OptionBasis::EmploymentState => "the state in which the person is employed",
+            OptionBasis::Nationality => "the state of the person's nationality",
+            OptionBasis::LastLegislation => "the state whose legislation last applied to the person (as stated)",
+        };
+        if !open || c.area().is_none() {
+            d.at(R::ContractStaffOptionNotOpen, P::Art15, format!(
+                "The option names {c} as {ground}, which the application does not bear out: a person checks the option."
+            ), format!("{}.contract_staff_option", act.path()));
+            return;
+        }
+        d.say(R::ContractStaffOption, P::Art15, format!(
+            "The person, contract staff of the European Union, opted for the legislation of {c}, {ground}: Art 15 lets contract staff choose it, except for family allowances, which follow the conditions of employment."
+        ));
+        let w = crate::situation::Window { start: a.period.start, end: a.period.end, partial: false };
+        set(d, sit, Candidate {
+            country: c,
+            provision: P::Art15,
+            status: StatusConfirmation::ContractStaff,
+            start: w.start,
+            end: w.end,
+            provisional: false,
+            review_date: false,
+            institution: c,
+            procedure: Procedure::Notification,
+        }, w);
+        return;
+    }
     let path = sit.acts.iter().find(|a| a.kind() == ActivityKind::EuContractStaff).map(|a| format!("{}.kind", a.path())).unwrap_or_default();
     d.at(R::ContractStaff, P::Art15, "Contract staff of the European Union may opt for the legislation of the state where they are employed, the state whose legislation last applied, or the state of their nationality (Art 15; 987/2009 Art 15(2)); the option and its effects are recorded by a person.".into(), path);
 }
@@ -82,8 +120,10 @@ pub(crate) fn civil_servant(sit: &Situation<'_>, d: &mut Draft) {
         "The person is a civil servant of {admin} and also active in {}: the legislation of {admin}, the state of the employing administration, applies to all the activities.",
         list(&other_states)
     ));
-    let residence = sit.residence();
-    let institution = if residence.area().is_some() { residence } else { admin };
+    let institution = match sit.residence() {
+        Some(r) if r.area().is_some() => r,
+        _ => admin,
+    };
     provisional_reason(sit, d, institution);
     set(d, sit, Candidate {
         country: admin,

@@ -39,7 +39,7 @@ fn key_examples_apply_the_article_they_illustrate() {
     for (file, country, article, status, buc, sed) in [
         ("georgios-gr-it-12-months.determined.json", "GR", "883/2004 Art 12(1)", "01", "LA_BUC_04", "A009"),
         ("two-state-worker-be-nl.determined.json", "BE", "883/2004 Art 13(1)(a)", "02", "LA_BUC_02", "A003"),
-        ("posting-30-months.manual_review.json", "GR", "883/2004 Art 16(1)", "11", "LA_BUC_01", "A001"),
+        ("posting-30-months.determined.json", "IT", "883/2004 Art 11(3)(a)", "12", "LA_BUC_05", "A010"),
         ("self-employed-pl-de.determined.json", "PL", "883/2004 Art 12(2)", "03", "LA_BUC_04", "A009"),
         ("mariner-maltese-flag.determined.json", "MT", "883/2004 Art 11(4)", "07", "LA_BUC_05", "A010"),
         ("flight-crew-home-base.determined.json", "DE", "883/2004 Art 11(5)", "10", "LA_BUC_05", "A010"),

@@ -8,6 +8,8 @@
 //! - The same input always gives the same decision.
 //! - Permuting the activities changes nothing (paths aside, which follow the activities).
 //! - Parsing never panics, and what the engine reads it can write back.
+//! - A true, consistent fact added never turns a determined case into review (nor changes its
+//!   legislation); a determined decision names only states the application involves.
 
 #[path = "properties/generate.rs"]
 mod generate;
@@ -15,7 +17,7 @@ mod generate;
 mod oracle;
 
 use esspass_core::{Area, Date};
-use esspass_rules::{Application, Decision, Effect, Outcome, Share, decide, parse_application};
+use esspass_rules::{Application, Decision, Effect, Outcome, Share, Span, decide, parse_application};
 use generate::{application, json_value, mutate};
 use oracle::{article_conditions_hold, met_reasons_hold, minus_day, plus_months};
 use proptest::prelude::*;
@@ -41,6 +43,92 @@ fn remap_paths(d: &Decision, perm: &[usize]) -> Decision {
     d
 }
 
+/// Every state the application names: where the person lives and works (flags, bases, shelves), the
+/// administrations, sending states, employers' seats, the states asked for or opted for.
+fn named_states(app: &Application) -> Vec<esspass_core::Country> {
+    let mut v: Vec<esspass_core::Country> = app.person.residence.into_iter().collect();
+    for a in &app.activities {
+        v.extend(a.states.iter().map(|s| s.country));
+        v.extend(a.vessel.as_ref().map(|x| x.flag));
+        v.extend(a.home_base);
+        v.extend(a.offshore.as_ref().and_then(|o| o.continental_shelf_of));
+        v.extend(a.administration);
+        v.extend(a.posting.as_ref().map(|p| p.sending_state));
+        v.extend(a.employer.iter().chain(a.real_employer.iter()).map(|e| e.seat));
+        v.extend(a.contract_staff_option.as_ref().map(|o| o.country));
+    }
+    v.extend(app.exception_request.as_ref().map(|r| r.legislation_country));
+    v
+}
+
+/// True facts that are consistent with the application and are no reason for doubt: stating them
+/// must leave a determined decision determined, with the same legislation. Each returns `None` when
+/// it does not fit the application.
+fn consistent_additions(app: &Application, d: &Decision) -> Vec<(&'static str, Application)> {
+    let mut out = Vec::new();
+    let mut with = |name: &'static str, f: &dyn Fn(&mut Application) -> bool| {
+        let mut a = app.clone();
+        if f(&mut a) {
+            out.push((name, a));
+        }
+    };
+    with("a reference", &|a| {
+        a.reference = Some("REF-1".into());
+        true
+    });
+    with("neither hired out nor under contract with the host", &|a| {
+        match a.activities.as_mut_slice() {
+            [one] if one.kind == esspass_rules::ActivityKind::Employed => match one.posting.as_mut() {
+                Some(p) if p.on_behalf_of_employer == Some(true) && p.hired_out_to_third_undertaking.is_none() && p.contract_with_host_undertaking.is_none() => {
+                    p.hired_out_to_third_undertaking = Some(false);
+                    p.contract_with_host_undertaking = Some(false);
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    });
+    with("not a permanent assignment (an end is given)", &|a| match a.activities.as_mut_slice() {
+        [one] if one.period.end.is_some() => match one.posting.as_mut() {
+            Some(p) if p.permanent_assignment.is_none() => {
+                p.permanent_assignment = Some(false);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    });
+    with("the formal employer is the real employer", &|a| {
+        let mut changed = false;
+        for act in &mut a.activities {
+            if act.real_employer.is_none() && act.vessel.is_none() && let Some(e) = act.employer.clone() {
+                act.real_employer = Some(e);
+                changed = true;
+            }
+        }
+        changed
+    });
+    with("not posted (no posting given)", &|a| {
+        let mut changed = false;
+        for act in &mut a.activities {
+            if act.posting.is_none() && act.posted.is_none() && act.kind == esspass_rules::ActivityKind::Employed {
+                act.posted = Some(false);
+                changed = true;
+            }
+        }
+        changed
+    });
+    if let (Some(c), Some(p)) = (d.legislation_country, d.period)
+        && app.exception_request.is_none() && !p.review_date {
+        with("an exception asked for what the rules give", &|a| {
+            a.exception_request = Some(esspass_rules::ExceptionRequest { legislation_country: c, period: Span { start: p.start, end: p.end }, grounds: None, framework: None });
+            true
+        });
+    }
+    out
+}
+
 // ------------------------------------------------------------------ properties
 
 proptest! {
@@ -54,7 +142,7 @@ proptest! {
             if let Err(e) = article_conditions_hold(&app, &d) {
                 prop_assert!(false, "{e}\n{}\n{}", serde_json::to_string_pretty(&app).unwrap(), esspass_rules::explain(&d));
             }
-            prop_assert!(d.reasons.iter().all(|r| matches!(r.effect, Effect::Met | Effect::Info)), "determined with a review reason");
+            prop_assert!(d.reasons.iter().all(|r| matches!(r.effect, Effect::Met | Effect::Info | Effect::NotMet)), "determined with a review reason");
         }
         if let Err(e) = met_reasons_hold(&app, &d) {
             prop_assert!(false, "{e}\n{}\n{}", serde_json::to_string_pretty(&app).unwrap(), esspass_rules::explain(&d));
@@ -67,6 +155,48 @@ proptest! {
             prop_assert!(d.legislation_country.is_none() && d.article.is_none());
         }
         prop_assert!(d.reasons.iter().all(|r| !r.article.is_empty() && !r.text.is_empty()));
+    }
+
+    /// Giving the engine more true facts never makes it less able to decide: a determined case stays
+    /// determined, with the same legislation, when a true, consistent fact that is no reason for
+    /// doubt is added.
+    #[test]
+    fn a_true_consistent_fact_never_turns_a_determined_case_into_review(app in application()) {
+        let Some(app) = reparse(&app) else { return Ok(()) };
+        let d = decide(&app);
+        if d.outcome != Outcome::Determined {
+            return Ok(());
+        }
+        for (what, more) in consistent_additions(&app, &d) {
+            let Some(more) = reparse(&more) else { prop_assert!(false, "adding {what} made the application invalid"); continue };
+            let e = decide(&more);
+            prop_assert_eq!(e.outcome, Outcome::Determined, "adding {} turned a determined case into {}:\n{}", what, e.outcome.name(), esspass_rules::explain(&e));
+            prop_assert_eq!(e.legislation_country, d.legislation_country, "adding {} changed the legislation", what);
+        }
+    }
+
+    /// A determined decision names only states the application involves, and tells every one of
+    /// them but its own institution's.
+    #[test]
+    fn a_determined_outcome_names_only_involved_states(app in application()) {
+        let Some(app) = reparse(&app) else { return Ok(()) };
+        let d = decide(&app);
+        if d.outcome != Outcome::Determined {
+            return Ok(());
+        }
+        let named = named_states(&app);
+        let leg = d.legislation_country.unwrap();
+        prop_assert!(named.contains(&leg), "legislation of {} which the application does not name", leg);
+        prop_assert!(d.institution_country.is_some_and(|c| named.contains(&c)));
+        for c in &d.states_concerned {
+            prop_assert!(named.contains(c), "{} is concerned but not named", c);
+        }
+        prop_assert!(d.states_concerned.contains(&leg));
+        let inst = d.institution_country.unwrap();
+        let others: Vec<_> = d.states_concerned.iter().copied().filter(|c| *c != inst).collect();
+        prop_assert_eq!(&d.other_states, &others);
+        prop_assert_eq!(d.allowed.len(), 1);
+        prop_assert_eq!(d.allowed[0].legislation_country, leg);
     }
 
     #[test]

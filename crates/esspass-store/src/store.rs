@@ -926,6 +926,28 @@ impl Store {
         })
     }
 
+    /// Put an application the rules engine decided automatically back into the case workers' queue
+    /// when it is contested (GDPR Art 22(3)) — once: `false` if it is no longer an automatic
+    /// decision (`determined`, `not_competent` or `not_applicable`, decided by `rules-engine`). The
+    /// engine's decision and reasons stay with the application; `note` records who contested and why.
+    pub async fn contest_application(&self, application_id: &str, note: &str, audit: Option<&AuditEntry>) -> Result<bool> {
+        let head_sql = self.head_sql();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let r = sqlx::query("UPDATE applications SET state = 'pending_review', final = NULL, decided_by = NULL, decided_at = NULL, decision_note = $1 WHERE application_id = $2 AND decided_by = 'rules-engine' AND state IN ('determined', 'not_competent', 'not_applicable')")
+                .bind(note).bind(application_id).execute(&mut *tx).await?;
+            if r.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            if let Some(e) = audit {
+                audit_in_tx!(tx, head_sql, e);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
     // ---- employment records ------------------------------------------------------------------
 
     pub async fn insert_employment(&self, e: &EmploymentRow) -> Result<()> {

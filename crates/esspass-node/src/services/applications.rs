@@ -30,7 +30,8 @@ pub struct A1Request {
 #[serde(deny_unknown_fields)]
 pub struct CaseDecision {
     pub approve: bool,
-    /// For an approval: defaults to the engine's candidate where it named one.
+    /// For an approval: defaults to the first outcome the engine's reasons allow
+    /// (`decision.allowed[0]`), else the engine's candidate.
     #[serde(default)]
     pub legislation_country: Option<String>,
     #[serde(default)]
@@ -43,6 +44,36 @@ pub struct CaseDecision {
     pub end: Option<String>,
     /// Why: recorded with the decision.
     pub note: String,
+    /// Required when the approval is not among the outcomes the engine's reasons allow
+    /// (`decision.allowed`): why the case worker departs from them. Recorded in the audit trail.
+    #[serde(default)]
+    pub override_reason: Option<String>,
+    /// Required for an approval under 883/2004 Art 16(1): the other state's agreement.
+    #[serde(default)]
+    pub agreement: Option<Agreement>,
+}
+
+/// The other state's agreement to an Art 16 exception (the EESSI A001/A002/A011 exchange).
+#[derive(Debug, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Agreement {
+    /// The state that agreed (ISO 3166-1 alpha-2).
+    pub state: String,
+    /// The SED that carries the agreement: `A002` (reply) or `A011` (agreement).
+    pub sed: String,
+    /// The day of the agreement (YYYY-MM-DD).
+    pub date: String,
+    /// The case or document reference of the exchange.
+    pub reference: String,
+}
+
+/// `POST /api/v1/applications/{id}/contest`: a request for human review of an adverse automatic
+/// decision (GDPR Art 22(3)).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContestRequest {
+    /// Why the decision is contested (1 to 2000 characters).
+    pub reason: String,
 }
 
 fn problems_detail(p: &esspass_core::Problems) -> String {
@@ -210,11 +241,22 @@ pub async fn decide(store: &Store, inst: &InstitutionConfig, id: &str, d: CaseDe
     if d.note.trim().is_empty() {
         return Err(ApiError::new(400, ErrorCode::BadRequest, "a decision needs a note saying why"));
     }
+    let mut audit_details = json!({"application": id});
     let (state, fin) = if d.approve {
-        let cand = |k: &str| app.decision.get(k).and_then(Value::as_str).map(str::to_owned);
-        let country = d.legislation_country.or_else(|| cand("legislation_country")).ok_or_else(|| ApiError::new(400, ErrorCode::MissingField, "legislation_country is required"))?;
+        // The approval starts from what the law allows on the engine's reasons, not from what was
+        // asked: the first allowed outcome, else the engine's candidate.
+        let allowed: Vec<Value> = app.decision.get("allowed").and_then(Value::as_array).cloned().unwrap_or_default();
+        let first = allowed.first();
+        let cand = |k: &str| {
+            first.and_then(|a| a.get(k)).and_then(Value::as_str).map(str::to_owned).or_else(|| app.decision.get(k).and_then(Value::as_str).map(str::to_owned))
+        };
+        let country = d.legislation_country.clone().or_else(|| cand("legislation_country")).ok_or_else(|| ApiError::new(400, ErrorCode::MissingField, "legislation_country is required"))?;
         let country = Country::parse(&country).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidCountry, "legislation_country"))?;
-        let status = d.status_confirmation.or_else(|| cand("status_confirmation")).ok_or_else(|| ApiError::new(400, ErrorCode::MissingField, "status_confirmation is required"))?;
+        // The allowed outcome for the country chosen, if there is one.
+        let matching = allowed.iter().find(|a| a.get("legislation_country").and_then(Value::as_str).and_then(Country::parse) == Some(country));
+        let from_match = |k: &str| matching.and_then(|a| a.get(k)).and_then(Value::as_str).map(str::to_owned);
+        let explicit_choice = d.legislation_country.is_some();
+        let status = d.status_confirmation.clone().or_else(|| if explicit_choice { from_match("status_confirmation") } else { cand("status_confirmation") }).or_else(|| cand("status_confirmation")).ok_or_else(|| ApiError::new(400, ErrorCode::MissingField, "status_confirmation is required"))?;
         let status = StatusConfirmation::parse(&status).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidStatusConfirmation, "status_confirmation"))?;
         let period = |k: &str, given: Option<String>| given.or_else(|| app.decision.pointer(&format!("/period/{k}")).and_then(Value::as_str).map(str::to_owned));
         let start = period("start", d.start).and_then(|s| Date::parse(&s)).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidDate, "start is required (YYYY-MM-DD)"))?;
@@ -222,8 +264,46 @@ pub async fn decide(store: &Store, inst: &InstitutionConfig, id: &str, d: CaseDe
         if end < start {
             return Err(ApiError::new(400, ErrorCode::PeriodReversed, "end before start"));
         }
-        let article = d.article.or_else(|| cand("article"));
-        ("approved", Some(json!({"legislation_country": country.iso(), "article": article, "status_confirmation": status.code(), "start": start.to_string(), "end": end.to_string(), "provisional": false})))
+        let article = d.article.clone().or_else(|| if explicit_choice { from_match("article") } else { cand("article") }).or_else(|| cand("article"));
+        // Anything the reasons exclude needs an explicit override with a written reason.
+        let within = allowed.is_empty()
+            || allowed.iter().any(|a| {
+                a.get("legislation_country").and_then(Value::as_str).and_then(Country::parse) == Some(country)
+                    && a.get("status_confirmation").and_then(Value::as_str) == Some(status.code())
+                    && article.as_deref().is_none_or(|x| a.get("article").and_then(Value::as_str) == Some(x))
+            });
+        let override_reason = d.override_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        if !within && override_reason.is_none() {
+            return Err(ApiError::new(400, ErrorCode::OverrideReasonRequired, format!(
+                "{} under {} (status {}) is not among the outcomes the engine's reasons allow ({}); give override_reason to depart from them",
+                country.iso(), article.as_deref().unwrap_or("no article"), status.code(),
+                allowed.iter().map(|a| format!("{} {}", a.get("legislation_country").and_then(Value::as_str).unwrap_or("?"), a.get("article").and_then(Value::as_str).unwrap_or("?"))).collect::<Vec<_>>().join("; ")
+            )));
+        }
+        if override_reason.is_some_and(|r| r.chars().count() > 2000) {
+            return Err(ApiError::new(400, ErrorCode::LengthOutOfRange, "override_reason has more than 2000 characters"));
+        }
+        // An Art 16 exception is never issued on one side's say-so.
+        let exception = status == StatusConfirmation::Exception || article.as_deref().is_some_and(|a| a.contains("Art 16(1)"));
+        let agreement = if exception {
+            let a = d.agreement.as_ref().ok_or_else(|| ApiError::new(409, ErrorCode::AgreementRequired, "an Art 16(1) exception needs the other state's agreement (agreement: state, sed A002 or A011, date, reference) before a PDA1 follows"))?;
+            let other = Country::parse(&a.state).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidCountry, "agreement.state"))?;
+            if other == country || !matches!(a.sed.as_str(), "A002" | "A011") || Date::parse(&a.date).is_none() || a.reference.trim().is_empty() {
+                return Err(ApiError::new(409, ErrorCode::AgreementRequired, "the agreement must come from another state, by SED A002 or A011, with its date (YYYY-MM-DD) and reference"));
+            }
+            Some(json!(a))
+        } else {
+            None
+        };
+        if let Some(m) = audit_details.as_object_mut() {
+            if let Some(r) = override_reason {
+                m.insert("override_reason".into(), json!(r));
+            }
+            if let Some(a) = &agreement {
+                m.insert("agreement".into(), a.clone());
+            }
+        }
+        ("approved", Some(json!({"legislation_country": country.iso(), "article": article, "status_confirmation": status.code(), "start": start.to_string(), "end": end.to_string(), "provisional": false, "override_reason": override_reason, "agreement": agreement})))
     } else {
         ("refused", None)
     };
@@ -232,10 +312,39 @@ pub async fn decide(store: &Store, inst: &InstitutionConfig, id: &str, d: CaseDe
         Some(c) if c != inst.country => ("not_competent", Some(not_competent(c))),
         _ => (state, fin),
     };
-    let audit = AuditEntry::new(now, by, &format!("{state}_a1_application"), &app.person_id, "applicable legislation", json!({"application": id}));
+    let audit = AuditEntry::new(now, by, &format!("{state}_a1_application"), &app.person_id, "applicable legislation", audit_details);
     let decision = esspass_store::ApplicationDecision { state, final_decision: fin.as_ref(), by, at: now, note: Some(&d.note) };
     if !store.decide_application(id, &decision, Some(&audit)).await? {
         return Err(ApiError::new(409, ErrorCode::BadRequest, "the application was decided meanwhile"));
+    }
+    store.application(id).await?.ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "application vanished"))
+}
+
+/// Contest an adverse automatic decision (GDPR Art 22(3)): the application goes back to the case
+/// workers' queue with the engine's decision and reasons; who contested and why is recorded. The back
+/// office and the employer that submitted may contest (the person later through the portal).
+pub async fn contest(store: &Store, id: &str, req: ContestRequest, key: &ApiKeyConfig, by: &str, now: i64) -> Result<ApplicationRow, ApiError> {
+    let app = store.application(id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
+    if !may_access(key, &app) {
+        return Err(ApiError::new(403, ErrorCode::UnavailableForEmployer, "the application belongs to another employer"));
+    }
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(ApiError::new(400, ErrorCode::LengthOutOfRange, "reason must have 1 to 2000 characters"));
+    }
+    let contestable = app.decision.get("contestable").and_then(Value::as_bool) == Some(true);
+    if !contestable || app.decided_by.as_deref() != Some("rules-engine") {
+        return Err(ApiError::new(409, ErrorCode::NotContestable, format!(
+            "the application is {} and its decision is not an adverse automatic one: nothing to contest", app.state.replace('_', " ")
+        )));
+    }
+    if !store.credentials_of_application(id).await?.is_empty() {
+        return Err(ApiError::new(409, ErrorCode::NotContestable, "a PDA1 was already issued for this decision; revoke it before contesting"));
+    }
+    let audit = AuditEntry::new(now, by, "contest_a1_application", &app.person_id, "applicable legislation: human review (GDPR Art 22(3))", json!({"application": id, "previous_state": app.state, "reason": reason}));
+    let note = format!("contested by {by}: {reason}");
+    if !store.contest_application(id, &note, Some(&audit)).await? {
+        return Err(ApiError::new(409, ErrorCode::NotContestable, "the application was changed meanwhile"));
     }
     store.application(id).await?.ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "application vanished"))
 }

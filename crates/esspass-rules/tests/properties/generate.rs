@@ -5,7 +5,7 @@
 use super::oracle::plus_months;
 use esspass_core::{Country, Date};
 use esspass_rules::{
-    Activity, ActivityKind, Application, Employer, ExceptionRequest, InsurancePeriod, Person, Posting, PreviousPosting, Share, Span, StateShare,
+    Activity, ActivityKind, Application, Employer, ExceptionRequest, Extension, Interruption, InsurancePeriod, Person, Posting, PreviousPosting, Share, Span, StateShare,
     SubstantialActivity, Vessel,
 };
 use proptest::prelude::*;
@@ -50,7 +50,7 @@ pub fn indicators() -> impl Strategy<Value = SubstantialActivity> {
 
 pub fn employer() -> impl Strategy<Value = Employer> {
     (prop::sample::select(&["Alpha", "Beta", "Gamma"][..]), opt(prop::sample::select(&["X1", "X2"][..])), country(), opt(indicators())).prop_map(
-        |(name, id, seat, sa)| Employer { name: name.to_string(), id: id.map(str::to_string), seat, substantial_activity: sa },
+        |(name, id, seat, sa)| Employer { name: name.to_string(), id: id.map(str::to_string), seat, substantial_activity: sa, temporary_work_agency: false, agency_placements_in_seat_state: None },
     )
 }
 
@@ -110,6 +110,10 @@ pub fn posting_facts() -> impl Strategy<Value = Posting> {
             self_employed_since: since,
             similar_activity: sim,
             maintains_business_in_sending_state: maint,
+            hired_out_to_third_undertaking: None,
+            contract_with_host_undertaking: None,
+            permanent_assignment: None,
+            extends: None,
         })
 }
 
@@ -162,12 +166,13 @@ pub fn application() -> impl Strategy<Value = Application> {
             let mut app = Application {
                 decision_date,
                 reference: None,
-                person: Person { residence, nationalities, stateless, refugee, legally_resident: lr },
+                person: Person { residence: Some(residence), nationalities, stateless, refugee, legally_resident: lr },
                 activities,
                 exception_request: exc.map(|(c, s, l)| ExceptionRequest {
                     legislation_country: c,
                     period: Span { start: s, end: l.and_then(|l| s.add_days(l)) },
                     grounds: None,
+                    framework: None,
                 }),
             };
             // Which share criteria are given (for every state), and now and then one left out.
@@ -226,7 +231,20 @@ pub fn build(r: RawActivity, residence: Country, first: Option<(Date, Option<i64
     if r.seat_at_home {
         employer.seat = residence;
     }
-    let mut a = Activity { kind: r.kind, period, employer: None, administration: None, states: Vec::new(), posting: None, vessel: None, home_base: None };
+    let mut a = Activity {
+        kind: r.kind,
+        period,
+        employer: None,
+        administration: None,
+        states: Vec::new(),
+        posting: None,
+        vessel: None,
+        home_base: None,
+        real_employer: None,
+        offshore: None,
+        posted: None,
+        contract_staff_option: None,
+    };
     match r.kind {
         Employed => a.employer = Some(employer.clone()),
         CivilServant => a.administration = r.administration.or(Some(r.deemed_state)),
@@ -252,6 +270,10 @@ pub fn build(r: RawActivity, residence: Country, first: Option<(Date, Option<i64
                     self_employed_since: (!employed).then(|| start.add_days(-900).unwrap()),
                     similar_activity: (!employed).then_some(true),
                     maintains_business_in_sending_state: (!employed).then_some(true),
+                    hired_out_to_third_undertaking: None,
+                    contract_with_host_undertaking: None,
+                    permanent_assignment: None,
+                    extends: None,
                 }
             } else {
                 rp.random
@@ -273,6 +295,21 @@ pub fn build(r: RawActivity, residence: Country, first: Option<(Date, Option<i64
                 4 => p.self_employed_since = p.self_employed_since.map(|_| plus_months(start, -2).add_days(i64::from(rp.len % 2 == 0)).unwrap()),
                 5 => period.end = Some(plus_months(start, 24).add_days(-1 + i64::from(rp.len % 2 == 0)).unwrap()),
                 6 => p.previous_postings = None,
+                // The second round's facts: clear failures and their absence.
+                7 => p.hired_out_to_third_undertaking = employed.then_some(rp.len % 2 == 0),
+                8 => p.contract_with_host_undertaking = employed.then_some(rp.len % 2 == 0),
+                9 => {
+                    if let Some(e) = a.employer.as_mut() {
+                        e.temporary_work_agency = true;
+                        e.agency_placements_in_seat_state = Some(rp.len % 2 == 0);
+                    }
+                }
+                10 => {
+                    p.permanent_assignment = Some(true);
+                    period.end = None;
+                }
+                11 => p.extends = Some(Extension { host_state: rp.host, start: start.add_days(-(rp.len % 400)).unwrap(), end: start.add_days(-1).unwrap(), interruption: Interruption::Illness }),
+                12 => p.prior_insurance = Some(vec![InsurancePeriod { country: rp.host, start: start.add_days(-400).unwrap(), end: None }]),
                 _ => {}
             }
             if !employed {

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use esspass_core::{Country, Date};
-use esspass_rules::{Activity, ActivityKind, Application, Decision, Effect, Employer, Posting, StateShare};
+use esspass_rules::{Activity, ActivityKind, Application, Decision, Effect, Employer, InsurancePeriod, Posting, StateShare};
 
 /// Calendar arithmetic written again, on (year, month, day), for the oracle.
 pub fn ymd(d: Date) -> (i32, u32, u32) {
@@ -112,14 +112,17 @@ pub fn substantial(v: &[(u64, u64)]) -> Option<bool> {
 /// States an activity counts in (deemed for vessels and flight crew).
 pub fn counted_states(app: &Application, a: &Activity) -> Vec<Country> {
     if let Some(v) = &a.vessel {
-        let seat = a.employer.as_ref().map(|e| e.seat);
+        let seat = a.effective_employer().map(|e| e.seat);
         return match seat {
-            Some(s) if a.kind == ActivityKind::Employed && s != v.flag && s == app.person.residence => vec![s],
+            Some(s) if a.kind == ActivityKind::Employed && s != v.flag && Some(s) == app.person.residence => vec![s],
             _ => vec![v.flag],
         };
     }
     if let Some(b) = a.home_base {
         return vec![b];
+    }
+    if let Some(o) = &a.offshore {
+        return o.continental_shelf_of.into_iter().collect();
     }
     a.states.iter().map(|s| s.country).collect()
 }
@@ -167,8 +170,42 @@ pub fn posting_conditions_hold(app: &Application, employed: bool, legislation: C
             return Err("self-employed conditions fail".into());
         }
     }
-    prior_insurance_holds(p, a.period.start)?;
-    gap_holds(p, host, a.period.start)
+    if employed || p.prior_insurance.is_some() {
+        prior_insurance_holds(p, a.period.start)?;
+    }
+    if employed || p.previous_postings.is_some() {
+        gap_holds(p, host, a.period.start)?;
+    }
+    Ok(())
+}
+
+/// A posting condition that fails beyond doubt (Art 12 with 987/2009 Art 14, Decision A2): the
+/// posting rule cannot apply, whatever else is open.
+pub fn posting_clearly_fails(app: &Application) -> bool {
+    let [a] = app.activities.as_slice() else { return false };
+    let Some(p) = &a.posting else { return false };
+    let from = p.extends.as_ref().map_or(a.period.start, |x| x.start.min(a.period.start));
+    let too_long = a.period.end.is_some_and(|e| e > minus_day(plus_months(from, 24)));
+    let permanent = a.period.end.is_none() && p.permanent_assignment == Some(true);
+    let employed = a.kind == ActivityKind::Employed;
+    let e = a.real_employer.as_ref().or(a.employer.as_ref());
+    let host = a.states.first().map(|s| s.country);
+    let day_before = a.period.start.add_days(-1);
+    let other_before = (employed || p.prior_insurance.is_some())
+        && p.prior_insurance.as_ref().is_some_and(|l| {
+            let covers = |ip: &InsurancePeriod| day_before.is_some_and(|d| ip.start <= d && ip.end.is_none_or(|x| x >= d));
+            !l.iter().any(|ip| ip.country == p.sending_state && covers(ip)) && l.iter().any(|ip| ip.country != p.sending_state && covers(ip))
+        });
+    let employed_fails = employed
+        && (p.replaces_posted_person == Some(true)
+            || p.on_behalf_of_employer == Some(false)
+            || p.hired_out_to_third_undertaking == Some(true)
+            || p.contract_with_host_undertaking == Some(true)
+            || (a.real_employer.is_some() && a.real_employer.as_ref().map(|r| r.seat) == host)
+            || e.is_some_and(|e| e.substantial_activity.as_ref().is_some_and(|s| s.internal_management_only == Some(true)))
+            || e.is_some_and(|e| e.temporary_work_agency && e.agency_placements_in_seat_state == Some(false)));
+    let self_fails = !employed && (p.similar_activity == Some(false) || p.maintains_business_in_sending_state == Some(false));
+    too_long || permanent || other_before || employed_fails || self_fails
 }
 
 pub fn prior_insurance_holds(p: &Posting, start: Date) -> Result<(), String> {
@@ -206,7 +243,7 @@ pub fn article_conditions_hold(app: &Application, d: &Decision) -> Result<(), St
     if !participating(leg) {
         return Err(format!("legislation of a non-participating state {leg}"));
     }
-    let res = app.person.residence;
+    let res = app.person.residence.ok_or("determined without a known residence")?;
     // Kinds of the activities that count: those with at least one non-marginal state.
     let kinds = |k: ActivityKind| {
         app.activities.iter().any(|a| a.kind == k && (!matches!(k, Employed | SelfEmployed) || counted_states(app, a).iter().any(|c| !marginal(app, *c))))
@@ -222,7 +259,8 @@ pub fn article_conditions_hold(app: &Application, d: &Decision) -> Result<(), St
         "883/2004 Art 12(1)" | "TCA Art SSC.11(1)" => posting_conditions_hold(app, true, leg),
         "883/2004 Art 12(2)" | "TCA Art SSC.11(2)" => posting_conditions_hold(app, false, leg),
         "883/2004 Art 11(3)(a)" | "TCA Art SSC.10(3)(a)" => {
-            if no_posting && !kinds(CivilServant) && !kinds(EuContractStaff) && non_marginal == [leg] { Ok(()) } else { Err(format!("work not in {leg} alone: {non_marginal:?}")) }
+            let posting_ok = no_posting || posting_clearly_fails(app);
+            if posting_ok && !kinds(CivilServant) && !kinds(EuContractStaff) && non_marginal == [leg] { Ok(()) } else { Err(format!("work not in {leg} alone (or a posting that does not clearly fail): {non_marginal:?}")) }
         }
         "883/2004 Art 11(3)(b)" => {
             let admins: Vec<Option<Country>> = app.activities.iter().filter(|a| a.kind == CivilServant).map(|a| a.administration).collect();
@@ -255,7 +293,7 @@ pub fn article_conditions_hold(app: &Application, d: &Decision) -> Result<(), St
                 .activities
                 .iter()
                 .filter(|a| a.kind == Employed && counted_states(app, a).iter().any(|c| !marginal(app, *c)))
-                .filter_map(|a| a.employer.as_ref())
+                .filter_map(|a| a.effective_employer())
                 .map(|e| (employer_key(e), e.seat))
                 .collect();
             emps.sort();
@@ -283,7 +321,7 @@ pub fn article_conditions_hold(app: &Application, d: &Decision) -> Result<(), St
                 app.activities.iter().filter(|a| a.kind == Employed).flat_map(|a| counted_states(app, a)).filter(|c| !marginal(app, *c)).collect();
             employed_states.sort();
             employed_states.dedup();
-            let seats: Vec<Country> = app.activities.iter().filter(|a| a.kind == Employed).filter_map(|a| a.employer.as_ref()).map(|e| e.seat).collect();
+            let seats: Vec<Country> = app.activities.iter().filter(|a| a.kind == Employed).filter_map(|a| a.effective_employer()).map(|e| e.seat).collect();
             let ok = match employed_states.as_slice() {
                 [one] => *one == leg,
                 [] => false,
@@ -295,6 +333,16 @@ pub fn article_conditions_hold(app: &Application, d: &Decision) -> Result<(), St
             let civil_here = app.activities.iter().any(|a| a.kind == CivilServant && a.administration == Some(leg));
             let other_elsewhere = app.activities.iter().filter(|a| a.kind != CivilServant).flat_map(|a| counted_states(app, a)).any(|c| c != leg);
             if civil_here && other_elsewhere { Ok(()) } else { Err("no civil service in that state plus activity elsewhere".into()) }
+        }
+        "883/2004 Art 15" => {
+            let [a] = app.activities.as_slice() else { return Err("Art 15 with several activities".into()) };
+            let o = a.contract_staff_option.as_ref().ok_or("Art 15 without an option")?;
+            let open = match o.basis {
+                esspass_rules::OptionBasis::EmploymentState => a.states.iter().any(|s| s.country == leg),
+                esspass_rules::OptionBasis::Nationality => app.person.nationalities.contains(&leg),
+                esspass_rules::OptionBasis::LastLegislation => true,
+            };
+            if a.kind == EuContractStaff && o.country == leg && open { Ok(()) } else { Err("the option does not give that state".into()) }
         }
         other => Err(format!("a determined decision cites {other}, which is never decided without a person")),
     }
@@ -313,8 +361,8 @@ pub fn met_reasons_hold(app: &Application, d: &Decision) -> Result<(), String> {
             "R-12-1-ON-BEHALF" => posting.is_some_and(|p| p.on_behalf_of_employer == Some(true)),
             "R-14-1-PRIOR-INSURANCE-OK" => one.zip(posting).is_some_and(|(a, p)| prior_insurance_holds(p, a.period.start).is_ok()),
             "R-12-GAP-OK" => one.zip(posting).is_some_and(|(a, p)| a.states.first().is_some_and(|h| gap_holds(p, h.country, a.period.start).is_ok())),
-            "R-13-1-A-RESIDENCE" => substantial(&given(app, app.person.residence, &[0, 1], &[ActivityKind::Employed])) == Some(true),
-            "R-13-2-A-RESIDENCE" => substantial(&given(app, app.person.residence, &[0, 1, 2], &[ActivityKind::SelfEmployed])) == Some(true),
+            "R-13-1-A-RESIDENCE" => app.person.residence.is_some_and(|r| substantial(&given(app, r, &[0, 1], &[ActivityKind::Employed])) == Some(true)),
+            "R-13-2-A-RESIDENCE" => app.person.residence.is_some_and(|r| substantial(&given(app, r, &[0, 1, 2], &[ActivityKind::SelfEmployed])) == Some(true)),
             "R-11-4-FLAG-STATE" => app.activities.iter().any(|a| a.vessel.is_some()),
             "R-11-5-HOME-BASE" => app.activities.iter().any(|a| a.home_base.is_some()),
             "R-11-3-B-CIVIL-SERVANT" | "R-13-4-CIVIL-SERVANT" => app.activities.iter().any(|a| a.kind == ActivityKind::CivilServant),

@@ -103,6 +103,32 @@ pub fn crew(base: &str, seat: &str) -> Value {
            "employer": {"name": format!("Airline {seat}"), "seat": seat}, "home_base": base})
 }
 
+/// Set a JSON pointer-like path of object keys (creating objects on the way).
+pub fn set(mut v: Value, path: &[&str], x: Value) -> Value {
+    let mut cur = &mut v;
+    for (i, k) in path.iter().enumerate() {
+        if i + 1 == path.len() {
+            cur[*k] = x;
+            break;
+        }
+        cur = if let Ok(n) = k.parse::<usize>() { &mut cur[n] } else { &mut cur[*k] };
+    }
+    v
+}
+
+/// Remove a key at the end of a path.
+pub fn unset(mut v: Value, path: &[&str]) -> Value {
+    let mut cur = &mut v;
+    for (i, k) in path.iter().enumerate() {
+        if i + 1 == path.len() {
+            cur.as_object_mut().unwrap().remove(*k);
+            break;
+        }
+        cur = if let Ok(n) = k.parse::<usize>() { &mut cur[n] } else { &mut cur[*k] };
+    }
+    v
+}
+
 pub fn exception(country: &str, start: &str, end: &str) -> Value {
     json!({"legislation_country": country, "period": {"start": start, "end": end}, "grounds": "project continuity"})
 }
@@ -118,19 +144,22 @@ pub struct Expect {
     pub end: Option<&'static str>,
     pub buc: Option<Option<&'static str>>,
     pub codes: Vec<&'static str>,
+    pub concerned: Option<Vec<&'static str>>,
+    pub contestable: Option<bool>,
+    pub allowed: Option<Vec<&'static str>>,
 }
 
 pub fn det(country: &'static str, article: &'static str, status: &'static str) -> Expect {
-    Expect { outcome: "determined", country: Some(country), article: Some(article), status: Some(status), end: None, buc: None, codes: vec![] }
+    Expect { outcome: "determined", country: Some(country), article: Some(article), status: Some(status), end: None, buc: None, codes: vec![], concerned: None, contestable: None, allowed: None }
 }
 
 /// Manual review; `country`/`article` are the candidate (or `None`: no candidate).
 pub fn review(country: Option<&'static str>, article: Option<&'static str>) -> Expect {
-    Expect { outcome: "manual_review", country, article, status: None, end: None, buc: None, codes: vec![] }
+    Expect { outcome: "manual_review", country, article, status: None, end: None, buc: None, codes: vec![], concerned: None, contestable: None, allowed: None }
 }
 
 pub fn na() -> Expect {
-    Expect { outcome: "not_applicable", country: None, article: None, status: None, end: None, buc: None, codes: vec![] }
+    Expect { outcome: "not_applicable", country: None, article: None, status: None, end: None, buc: None, codes: vec![], concerned: None, contestable: None, allowed: None }
 }
 
 impl Expect {
@@ -144,6 +173,20 @@ impl Expect {
     }
     pub fn buc(mut self, b: Option<&'static str>) -> Self {
         self.buc = Some(b);
+        self
+    }
+    /// Every state told of the decision (`states_concerned`).
+    pub fn concerned(mut self, c: &[&'static str]) -> Self {
+        self.concerned = Some(c.to_vec());
+        self
+    }
+    pub fn contestable(mut self, c: bool) -> Self {
+        self.contestable = Some(c);
+        self
+    }
+    /// The legislation countries of `allowed`, in order.
+    pub fn allowed(mut self, c: &[&'static str]) -> Self {
+        self.allowed = Some(c.to_vec());
         self
     }
 }

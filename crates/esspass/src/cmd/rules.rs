@@ -14,6 +14,10 @@ pub enum Command {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// Bulk: one application per line in, one decision per line out (JSON Lines), streaming, in
+        /// input order; an invalid line gives `{"error": …}` on its line. Exit 2 if any line was invalid.
+        #[arg(long, conflicts_with = "json")]
+        jsonl: bool,
     },
     /// The same decision as readable text.
     #[command(after_help = "EXAMPLES:\n  esspass rules explain examples/rules/georgios-gr-it-12-months.determined.json")]
@@ -23,9 +27,50 @@ pub enum Command {
     },
 }
 
+/// `--jsonl`: read line by line, write each decision as it is made.
+fn jsonl(input: &str) -> CmdResult {
+    use std::io::{BufRead, BufReader, BufWriter, Write};
+    let name = if input == "-" { "stdin" } else { input };
+    let reader: Box<dyn BufRead> = if input == "-" {
+        Box::new(BufReader::with_capacity(1 << 16, std::io::stdin().lock()))
+    } else {
+        let f = std::fs::File::open(input).map_err(|e| crate::Failure::usage(esspass_core::ErrorCode::FileUnreadable, format!("{name}: {e}")))?;
+        Box::new(BufReader::with_capacity(1 << 16, f))
+    };
+    let stdout = std::io::stdout();
+    let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 14);
+    let mut invalid = 0usize;
+    let max = esspass_rules::parse::MAX_BYTES;
+    for (n, line) in reader.split(b'\n').enumerate() {
+        let line = line.map_err(|e| crate::Failure::usage(esspass_core::ErrorCode::FileUnreadable, format!("{name}: {e}")))?;
+        buf.clear();
+        let text = std::str::from_utf8(&line).ok().filter(|_| line.len() <= max);
+        let result = match text {
+            Some(t) => esspass_rules::jsonl::decide_line(t.trim_end_matches('\r'), &mut buf),
+            None => {
+                let msg = if line.len() > max { format!("line {}: more than {max} bytes", n + 1) } else { format!("line {}: not UTF-8 text", n + 1) };
+                let code = if line.len() > max { esspass_core::ErrorCode::RulesTooLarge } else { esspass_core::ErrorCode::RulesInvalidInput };
+                serde_json::to_writer(&mut buf, &serde_json::json!({"error": {"code": code.code(), "message": msg}})).unwrap_or_default();
+                buf.push(b'\n');
+                esspass_rules::jsonl::LineResult::Invalid
+            }
+        };
+        if result == esspass_rules::jsonl::LineResult::Invalid {
+            invalid += 1;
+        }
+        w.write_all(&buf).map_err(|e| crate::Failure::usage(esspass_core::ErrorCode::Internal, format!("stdout: {e}")))?;
+    }
+    w.flush().map_err(|e| crate::Failure::usage(esspass_core::ErrorCode::Internal, format!("stdout: {e}")))?;
+    Ok(if invalid > 0 { Exit::Usage } else { Exit::Ok })
+}
+
 pub fn run(c: Command) -> CmdResult {
+    if let Command::Decide { input, jsonl: true, .. } = &c {
+        return jsonl(input);
+    }
     let (input, json, explain) = match c {
-        Command::Decide { input, json } => (input, json, false),
+        Command::Decide { input, json, .. } => (input, json, false),
         Command::Explain { input } => (input, false, true),
     };
     let text = read_input(&input).map_err(|e| e.json(json))?;
@@ -58,6 +103,10 @@ pub fn run(c: Command) -> CmdResult {
         println!("status_confirmation {}", field("status_confirmation"));
         println!("period              {}", field("period"));
         println!("buc / first SED     {} / {}", field("buc"), field("first_sed"));
+        println!("states concerned    {}", field("states_concerned"));
+        if decision.contestable {
+            println!("contestable         yes: an automatic decision that does not give what was applied for; ask for a human review (GDPR Art 22(3)): POST /api/v1/applications/{{id}}/contest");
+        }
         if let Some(reasons) = v.get("reasons").and_then(|r| r.as_array()) {
             for r in reasons {
                 let g = |k: &str| r.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
