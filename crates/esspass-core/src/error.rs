@@ -162,6 +162,8 @@ error_codes! {
     OverrideReasonRequired = "7018", "the approval departs from what the rules engine's reasons allow and gives no override reason";
     AgreementRequired = "7019", "an Art 16 exception needs the other state's recorded agreement before it is approved";
     NotContestable = "7020", "the decision cannot be contested: it is not an adverse automatic decision, or it is no longer open";
+    OfferGone = "7021", "the offer was used, has expired or never existed";
+    CredentialRevoked = "7022", "the credential is revoked; a revocation is final";
 
     // 9xxx — usage, keys, IO
     Usage = "9001", "usage error";

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status/{list_id}", get(status_list))
         .route("/api/v1/credential-offers", post(create_offer))
         .route("/api/v1/persons", post(create_person))
+        .route("/api/v1/persons", get(find_person))
         .route("/api/v1/persons/{id}/credentials", get(person_credentials))
         .route("/api/v1/employments", post(create_employment))
         .route("/api/v1/credentials/{id}/{action}", post(change_status))
@@ -200,6 +201,12 @@ fn problem(e: &ApiError) -> Response {
         "detail": e.detail,
         "code": e.code.code(),
     });
+    let mut body = body;
+    if !e.problems.is_empty()
+        && let Some(o) = body.as_object_mut()
+    {
+        o.insert("problems".into(), serde_json::to_value(&e.problems).unwrap_or_default());
+    }
     let mut r = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     r
@@ -215,7 +222,7 @@ fn authorize<'a>(state: &'a AppState, h: &HeaderMap, allowed: &[ApiRole]) -> Res
     let hash = esspass_store::hash_secret(key);
     let k = state.cfg.api_keys.iter().find(|k| k.sha256 == hash).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "unknown API key"))?;
     if !allowed.contains(&k.role) {
-        return Err(ApiError::new(403, ErrorCode::Forbidden, format!("the {:?} role may not use this route", k.role)));
+        return Err(ApiError::new(403, ErrorCode::Forbidden, format!("the {} role may not use this route", serde_json::to_value(k.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())));
     }
     Ok(k)
 }
@@ -246,7 +253,7 @@ async fn as_metadata(State(s): State<AppState>) -> Response {
 async fn credential_offer(State(s): State<AppState>, Path(id): Path<String>) -> Response {
     match s.issuer.fetch_offer(&id, s.now()).await {
         Ok(Some(offer)) => json_response(StatusCode::OK, &offer),
-        Ok(None) => problem(&ApiError::new(404, ErrorCode::BadRequest, "no such offer, or it was used or has expired")),
+        Ok(None) => problem(&ApiError::new(404, ErrorCode::OfferGone, "no such offer, or it was used or has expired: ask the institution for a new one")),
         Err(e) => problem(&ApiError::from(e)),
     }
 }
@@ -399,8 +406,33 @@ pub struct OfferRequest {
     application_id: Option<String>,
 }
 
+/// A JSON request body. An object with fields the route does not know is refused with every unknown
+/// field listed (`problems`), not only the first.
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::new(400, ErrorCode::BadRequest, format!("request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        if let (Some(known), Ok(Value::Object(given))) = (expected_fields(&text), serde_json::from_slice::<Value>(body)) {
+            let problems: Vec<esspass_core::Problem> = given
+                .keys()
+                .filter(|k| !known.contains(k))
+                .map(|k| esspass_core::Problem::new(format!("$.{k}"), ErrorCode::UnknownField, format!("unknown field {k}; the fields are {}", known.join(", "))))
+                .collect();
+            if !problems.is_empty() {
+                return ApiError::new(400, ErrorCode::UnknownField, format!("{} unknown field(s): {}", problems.len(), problems.iter().map(|p| p.path.trim_start_matches("$.")).collect::<Vec<_>>().join(", "))).with_problems(problems);
+            }
+        }
+        ApiError::new(400, ErrorCode::BadRequest, format!("request body: {text}"))
+    })
+}
+
+/// The field names serde lists in an "unknown field `x`, expected one of `a`, `b`" error.
+fn expected_fields(message: &str) -> Option<Vec<String>> {
+    if !message.starts_with("unknown field") {
+        return None;
+    }
+    let rest = message.split_once("expected").map(|(_, r)| r)?;
+    let rest = rest.split(" at line ").next().unwrap_or(rest);
+    Some(rest.split('`').skip(1).step_by(2).map(str::to_owned).collect())
 }
 
 #[utoipa::path(post, path = "/api/v1/credential-offers", tag = "issuance", request_body = OfferRequest,
@@ -507,6 +539,41 @@ async fn create_person(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> 
         }
         let person_id = report.created.first().map(|(_, id)| id.clone()).unwrap_or_default();
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &json!({"person_id": person_id})))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PersonQuery {
+    /// The national social security number to look up.
+    personal_number: String,
+}
+
+/// A person as the back office finds them: the record, their coverage and employment records.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PersonFound {
+    #[schema(value_type = Object)]
+    pub person: esspass_store::Person,
+    #[schema(value_type = Vec<Object>)]
+    pub coverage: Vec<esspass_store::CoverageRow>,
+    pub employments: Vec<esspass_store::EmploymentRow>,
+}
+
+#[utoipa::path(get, path = "/api/v1/persons", tag = "persons", params(PersonQuery),
+    responses((status = 200, body = PersonFound), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn find_person(State(s): State<AppState>, h: HeaderMap, Query(q): Query<PersonQuery>) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::CaseWorker])?;
+        let person = s.issuer.store.person_by_number(q.personal_number.trim()).await?;
+        // The lookup is audited whether or not it found someone (who searched for which number is
+        // itself personal data: the audit names the person found, or none).
+        let subject = person.as_ref().map_or("not found", |p| p.person_id.as_str()).to_owned();
+        s.issuer.store.append_audit(s.now(), &actor(k), "find_person", &subject, "back-office query", &json!({"found": person.is_some()})).await?;
+        let person = person.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no person with this personal number"))?;
+        let coverage = s.issuer.store.coverage_of(&person.person_id).await?;
+        let employments = s.issuer.store.employments_of(&person.person_id, None).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &PersonFound { person, coverage, employments }))
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }
@@ -727,7 +794,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, create_employment, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, openapi),
+    paths(create_person, find_person, create_employment, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

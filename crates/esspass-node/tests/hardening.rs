@@ -96,13 +96,18 @@ impl Node {
     }
 
     async fn person(&self, extra: Value) -> String {
-        let mut rec = json!({"personal_number": format!("NR{:010}", support::unique()), "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "coverage_kind": "health", "coverage_start": "2020-01-01"});
+        self.person_with_number(extra).await.0
+    }
+
+    async fn person_with_number(&self, extra: Value) -> (String, String) {
+        let number = format!("NR{:010}", support::unique());
+        let mut rec = json!({"personal_number": number, "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "coverage_kind": "health", "coverage_start": "2020-01-01"});
         for (k, v) in extra.as_object().unwrap() {
             rec[k] = v.clone();
         }
         let (s, v) = self.api(reqwest::Method::POST, "/api/v1/persons", Some(BO), Some(rec)).await;
         assert_eq!(s, 201, "{v}");
-        v["person_id"].as_str().unwrap().to_owned()
+        (v["person_id"].as_str().unwrap().to_owned(), number)
     }
 
     async fn offer(&self, key: &str, body: Value) -> (u16, Value) {
@@ -361,7 +366,12 @@ fn work() -> Value {
 async fn employer_binding_competence_and_final_revocation() {
     for db in support::databases("esspass_h").await {
         let n = start("el-efka", &db, &format!("\n[sign_in]\ndemo_eid = true\n\n[[clients]]\nclient_id = \"{CLIENT}\"\nredirect_uris = [\"{REDIRECT}\"]\n")).await;
-        let stranger = n.person(json!({})).await;
+        let (stranger, stranger_number) = n.person_with_number(json!({})).await;
+        let (s, found) = n.api(reqwest::Method::GET, &format!("/api/v1/persons?personal_number={stranger_number}"), Some(BO), None).await;
+        assert_eq!((s, found["person"]["person_id"].as_str()), (200, Some(stranger.as_str())), "{found}");
+        let (s, v) = n.api(reqwest::Method::GET, "/api/v1/persons?personal_number=NOSUCH0000", Some(BO), None).await;
+        assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7003")), "{v}");
+        assert!(n.audit_actions().await.iter().filter(|r| r["action"] == "find_person").count() == 2, "lookups are audited");
         let body = |p: &str, a: Value| json!({"person_id": p, "application": a, "work_information": work()});
         let (s, v) = n.api(reqwest::Method::POST, "/api/v1/applications/a1", Some(EMPLOYER), Some(body(&stranger, application(true)))).await;
         assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7015")), "{db}: an employer applied for a person it does not employ: {v}");
@@ -397,6 +407,15 @@ async fn employer_binding_competence_and_final_revocation() {
         assert_eq!(s, 200);
         let (s, v) = n.offer(BO, json!({"credential_configuration_id": "pda1", "person_id": stranger, "application_id": app_id})).await;
         assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7017")), "{db}: a revoked PDA1's application offered again: {v}");
+        // A revoked credential says so when someone tries to change it; a used offer says so too.
+        let (s, v) = n.api(reqwest::Method::POST, &format!("/api/v1/credentials/{cred_id}/reinstate"), Some(BO), None).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7022")), "{v}");
+        let (s, v) = n.api(reqwest::Method::GET, "/credential-offer/no-such-offer", None, None).await;
+        assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7021")), "{v}");
+        // Unknown fields: every one listed.
+        let (s, v) = n.api(reqwest::Method::POST, "/api/v1/employments", Some(BO), Some(json!({"person_id": stranger, "employer_id": "E1", "start": "2020-01-01", "colour": "red", "size": 3}))).await;
+        assert_eq!((s, v["code"].as_str()), (400, Some("ESP-1010")), "{v}");
+        assert_eq!(v["problems"].as_array().map(Vec::len), Some(2), "{v}");
         // The revocation and its audit record were written together.
         let audit = n.audit_actions().await;
         assert!(audit.iter().any(|r| r["action"] == "revoke_credential" && r["details"]["credential"] == cred_id.as_str()));

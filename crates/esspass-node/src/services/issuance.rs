@@ -25,11 +25,20 @@ pub struct ApiError {
     pub status: u16,
     pub code: ErrorCode,
     pub detail: String,
+    /// Every problem found (path and code), when there is more than one thing to say.
+    pub problems: Vec<esspass_core::Problem>,
 }
 
 impl ApiError {
     pub fn new(status: u16, code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into() }
+        Self { status, code, detail: detail.into(), problems: Vec::new() }
+    }
+
+    /// With every problem listed (`problems` in the RFC 9457 body).
+    #[must_use]
+    pub fn with_problems(mut self, problems: Vec<esspass_core::Problem>) -> Self {
+        self.problems = problems;
+        self
     }
 }
 
@@ -45,7 +54,7 @@ impl From<StatusError> for ApiError {
     fn from(e: StatusError) -> Self {
         match e {
             StatusError::Store(StoreError::NotFound(what)) => ApiError::new(404, ErrorCode::CredentialNotFound, format!("no such {what}")),
-            StatusError::Store(StoreError::Final(why)) => ApiError::new(409, ErrorCode::BadRequest, why),
+            StatusError::Store(StoreError::Final(why)) => ApiError::new(409, ErrorCode::CredentialRevoked, format!("the credential is revoked, and a revocation is final ({why})")),
             StatusError::Store(e) => ApiError::from(e),
             _ => {
                 tracing::error!(target: "esspass::status", "status list publication failed");
