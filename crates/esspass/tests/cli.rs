@@ -139,9 +139,13 @@ fn status_list_commands() {
     assert!(esspass(&["status-list", "new", "--bits", "2", "--size", "64", "--out", &l]).status.success());
     assert!(esspass(&["status-list", "set", "--list", &l, "--idx", "9", "--value", "2"]).status.success());
     assert_eq!(json(&esspass(&["status-list", "get", "--json", "--list", &l, "--idx", "9"]))["value"], 2);
-    let out = esspass(&["status-list", "get", "--json", "--list", &l, "--idx", "64"]);
-    assert_eq!(out.status.code(), Some(1));
+    // An index outside the list is one usage error (exit 2, ESP-4016) for get and set alike.
+    let out = esspass(&["status-list", "get", "--json", "--list", &l, "--status-idx", "64"]);
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(json(&out)["error"]["code"], "ESP-4016");
+    let out = esspass(&["status-list", "set", "--list", &l, "--status-idx", "64", "--value", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ESP-4016"));
     assert_eq!(esspass(&["status-list", "set", "--list", &l, "--idx", "1", "--value", "4"]).status.code(), Some(2));
 }
 
@@ -426,6 +430,11 @@ fn producers_refuse_what_verifiers_would_reject() {
         assert!(err.contains(says) && err.contains(file), "{file}: {err}");
         assert_eq!(err.matches("ESP-").count(), 1, "one code, printed once: {err}");
     }
+    // --out writes the credential to a new file, never over an existing one.
+    let o = esspass(&["issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p(k), "--chain", &p(c), "--holder-key", &p("holder.key"), "--iss", iss, "--out", &p("out.sd-jwt")]);
+    assert!(o.status.success() && std::fs::read_to_string(d.join("out.sd-jwt")).unwrap().contains('~'));
+    let o = esspass(&["issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p(k), "--chain", &p(c), "--holder-key", &p("holder.key"), "--iss", iss, "--out", &p("out.sd-jwt")]);
+    assert_eq!(o.status.code(), Some(2));
     // present: only with the holder key the credential is bound to, and only claims it has.
     std::fs::write(d.join("cred"), good.1["credential"].as_str().unwrap()).unwrap();
     let present = |key: &str, disclose: &str| {

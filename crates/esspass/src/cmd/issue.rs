@@ -44,6 +44,9 @@ pub struct Args {
     /// Leave out decoy digests.
     #[arg(long = "no-decoys")]
     no_decoys: bool,
+    /// Write the result to this file instead of standard output (refused if it exists).
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -103,7 +106,7 @@ pub fn run(a: Args) -> CmdResult {
             if j {
                 output::print_json(&serde_json::json!({"credential": sd.serialize(), "vct": t.vct(), "disclosures": sd.disclosures.len()}));
             } else {
-                println!("{}", sd.serialize());
+                super::write_out(a.out.as_deref(), &sd.serialize()).map_err(|e| e.json(j))?;
             }
             Ok(Exit::Ok)
         }

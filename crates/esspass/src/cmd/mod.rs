@@ -47,6 +47,16 @@ pub fn read_input_max(path: &str, max: usize) -> Result<String, Failure> {
     String::from_utf8(buf).map_err(|_| Failure::usage(ErrorCode::FileUnreadable, format!("{name}: not UTF-8 text")))
 }
 
+/// Print a result, or write it to `out` (created new: an existing file is never replaced).
+pub fn write_out(out: Option<&Path>, text: &str) -> Result<(), Failure> {
+    let Some(path) = out else {
+        println!("{text}");
+        return Ok(());
+    };
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", path.display())))?;
+    std::io::Write::write_all(&mut f, format!("{text}\n").as_bytes()).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", path.display())))
+}
+
 /// Parse an RFC 3339 instant.
 pub fn parse_instant(s: &str) -> Result<time::OffsetDateTime, Failure> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|e| Failure::usage(ErrorCode::Usage, format!("{s:?} is not an RFC 3339 time: {e}")))

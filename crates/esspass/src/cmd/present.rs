@@ -30,6 +30,9 @@ pub struct Args {
     /// The verifier's identifier (KB-JWT aud).
     #[arg(long, requires = "nonce")]
     aud: Option<String>,
+    /// Write the result to this file instead of standard output (refused if it exists).
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -64,7 +67,7 @@ pub fn run(a: Args) -> CmdResult {
     if j {
         output::print_json(&serde_json::json!({"presentation": out.serialize(), "disclosures": out.disclosures.len(), "key_binding": out.kb_jwt.is_some()}));
     } else {
-        println!("{}", out.serialize());
+        super::write_out(a.out.as_deref(), &out.serialize()).map_err(|e| e.json(j))?;
     }
     Ok(Exit::Ok)
 }

@@ -23,13 +23,13 @@ pub enum Command {
         out: PathBuf,
     },
     /// Set the status at an index (0 VALID, 1 INVALID, 2 SUSPENDED, 3 application-specific).
-    #[command(after_help = "EXAMPLES:\n  esspass status-list set --list list.json --idx 42 --value 1   # revoke entry 42")]
+    #[command(after_help = "EXAMPLES:\n  esspass status-list set --list list.json --status-idx 42 --value 1   # revoke entry 42")]
     Set {
         /// The list file (JSON), changed in place.
         #[arg(long)]
         list: PathBuf,
-        /// The index (the credential's `status.status_list.idx`).
-        #[arg(long)]
+        /// The index (the credential's `status.status_list.idx`; `--idx` is the old name).
+        #[arg(long = "status-idx", alias = "idx")]
         idx: usize,
         /// 0 VALID, 1 INVALID (revoked), 2 SUSPENDED, 3 application-specific.
         #[arg(long)]
@@ -61,13 +61,13 @@ pub enum Command {
         out: PathBuf,
     },
     /// Show the status at an index of a list file, and what it means.
-    #[command(after_help = "EXAMPLES:\n  esspass status-list get --list list.json --idx 42")]
+    #[command(after_help = "EXAMPLES:\n  esspass status-list get --list list.json --status-idx 42")]
     Get {
         /// The list file (JSON).
         #[arg(long)]
         list: PathBuf,
-        /// The index.
-        #[arg(long)]
+        /// The index (`--idx` is the old name).
+        #[arg(long = "status-idx", alias = "idx")]
         idx: usize,
         /// JSON output: `{idx, value, meaning}`.
         #[arg(long)]
@@ -97,6 +97,9 @@ pub fn run(c: Command) -> CmdResult {
         }
         Command::Set { list, idx, value } => {
             let mut l = load(&list)?;
+            if idx >= l.len() {
+                return Err(Failure::usage(ErrorCode::StatusIndexOutOfRange, format!("index {idx} outside a list of {} entries (0–{})", l.len(), l.len().saturating_sub(1))));
+            }
             l.set(idx, value)?;
             save(&list, &l)?;
             println!("{}: [{idx}] = {value}", list.display());
@@ -118,7 +121,7 @@ pub fn run(c: Command) -> CmdResult {
         }
         Command::Get { list, idx, json } => {
             let l = load(&list).map_err(|e| e.json(json))?;
-            let v = l.get(idx).ok_or_else(|| Failure::rejected(ErrorCode::StatusIndexOutOfRange, format!("index {idx} outside a list of {}", l.len())).json(json))?;
+            let v = l.get(idx).ok_or_else(|| Failure::usage(ErrorCode::StatusIndexOutOfRange, format!("index {idx} outside a list of {} entries (0–{})", l.len(), l.len().saturating_sub(1))).json(json))?;
             let meaning = match v {
                 0 => "VALID",
                 1 => "INVALID (revoked)",
