@@ -47,6 +47,12 @@ pub fn read_input_max(path: &str, max: usize) -> Result<String, Failure> {
     String::from_utf8(buf).map_err(|_| Failure::usage(ErrorCode::FileUnreadable, format!("{name}: not UTF-8 text")))
 }
 
+/// Read and parse an SD-JWT (VC or presentation) from a file or standard input (`-`).
+pub fn read_credential(path: &str, json: bool) -> Result<esspass_credential::sdjwt::SdJwt, Failure> {
+    let text = read_input(path).map_err(|e| e.json(json))?;
+    esspass_credential::sdjwt::SdJwt::parse(text.trim()).map_err(|e| Failure::usage(e.code, format!("{path}: {}", e.detail)).json(json))
+}
+
 /// Print a result, or write it to `out` (created new: an existing file is never replaced).
 pub fn write_out(out: Option<&Path>, text: &str) -> Result<(), Failure> {
     let Some(path) = out else {

@@ -1,6 +1,5 @@
 //! `esspass present`: choose disclosures and bind the presentation with a KB-JWT.
 
-use super::read_input;
 use crate::{CmdResult, Exit, Failure, output};
 use esspass_core::ErrorCode;
 use esspass_credential::sdjwt::SdJwt;
@@ -40,8 +39,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> CmdResult {
     let j = a.json;
-    let text = read_input(&a.credential).map_err(|e| e.json(j))?;
-    let sd = SdJwt::parse(text.trim()).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+    let sd = super::read_credential(&a.credential, j)?;
     let holder = files::load_signer(&a.holder_key).map_err(|e| Failure::from(e).json(j))?;
     // The holder key must be the credential's cnf key, or every verifier refuses the KB-JWT.
     let cnf = esspass_credential::jose::CompactJws::parse(&sd.jwt).ok().and_then(|jws| jws.payload.get("cnf").and_then(|c| c.get("jwk")).cloned());

@@ -1,8 +1,6 @@
 //! `esspass show`: what a credential holds, and what its holder can choose to disclose.
 
-use super::read_input;
 use crate::{CmdResult, Exit, Failure, output};
-use esspass_credential::sdjwt::SdJwt;
 use esspass_credential::sdjwt::present::contents;
 
 #[derive(clap::Args)]
@@ -17,8 +15,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> CmdResult {
     let j = a.json;
-    let text = read_input(&a.credential).map_err(|e| e.json(j))?;
-    let sd = SdJwt::parse(text.trim()).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+    let sd = super::read_credential(&a.credential, j)?;
     let c = contents(&sd).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
     if j {
         output::print_json(&c);
