@@ -430,6 +430,18 @@ fn producers_refuse_what_verifiers_would_reject() {
         assert!(err.contains(says) && err.contains(file), "{file}: {err}");
         assert_eq!(err.matches("ESP-").count(), 1, "one code, printed once: {err}");
     }
+    // With --trust-anchor the verifier's own checks run on the result: valid passes; a trusted list
+    // that does not authorise this institution for the type makes it refuse (nothing written).
+    let o = esspass(&["issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p(k), "--chain", &p(c), "--holder-key", &p("holder.key"), "--iss", iss, "--trust-anchor", &p("pki/root/ca.pem"), "--trusted-list", &p("pki/trusted-lists/issuers.jwt")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut other: Value = serde_json::from_str(&std::fs::read_to_string(root().join("examples/ehic-claims.json")).unwrap()).unwrap();
+    other["issuing_authority"]["id"] = Value::from("SI:OTHER");
+    std::fs::write(d.join("other-id.json"), other.to_string()).unwrap();
+    let o = esspass(&["issue", "--type", "ehic", "--claims", &p("other-id.json"), "--key", &p(k), "--chain", &p(c), "--holder-key", &p("holder.key"), "--iss", iss, "--trust-anchor", &p("pki/root/ca.pem"), "--trusted-list", &p("pki/trusted-lists/issuers.jwt")]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("ESP-3014") && err.contains("would fail a verifier's trusted_list check"), "{err}");
+    assert!(o.stdout.is_empty(), "nothing written");
     // --out writes the credential to a new file, never over an existing one.
     let o = esspass(&["issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p(k), "--chain", &p(c), "--holder-key", &p("holder.key"), "--iss", iss, "--out", &p("out.sd-jwt")]);
     assert!(o.status.success() && std::fs::read_to_string(d.join("out.sd-jwt")).unwrap().contains('~'));

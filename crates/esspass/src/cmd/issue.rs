@@ -44,6 +44,14 @@ pub struct Args {
     /// Leave out decoy digests.
     #[arg(long = "no-decoys")]
     no_decoys: bool,
+    /// Check the credential with the verifier's own checks before writing it, against this trust
+    /// anchor (PEM; repeatable): chain, signature, Type Metadata, claims, `iss`, validity (the status
+    /// list is not fetched). Without it the signing setup is still checked.
+    #[arg(long = "trust-anchor")]
+    trust_anchor: Vec<PathBuf>,
+    /// With --trust-anchor: the signed Issuer Trusted List the credential must satisfy (file).
+    #[arg(long = "trusted-list", requires = "trust_anchor")]
+    trusted_list: Option<PathBuf>,
     /// Write the result to this file instead of standard output (refused if it exists).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -100,6 +108,9 @@ pub fn run(a: Args) -> CmdResult {
     match issue(&req) {
         Ok(sd) => {
             let out = sd.serialize();
+            if !a.trust_anchor.is_empty() {
+                self_verify(&a, &out, now).map_err(|e| e.json(j))?;
+            }
             if out.len() > super::MAX_CREDENTIAL_BYTES {
                 return Err(Failure::usage(ErrorCode::InputTooLarge, format!("the credential would have {} bytes; verifiers read at most {}", out.len(), super::MAX_CREDENTIAL_BYTES)).json(j));
             }
@@ -123,4 +134,32 @@ pub fn run(a: Args) -> CmdResult {
         }
         Err(IssueError::Other(e)) => Err(Failure::usage(e.code, e.detail).json(j)),
     }
+}
+
+/// Run the verifier on what was just issued (the credential alone: no holder binding, no status
+/// fetch) and refuse to write it if any check fails.
+fn self_verify(a: &Args, credential: &str, now: i64) -> Result<(), Failure> {
+    use esspass_credential::verify::{CheckResult, Expectation, Verifier};
+    use esspass_credential::x509::{Certificate, ChainValidator};
+    let mut anchors = Vec::new();
+    for p in &a.trust_anchor {
+        let text = std::fs::read_to_string(p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())))?;
+        anchors.extend(Certificate::all_from_pem(&text).map_err(|e| Failure::usage(e.code, format!("{}: {}", p.display(), e.detail)))?);
+    }
+    let chains = ChainValidator::new(anchors);
+    let list = match &a.trusted_list {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())))?;
+            Some(esspass_credential::trust::TrustedList::verify(text.trim(), &chains, now).map_err(|e| Failure::usage(e.code, format!("{}: {}", p.display(), e.detail)))?)
+        }
+        None => None,
+    };
+    let at = time::OffsetDateTime::from_unix_timestamp(now).map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
+    let report = Verifier::new(chains, list, None).for_credential_only().verify(credential, &Expectation::default(), at);
+    // The status list is not fetched here: its "could not check" is expected; everything else must pass.
+    if let Some(c) = report.checks.iter().find(|c| matches!(c.result, CheckResult::Fail | CheckResult::Error) && c.id != "status") {
+        let code = c.code.unwrap_or(ErrorCode::InvalidDocument);
+        return Err(Failure::usage(code, format!("the credential would fail a verifier's {} check: {} (nothing was written)", c.id, c.detail)));
+    }
+    Ok(())
 }
