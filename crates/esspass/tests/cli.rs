@@ -526,3 +526,37 @@ fn every_command_has_examples_and_every_flag_a_line_of_help() {
         }
     }
 }
+
+/// The README's walk-through of the commands runs as written, line by line, in an empty folder
+/// beside the checkout's `examples/`.
+#[test]
+fn readme_commands_run_as_written() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme.split("\n## Commands\n").nth(1).expect("a Commands section");
+    let block = section.split("```sh\n").nth(1).and_then(|b| b.split("\n```").next()).expect("a sh block in the Commands section");
+    let mut commands: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in block.lines() {
+        let (text, continued) = match line.trim_end().strip_suffix('\\') {
+            Some(t) => (t, true),
+            None => (line, false),
+        };
+        current.push_str(text.trim());
+        current.push(' ');
+        if !continued {
+            commands.push(std::mem::take(&mut current).trim().to_owned());
+        }
+    }
+    assert!(commands.len() >= 15, "{commands:?}");
+    let d = tmp("readme");
+    std::os::unix::fs::symlink(root().join("examples"), d.join("examples")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_esspass");
+    for c in &commands {
+        assert!(c.starts_with("esspass "), "every line of the walk-through is an esspass command: {c}");
+        // A comment after the command is for the reader.
+        let cmd = c.split(" # ").next().unwrap_or(c);
+        let o = Command::new("bash").arg("-c").arg(format!("{bin} {}", cmd.trim_start_matches("esspass "))).current_dir(&d).output().unwrap();
+        assert!(o.status.success(), "{cmd}\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(std::fs::read_to_string(d.join("decisions.jsonl")).unwrap().lines().count() == 2);
+}
