@@ -486,6 +486,15 @@ fn api_keys_and_reissued_institutions_for_an_operator() {
     assert!(v["config"].as_str().unwrap().contains("employer_id = \"EL094019245\""), "{v}");
     assert_eq!(esspass(&["api-key", "new", "--name", "x", "--role", "employer"]).status.code(), Some(2), "an employer key names its employer");
     assert_eq!(esspass(&["api-key", "new", "--name", "x", "--role", "auditor", "--employer", "E"]).status.code(), Some(2));
+    // Into a configuration: the placeholder of that name gets the hash; a clash of roles is refused.
+    std::fs::create_dir_all(d.join("cfg")).unwrap();
+    std::fs::copy(root().join("docs/esspass.example.toml"), d.join("cfg/esspass.toml")).unwrap();
+    let o = esspass(&["api-key", "new", "--json", "--config", &p("cfg/esspass.toml"), "--name", "auditor", "--role", "auditor"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cfg = std::fs::read_to_string(d.join("cfg/esspass.toml")).unwrap();
+    assert!(cfg.contains(&format!("sha256 = \"{}\"", json(&o)["sha256"].as_str().unwrap())) && cfg.matches("REPLACE-WITH-HASH").count() == 3, "{cfg}");
+    assert!(!cfg.contains(json(&o)["key"].as_str().unwrap()), "the key itself is never written");
+    assert_eq!(esspass(&["api-key", "new", "--config", &p("cfg/esspass.toml"), "--name", "auditor", "--role", "back_office"]).status.code(), Some(2));
     // A node on another port: the institution's certificate is re-issued for that URL.
     assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
     let o = esspass(&["pki", "reissue", "--dir", &p("pki"), "--institution", "si-zzzs", "--issuer-url", "https://127.0.0.1:9442"]);
@@ -559,4 +568,47 @@ fn readme_commands_run_as_written() {
         assert!(o.status.success(), "{cmd}\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     }
     assert!(std::fs::read_to_string(d.join("decisions.jsonl")).unwrap().lines().count() == 2);
+}
+
+/// The README's "Running a node" block runs as written: the PKI, the configuration with every API
+/// key written by `api-key new --config`, the import, and a node that answers `/readyz`.
+#[test]
+fn readme_node_block_runs_as_written() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme.split("\n## Running a node\n").nth(1).expect("a Running a node section");
+    let block = section.split("```sh\n").nth(1).and_then(|b| b.split("\n```").next()).expect("a sh block");
+    let d = tmp("readme-node");
+    for dir in ["examples", "docs"] {
+        std::os::unix::fs::symlink(root().join(dir), d.join(dir)).unwrap();
+    }
+    let bin = env!("CARGO_BIN_EXE_esspass");
+    let mut served = false;
+    for line in block.lines() {
+        let cmd = line.split(" # ").next().unwrap_or(line).trim();
+        let shell = cmd.strip_prefix("esspass ").map_or_else(|| cmd.to_owned(), |rest| format!("{bin} {rest}"));
+        if cmd.starts_with("esspass serve") {
+            let mut child = Command::new("bash").arg("-c").arg(format!("exec {shell}")).current_dir(&d).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+            let root_ca = std::fs::read(d.join("node/root/ca.pem")).unwrap();
+            let client = reqwest::blocking::Client::builder().tls_certs_merge([reqwest::Certificate::from_pem(&root_ca).unwrap()]).build().unwrap();
+            for _ in 0..100 {
+                if client.get("https://127.0.0.1:8442/readyz").send().is_ok_and(|r| r.status().is_success()) {
+                    served = true;
+                    break;
+                }
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            assert!(served, "the node did not answer /readyz: {}", String::from_utf8_lossy(&out.stderr));
+            continue;
+        }
+        let o = Command::new("bash").arg("-c").arg(&shell).current_dir(&d).output().unwrap();
+        assert!(o.status.success(), "{cmd}\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    }
+    assert!(served, "the block has no serve line");
+    let cfg = std::fs::read_to_string(d.join("node/esspass.toml")).unwrap();
+    assert!(!cfg.contains("REPLACE"), "a placeholder is left");
 }

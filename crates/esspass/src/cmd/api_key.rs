@@ -19,6 +19,11 @@ pub enum Command {
         /// For the employer role: the employer's id as used in A1 applications and employment records.
         #[arg(long)]
         employer: Option<String>,
+        /// Write the key's hash into this node configuration: the `[[api_keys]]` entry of the same name
+        /// gets it (its role and employer must match), or a new entry is appended. The key itself is
+        /// still only printed.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
         /// JSON output: `{key, name, role, employer_id, sha256, config}`.
         #[arg(long)]
         json: bool,
@@ -26,7 +31,7 @@ pub enum Command {
 }
 
 pub fn run(c: Command) -> CmdResult {
-    let Command::New { name, role, employer, json } = c;
+    let Command::New { name, role, employer, config: config_file, json } = c;
     if (role == "employer") != employer.is_some() {
         return Err(Failure::usage(ErrorCode::Usage, "--employer is required for, and only for, --role employer").json(json));
     }
@@ -40,14 +45,73 @@ pub fn run(c: Command) -> CmdResult {
         config.push_str(&format!("employer_id = \"{e}\"\n"));
     }
     config.push_str(&format!("sha256 = \"{hash}\"\n"));
+    if let Some(path) = &config_file {
+        set_in_config(path, &name, &role, employer.as_deref(), &hash, &config).map_err(|e| e.json(json))?;
+    }
     if json {
         output::print_json(&serde_json::json!({"key": key, "name": name, "role": role, "employer_id": employer, "sha256": hash, "config": config}));
     } else {
         println!("API key (shown once; the node keeps only its hash): {key}");
         println!("Clients send it as: Authorization: Bearer {key}");
         println!();
-        println!("Add to the node's configuration and restart it:");
-        print!("{config}");
+        match &config_file {
+            Some(p) => println!("Written into {} (entry {name}); restart the node.", p.display()),
+            None => {
+                println!("Add to the node's configuration and restart it:");
+                print!("{config}");
+            }
+        }
     }
     Ok(Exit::Ok)
+}
+
+/// Put the key's hash into the configuration: into the `[[api_keys]]` entry named `name` (whose role
+/// and employer must be the ones asked for), or a new entry at the end. The file is replaced whole
+/// (written beside it and renamed), and it must still load afterwards.
+fn set_in_config(path: &std::path::Path, name: &str, role: &str, employer: Option<&str>, hash: &str, entry: &str) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::usage(if e.kind() == std::io::ErrorKind::NotFound { ErrorCode::FileMissing } else { ErrorCode::FileUnreadable }, format!("{}: {e}", path.display())))?;
+    let mut out: Vec<String> = Vec::new();
+    let mut found = false;
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        out.push(line.to_owned());
+        if line.trim() != "[[api_keys]]" {
+            continue;
+        }
+        // The entry's lines up to the next table or a blank line.
+        let mut body: Vec<String> = Vec::new();
+        while let Some(next) = lines.peek() {
+            if next.trim().starts_with('[') || next.trim().is_empty() {
+                break;
+            }
+            body.push((*next).to_owned());
+            lines.next();
+        }
+        let value = |k: &str| body.iter().find_map(|l| l.split_once('=').filter(|(key, _)| key.trim() == k).map(|(_, v)| v.trim().trim_matches('"').to_owned()));
+        if value("name").as_deref() == Some(name) {
+            if value("role").as_deref() != Some(role) || value("employer_id").as_deref() != employer {
+                return Err(Failure::usage(ErrorCode::Usage, format!("{}: the entry {name} has another role or employer; choose another --name", path.display())));
+            }
+            found = true;
+            for l in &mut body {
+                if l.split_once('=').is_some_and(|(k, _)| k.trim() == "sha256") {
+                    *l = format!("sha256 = \"{hash}\"");
+                }
+            }
+        }
+        out.extend(body);
+    }
+    let mut new_text = out.join("\n");
+    new_text.push('\n');
+    if !found {
+        new_text.push('\n');
+        new_text.push_str(entry);
+    }
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, &new_text).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", tmp.display())))?;
+    if let Err(e) = esspass_node::config::NodeConfig::load(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Failure::usage(ErrorCode::Usage, format!("{}: the configuration would not load afterwards: {e}", path.display())));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", path.display())))
 }
