@@ -215,6 +215,14 @@ SI0000000001,Novak,Again,1985-04-12,SI,SI,,,\n";
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("comma"), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!fresh.exists(), "a database was created for nothing");
+    // A database path that cannot be made (its folder would be inside a file): one clear error naming
+    // it, with the file code, no SQLite code numbers.
+    std::fs::write(d.join("plain-file"), "x").unwrap();
+    std::fs::write(d.join("one.csv"), "personal_number,family_name,given_name,birth_date\nSI7777777777,Novak,Živa,1985-04-12\n").unwrap();
+    let o = esspass(&["import", "--database", &format!("sqlite:{}", d.join("plain-file/node.db").display()), d.join("one.csv").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("ESP-9006") && err.contains("plain-file") && !err.contains("code: "), "{err}");
 }
 
 #[test]

@@ -69,6 +69,7 @@ pub fn run(a: Args) -> CmdResult {
             // No importable row and no database: the report alone, nothing created.
             esspass_store::StoreError::NotFound(_) if nothing_valid => Ok(esspass_node::services::import::rejected_only(rows_for_report)),
             esspass_store::StoreError::Url(what) => Err(Failure::usage(ErrorCode::FileUnwritable, format!("--database {}: {what}", a.database)).json(j)),
+            e if a.database.starts_with("sqlite:") => Err(Failure::usage(ErrorCode::FileUnwritable, format!("--database {}: the database cannot be opened or written ({}): check that its folder exists and is writable and the file is not read-only", a.database.split('?').next().unwrap_or_default(), esspass_node::http::store_error_kind(&e))).json(j)),
             e => Err(Failure::usage(ErrorCode::Internal, format!("--database {}: the database could not be written ({})", a.database.split('?').next().unwrap_or_default(), esspass_node::http::store_error_kind(&e))).json(j)),
         })?;
     bar.finish_and_clear();
