@@ -26,7 +26,12 @@ pub fn run(a: Args) -> CmdResult {
     let _ = if a.log == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
     rt.block_on(async {
-        let node = esspass_node::node::start(cfg, None).await.map_err(|e| Failure::usage(ErrorCode::Usage, format!("{}: the node cannot start: {e}", a.config.display())))?;
+        let node = esspass_node::node::start(cfg, None).await.map_err(|e| {
+            // A check that failed names its code first ("ESP-9003 (…)"): that code, printed once.
+            let code = ErrorCode::ALL.iter().copied().find(|c| e.starts_with(c.code())).unwrap_or(ErrorCode::Usage);
+            let rest = e.strip_prefix(code.code()).unwrap_or(&e).trim_start();
+            Failure::usage(code, format!("{}: the node cannot start: {rest}", a.config.display()))
+        })?;
         // Logs carry no personal data and no key material.
         tracing::info!(target: "esspass::node", address = %node.addr, issuer = %node.state.cfg.public_url, "listening");
         tokio::signal::ctrl_c().await.map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
