@@ -165,6 +165,19 @@ error_codes! {
     OfferGone = "7021", "the offer was used, has expired or never existed";
     CredentialRevoked = "7022", "the credential is revoked; a revocation is final";
 
+    // 8xxx — paper credentials (signed QR codes)
+    PaperPrefix = "8001", "not a paper credential of a known type (PA1: or EH1:)";
+    PaperEncoding = "8002", "the paper credential's Base45 or zlib encoding is broken";
+    PaperTooLarge = "8003", "the paper credential decompresses beyond the size limit";
+    PaperCose = "8004", "the paper credential is not a COSE_Sign1 structure";
+    PaperAlgorithm = "8005", "the paper credential is not signed with ES256";
+    PaperUnknownKid = "8006", "the paper credential's signer (kid) is not in the trust bundle";
+    PaperNotAuthorised = "8007", "the signer may not sign this type of paper credential";
+    PaperSignature = "8008", "the paper credential's signature does not verify";
+    PaperPayload = "8009", "the paper credential's payload is malformed";
+    PaperExpired = "8010", "the paper credential is expired or not yet valid";
+    PaperTypeMismatch = "8011", "the paper credential's payload is of another type than its prefix";
+
     // 9xxx — usage, keys, IO
     Usage = "9001", "usage error";
     FileUnreadable = "9002", "a file cannot be read";

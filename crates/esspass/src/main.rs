@@ -19,7 +19,7 @@ use std::process::ExitCode;
     name = "esspass",
     version,
     about,
-    long_about = "esspass — digital social security coordination: the Portable Document A1 and the European Health Insurance Card as SD-JWT verifiable credentials.\n\nCredentials: issue, present, show, verify, status-list. Trust: pki (demo PKI, trusted lists). A node: serve, import, offers, api-key, audit. Law: rules (which state's legislation applies). Everything at once: demo.\n\nExit codes: 0 ok / valid, 1 checked and rejected, 2 usage error or could not check.",
+    long_about = "esspass — digital social security coordination: the Portable Document A1 and the European Health Insurance Card as SD-JWT verifiable credentials.\n\nCredentials: issue, present, show, verify, status-list, paper (signed QR, checked offline). Trust: pki (demo PKI, trusted lists). A node: serve, import, offers, api-key, audit. Law: rules (which state's legislation applies). Everything at once: demo.\n\nExit codes: 0 ok / valid, 1 checked and rejected, 2 usage error or could not check.",
     after_help = "EXAMPLES:\n  esspass demo\n  esspass verify --trust-anchor pki/root/ca.pem --trusted-list pki/trusted-lists/issuers.jwt --nonce N --aud A p.txt\n  esspass rules explain examples/rules/georgios-gr-it-12-months.determined.json",
     propagate_version = true
 )]
@@ -40,6 +40,11 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Show what a credential holds and which claims its holder can choose to disclose.
     Show(cmd::show::Args),
+    /// Paper PDA1 and EHIC: a signed QR code, checked offline.
+    Paper {
+        #[command(subcommand)]
+        command: cmd::paper::Command,
+    },
     /// The demo PKI.
     Pki {
         #[command(subcommand)]
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Show(a) => cmd::show::run(a),
         Command::Pki { command } => cmd::pki::run(command),
+        Command::Paper { command } => cmd::paper::run(command),
         Command::StatusList { command } => cmd::status_list::run(command),
         Command::Rules { command } => cmd::rules::run(command),
         Command::Import(a) => cmd::import::run(a),

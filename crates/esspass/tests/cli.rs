@@ -525,6 +525,7 @@ fn every_command_has_examples_and_every_flag_a_line_of_help() {
         vec!["demo"], vec!["issue"], vec!["present"], vec!["show"], vec!["verify"], vec!["pki", "init"], vec!["pki", "new-key"], vec!["pki", "reissue"],
         vec!["status-list", "new"], vec!["status-list", "set"], vec!["status-list", "sign"], vec!["status-list", "get"], vec!["serve"],
         vec!["audit", "verify"], vec!["audit", "checkpoint"], vec!["offers"], vec!["import"], vec!["api-key", "new"], vec!["rules", "decide"], vec!["rules", "explain"],
+        vec!["paper", "issue"], vec!["paper", "verify"],
     ] {
         let mut args = cmd.clone();
         args.push("--help");
@@ -619,4 +620,37 @@ fn readme_node_block_runs_as_written() {
     assert!(served, "the block has no serve line");
     let cfg = std::fs::read_to_string(d.join("node/esspass.toml")).unwrap();
     assert!(!cfg.contains("REPLACE"), "a placeholder is left");
+}
+
+#[test]
+fn paper_credentials_are_issued_and_checked_offline() {
+    let d = tmp("paper");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    let o = esspass(&["paper", "issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p("pki/institutions/si-zzzs/signing.key"), "--chain", &p("pki/institutions/si-zzzs/chain.pem"), "--out", &p("ehic.txt"), "--svg", &p("ehic.svg")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(d.join("ehic.txt")).unwrap().starts_with("EH1:"));
+    assert!(std::fs::read_to_string(d.join("ehic.svg")).unwrap().contains("<svg"));
+    let verify = |file: &str| {
+        let o = esspass(&["paper", "verify", "--json", "--trust-anchor", &p("pki/root/ca.pem"), "--trusted-list", &p("pki/trusted-lists/issuers.jwt"), &p(file)]);
+        (o.status.code(), json(&o))
+    };
+    let (code, v) = verify("ehic.txt");
+    assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("valid")), "{v}");
+    assert_eq!(v["report"]["claims"]["document_number"], "SI00ZZZS0000004711");
+    // One character changed inside the Base45: rejected with a paper code.
+    let mut text = std::fs::read_to_string(d.join("ehic.txt")).unwrap();
+    let pos = text.len() / 2;
+    let c = if &text[pos..=pos] == "A" { "B" } else { "A" };
+    text.replace_range(pos..=pos, c);
+    std::fs::write(d.join("tampered.txt"), text).unwrap();
+    let (code, v) = verify("tampered.txt");
+    assert_eq!(code, Some(1), "{v}");
+    assert!(v["code"].as_str().unwrap().starts_with("ESP-80"), "{v}");
+    // An EHIC institution's key cannot make a PDA1 its trusted list does not authorise.
+    let o = esspass(&["paper", "issue", "--json", "--type", "pda1", "--claims", "examples/pda1-claims.json", "--key", &p("pki/institutions/si-zzzs/signing.key"), "--chain", &p("pki/institutions/si-zzzs/chain.pem")]);
+    assert!(o.status.success(), "issuing does not consult the list: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(d.join("pda1.txt"), json(&o)["text"].as_str().unwrap()).unwrap();
+    let (code, v) = verify("pda1.txt");
+    assert_eq!((code, v["code"].as_str()), (Some(1), Some("ESP-8007")), "{v}");
 }

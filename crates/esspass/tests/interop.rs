@@ -551,3 +551,86 @@ fn node_status_list_verified_by_us() {
     let done = node.finish();
     assert!(done["hits"].as_u64().unwrap() >= 3, "esspass fetched the list from node: {done}");
 }
+
+/// An independent decoder reads our paper credentials: Python's base45, zlib and cbor2, with the
+/// COSE_Sign1 signature checked by hand with `cryptography` against the signing certificate
+/// (interop/paper.py, written from docs/paper.md).
+#[test]
+fn paper_credentials_python_decodes_and_checks_the_signature() {
+    let env = env();
+    for (kind, slug) in [("ehic", "si-zzzs"), ("pda1", "el-efka")] {
+        let i = env.institution(slug);
+        let dir = env.scratch(&format!("paper-{kind}"));
+        let claims_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/{kind}-claims.json"));
+        let mut claims: Value = serde_json::from_str(&std::fs::read_to_string(&claims_path).unwrap()).unwrap();
+        if kind == "pda1" {
+            let first = claims["work_information"]["work_address"][0].clone();
+            claims["work_information"]["work_address"] = Value::Array(vec![first]);
+        }
+        std::fs::write(dir.join("claims.json"), claims.to_string()).unwrap();
+        esspass_ok(&["paper", "issue", "--type", kind, "--claims", dir.join("claims.json").to_str().unwrap(), "--key", i.key.to_str().unwrap(), "--chain", i.chain.to_str().unwrap(), "--out", dir.join("qr.txt").to_str().unwrap()]);
+        let leaf = std::fs::read_to_string(&i.chain).unwrap();
+        let leaf = leaf.split_inclusive("-----END CERTIFICATE-----").next().unwrap().trim().to_owned();
+        std::fs::write(dir.join("leaf.pem"), format!("{leaf}\n")).unwrap();
+        let out = std::process::Command::new(venv_python(&env.interop)).arg(env.interop.join("paper.py")).arg(dir.join("qr.txt")).arg(dir.join("leaf.pem")).output().unwrap();
+        assert!(out.status.success(), "{kind}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!((v["alg"].as_i64(), v["type"].as_str()), (Some(-7), Some(kind)), "{v}");
+        assert_eq!(v["document"], claims, "{kind}: the independent decoder reads the same document");
+        // A flipped byte in the signature: the independent check refuses it.
+        let text = std::fs::read_to_string(dir.join("qr.txt")).unwrap();
+        let bad = tamper_signature(&text);
+        std::fs::write(dir.join("bad.txt"), bad).unwrap();
+        let out = std::process::Command::new(venv_python(&env.interop)).arg(env.interop.join("paper.py")).arg(dir.join("bad.txt")).arg(dir.join("leaf.pem")).output().unwrap();
+        assert!(!out.status.success(), "{kind}: a tampered signature passed the independent check");
+    }
+}
+
+/// The same paper credential with the last byte of its COSE signature flipped.
+fn tamper_signature(text: &str) -> String {
+    use std::io::{Read, Write};
+    let (prefix, body) = text.trim().split_at(4);
+    let compressed = base45_decode(body);
+    let mut cose = Vec::new();
+    flate2::read::ZlibDecoder::new(compressed.as_slice()).read_to_end(&mut cose).unwrap();
+    *cose.last_mut().unwrap() ^= 0x01;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&cose).unwrap();
+    format!("{prefix}{}", base45_encode(&z.finish().unwrap()))
+}
+
+const B45: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+
+fn base45_decode(s: &str) -> Vec<u8> {
+    let v: Vec<u32> = s.bytes().map(|c| B45.iter().position(|x| *x == c).unwrap() as u32).collect();
+    let mut out = Vec::new();
+    for chunk in v.chunks(3) {
+        match chunk {
+            [a, b, c] => {
+                let n = a + b * 45 + c * 45 * 45;
+                out.push((n / 256) as u8);
+                out.push((n % 256) as u8);
+            }
+            [a, b] => out.push((a + b * 45) as u8),
+            _ => panic!("bad base45"),
+        }
+    }
+    out
+}
+
+fn base45_encode(b: &[u8]) -> String {
+    let mut s = String::new();
+    for chunk in b.chunks(2) {
+        let (n, digits) = match chunk {
+            [x, y] => (u32::from(*x) * 256 + u32::from(*y), 3),
+            [x] => (u32::from(*x), 2),
+            _ => unreachable!(),
+        };
+        let mut n = n;
+        for _ in 0..digits {
+            s.push(B45[(n % 45) as usize] as char);
+            n /= 45;
+        }
+    }
+    s
+}

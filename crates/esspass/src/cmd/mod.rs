@@ -5,6 +5,7 @@ pub mod audit;
 pub mod demo;
 pub mod import;
 pub mod offers;
+pub mod paper;
 pub mod issue;
 pub mod pki;
 pub mod present;

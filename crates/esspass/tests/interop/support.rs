@@ -136,7 +136,7 @@ fn ensure_node_modules(interop: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn venv_python(interop: &Path) -> PathBuf {
+pub fn venv_python(interop: &Path) -> PathBuf {
     interop.join(".venv/bin/python")
 }
 
@@ -148,7 +148,7 @@ fn ensure_venv(interop: &Path) -> Result<(), String> {
         eprintln!("interop: python3 -m venv {}", interop.join(".venv").display());
         run(Command::new("python3").args(["-m", "venv"]).arg(interop.join(".venv")), "python3 -m venv interop/.venv")?;
     }
-    let check = format!("import importlib.metadata as m, sys; import sd_jwt, jwcrypto, cryptography; sys.exit(0 if m.version('sd-jwt') == '{SD_JWT_PY_VERSION}' else 1)");
+    let check = format!("import importlib.metadata as m, sys; import sd_jwt, jwcrypto, cryptography, cbor2, base45; sys.exit(0 if m.version('sd-jwt') == '{SD_JWT_PY_VERSION}' else 1)");
     let has = |py: &Path| Command::new(py).args(["-c", &check]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if has(&py) {
         return Ok(());
