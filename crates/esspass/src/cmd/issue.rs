@@ -2,7 +2,7 @@
 
 use super::parse_instant;
 use crate::{CmdResult, Exit, Failure, output};
-use esspass_core::{CredentialType, ErrorCode};
+use esspass_core::ErrorCode;
 use esspass_credential::vc::{IssueError, IssueRequest, issue};
 use esspass_keys::files;
 use std::path::PathBuf;
@@ -10,18 +10,8 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 #[command(after_help = "EXAMPLES:\n  esspass pki init --out pki && esspass pki new-key --out holder.key\n  esspass issue --type ehic --claims examples/ehic-claims.json --key pki/institutions/si-zzzs/signing.key \\\n      --chain pki/institutions/si-zzzs/chain.pem --holder-key holder.key --iss https://127.0.0.1:8442 > ehic.sd-jwt")]
 pub struct Args {
-    /// Credential type.
-    #[arg(long = "type", value_parser = ["pda1", "ehic"])]
-    kind: String,
-    /// The business claims (docs/domain.md §2) as JSON; `-` for stdin. No JWT claims.
-    #[arg(long)]
-    claims: String,
-    /// Issuer signing key (PKCS#8 PEM).
-    #[arg(long)]
-    key: PathBuf,
-    /// Issuer certificate chain (PEM, leaf first, root left out).
-    #[arg(long)]
-    chain: PathBuf,
+    #[command(flatten)]
+    doc: super::DocumentInput,
     /// The holder's key the credential is bound to (cnf): a public JWK JSON file, or a PKCS#8 PEM
     /// private key from which the public key is derived. (`--holder-jwk` is the old name.)
     #[arg(long = "holder-key", alias = "holder-jwk")]
@@ -62,11 +52,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> CmdResult {
     let j = a.json;
-    let t = CredentialType::from_short_name(&a.kind).ok_or_else(|| Failure::usage(ErrorCode::Usage, "unknown type").json(j))?;
-    let claims_text = super::read_input_max(&a.claims, super::MAX_CLAIMS_BYTES).map_err(|e| e.json(j))?;
-    let claims: serde_json::Value = serde_json::from_str(&claims_text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", a.claims)).json(j))?;
-    let signer = files::load_signer(&a.key).map_err(|e| Failure::from(e).json(j))?;
-    let chain = files::load_chain(&a.chain).map_err(|e| Failure::from(e).json(j))?;
+    let super::Document { credential_type: t, claims, signer, chain } = a.doc.load(j)?;
     let holder = files::load_jwk(&a.holder_jwk).map_err(|e| Failure::from(e).json(j))?;
     if let Some(u) = &a.status_uri {
         crate::fetch::check_url(u).map_err(|e| Failure::usage(ErrorCode::Usage, e).json(j))?;
@@ -76,7 +62,7 @@ pub fn run(a: Args) -> CmdResult {
     }
     // What every verifier checks of the signing setup is checked before anything is signed.
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let setup = esspass_credential::producer::check_signing_setup(&signer, &chain, Some(&a.iss), true, now).map_err(|e| Failure::usage(e.code, format!("{} / {}: {}", a.key.display(), a.chain.display(), e.detail)).json(j))?;
+    let setup = esspass_credential::producer::check_signing_setup(&signer, &chain, Some(&a.iss), true, now).map_err(|e| Failure::usage(e.code, format!("{} / {}: {}", a.doc.key.display(), a.doc.chain.display(), e.detail)).json(j))?;
     if let (Some(leaf), Some(claimed)) = (setup.leaf(), claims.pointer("/issuing_authority/country").and_then(|c| c.as_str()))
         && let Some(cert_country) = esspass_credential::producer::subject_country(leaf)
         && let Some(claimed_country) = esspass_core::Country::parse(claimed).filter(|c| c.area().is_some())

@@ -48,6 +48,44 @@ pub fn read_input_max(path: &str, max: usize) -> Result<String, Failure> {
     String::from_utf8(buf).map_err(|_| Failure::usage(ErrorCode::FileUnreadable, format!("{name}: not UTF-8 text")))
 }
 
+/// What a producer signs and with what: the document type, its business claims and the
+/// institution's key and certificate chain (shared by `issue` and `paper issue`).
+#[derive(clap::Args)]
+pub struct DocumentInput {
+    /// pda1 or ehic.
+    #[arg(long = "type", value_parser = ["pda1", "ehic"])]
+    pub kind: String,
+    /// The business claims (docs/domain.md §2) as JSON; `-` for stdin. No JWT claims.
+    #[arg(long)]
+    pub claims: String,
+    /// The institution's signing key (PKCS#8 PEM).
+    #[arg(long)]
+    pub key: std::path::PathBuf,
+    /// Its certificate chain (PEM, leaf first, the trust anchor left out).
+    #[arg(long)]
+    pub chain: std::path::PathBuf,
+}
+
+/// A loaded [`DocumentInput`].
+pub struct Document {
+    pub credential_type: esspass_core::CredentialType,
+    pub claims: serde_json::Value,
+    pub signer: esspass_credential::EcdsaP256Signer,
+    pub chain: Vec<Vec<u8>>,
+}
+
+impl DocumentInput {
+    /// Read the claims (bounded) and load the key and chain, naming the file at fault.
+    pub fn load(&self, json: bool) -> Result<Document, Failure> {
+        let credential_type = esspass_core::CredentialType::from_short_name(&self.kind).ok_or_else(|| Failure::usage(ErrorCode::Usage, "unknown type").json(json))?;
+        let text = read_input_max(&self.claims, MAX_CLAIMS_BYTES).map_err(|e| e.json(json))?;
+        let claims = serde_json::from_str(&text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{}: {e}", self.claims)).json(json))?;
+        let signer = esspass_keys::files::load_signer(&self.key).map_err(|e| Failure::from(e).json(json))?;
+        let chain = esspass_keys::files::load_chain(&self.chain).map_err(|e| Failure::from(e).json(json))?;
+        Ok(Document { credential_type, claims, signer, chain })
+    }
+}
+
 /// Read and parse an SD-JWT (VC or presentation) from a file or standard input (`-`).
 pub fn read_credential(path: &str, json: bool) -> Result<esspass_credential::sdjwt::SdJwt, Failure> {
     let text = read_input(path).map_err(|e| e.json(json))?;

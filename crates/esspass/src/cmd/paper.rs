@@ -12,18 +12,8 @@ pub enum Command {
     /// Make a paper credential: the QR text (`PA1:`/`EH1:` …) and the QR code as SVG.
     #[command(after_help = "EXAMPLES:\n  esspass paper issue --type ehic --claims examples/ehic-claims.json --key pki/institutions/si-zzzs/signing.key \\\n      --chain pki/institutions/si-zzzs/chain.pem --out ehic.paper.txt --svg ehic.qr.svg")]
     Issue {
-        /// pda1 or ehic.
-        #[arg(long = "type", value_parser = ["pda1", "ehic"])]
-        kind: String,
-        /// The business claims (docs/domain.md §2) as JSON.
-        #[arg(long)]
-        claims: String,
-        /// The institution's signing key (PKCS#8 PEM).
-        #[arg(long)]
-        key: PathBuf,
-        /// Its certificate chain (PEM, leaf first): the leaf's hash is the `kid`.
-        #[arg(long)]
-        chain: PathBuf,
+        #[command(flatten)]
+        doc: super::DocumentInput,
         /// Days the paper credential stays valid (its `exp`).
         #[arg(long = "valid-days", default_value_t = 365)]
         valid_days: u32,
@@ -58,13 +48,10 @@ pub enum Command {
 pub fn run(c: Command) -> CmdResult {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match c {
-        Command::Issue { kind, claims, key, chain, valid_days, out, svg, json } => {
+        Command::Issue { doc, valid_days, out, svg, json } => {
             let j = json;
-            let t = CredentialType::from_short_name(&kind).ok_or_else(|| Failure::usage(ErrorCode::Usage, "unknown type").json(j))?;
-            let text = super::read_input_max(&claims, super::MAX_CLAIMS_BYTES).map_err(|e| e.json(j))?;
-            let claims: serde_json::Value = serde_json::from_str(&text).map_err(|e| Failure::usage(ErrorCode::InvalidJson, format!("{claims}: {e}")).json(j))?;
-            let signer = esspass_keys::files::load_signer(&key).map_err(|e| Failure::from(e).json(j))?;
-            let chain_der = esspass_keys::files::load_chain(&chain).map_err(|e| Failure::from(e).json(j))?;
+            let super::Document { credential_type: t, claims, signer, chain: chain_der } = doc.load(j)?;
+            let (key, chain) = (&doc.key, &doc.chain);
             // What a verifier will check of the signer is checked first.
             let setup = esspass_credential::producer::check_signing_setup(&signer, &chain_der, None, true, now).map_err(|e| Failure::usage(e.code, format!("{} / {}: {}", key.display(), chain.display(), e.detail)).json(j))?;
             let iss = claims.pointer("/issuing_authority/id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
