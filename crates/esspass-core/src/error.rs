@@ -177,6 +177,12 @@ error_codes! {
     PaperPayload = "8009", "the paper credential's payload is malformed";
     PaperExpired = "8010", "the paper credential is expired or not yet valid";
     PaperTypeMismatch = "8011", "the paper credential's payload is of another type than its prefix";
+    PaperImage = "8012", "no esspass QR code could be read from the image";
+    PaperRevoked = "8013", "the document is revoked (offline bundle)";
+    PaperSuspended = "8014", "the document is suspended (offline bundle)";
+    BundleInvalid = "8015", "the offline trust bundle is invalid";
+    BundleTooOld = "8016", "the offline trust bundle is older than allowed";
+    PaperUnavailable = "8017", "no paper version can be made of this credential";
 
     // 9xxx — usage, keys, IO
     Usage = "9001", "usage error";

@@ -60,11 +60,13 @@ pub fn router(state: AppState) -> Router {
         .route("/notification", post(notification))
         .route("/deferred-credential", post(deferred_credential))
         .route("/status/{list_id}", get(status_list))
+        .route("/revocations", get(revocations))
         .route("/api/v1/credential-offers", post(create_offer))
         .route("/api/v1/persons", post(create_person))
         .route("/api/v1/persons", get(find_person))
         .route("/api/v1/persons/{id}/credentials", get(person_credentials))
         .route("/api/v1/employments", post(create_employment))
+        .route("/api/v1/credentials/{id}/paper", get(paper))
         .route("/api/v1/credentials/{id}/{action}", post(change_status))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/applications/a1", post(submit_a1))
@@ -591,6 +593,50 @@ async fn person_credentials(State(s): State<AppState>, h: HeaderMap, Path(id): P
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PaperQuery {
+    /// `pdf` (default: the printable A4 page), `png` (the QR code alone) or `text` (the QR text).
+    #[serde(default)]
+    format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/credentials/{id}/paper", tag = "paper", params(("id" = String, Path, description = "credential id"), PaperQuery),
+    responses((status = 200, description = "the paper document: application/pdf, image/png or text/plain"), (status = 404, body = ProblemDetails), (status = 409, description = "revoked, suspended, expired, or issued before documents were kept (ESP-8017)", body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn paper(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, q: Result<Query<PaperQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::CaseWorker])?;
+        let Query(q) = q.map_err(|e| ApiError::new(400, ErrorCode::BadRequest, e.body_text()))?;
+        let format = crate::services::paper::PaperFormat::parse(q.format.as_deref())?;
+        let printed = crate::services::paper::print(&s.issuer, &id, format, &actor(k), s.now()).await?;
+        let disposition = format!("inline; filename=\"{}.{}\"", printed.document_number.chars().filter(char::is_ascii_alphanumeric).collect::<String>(), match format {
+            crate::services::paper::PaperFormat::Pdf => "pdf",
+            crate::services::paper::PaperFormat::Png => "png",
+            crate::services::paper::PaperFormat::Text => "txt",
+        });
+        let mut r = (StatusCode::OK, printed.bytes).into_response();
+        let hm = r.headers_mut();
+        hm.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        hm.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Ok(v) = HeaderValue::from_str(&disposition) {
+            hm.insert(header::CONTENT_DISPOSITION, v);
+        }
+        hm.insert("x-esspass-paper-minimal", HeaderValue::from_static(if printed.minimal { "true" } else { "false" }));
+        Ok::<_, ApiError>(r)
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+/// The signed revocation export for the trust operator's offline bundle (docs/paper.md): public,
+/// like the status lists; hashes of document numbers only.
+async fn revocations(State(s): State<AppState>) -> Response {
+    match crate::services::paper::revocation_export(&s.issuer, s.now()).await {
+        Ok(jws) => (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/revocation-list+jwt")), (header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"))], jws).into_response(),
+        Err(e) => problem(&e),
+    }
+}
+
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
@@ -794,7 +840,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, find_person, create_employment, create_offer, person_credentials, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, openapi),
+    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -23,6 +23,12 @@ use esspass_credential::{Error, Result, Signer};
 use serde_json::{Map, Value};
 use std::io::Read;
 
+pub mod bundle;
+pub mod labels;
+pub mod print;
+
+pub use print::{PrintRequest, pdf, png, scan};
+
 /// The private CWT claim that carries the document.
 pub const CLAIM: i64 = -65537;
 /// The largest QR code version a paper document may need (at error correction level Q).
@@ -331,4 +337,16 @@ pub fn verify(text: &str, trusted: &dyn Fn(&[u8]) -> Option<TrustedSigner>, now:
         }
     }
     Ok(PaperReport { credential_type: t.short_name(), kid: kid_hex, signer: signer.certificate.subject_text.clone(), iss: cwt.issuer.unwrap_or_default(), iat, exp, minimal, claims })
+}
+
+/// Verify a paper credential offline against a loaded trust bundle: everything [`verify`] checks,
+/// with the signers from the bundle, then the bundle's revocation data for the document.
+pub fn verify_with_bundle(text: &str, b: &bundle::Bundle, now: i64) -> Result<PaperReport> {
+    let report = verify(text, &|k| b.signer(k), now)?;
+    let number = report.claims.get("document_number").and_then(Value::as_str).unwrap_or_default();
+    match b.revocation(&report.kid, number) {
+        Some(bundle::Revocation::Revoked) => Err(err(ErrorCode::PaperRevoked, format!("document {number} is revoked (bundle {} of {})", b.manifest.sequence, b.manifest.operator))),
+        Some(bundle::Revocation::Suspended) => Err(err(ErrorCode::PaperSuspended, format!("document {number} is suspended (bundle {} of {})", b.manifest.sequence, b.manifest.operator))),
+        None => Ok(report),
+    }
 }

@@ -540,14 +540,27 @@ impl Store {
     /// Record credentials issued together (one batch) and, when given, the audit record of the
     /// issuance: all in one transaction. Document numbers and (list, index) pairs must be new.
     pub async fn insert_credentials(&self, rows: &[CredentialRow], audit: Option<&AuditEntry>) -> Result<()> {
+        self.insert_issued(rows, &[], audit).await
+    }
+
+    /// As [`Store::insert_credentials`], keeping each credential's business claims (`claims[i]` for
+    /// `rows[i]`; missing ones are not kept) sealed under the node secret, for its paper version.
+    pub async fn insert_issued(&self, rows: &[CredentialRow], claims: &[Value], audit: Option<&AuditEntry>) -> Result<()> {
         let head_sql = self.head_sql();
+        let mut sealed = Vec::with_capacity(rows.len());
+        for i in 0..rows.len() {
+            sealed.push(match claims.get(i) {
+                Some(v) => Some(self.seal("credential_claims", &v.to_string())?),
+                None => None,
+            });
+        }
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for c in rows {
+            for (c, kept) in rows.iter().zip(&sealed) {
                 let idx = as_i64(c.idx, "idx")?;
-                sqlx::query("INSERT INTO credentials (credential_id, document_number, person_id, vct, list_id, idx, state, reason, issued_at, changed_at, application_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                sqlx::query("INSERT INTO credentials (credential_id, document_number, person_id, vct, list_id, idx, state, reason, issued_at, changed_at, application_id, claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
                     .bind(&c.credential_id).bind(&c.document_number).bind(&c.person_id).bind(&c.vct).bind(&c.list_id).bind(idx)
-                    .bind(c.state.as_str()).bind(&c.reason).bind(c.issued_at).bind(c.changed_at).bind(&c.application_id)
+                    .bind(c.state.as_str()).bind(&c.reason).bind(c.issued_at).bind(c.changed_at).bind(&c.application_id).bind(kept)
                     .execute(&mut *tx).await?;
                 sqlx::query("UPDATE status_entries SET credential_id = $1 WHERE list_id = $2 AND idx = $3")
                     .bind(&c.credential_id).bind(&c.list_id).bind(idx).execute(&mut *tx).await?;
@@ -574,6 +587,26 @@ impl Store {
         on_pool!(self, pool => {
             let row = sqlx::query("SELECT * FROM credentials WHERE credential_id = $1").bind(credential_id).fetch_optional(pool).await?;
             Ok(match row { Some(r) => Some(credential_from!(r)), None => None })
+        })
+    }
+
+    /// The business claims a credential was issued with (opened with the node secret), or `None`
+    /// when it was issued before the node kept them.
+    pub async fn credential_claims(&self, credential_id: &str) -> Result<Option<Value>> {
+        let stored: Option<Option<String>> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT claims FROM credentials WHERE credential_id = $1").bind(credential_id).fetch_optional(pool).await?
+        });
+        match stored.flatten() {
+            Some(s) => Ok(Some(self.open_payload("credential_claims", &s)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The document numbers of the credentials in a state (`revoked`, `suspended`): what the
+    /// node's revocation export for offline verifiers lists, hashed.
+    pub async fn document_numbers_in_state(&self, state: CredentialState) -> Result<Vec<String>> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar("SELECT document_number FROM credentials WHERE state = $1 ORDER BY document_number").bind(state.as_str()).fetch_all(pool).await?)
         })
     }
 

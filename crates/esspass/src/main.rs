@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::paper::Command,
     },
+    /// The offline trust bundle: build it (trust operator), fetch what changed (verifier).
+    Bundle {
+        #[command(subcommand)]
+        command: cmd::bundle::Command,
+    },
     /// The demo PKI.
     Pki {
         #[command(subcommand)]
@@ -103,6 +108,7 @@ fn main() -> ExitCode {
         Command::Show(a) => cmd::show::run(a),
         Command::Pki { command } => cmd::pki::run(command),
         Command::Paper { command } => cmd::paper::run(command),
+        Command::Bundle { command } => cmd::bundle::run(command),
         Command::StatusList { command } => cmd::status_list::run(command),
         Command::Rules { command } => cmd::rules::run(command),
         Command::Import(a) => cmd::import::run(a),

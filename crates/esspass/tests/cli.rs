@@ -654,3 +654,66 @@ fn paper_credentials_are_issued_and_checked_offline() {
     let (code, v) = verify("pda1.txt");
     assert_eq!((code, v["code"].as_str()), (Some(1), Some("ESP-8007")), "{v}");
 }
+
+/// The printable PDF and the PNG, the offline trust bundle (build, fetch), and `verify --offline`
+/// on the QR text, on the PNG, on a rasterised page of the PDF and on a JPEG photo of it; a bundle
+/// with a changed part or a bad signature, or too old, is refused.
+#[test]
+fn paper_pdf_png_and_offline_bundle() {
+    let d = tmp("paper-offline");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    let o = esspass(&["paper", "issue", "--type", "ehic", "--claims", "examples/ehic-claims.json", "--key", &p("pki/institutions/si-zzzs/signing.key"), "--chain", &p("pki/institutions/si-zzzs/chain.pem"), "--out", &p("ehic.txt"), "--pdf", &p("ehic.pdf"), "--png", &p("ehic.png")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read(d.join("ehic.pdf")).unwrap().starts_with(b"%PDF-"));
+    assert!(std::fs::read(d.join("ehic.png")).unwrap().starts_with(b"\x89PNG"));
+    let anchor = p("pki/root/ca.pem");
+    let o = esspass(&["bundle", "build", "--json", "--trust-anchor", &anchor, "--trusted-list", &p("pki/trusted-lists/issuers.jwt"), "--key", &p("pki/trust-operator/signing.key"), "--chain", &p("pki/trust-operator/chain.pem"), "--out", &p("published")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o)["sequence"], 1);
+    let o = esspass(&["bundle", "fetch", "--json", &p("published"), "--into", &p("held"), "--trust-anchor", &anchor]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The page as a verifier's camera would see it: rasterised at 150 dpi, and as a JPEG.
+    let r = std::process::Command::new("pdftoppm").args(["-r", "150", "-png", "-singlefile", &p("ehic.pdf"), &p("page")]).status().expect("pdftoppm (poppler-utils) is needed: .ci/run installs it");
+    assert!(r.success());
+    let page = image::open(d.join("page.png")).unwrap();
+    page.to_rgb8().save_with_format(d.join("photo.jpg"), image::ImageFormat::Jpeg).unwrap();
+    let offline = |input: &str, extra: &[&str]| {
+        let mut args = vec!["verify", "--json", "--offline", "held", "--trust-anchor"];
+        args.push(&anchor);
+        args.extend_from_slice(extra);
+        args.push(input);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_esspass")).args(&args).current_dir(&d).output().unwrap();
+        (o.status.code(), json(&o))
+    };
+    for input in ["ehic.txt", "ehic.png", "page.png", "photo.jpg"] {
+        let (code, v) = offline(input, &[]);
+        assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("valid")), "{input}: {v}");
+        assert_eq!(v["report"]["claims"]["subject"]["forenames"], "Živa", "{input}");
+        assert_eq!(v["offline"]["sequence"], 1, "{input}");
+    }
+    // No QR code in the picture: a clear refusal, not a crash.
+    image::GrayImage::from_pixel(64, 64, image::Luma([255])).save(d.join("blank.png")).unwrap();
+    let (code, v) = offline("blank.png", &[]);
+    assert_eq!((code, v["error"]["code"].as_str()), (Some(2), Some("ESP-8012")), "{v}");
+    // Too old for a verifier that wants it fresher than it is.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, v) = offline("ehic.txt", &["--max-bundle-age", "0"]);
+    assert_eq!((code, v["error"]["code"].as_str()), (Some(2), Some("ESP-8016")), "{v}");
+    // A manifest with one byte of its payload changed: the signature fails.
+    let manifest = std::fs::read_to_string(d.join("held/manifest.jwt")).unwrap();
+    let mut parts: Vec<String> = manifest.split('.').map(str::to_owned).collect();
+    let mut payload: Value = serde_json::from_slice(&esspass_credential::b64::decode(&parts[1]).unwrap()).unwrap();
+    payload["sequence"] = serde_json::json!(99);
+    parts[1] = esspass_credential::b64::encode(serde_json::to_vec(&payload).unwrap());
+    std::fs::write(d.join("held/manifest.jwt"), parts.join(".")).unwrap();
+    let (code, v) = offline("ehic.txt", &[]);
+    assert_eq!((code, v["error"]["code"].as_str()), (Some(2), Some("ESP-8015")), "{v}");
+    // Fetching again repairs the copy; a bundle signed by an institution key is not a bundle.
+    let o = esspass(&["bundle", "fetch", &p("published"), "--into", &p("held"), "--trust-anchor", &anchor]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(offline("ehic.txt", &[]).0, Some(0));
+    let o = esspass(&["bundle", "build", "--trust-anchor", &anchor, "--trusted-list", &p("pki/trusted-lists/issuers.jwt"), "--key", &p("pki/institutions/si-zzzs/signing.key"), "--chain", &p("pki/institutions/si-zzzs/chain.pem"), "--out", &p("forged")]);
+    assert_eq!(o.status.code(), Some(2), "a bundle the trust anchor's TSL rule refuses is not written");
+    assert!(!d.join("forged/manifest.jwt").exists());
+}

@@ -487,14 +487,17 @@ impl Issuer {
         for _ in 0..8 {
             let mut issued = Vec::with_capacity(holders.len());
             let mut rows = Vec::with_capacity(holders.len());
+            let mut kept = Vec::with_capacity(holders.len());
             for (k, (list_id, idx)) in holders.iter().zip(&slots) {
                 let (sd, row) = self.sign_one(t, person_id, application_id, claims, k, list_id, *idx, now)?;
                 issued.push(sd);
                 rows.push(row);
+                // The claims as signed (with this credential's document number), for its paper version.
+                kept.push(claims.clone());
             }
             let ids: Vec<&str> = rows.iter().map(|r| r.credential_id.as_str()).collect();
             let audit = AuditEntry::new(now, actor, "issue_credential", person_id, "credential issuance", json!({"vct": t.vct(), "credentials": ids, "application_id": application_id}));
-            match self.store.insert_credentials(&rows, Some(&audit)).await {
+            match self.store.insert_issued(&rows, &kept, Some(&audit)).await {
                 Ok(()) => return Ok((issued, rows)),
                 // A document number drawn twice (10 random digits): draw again.
                 Err(StoreError::Duplicate(_)) => continue,

@@ -4,4 +4,5 @@ pub mod applications;
 pub mod audit;
 pub mod import;
 pub mod issuance;
+pub mod paper;
 pub mod status;

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod bundle;
 pub mod demo;
 pub mod import;
 pub mod offers;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Make a paper credential: the QR text (`PA1:`/`EH1:` …) and the QR code as SVG.
-    #[command(after_help = "EXAMPLES:\n  esspass paper issue --type ehic --claims examples/ehic-claims.json --key pki/institutions/si-zzzs/signing.key \\\n      --chain pki/institutions/si-zzzs/chain.pem --out ehic.paper.txt --svg ehic.qr.svg")]
+    #[command(after_help = "EXAMPLES:\n  esspass paper issue --type ehic --claims examples/ehic-claims.json --key pki/institutions/si-zzzs/signing.key \\\n      --chain pki/institutions/si-zzzs/chain.pem --out ehic.paper.txt --svg ehic.qr.svg --pdf ehic.pdf --png ehic.qr.png")]
     Issue {
         #[command(flatten)]
         doc: super::DocumentInput,
@@ -23,6 +23,13 @@ pub enum Command {
         /// Also write the QR code as SVG (a new file).
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// Also write the printable A4 document as PDF (a new file): the holder's data, the QR code
+        /// at 60 mm, the issuing institution and how to check it, in the issuing state's language and English.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+        /// Also write the QR code as PNG (a new file).
+        #[arg(long)]
+        png: Option<PathBuf>,
         /// JSON output: `{text, qr_version, minimal}`.
         #[arg(long)]
         json: bool,
@@ -48,7 +55,7 @@ pub enum Command {
 pub fn run(c: Command) -> CmdResult {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match c {
-        Command::Issue { doc, valid_days, out, svg, json } => {
+        Command::Issue { doc, valid_days, out, svg, pdf, png, json } => {
             let j = json;
             let super::Document { credential_type: t, claims, signer, chain: chain_der } = doc.load(j)?;
             let (key, chain) = (&doc.key, &doc.chain);
@@ -58,6 +65,13 @@ pub fn run(c: Command) -> CmdResult {
             let leaf = setup.leaf().map(|c| c.der.clone()).unwrap_or_default();
             let p = esspass_paper::issue(&IssueRequest { credential_type: t, claims: &claims, signer: &signer, cert_der: &leaf, iss: &iss, iat: now, exp: now + i64::from(valid_days.max(1)) * 86_400 })
                 .map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+            if let Some(path) = &pdf {
+                let bytes = esspass_paper::pdf(&esspass_paper::PrintRequest { paper: &p, credential_type: t, claims: &claims, online_check: None }).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+                write_new(path, &bytes).map_err(|e| e.json(j))?;
+            }
+            if let Some(path) = &png {
+                write_new(path, &esspass_paper::png(&p, 8).map_err(|e| Failure::usage(e.code, e.detail).json(j))?).map_err(|e| e.json(j))?;
+            }
             if let Some(path) = &svg {
                 super::write_out(Some(path), &p.svg().map_err(|e| Failure::usage(e.code, e.detail).json(j))?).map_err(|e| e.json(j))?;
             }
@@ -98,27 +112,47 @@ pub fn run(c: Command) -> CmdResult {
                 }
             }
             let find = |k: &[u8]| signers.iter().find(|(kid, _)| kid.as_slice() == k).map(|(_, s)| s.clone());
-            match esspass_paper::verify(&qr, &find, now) {
-                Ok(r) => {
-                    if j {
-                        output::print_json(&serde_json::json!({"outcome": "valid", "report": r}));
-                    } else {
-                        println!("outcome    VALID ({} paper credential{})", r.credential_type, if r.minimal { ", identifiers only: check the rest online" } else { "" });
-                        println!("signer     {} (kid {})", r.signer, r.kid);
-                        println!("document   {}", r.claims.get("document_number").and_then(|v| v.as_str()).unwrap_or("?"));
-                        println!("checked    offline, against {} (sequence {})", trusted_list.display(), list.sequence);
-                    }
-                    Ok(Exit::Ok)
+            outcome(esspass_paper::verify(&qr, &find, now), j, &format!("offline, against {} (sequence {})", trusted_list.display(), list.sequence), None)
+        }
+    }
+}
+
+/// Write bytes to a new file (an existing one is not replaced).
+fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", path.display())))?;
+    std::io::Write::write_all(&mut f, bytes).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", path.display())))
+}
+
+/// Print a paper verification's outcome (exit 0 valid, 1 rejected).
+pub fn outcome(result: esspass_credential::Result<esspass_paper::PaperReport>, j: bool, checked: &str, extra: Option<serde_json::Value>) -> CmdResult {
+    match result {
+        Ok(r) => {
+            if j {
+                let mut v = serde_json::json!({"outcome": "valid", "report": r});
+                if let (Some(x), Some(o)) = (extra, v.as_object_mut()) {
+                    o.insert("offline".into(), x);
                 }
-                Err(e) => {
-                    if j {
-                        output::print_json(&serde_json::json!({"outcome": "invalid", "code": e.code.code(), "detail": e.detail}));
-                    } else {
-                        println!("outcome    INVALID ({} {})", e.code.code(), e.detail);
-                    }
-                    Ok(Exit::Rejected)
-                }
+                output::print_json(&v);
+            } else {
+                println!("outcome    VALID ({} paper credential{})", r.credential_type, if r.minimal { ", identifiers only: check the rest online" } else { "" });
+                println!("signer     {} (kid {})", r.signer, r.kid);
+                println!("document   {}", r.claims.get("document_number").and_then(|v| v.as_str()).unwrap_or("?"));
+                println!("checked    {checked}");
             }
+            Ok(Exit::Ok)
+        }
+        Err(e) => {
+            if j {
+                let mut v = serde_json::json!({"outcome": "invalid", "code": e.code.code(), "detail": e.detail});
+                if let (Some(x), Some(o)) = (extra, v.as_object_mut()) {
+                    o.insert("offline".into(), x);
+                }
+                output::print_json(&v);
+            } else {
+                println!("outcome    INVALID ({} {})", e.code.code(), e.detail);
+                println!("checked    {checked}");
+            }
+            Ok(Exit::Rejected)
         }
     }
 }
