@@ -1,6 +1,7 @@
 """An independent decoder of esspass paper credentials (PA1:/EH1:), written from the profile in
 docs/paper.md: Base45 → zlib → COSE_Sign1 (CBOR, tag 18) → ES256 signature over the COSE
-Sig_structure, checked with the signing certificate's key → CWT claims → the document (short keys).
+Sig_structure, checked twice with the signing certificate's key: by hand with `cryptography`, and
+by `pycose` (Sign1Message.decode + verify_signature) → CWT claims → the document (short keys).
 
 Usage: python paper.py TEXT_FILE CERT_PEM  — prints {"alg", "kid", "iss", "iat", "exp", "type", "document"}
 as JSON, or exits 1 with the reason."""
@@ -14,6 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from pycose.keys import EC2Key
+from pycose.keys.curves import P256
+from pycose.messages import Sign1Message
 
 SHORT = {"pn": "personal_administrative_number", "ia": "issuing_authority", "as": "authentic_source", "dn": "document_number",
          "di": "date_of_issuance", "de": "date_of_expiry", "sd": "starting_date", "ed": "ending_date", "em": "employer", "t": "type",
@@ -53,10 +57,16 @@ def main():
     to_be_signed = cbor2.dumps(["Signature1", protected_bstr, b"", payload])
     r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
     cert.public_key().verify(encode_dss_signature(r, s), to_be_signed, ec.ECDSA(hashes.SHA256()))
+    # The same with pycose, the COSE library of the Python ecosystem.
+    numbers = cert.public_key().public_numbers()
+    sign1 = Sign1Message.decode(cose)
+    sign1.key = EC2Key(crv=P256, x=numbers.x.to_bytes(32, "big"), y=numbers.y.to_bytes(32, "big"))
+    if not sign1.verify_signature():
+        sys.exit("pycose: the signature does not verify")
     claims = cbor2.loads(payload)
     doc = claims[-65537]
     print(json.dumps({"alg": alg, "kid": kid.hex(), "iss": claims[1], "iat": claims[6], "exp": claims[4],
-                      "type": doc["t"], "document": expand(doc["d"])}, ensure_ascii=False))
+                      "type": doc["t"], "document": expand(doc["d"]), "verified_by": ["cryptography", "pycose"]}, ensure_ascii=False))
 
 
 def hashes_sha256(data):

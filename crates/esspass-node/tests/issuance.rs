@@ -382,3 +382,55 @@ async fn expired_codes_tokens_and_nonces_are_refused() {
         later.node.stop();
     }
 }
+
+/// The paper version of an issued credential is the document it was issued with, printed only for
+/// the back office and case workers, and every print is in the audit trail (who, whose document);
+/// the public revocation export names the revoked document by its truncated hash only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_prints_are_the_issued_document_and_audited() {
+    use esspass_credential::Signer;
+    for db in support::databases("esspass_n").await {
+        let n = start_node(&db).await;
+        let person = n.person(true).await;
+        let holder = EcdsaP256Signer::generate().unwrap();
+        let (_, row) = n.node.state.issuer.issue_for(esspass_core::CredentialType::Ehic, &person, &holder.public_jwk(), now()).await.unwrap();
+        let path = format!("/api/v1/credentials/{}/paper?format=text", row.credential_id);
+        let (s, v) = n.api(reqwest::Method::GET, &path, Some(AUDITOR_KEY), None).await;
+        assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7002")), "{v}");
+        let (s, text) = n.api(reqwest::Method::GET, &path, Some(BO_KEY), None).await;
+        assert_eq!(s, 200, "{text}");
+        // The QR carries the document as issued: the same number, the holder's name.
+        let signer_cert = esspass_credential::x509::Certificate::from_pem(&std::fs::read_to_string(n.pki.join("institutions/si-zzzs/chain.pem")).unwrap()).unwrap();
+        let trusted = |k: &[u8]| (esspass_paper::kid(&signer_cert.der) == k).then(|| esspass_paper::TrustedSigner { certificate: signer_cert.clone(), types: vec![esspass_core::CredentialType::Ehic] });
+        let report = esspass_paper::verify(text.as_str().unwrap(), &trusted, now()).unwrap();
+        assert_eq!(report.claims["document_number"], row.document_number);
+        assert_eq!(report.claims["personal_administrative_number"].as_str().unwrap().len(), 12);
+        let (s, audit) = n.api(reqwest::Method::GET, "/api/v1/audit?limit=1000", Some(AUDITOR_KEY), None).await;
+        assert_eq!(s, 200);
+        let prints: Vec<&Value> = audit["records"].as_array().unwrap().iter().filter(|r| r["action"] == "print_paper").collect();
+        assert_eq!(prints.len(), 1, "{audit}");
+        assert_eq!((prints[0]["actor"].as_str(), prints[0]["subject"].as_str()), (Some("api:back-office"), Some(person.as_str())), "{audit}");
+        // The export lists nothing, then the revoked document's hash, and never a document number.
+        let export = |n: &TestNode| {
+            let c = n.client.clone();
+            let url = format!("{}/revocations", n.url);
+            async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+        };
+        let issuers = match esspass_credential::trust::TrustedList::verify(std::fs::read_to_string(n.pki.join("trusted-lists/issuers.jwt")).unwrap().trim(), &esspass_credential::x509::ChainValidator::new(vec![n.root.clone()]), now()).unwrap().body {
+            esspass_credential::trust::ListBody::Issuers { issuers } => issuers,
+            _ => unreachable!(),
+        };
+        let chains = esspass_credential::x509::ChainValidator::new(vec![n.root.clone()]);
+        let e = esspass_paper::bundle::RevocationExport::verify(&export(&n).await, &chains, &issuers, now()).unwrap();
+        assert!(e.revoked.is_empty() && e.suspended.is_empty() && e.status_lists.len() == 1, "{e:?}");
+        let (s, _) = n.api(reqwest::Method::POST, &format!("/api/v1/credentials/{}/suspend", row.credential_id), Some(BO_KEY), None).await;
+        assert_eq!(s, 200);
+        let jws = export(&n).await;
+        assert!(!jws.contains(&row.document_number));
+        let e = esspass_paper::bundle::RevocationExport::verify(&jws, &chains, &issuers, now()).unwrap();
+        assert_eq!(e.suspended, vec![esspass_paper::bundle::document_hash(&row.document_number)]);
+        let (s, v) = n.api(reqwest::Method::GET, &path, Some(BO_KEY), None).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-8017")), "no paper while suspended: {v}");
+        n.node.stop();
+    }
+}

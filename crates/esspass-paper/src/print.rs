@@ -307,15 +307,30 @@ pub fn scan(bytes: &[u8]) -> Result<String> {
         return Err(err(ErrorCode::PaperImage, "the image is larger than 40 megapixels"));
     }
     let grey = img.to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(grey.width() as usize, grey.height() as usize, |x, y| grey.get_pixel(x as u32, y as u32).0[0]);
+    // As taken first; then, for a small or soft picture (modules of two or three pixels), enlarged
+    // twice: the finder patterns are found on the larger grid.
     let mut seen = 0;
-    for grid in prepared.detect_grids() {
-        seen += 1;
-        if let Ok((_, content)) = grid.decode()
-            && (content.starts_with("PA1:") || content.starts_with("EH1:"))
-        {
-            return Ok(content);
+    if let Some(found) = decode_grey(&grey, &mut seen) {
+        return Ok(found);
+    }
+    if u64::from(grey.width()) * u64::from(grey.height()) * 4 <= MAX_PIXELS {
+        let big = image::imageops::resize(&grey, grey.width() * 2, grey.height() * 2, image::imageops::FilterType::Triangle);
+        if let Some(found) = decode_grey(&big, &mut seen) {
+            return Ok(found);
         }
     }
     Err(err(ErrorCode::PaperImage, if seen == 0 { "no QR code found in the image".to_owned() } else { format!("{seen} QR code(s) found, none an esspass paper credential that decodes") }))
+}
+
+fn decode_grey(grey: &image::GrayImage, seen: &mut usize) -> Option<String> {
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(grey.width() as usize, grey.height() as usize, |x, y| grey.get_pixel(x as u32, y as u32).0[0]);
+    for grid in prepared.detect_grids() {
+        *seen += 1;
+        if let Ok((_, content)) = grid.decode()
+            && (content.starts_with("PA1:") || content.starts_with("EH1:"))
+        {
+            return Some(content);
+        }
+    }
+    None
 }

@@ -577,6 +577,7 @@ fn paper_credentials_python_decodes_and_checks_the_signature() {
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!((v["alg"].as_i64(), v["type"].as_str()), (Some(-7), Some(kind)), "{v}");
         assert_eq!(v["document"], claims, "{kind}: the independent decoder reads the same document");
+        assert_eq!(v["verified_by"], serde_json::json!(["cryptography", "pycose"]), "{v}");
         // A flipped byte in the signature: the independent check refuses it.
         let text = std::fs::read_to_string(dir.join("qr.txt")).unwrap();
         let bad = tamper_signature(&text);

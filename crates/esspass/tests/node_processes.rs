@@ -275,3 +275,95 @@ async fn tx_code_limit_holds_across_processes() {
         assert_eq!(v["error"], "invalid_grant", "{db}: the code survived: {v}");
     }
 }
+
+/// The round trip of issue 11 through a running node: an EHIC issued into a wallet, its paper
+/// version printed by the node (audited), the page rasterised and its QR code checked offline
+/// against a bundle built from the node's revocation export; then revoked, the bundle rebuilt and
+/// fetched again (only the changed parts), and the same page — and the SD-JWT VC — now refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_round_trip_through_the_node_and_the_offline_bundle() {
+    let dir = tmp("paper");
+    let port = free_port();
+    let config = setup(&dir, port, &format!("sqlite:{}", dir.join("node.db").display()));
+    let (c, root) = client(&dir);
+    let node = spawn(&config, &c).await;
+    let wallet = Oid4vciClient::new(&[root]).unwrap();
+    let person = person(&c, &node.url, 911).await;
+    let sd_jwt = issue(&c, &wallet, &node.url, &person).await;
+    std::fs::write(dir.join("ehic.sd-jwt"), &sd_jwt).unwrap();
+    let (s, creds) = api(&c, &node.url, reqwest::Method::GET, &format!("/api/v1/persons/{person}/credentials"), None).await;
+    assert_eq!(s, 200, "{creds}");
+    let id = creds[0]["credential_id"].as_str().unwrap().to_owned();
+    // The paper version: PDF, PNG and text; only the back office and case workers print.
+    let get = |path: String, key: Option<&'static str>| {
+        let c = c.clone();
+        async move {
+            let mut r = c.get(path);
+            if let Some(k) = key {
+                r = r.bearer_auth(k);
+            }
+            let resp = r.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            (status, ct, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    let paper_url = format!("{}/api/v1/credentials/{id}/paper", node.url);
+    let (s, ct, pdf) = get(paper_url.clone(), Some(BO_KEY)).await;
+    assert_eq!((s, ct.as_str()), (200, "application/pdf"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    let (s, _, text) = get(format!("{paper_url}?format=text"), Some(BO_KEY)).await;
+    assert_eq!(s, 200);
+    assert!(text.starts_with(b"EH1:"));
+    let (s, ct, png) = get(format!("{paper_url}?format=png"), Some(BO_KEY)).await;
+    assert_eq!((s, ct.as_str()), (200, "image/png"));
+    assert!(png.starts_with(b"\x89PNG"));
+    assert_eq!(get(format!("{paper_url}?format=docx"), Some(BO_KEY)).await.0, 400);
+    assert_eq!(get(paper_url.clone(), None).await.0, 401);
+    assert_eq!(get(format!("{}/api/v1/credentials/nope/paper", node.url), Some(BO_KEY)).await.0, 404);
+    std::fs::write(dir.join("ehic.pdf"), &pdf).unwrap();
+    let r = Command::new("pdftoppm").args(["-r", "150", "-png", "-singlefile"]).arg(dir.join("ehic.pdf")).arg(dir.join("page")).status().expect("pdftoppm (poppler-utils) is needed: .ci/run installs it");
+    assert!(r.success());
+    let cli = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).current_dir(&dir).output().unwrap();
+        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let revocations = format!("{}/revocations", node.url);
+    let build = || cli(&["bundle", "build", "--json", "--trust-anchor", "root/ca.pem", "--trusted-list", "trusted-lists/issuers.jwt", "--key", "trust-operator/signing.key", "--chain", "trust-operator/chain.pem", "--revocations", &revocations, "--out", "published"]);
+    let fetch = || cli(&["bundle", "fetch", "--json", "published", "--into", "held", "--trust-anchor", "root/ca.pem"]);
+    let offline = |input: &str, extra: &[&str]| {
+        let mut args = vec!["verify", "--json", "--offline", "held", "--trust-anchor", "root/ca.pem"];
+        args.extend_from_slice(extra);
+        args.push(input);
+        cli(&args)
+    };
+    let (code, v, err) = build();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!((v["sequence"].as_u64(), v["revoked"].as_u64(), v["status_lists"].as_u64()), (Some(1), Some(0), Some(1)), "{v}");
+    let (code, v, err) = fetch();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["fetched"], v["parts"], "{v}");
+    let (code, v, err) = offline("page.png", &[]);
+    assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("valid")), "{v} {err}");
+    let (code, v, err) = offline("ehic.sd-jwt", &["--credential-only"]);
+    assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("valid")), "{v} {err}");
+    // Revoked at the institution; the next bundle says so, and a verifier fetches only what changed.
+    let (s, v) = api(&c, &node.url, reqwest::Method::POST, &format!("/api/v1/credentials/{id}/revoke"), Some(json!({"reason": "card reported stolen"}))).await;
+    assert_eq!(s, 200, "{v}");
+    let (code, v, err) = build();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!((v["sequence"].as_u64(), v["revoked"].as_u64(), v["partitions"].as_u64()), (Some(2), Some(1), Some(1)), "{v}");
+    let (code, v, err) = fetch();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!((v["parts"].as_u64(), v["fetched"].as_u64()), (Some(2), Some(2)), "the new partition and the changed status list: {v}");
+    let (code, v, _) = fetch();
+    assert_eq!((code, v["fetched"].as_u64()), (Some(0), Some(0)), "nothing changed: {v}");
+    let (code, v, err) = offline("page.png", &[]);
+    assert_eq!((code, v["code"].as_str()), (Some(1), Some("ESP-8013")), "{v} {err}");
+    let (code, v, err) = offline("ehic.sd-jwt", &["--credential-only"]);
+    assert_eq!((code, v["outcome"].as_str()), (Some(1), Some("invalid")), "{v} {err}");
+    // No paper for a revoked credential.
+    let (s, _, body) = get(paper_url, Some(BO_KEY)).await;
+    assert_eq!(s, 409);
+    assert!(String::from_utf8_lossy(&body).contains("ESP-8017"));
+}
