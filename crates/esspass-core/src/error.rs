@@ -98,6 +98,9 @@ error_codes! {
     CertificateSignatureInvalid = "3018", "a certificate's signature does not verify with its issuer's key";
     NotCredentialSigner = "3019", "the signing certificate may not sign credentials (no Issuer Trusted List entry or credential-signing key purpose, or a TLS, list-signing or relying-party certificate)";
     TrustedListRollback = "3020", "the trusted list's sequence number is lower than one already seen from its operator";
+    ProofInvalid = "3021", "the verification proof's signature, chain or format is invalid";
+    ProofVerifierUnknown = "3022", "the verification proof is not signed by the verifier it names in the Verifier Trusted List";
+    ProofDocumentMismatch = "3023", "the verification proof refers to another document or another issuing institution";
 
     // 4xxx — validity and status
     TokenNotYetValid = "4001", "the token is not yet valid (nbf or iat in the future)";

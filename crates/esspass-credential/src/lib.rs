@@ -10,6 +10,7 @@ pub mod b64;
 pub mod jose;
 pub mod json;
 pub mod producer;
+pub mod proof;
 pub mod sdjwt;
 pub mod signer;
 pub mod status;

@@ -248,12 +248,17 @@ impl StatusCache {
 
     /// The verified list for `uri` at time `now`, from the cache while fresh.
     pub fn get(&self, uri: &str, chains: &ChainValidator, now: i64) -> Result<(Arc<VerifiedToken>, StatusSource)> {
+        self.lookup(uri, chains, now).map(|(t, s, _)| (t, s))
+    }
+
+    /// As [`StatusCache::get`], with the time the list was fetched (its age is `now` minus it).
+    pub fn lookup(&self, uri: &str, chains: &ChainValidator, now: i64) -> Result<(Arc<VerifiedToken>, StatusSource, i64)> {
         let cached = self.entries.lock().ok().and_then(|m| m.get(uri).cloned());
         if let Some(c) = &cached {
             let ttl = c.token.claims.ttl.unwrap_or(self.policy.default_ttl).min(self.policy.max_age);
             let fresh = now < c.fetched_at + ttl && c.token.claims.exp.is_none_or(|e| now < e);
             if fresh {
-                return Ok((c.token.clone(), StatusSource::Cache));
+                return Ok((c.token.clone(), StatusSource::Cache, c.fetched_at));
             }
         }
         match self.source.fetch(uri) {
@@ -268,10 +273,10 @@ impl StatusCache {
                 if let Ok(mut m) = self.entries.lock() {
                     m.insert(uri.to_owned(), Cached { token: verified.clone(), fetched_at: now });
                 }
-                Ok((verified, StatusSource::Fetched))
+                Ok((verified, StatusSource::Fetched, now))
             }
             Err(e) => match cached {
-                Some(c) if now - c.fetched_at <= self.policy.max_age && c.token.claims.exp.is_none_or(|x| now < x) => Ok((c.token, StatusSource::StaleCache)),
+                Some(c) if now - c.fetched_at <= self.policy.max_age && c.token.claims.exp.is_none_or(|x| now < x) => Ok((c.token, StatusSource::StaleCache, c.fetched_at)),
                 _ => Err(Error::new(ErrorCode::StatusUnavailable, format!("status list {uri} could not be fetched: {e}"))),
             },
         }

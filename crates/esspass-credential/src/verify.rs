@@ -87,6 +87,12 @@ pub struct StatusReport {
     pub label: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<StatusSource>,
+    /// Seconds since the list used was fetched from its issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
+    /// When the issuer signed the list used (its `iat`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_issued_at: Option<i64>,
 }
 
 /// The verification report.
@@ -443,12 +449,12 @@ impl Verifier {
             r.fail("status", Error::new(ErrorCode::StatusListMalformed, "status.status_list needs idx (integer) and uri (string)"));
             return false;
         };
-        r.status = Some(StatusReport { uri: uri.into(), idx, value: None, label: None, source: None });
+        r.status = Some(StatusReport { uri: uri.into(), idx, value: None, label: None, source: None, age_seconds: None, list_issued_at: None });
         let Some(cache) = &self.status else {
             r.error("status", Error::new(ErrorCode::StatusUnavailable, "no status list source configured"));
             return true;
         };
-        let (token, source) = match cache.get(uri, &self.chains, t) {
+        let (token, source, fetched_at) = match cache.lookup(uri, &self.chains, t) {
             Ok(x) => x,
             Err(e) if matches!(e.code, ErrorCode::StatusUnavailable | ErrorCode::NoTrustInput) => {
                 r.error("status", e);
@@ -478,6 +484,8 @@ impl Verifier {
             s.value = Some(value);
             s.label = Some(label);
             s.source = Some(source);
+            s.age_seconds = Some(t - fetched_at);
+            s.list_issued_at = Some(token.claims.iat);
         }
         let res = match value {
             crate::status::VALID => Ok(((), format!("VALID at index {idx} ({})", match source {

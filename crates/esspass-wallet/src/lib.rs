@@ -4,6 +4,8 @@
 //!
 //! What must not live here: issuer or verifier logic.
 
+pub mod store;
+
 use esspass_credential::{EcdsaP256Signer, Signer, b64, jose::sign_compact};
 use serde_json::{Map, Value, json};
 
@@ -15,6 +17,12 @@ pub enum WalletError {
     Issuer { status: u16, body: Value },
     #[error("{0}")]
     Protocol(String),
+    /// The wallet file could not be read or written.
+    #[error("wallet: {0}")]
+    Store(String),
+    /// The passphrase does not open the wallet (or the file was altered).
+    #[error("the passphrase does not open this wallet, or the wallet file was altered")]
+    Passphrase,
 }
 
 impl From<reqwest::Error> for WalletError {

@@ -50,6 +50,16 @@ enum Command {
         #[command(subcommand)]
         command: cmd::bundle::Command,
     },
+    /// A holder wallet: receive credentials over OpenID4VCI, keep them encrypted, list, show, delete.
+    Wallet {
+        #[command(subcommand)]
+        command: cmd::wallet::Command,
+    },
+    /// Verification proofs: an institution checks one a verifier handed it.
+    Proof {
+        #[command(subcommand)]
+        command: cmd::proof::Command,
+    },
     /// The demo PKI.
     Pki {
         #[command(subcommand)]
@@ -109,6 +119,8 @@ fn main() -> ExitCode {
         Command::Pki { command } => cmd::pki::run(command),
         Command::Paper { command } => cmd::paper::run(command),
         Command::Bundle { command } => cmd::bundle::run(command),
+        Command::Wallet { command } => cmd::wallet::run(command),
+        Command::Proof { command } => cmd::proof::run(command),
         Command::StatusList { command } => cmd::status_list::run(command),
         Command::Rules { command } => cmd::rules::run(command),
         Command::Import(a) => cmd::import::run(a),

@@ -717,3 +717,61 @@ fn paper_pdf_png_and_offline_bundle() {
     assert_eq!(o.status.code(), Some(2), "a bundle the trust anchor's TSL rule refuses is not written");
     assert!(!d.join("forged/manifest.jwt").exists());
 }
+
+/// `esspass proof verify`: a proof signed by a listed verifier matches its document number and
+/// issuer, and nothing else; a proof signed by an unlisted key, or altered, is refused.
+#[test]
+fn proof_verify_matches_the_document_and_the_listed_verifier() {
+    use esspass_credential::proof::{DocumentRef, IssuerRef, StatusFound, VerificationProof};
+    let d = tmp("proof");
+    let p = |x: &str| d.join(x).to_str().unwrap().to_owned();
+    assert!(esspass(&["pki", "init", "--out", &p("pki")]).status.success());
+    let proof = VerificationProof {
+        jti: "proof-1".into(),
+        iat: time::OffsetDateTime::now_utc().unix_timestamp(),
+        verifier_id: "ES-HULP".into(),
+        transaction_id: "tx-1".into(),
+        profile: "ehic-healthcare".into(),
+        policy_version: "1".into(),
+        vct: "urn:eudi:ehic:1".into(),
+        outcome: "valid".into(),
+        code: None,
+        checked_for_date: Some("2026-12-03".into()),
+        document: Some(DocumentRef::new("SI00ZZZS0000004711").unwrap()),
+        issuer: Some(IssuerRef { institution_id: "SI:ZZZS".into(), country: "SI".into() }),
+        status: Some(StatusFound { value: "valid".into(), source: "fetched".into(), age_seconds: Some(0), uri: None }),
+    };
+    let sign = |who: &str, pr: &VerificationProof| {
+        let key = esspass_keys::files::load_signer(&d.join(format!("pki/{who}/signing.key"))).unwrap();
+        let chain = esspass_keys::files::load_chain(&d.join(format!("pki/{who}/chain.pem"))).unwrap();
+        pr.sign(&key, &chain).unwrap()
+    };
+    std::fs::write(d.join("proof.jwt"), sign("verifiers/es-hospital", &proof)).unwrap();
+    let check = |file: &str, number: &str| {
+        let o = esspass(&["proof", "verify", "--json", &p(file), "--document-number", number, "--institution-id", "SI:ZZZS", "--trust-anchor", &p("pki/root/ca.pem"), "--verifier-list", &p("pki/trusted-lists/verifiers.jwt")]);
+        (o.status.code(), json(&o))
+    };
+    let (code, v) = check("proof.jwt", "SI00ZZZS0000004711");
+    assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("valid")), "{v}");
+    assert_eq!(v["verifier"]["name"], "Hospital Universitario La Paz");
+    let text = std::fs::read_to_string(d.join("proof.jwt")).unwrap();
+    assert!(!text.contains("SI00ZZZS0000004711"));
+    let (code, v) = check("proof.jwt", "SI00ZZZS0000004712");
+    assert_eq!((code, v["code"].as_str()), (Some(1), Some("ESP-3023")), "{v}");
+    // An institution's key is not a listed verifier's.
+    std::fs::write(d.join("forged.jwt"), sign("institutions/si-zzzs", &proof)).unwrap();
+    let (code, v) = check("forged.jwt", "SI00ZZZS0000004711");
+    assert_eq!((code, v["code"].as_str()), (Some(1), Some("ESP-3022")), "{v}");
+    // Another verifier's name on the hospital's signature.
+    let other = VerificationProof { verifier_id: "IT-INL".into(), ..proof.clone() };
+    std::fs::write(d.join("renamed.jwt"), sign("verifiers/es-hospital", &other)).unwrap();
+    let (code, v) = check("renamed.jwt", "SI00ZZZS0000004711");
+    assert_eq!((code, v["code"].as_str()), (Some(1), Some("ESP-3022")), "{v}");
+    // One character of the signature changed.
+    let mut bad = text.clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == 'A' { 'B' } else { 'A' });
+    std::fs::write(d.join("bad.jwt"), bad).unwrap();
+    let (code, v) = check("bad.jwt", "SI00ZZZS0000004711");
+    assert_eq!((code, v["code"].as_str()), (Some(1), Some("ESP-3021")), "{v}");
+}

@@ -367,3 +367,50 @@ async fn paper_round_trip_through_the_node_and_the_offline_bundle() {
     assert_eq!(s, 409);
     assert!(String::from_utf8_lossy(&body).contains("ESP-8017"));
 }
+
+/// `esspass wallet`: an EHIC received from a running node with its transaction code, kept
+/// encrypted (nothing readable in the file, the wrong passphrase opens nothing), listed, shown,
+/// verified from the wallet's copy, deleted; an offer is used once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wallet_cli_receives_lists_shows_and_deletes() {
+    let dir = tmp("wallet");
+    let port = free_port();
+    let config = setup(&dir, port, &format!("sqlite:{}", dir.join("node.db").display()));
+    let (c, _) = client(&dir);
+    let node = spawn(&config, &c).await;
+    let person = person(&c, &node.url, 912).await;
+    let (s, o) = api(&c, &node.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "ehic", "person_id": person}))).await;
+    assert_eq!(s, 201, "{o}");
+    let link = o["credential_offer_uri"].as_str().unwrap().to_owned();
+    let tx = o["tx_code"].as_str().unwrap().to_owned();
+    let wallet = |pass: &str, args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).arg("wallet").args(args).env("ESSPASS_WALLET", dir.join("w.esspass")).env("ESSPASS_WALLET_PASSPHRASE", pass).current_dir(&dir).output().unwrap();
+        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let pass = "a long wallet passphrase";
+    let (code, v, err) = wallet(pass, &["receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", &tx, &link]);
+    assert_eq!(code, Some(0), "{v} {err}");
+    let id = v["received"][0].as_str().unwrap().to_owned();
+    // The same offer again: the issuer refuses it (single use), the wallet says so.
+    let (code, _, err) = wallet(pass, &["receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", &tx, &link]);
+    assert_eq!(code, Some(1), "{err}");
+    let file = std::fs::read_to_string(dir.join("w.esspass")).unwrap();
+    assert!(!file.contains("urn:eudi") && !file.contains("eyJ"), "the wallet file holds nothing readable");
+    let (code, v, err) = wallet("not the passphrase", &["list", "--json"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("passphrase"), "{v}");
+    let (code, v, _) = wallet(pass, &["list", "--json"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["credentials"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["credentials"][0]["vct"], "urn:eudi:ehic:1");
+    let (code, v, _) = wallet(pass, &["show", "--json", &id[..6]]);
+    assert_eq!(code, Some(0), "a unique prefix of the id is enough");
+    assert_eq!(v["claims"]["personal_administrative_number"], "SI0000000912", "{v}");
+    assert!(v["disclosable"].as_array().unwrap().iter().any(|p| p == "document_number"), "{v}");
+    let (code, v, _) = wallet(pass, &["delete", "--json", &id]);
+    assert_eq!((code, v["deleted"].as_str()), (Some(0), Some(id.as_str())));
+    let (_, v, _) = wallet(pass, &["list", "--json"]);
+    assert!(v["credentials"].as_array().unwrap().is_empty(), "{v}");
+    let (code, _, err) = wallet(pass, &["show", &id]);
+    assert_eq!(code, Some(2), "{err}");
+}

@@ -10,11 +10,13 @@ pub mod paper;
 pub mod issue;
 pub mod pki;
 pub mod present;
+pub mod proof;
 pub mod rules;
 pub mod show;
 pub mod serve;
 pub mod status_list;
 pub mod verify;
+pub mod wallet;
 
 use crate::Failure;
 use esspass_core::ErrorCode;

@@ -1,0 +1,310 @@
+//! `esspass wallet`: a holder wallet on the command line for people and tests without an EUDI
+//! wallet — credentials received over OpenID4VCI (pre-authorized code, DPoP, deferred issuance),
+//! each bound to its own key, kept encrypted at rest under a passphrase (Argon2id → AES-256-GCM,
+//! `esspass_wallet::store`).
+//!
+//! The passphrase comes from `--passphrase-file`, else `ESSPASS_WALLET_PASSPHRASE`, else it is
+//! asked for on the terminal (not echoed).
+
+use crate::{CmdResult, Exit, Failure, output};
+use esspass_core::ErrorCode;
+use esspass_credential::EcdsaP256Signer;
+use esspass_credential::sdjwt::SdJwt;
+use esspass_credential::x509::Certificate;
+use esspass_wallet::store::{StoredCredential, StoredPending, WalletFile};
+use esspass_wallet::{Oid4vciClient, Pending, Redeemed, WalletError};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Common {
+    /// The wallet file (created by the first `receive`).
+    #[arg(long, env = "ESSPASS_WALLET", default_value = "wallet.esspass")]
+    wallet: PathBuf,
+    /// A file holding the passphrase (else `ESSPASS_WALLET_PASSPHRASE`, else asked on the terminal).
+    #[arg(long = "passphrase-file")]
+    passphrase_file: Option<PathBuf>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Receive credentials from an offer (`openid-credential-offer://…`): pre-authorized code with
+    /// the transaction code given to you apart from the offer; a new key for each credential.
+    #[command(after_help = "EXAMPLES:\n  esspass wallet receive --tls-ca pki/root/ca.pem --tx-code 493817 'openid-credential-offer://?credential_offer_uri=https%3A%2F%2F127.0.0.1%3A8443%2F…'\n  esspass wallet receive --wait 600 --tls-ca pki/root/ca.pem OFFER   # an A1 a case worker decides later: wait for it")]
+    Receive {
+        #[command(flatten)]
+        common: Common,
+        /// The offer link (or a file holding it, or `-`).
+        offer: String,
+        /// The transaction code (PIN) the institution gave you by another channel.
+        #[arg(long = "tx-code")]
+        tx_code: Option<String>,
+        /// CA certificate (PEM) trusted for HTTPS besides the system's; repeatable.
+        #[arg(long = "tls-ca")]
+        tls_ca: Vec<PathBuf>,
+        /// When the issuer decides later (deferred issuance): poll for up to this many seconds;
+        /// 0 keeps it pending for `wallet collect`.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Ask the issuers of pending (deferred) issuances whether the credentials are ready.
+    #[command(after_help = "EXAMPLES:\n  esspass wallet collect --tls-ca pki/root/ca.pem")]
+    Collect {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long = "tls-ca")]
+        tls_ca: Vec<PathBuf>,
+    },
+    /// The credentials held (and the issuances pending).
+    #[command(after_help = "EXAMPLES:\n  esspass wallet list\n  esspass wallet list --json")]
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// One credential: its claims and which of them can be disclosed selectively.
+    #[command(after_help = "EXAMPLES:\n  esspass wallet show c-1a2b3c4d")]
+    Show {
+        #[command(flatten)]
+        common: Common,
+        /// The credential's wallet id (or a unique prefix).
+        id: String,
+    },
+    /// Delete a credential and its key from the wallet.
+    #[command(after_help = "EXAMPLES:\n  esspass wallet delete c-1a2b3c4d")]
+    Delete {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+}
+
+fn passphrase(c: &Common) -> Result<String, Failure> {
+    if let Some(p) = &c.passphrase_file {
+        let s = std::fs::read_to_string(p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())))?;
+        return Ok(s.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    if let Ok(s) = std::env::var("ESSPASS_WALLET_PASSPHRASE") {
+        return Ok(s);
+    }
+    rpassword::prompt_password("wallet passphrase: ").map_err(|e| Failure::usage(ErrorCode::Usage, format!("no passphrase: give --passphrase-file or ESSPASS_WALLET_PASSPHRASE ({e})")))
+}
+
+fn wallet_err(e: WalletError) -> Failure {
+    match e {
+        WalletError::Passphrase => Failure::usage(ErrorCode::KeyInvalid, e.to_string()),
+        WalletError::Store(_) => Failure::usage(ErrorCode::FileUnreadable, e.to_string()),
+        WalletError::Issuer { status, body } => Failure::rejected(ErrorCode::FetchFailed, format!("the issuer answered {status}: {body}")),
+        WalletError::Http(_) => Failure::usage(ErrorCode::FetchFailed, e.to_string()),
+        WalletError::Protocol(_) => Failure::rejected(ErrorCode::FetchFailed, e.to_string()),
+    }
+}
+
+fn open(c: &Common, create: bool) -> Result<WalletFile, Failure> {
+    let pass = passphrase(c).map_err(|e| e.json(c.json))?;
+    let w = if create && !c.wallet.exists() { WalletFile::create(&c.wallet, &pass) } else { WalletFile::open(&c.wallet, &pass) };
+    w.map_err(|e| wallet_err(e).json(c.json))
+}
+
+fn client(tls_ca: &[PathBuf], j: bool) -> Result<Oid4vciClient, Failure> {
+    let mut cas = Vec::new();
+    for p in tls_ca {
+        let text = std::fs::read_to_string(p).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", p.display())).json(j))?;
+        cas.extend(Certificate::all_from_pem(&text).map_err(|e| Failure::usage(e.code, format!("{}: {}", p.display(), e.detail)).json(j))?.into_iter().map(|c| c.der));
+    }
+    Oid4vciClient::new(&cas).map_err(|e| wallet_err(e).json(j))
+}
+
+fn runtime(j: bool) -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()).json(j))
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn key_b64(k: &EcdsaP256Signer) -> Result<String, Failure> {
+    Ok(esspass_credential::b64::encode(k.to_pkcs8_der().map_err(|e| Failure::usage(ErrorCode::KeyInvalid, e.detail))?))
+}
+
+fn key_of(b64: &str) -> Result<EcdsaP256Signer, Failure> {
+    esspass_credential::b64::decode(b64).and_then(|d| EcdsaP256Signer::from_pkcs8_der(&d)).map_err(|e| Failure::usage(ErrorCode::KeyInvalid, format!("a key in the wallet: {}", e.detail)))
+}
+
+/// Store issued credentials, each with the key it was bound to.
+fn keep(w: &mut WalletFile, issuer: &str, issued: &[String], keys: &[String]) -> Result<Vec<String>, Failure> {
+    let mut ids = Vec::new();
+    for (i, sd) in issued.iter().enumerate() {
+        let parsed = SdJwt::parse(sd).map_err(|e| Failure::rejected(e.code, format!("the issuer sent something that is not an SD-JWT VC: {}", e.detail)))?;
+        let claims = esspass_credential::sdjwt::present::contents(&parsed).map_err(|e| Failure::rejected(e.code, format!("the issuer sent an SD-JWT VC that does not decode: {}", e.detail)))?.claims;
+        let vct = claims.get("vct").and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+        // One key per credential: the batch's i-th credential is bound to the i-th key.
+        let key = keys.get(i).or(keys.first()).cloned().ok_or_else(|| Failure::usage(ErrorCode::Internal, "no key"))?;
+        let id = WalletFile::new_id("c").map_err(wallet_err)?;
+        w.contents.credentials.push(StoredCredential { id: id.clone(), vct, issuer: issuer.to_owned(), received_at: now(), sd_jwt: sd.clone(), key });
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn pending_of(p: &StoredPending) -> Pending {
+    Pending { transaction_id: p.transaction_id.clone(), interval: p.interval, deferred_endpoint: p.deferred_endpoint.clone(), access_token: p.access_token.clone(), dpop_nonce: p.dpop_nonce.clone() }
+}
+
+/// Ask for pending issuances until `deadline` (Unix seconds; once when it has passed).
+fn collect(w: &mut WalletFile, c: &Oid4vciClient, rt: &tokio::runtime::Runtime, deadline: i64) -> Result<Vec<String>, Failure> {
+    let mut got = Vec::new();
+    loop {
+        let mut still = Vec::new();
+        let mut wait = u64::MAX;
+        for p in std::mem::take(&mut w.contents.pending) {
+            let dpop = key_of(&p.dpop_key)?;
+            match rt.block_on(c.collect(&pending_of(&p), &dpop)).map_err(wallet_err)? {
+                Redeemed::Issued(creds) => got.extend(keep(w, &p.issuer, &creds, &p.holder_keys)?),
+                Redeemed::Deferred(next) => {
+                    wait = wait.min(next.interval.max(1));
+                    still.push(StoredPending { interval: next.interval, dpop_nonce: next.dpop_nonce, ..p });
+                }
+            }
+        }
+        w.contents.pending = still;
+        w.save().map_err(wallet_err)?;
+        if w.contents.pending.is_empty() || now() + i64::try_from(wait).unwrap_or(i64::MAX) > deadline {
+            return Ok(got);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(wait));
+    }
+}
+
+fn document_number(sd: &str) -> Option<String> {
+    let parsed = SdJwt::parse(sd).ok()?;
+    let c = esspass_credential::sdjwt::present::contents(&parsed).ok()?;
+    c.claims.get("document_number").and_then(|v| v.as_str()).map(str::to_owned)
+}
+
+pub fn run(cmd: Command) -> CmdResult {
+    match cmd {
+        Command::Receive { common, offer, tx_code, tls_ca, wait } => {
+            let j = common.json;
+            let link = if offer.starts_with("openid-credential-offer://") || offer.starts_with("https://") { offer.clone() } else { super::read_input(&offer).map_err(|e| e.json(j))?.trim().to_owned() };
+            let c = client(&tls_ca, j)?;
+            let rt = runtime(j)?;
+            let mut w = open(&common, true)?;
+            let resolved = rt.block_on(c.resolve_offer(&link)).map_err(|e| wallet_err(e).json(j))?;
+            let issuer = resolved.get("credential_issuer").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let dpop = EcdsaP256Signer::generate().map_err(|e| Failure::usage(ErrorCode::Internal, e.detail).json(j))?;
+            let holder = EcdsaP256Signer::generate().map_err(|e| Failure::usage(ErrorCode::Internal, e.detail).json(j))?;
+            let keys = vec![key_b64(&holder).map_err(|e| e.json(j))?];
+            let mut received = Vec::new();
+            match rt.block_on(c.redeem_or_defer(&resolved, tx_code.as_deref(), &dpop, &[&holder])).map_err(|e| wallet_err(e).json(j))? {
+                Redeemed::Issued(creds) => received = keep(&mut w, &issuer, &creds, &keys).map_err(|e| e.json(j))?,
+                Redeemed::Deferred(p) => {
+                    let id = WalletFile::new_id("p").map_err(|e| wallet_err(e).json(j))?;
+                    w.contents.pending.push(StoredPending {
+                        id,
+                        issuer: issuer.clone(),
+                        transaction_id: p.transaction_id,
+                        interval: p.interval,
+                        deferred_endpoint: p.deferred_endpoint,
+                        access_token: p.access_token,
+                        dpop_nonce: p.dpop_nonce,
+                        dpop_key: key_b64(&dpop).map_err(|e| e.json(j))?,
+                        holder_keys: keys,
+                        created_at: now(),
+                    });
+                    w.save().map_err(|e| wallet_err(e).json(j))?;
+                    if wait > 0 {
+                        received = collect(&mut w, &c, &rt, now() + i64::try_from(wait).unwrap_or(0)).map_err(|e| e.json(j))?;
+                    }
+                }
+            }
+            w.save().map_err(|e| wallet_err(e).json(j))?;
+            let pending = w.contents.pending.len();
+            if j {
+                output::print_json(&serde_json::json!({"received": received, "pending": pending, "issuer": issuer}));
+            } else {
+                for id in &received {
+                    if let Some(cr) = w.find(id) {
+                        println!("received   {id}  {}  from {issuer}", cr.vct);
+                    }
+                }
+                if received.is_empty() && pending > 0 {
+                    println!("pending    the issuer decides later: `esspass wallet collect` asks again");
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        Command::Collect { common, tls_ca } => {
+            let j = common.json;
+            let c = client(&tls_ca, j)?;
+            let rt = runtime(j)?;
+            let mut w = open(&common, false)?;
+            let got = collect(&mut w, &c, &rt, 0).map_err(|e| e.json(j))?;
+            if j {
+                output::print_json(&serde_json::json!({"received": got, "pending": w.contents.pending.len()}));
+            } else {
+                println!("received   {} credential(s); {} still pending", got.len(), w.contents.pending.len());
+            }
+            Ok(Exit::Ok)
+        }
+        Command::List { common } => {
+            let j = common.json;
+            let w = open(&common, false)?;
+            let rows: Vec<serde_json::Value> = w
+                .contents
+                .credentials
+                .iter()
+                .map(|c| serde_json::json!({"id": c.id, "vct": c.vct, "issuer": c.issuer, "received_at": c.received_at, "document_number": document_number(&c.sd_jwt)}))
+                .collect();
+            let pending: Vec<serde_json::Value> = w.contents.pending.iter().map(|p| serde_json::json!({"id": p.id, "issuer": p.issuer, "created_at": p.created_at})).collect();
+            if j {
+                output::print_json(&serde_json::json!({"credentials": rows, "pending": pending}));
+            } else {
+                if rows.is_empty() {
+                    println!("(no credentials)");
+                }
+                for r in &rows {
+                    println!("{}  {}  {}  from {}", r["id"].as_str().unwrap_or(""), r["vct"].as_str().unwrap_or(""), r["document_number"].as_str().unwrap_or("-"), r["issuer"].as_str().unwrap_or(""));
+                }
+                for p in &pending {
+                    println!("{}  pending  from {}", p["id"].as_str().unwrap_or(""), p["issuer"].as_str().unwrap_or(""));
+                }
+            }
+            Ok(Exit::Ok)
+        }
+        Command::Show { common, id } => {
+            let j = common.json;
+            let w = open(&common, false)?;
+            let c = w.find(&id).ok_or_else(|| Failure::usage(ErrorCode::Usage, format!("no credential {id} in {}", common.wallet.display())).json(j))?;
+            let parsed = SdJwt::parse(&c.sd_jwt).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+            let contents = esspass_credential::sdjwt::present::contents(&parsed).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+            if j {
+                output::print_json(&serde_json::json!({"id": c.id, "vct": c.vct, "issuer": c.issuer, "received_at": c.received_at, "claims": contents.claims, "disclosable": contents.disclosable}));
+            } else {
+                println!("id        {}", c.id);
+                println!("type      {}", c.vct);
+                println!("issuer    {}", c.issuer);
+                println!("can be disclosed selectively:");
+                for p in &contents.disclosable {
+                    println!("  {p}");
+                }
+                println!("{}", serde_json::to_string_pretty(&contents.claims).unwrap_or_default());
+            }
+            Ok(Exit::Ok)
+        }
+        Command::Delete { common, id } => {
+            let j = common.json;
+            let mut w = open(&common, false)?;
+            let found = w.find(&id).map(|c| c.id.clone()).ok_or_else(|| Failure::usage(ErrorCode::Usage, format!("no credential {id} in {}", common.wallet.display())).json(j))?;
+            w.contents.credentials.retain(|c| c.id != found);
+            w.save().map_err(|e| wallet_err(e).json(j))?;
+            if j {
+                output::print_json(&serde_json::json!({"deleted": found}));
+            } else {
+                println!("deleted    {found} and its key");
+            }
+            Ok(Exit::Ok)
+        }
+    }
+}
