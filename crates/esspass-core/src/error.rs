@@ -167,6 +167,19 @@ error_codes! {
     NotContestable = "7020", "the decision cannot be contested: it is not an adverse automatic decision, or it is no longer open";
     OfferGone = "7021", "the offer was used, has expired or never existed";
     CredentialRevoked = "7022", "the credential is revoked; a revocation is final";
+    UnknownProfile = "7101", "the verifier has no such profile";
+    TransactionNotFound = "7102", "no such verification transaction, or it has not been answered";
+    TransactionExpired = "7103", "the verification transaction has expired";
+    ResponseReplayed = "7104", "the verification transaction has already been answered";
+    ResponseForAnotherTransaction = "7105", "the response belongs to another transaction (state)";
+    ResponseUndecryptable = "7106", "the encrypted response does not decrypt with the transaction's key";
+    ResponseMalformed = "7107", "the response is not a well-formed OpenID4VP authorization response";
+    WrongCredentialType = "7108", "the presented credential is not of the type the profile asks for";
+    DisclosedBeyondQuery = "7109", "the presentation discloses claims beyond the query";
+    NotCoveredOnDate = "7110", "the document does not cover the treatment or inspection date";
+    ProfileBeyondRegistration = "7111", "a profile asks for more than the verifier's registration in the Verifier Trusted List";
+    RequestUntrusted = "7112", "the request is not signed by a verifier in the Verifier Trusted List, or its client id does not match its certificate";
+    RequestBeyondRegistration = "7113", "the request asks for more than the verifier is registered for";
 
     // 8xxx — paper credentials (signed QR codes)
     PaperPrefix = "8001", "not a paper credential of a known type (PA1: or EH1:)";

@@ -9,6 +9,7 @@
 pub mod b64;
 pub mod jose;
 pub mod json;
+pub mod jwe;
 pub mod producer;
 pub mod proof;
 pub mod sdjwt;

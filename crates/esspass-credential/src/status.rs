@@ -283,6 +283,39 @@ impl StatusCache {
     }
 }
 
+impl StatusCache {
+    /// Fetch again, ahead of need, every cached list whose cache time ends within `margin` seconds
+    /// (or has ended). A failed fetch or a token that does not verify leaves the cached list as it
+    /// was (used up to the maximum age); an older token than the one held is not taken. Returns the
+    /// number of lists renewed.
+    pub fn refresh_due(&self, chains: &ChainValidator, now: i64, margin: i64) -> usize {
+        let due: Vec<(String, i64)> = match self.entries.lock() {
+            Ok(m) => m
+                .iter()
+                .filter(|(_, c)| {
+                    let ttl = c.token.claims.ttl.unwrap_or(self.policy.default_ttl).min(self.policy.max_age);
+                    c.fetched_at + ttl - margin <= now
+                })
+                .map(|(u, c)| (u.clone(), c.token.claims.iat))
+                .collect(),
+            Err(_) => return 0,
+        };
+        let mut renewed = 0;
+        for (uri, held_iat) in due {
+            let Ok(token) = self.source.fetch(&uri) else { continue };
+            let Ok(verified) = verify_token(&token, &uri, chains, now) else { continue };
+            if verified.claims.iat < held_iat {
+                continue;
+            }
+            if let Ok(mut m) = self.entries.lock() {
+                m.insert(uri, Cached { token: Arc::new(verified), fetched_at: now });
+                renewed += 1;
+            }
+        }
+        renewed
+    }
+}
+
 /// Pick a random index in `0..size` for which `is_used` is false. Random allocation keeps a holder
 /// hidden in the crowd; `is_used` is the authority on reuse (a database constraint in the node).
 /// Returns `None` after `attempts` collisions (the list is too full: open a new one).

@@ -139,7 +139,8 @@ pub struct Expectation<'a> {
 pub struct Verifier {
     pub chains: ChainValidator,
     pub trusted_list: Option<TrustedList>,
-    pub status: Option<StatusCache>,
+    /// Shared by every verifier that holds it (a node's requests use one cache).
+    pub status: Option<std::sync::Arc<StatusCache>>,
     /// KB-JWT `iat` must lie within this many seconds of the verification time (default 300).
     pub kb_window: i64,
     /// Allowed clock skew for `iat`/`nbf`/`exp` of the credential (default 0).
@@ -160,7 +161,7 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     pub fn new(chains: ChainValidator, trusted_list: Option<TrustedList>, status: Option<StatusCache>) -> Self {
-        Self { chains, trusted_list, status, kb_window: 300, leeway: 0, credential_only: false }
+        Self { chains, trusted_list, status: status.map(std::sync::Arc::new), kb_window: 300, leeway: 0, credential_only: false }
     }
 
     /// The same verifier, checking the credential alone (see [`Verifier::credential_only`]).

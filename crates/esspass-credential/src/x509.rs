@@ -56,6 +56,9 @@ pub struct Certificate {
     pub eku: Vec<String>,
     pub san_uris: Vec<String>,
     pub san_dns: Vec<String>,
+    /// The subjectKeyIdentifier extension's value (DCQL `trusted_authorities` of type `aki` names
+    /// an anchor by it).
+    pub subject_key_id: Option<Vec<u8>>,
     pub unknown_critical: bool,
     /// Signature algorithm of this certificate's own signature.
     sig_alg: SigAlg,
@@ -136,6 +139,10 @@ impl Certificate {
                 eku_all.push(oid_text(o.as_bytes()).unwrap_or_else(|| o.to_id_string()));
             }
         }
+        let subject_key_id = c.extensions().iter().find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        });
         let unknown_critical = c.extensions().iter().any(|e| e.critical && matches!(e.parsed_extension(), ParsedExtension::UnsupportedExtension { .. }));
         Ok(Self {
             der: der.to_vec(),
@@ -153,6 +160,7 @@ impl Certificate {
             eku: eku_all,
             san_uris,
             san_dns,
+            subject_key_id,
             unknown_critical,
             sig_alg,
             tbs: c.tbs_certificate.as_ref().to_vec(),

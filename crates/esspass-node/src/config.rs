@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Institution,
+    /// A relying party (hospital, labour inspectorate): OpenID4VP transactions, verification proofs
+    /// (`crate::verifier`).
+    Verifier,
 }
 
 /// Who an API key belongs to.
@@ -22,6 +25,9 @@ pub enum ApiRole {
     Employer,
     CaseWorker,
     Auditor,
+    /// A verifier's own systems (the hospital desk, the inspector's device): start a verification,
+    /// read its result and proof.
+    Verifier,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,6 +273,9 @@ impl NodeConfig {
     }
 
     fn check(&self) -> Result<(), String> {
+        if self.role != Role::Institution {
+            return Err("this is not an institution configuration (role = \"institution\")".into());
+        }
         if !self.public_url.starts_with("https://") || self.public_url.ends_with('/') {
             return Err("public_url must be an https URL without a trailing slash".into());
         }
@@ -299,6 +308,9 @@ impl NodeConfig {
         for k in &self.api_keys {
             if (k.role == ApiRole::Employer) != k.employer_id.is_some() {
                 return Err(format!("api key {}: employer_id is required for, and only for, the employer role", k.name));
+            }
+            if k.role == ApiRole::Verifier {
+                return Err(format!("api key {}: the verifier role belongs to a verifier node", k.name));
             }
         }
         Ok(())

@@ -132,7 +132,7 @@ async fn guard(State(s): State<AppState>, req: axum::extract::Request, next: axu
 /// The framework's own refusals (unknown route, wrong method, a body over the limit without a
 /// declared length, a malformed query or path) come as plain text or empty: give them as RFC 9457
 /// problem details with our codes, like every other error. HTML pages and JSON answers pass.
-async fn problems_for_plain_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn problems_for_plain_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let r = next.run(req).await;
     let status = r.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -166,7 +166,7 @@ pub fn problem_response(status: u16, code: ErrorCode, detail: &str) -> Response 
 
 /// One structured log line per request: method, route path (no query string, no bodies, no
 /// headers — so no personal data, codes, tokens or keys), status and duration.
-async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let started = std::time::Instant::now();
@@ -175,7 +175,7 @@ async fn access_log(req: axum::extract::Request, next: axum::middleware::Next) -
     resp
 }
 
-fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {
+pub(crate) fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {
     let body = serde_json::to_vec(v).unwrap_or_default();
     let mut r = (status, body).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -194,7 +194,7 @@ fn protocol_error(state: &AppState, e: &ErrorResponse, at: Endpoint) -> Response
     r
 }
 
-fn problem(e: &ApiError) -> Response {
+pub(crate) fn problem(e: &ApiError) -> Response {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = json!({
         "type": format!("https://esspass.invalid/errors/{}", e.code.code()),

@@ -14,3 +14,4 @@ pub mod limits;
 pub mod node;
 pub mod services;
 pub mod tls;
+pub mod verifier;

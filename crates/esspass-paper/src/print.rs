@@ -275,7 +275,17 @@ pub fn pdf(r: &PrintRequest<'_>) -> Result<Vec<u8>> {
 
 /// The QR code alone as PNG: `scale` pixels a module, a four-module quiet zone.
 pub fn png(paper: &Paper, scale: u32) -> Result<Vec<u8>> {
-    let code = qr(&paper.text)?;
+    qr_png(&paper.text, scale)
+}
+
+/// Any text (an `openid4vp://` link, an offer) as a QR code in SVG, at error correction level Q.
+pub fn qr_svg(text: &str) -> Result<String> {
+    Ok(qr(text)?.render::<qrcode::render::svg::Color<'_>>().min_dimensions(320, 320).quiet_zone(true).build())
+}
+
+/// Any text as a QR code in PNG: `scale` pixels a module, a four-module quiet zone.
+pub fn qr_png(text: &str, scale: u32) -> Result<Vec<u8>> {
+    let code = qr(text)?;
     let w = code.width() as u32;
     let colors = code.to_colors();
     let scale = scale.clamp(1, 32);

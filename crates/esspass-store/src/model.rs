@@ -158,3 +158,26 @@ pub struct SignInReviewRow {
     pub closed_at: Option<i64>,
     pub note: Option<String>,
 }
+
+/// An OpenID4VP transaction of the verifier role, as stored (sealed fields opened).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationRow {
+    pub transaction_id: String,
+    pub profile: String,
+    /// `pending`, `verified` (valid), `rejected` (invalid), `expired` is `pending` past `expires_at`.
+    pub state: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// The treatment or inspection date the validity is checked against.
+    pub for_date: Option<String>,
+    pub created_by: String,
+    /// What only the verifier and the wallet may know: nonce, state, the ephemeral decryption key.
+    pub secrets: serde_json::Value,
+    pub outcome: Option<String>,
+    pub code: Option<String>,
+    pub report: Option<serde_json::Value>,
+    /// The disclosed claims the profile allows, until they are dropped.
+    pub claims: Option<serde_json::Value>,
+    pub proof: Option<String>,
+    pub answered_at: Option<i64>,
+}

@@ -3,7 +3,7 @@
 //! body for the SQLite and the PostgreSQL pool.
 
 use crate::audit::AuditRecord;
-use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, Person, SignInReviewRow, StatusListRow};
+use crate::model::{VerificationRow, ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, Person, SignInReviewRow, StatusListRow};
 use crate::{Result, StoreError};
 use serde_json::Value;
 use sqlx::Row;
@@ -41,6 +41,9 @@ impl std::fmt::Debug for SecretKey {
         f.write_str("SecretKey(…)")
     }
 }
+
+/// A `verifications` row as read (sealed fields still sealed).
+type VerificationTuple = (String, String, String, i64, i64, Option<String>, String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
 
 macro_rules! on_pool {
     ($self:expr, $pool:ident => $body:expr) => {
@@ -1063,6 +1066,75 @@ impl Store {
             let r = sqlx::query("UPDATE single_use SET expires_at = $1 WHERE kind = $2 AND value_hash = $3 AND consumed_at IS NULL AND expires_at < $1")
                 .bind(expires_at).bind(kind).bind(&h).execute(pool).await?;
             Ok(r.rows_affected() == 1)
+        })
+    }
+
+    // ---- the verifier role ----------------------------------------------------------------------
+
+    /// Record a new OpenID4VP transaction (its secrets sealed).
+    pub async fn insert_verification(&self, v: &VerificationRow) -> Result<()> {
+        let secrets = self.seal("verification_secrets", &v.secrets.to_string())?;
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO verifications (transaction_id, profile, state, created_at, expires_at, for_date, created_by, secrets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(&v.transaction_id).bind(&v.profile).bind(&v.state).bind(v.created_at).bind(v.expires_at).bind(&v.for_date).bind(&v.created_by).bind(&secrets)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn verification(&self, transaction_id: &str) -> Result<Option<VerificationRow>> {
+        let row: Option<VerificationTuple> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT transaction_id, profile, state, created_at, expires_at, for_date, created_by, secrets, outcome, code, report, claims, proof, answered_at FROM verifications WHERE transaction_id = $1")
+                .bind(transaction_id).fetch_optional(pool).await?
+        });
+        let Some((transaction_id, profile, state, created_at, expires_at, for_date, created_by, secrets, outcome, code, report, claims, proof, answered_at)) = row else { return Ok(None) };
+        let open = |kind: &str, v: Option<String>| -> Result<Option<Value>> { v.map(|s| self.open_payload(kind, &s)).transpose() };
+        Ok(Some(VerificationRow {
+            transaction_id,
+            profile,
+            state,
+            created_at,
+            expires_at,
+            for_date,
+            created_by,
+            secrets: self.open_payload("verification_secrets", &secrets)?,
+            outcome,
+            code,
+            report: open("verification_report", report)?,
+            claims: open("verification_claims", claims)?,
+            proof,
+            answered_at,
+        }))
+    }
+
+    /// Store a transaction's result, once: only a `pending`, unexpired transaction takes it, in one
+    /// statement with its audit record. `false` when it was answered before or has expired.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_verification(&self, transaction_id: &str, state: &str, outcome: &str, code: Option<&str>, report: &Value, claims: Option<&Value>, proof: &str, now: i64, audit: Option<&AuditEntry>) -> Result<bool> {
+        let head_sql = self.head_sql();
+        let report = self.seal("verification_report", &report.to_string())?;
+        let claims = claims.map(|c| self.seal("verification_claims", &c.to_string())).transpose()?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE verifications SET state = $1, outcome = $2, code = $3, report = $4, claims = $5, proof = $6, answered_at = $7 WHERE transaction_id = $8 AND state = 'pending' AND expires_at > $7")
+                .bind(state).bind(outcome).bind(code).bind(&report).bind(&claims).bind(proof).bind(now).bind(transaction_id)
+                .execute(&mut *tx).await?.rows_affected() == 1;
+            if !done {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            if let Some(e) = audit {
+                audit_in_tx!(tx, head_sql, e);
+            }
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
+    /// Drop the disclosed claims of transactions answered before `before` (the proof and the checks stay).
+    pub async fn drop_verification_claims(&self, before: i64) -> Result<u64> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query("UPDATE verifications SET claims = NULL WHERE claims IS NOT NULL AND answered_at < $1").bind(before).execute(pool).await?.rows_affected())
         })
     }
 

@@ -4,6 +4,7 @@
 //!
 //! What must not live here: issuer or verifier logic.
 
+pub mod present;
 pub mod store;
 
 use esspass_credential::{EcdsaP256Signer, Signer, b64, jose::sign_compact};

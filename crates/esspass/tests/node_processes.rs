@@ -414,3 +414,140 @@ async fn wallet_cli_receives_lists_shows_and_deletes() {
     let (code, _, err) = wallet(pass, &["show", &id]);
     assert_eq!(code, Some(2), "{err}");
 }
+
+const DESK_KEY: &str = "desk-verifier-test-key-0123456789";
+
+/// A verifier node (the Spanish hospital of the demo PKI) beside the institution node at `dir`.
+fn verifier_config(dir: &Path, port: u16) -> PathBuf {
+    let cfg = format!(
+        r#"role = "verifier"
+listen = "127.0.0.1:{port}"
+public_url = "https://127.0.0.1:{port}"
+database = "sqlite:{db}"
+secret_file = "verifier.secret"
+
+[verifier]
+id = "ES-HULP"
+name = "Hospital Universitario La Paz"
+signing_key = "verifiers/es-hospital/signing.key"
+chain = "verifiers/es-hospital/chain.pem"
+tls_key = "verifiers/es-hospital/tls.key"
+tls_chain = "verifiers/es-hospital/tls-chain.pem"
+
+[trust]
+anchor = "root/ca.pem"
+issuer_list = "trusted-lists/issuers.jwt"
+verifier_list = "trusted-lists/verifiers.jwt"
+
+[[profiles]]
+name = "ehic-healthcare"
+credential_type = "ehic"
+claims = [["issuing_authority"], ["authentic_source"], ["document_number"], ["personal_administrative_number"], ["date_of_issuance"], ["date_of_expiry"], ["starting_date"], ["ending_date"]]
+policy_version = "2026-1"
+purpose = "Treatment under the EHIC: entitlement and reimbursement"
+
+[limits]
+requests_per_minute = 10000000
+
+[[api_keys]]
+name = "desk"
+role = "verifier"
+sha256 = "{key}"
+"#,
+        db = dir.join("verifier.db").display(),
+        key = esspass_store::hash_secret(DESK_KEY)
+    );
+    let path = dir.join(format!("verifier-{port}.toml"));
+    std::fs::write(&path, cfg).unwrap();
+    path
+}
+
+/// Issue 9's journey over loopback HTTPS between processes: the institution issues an EHIC into
+/// `esspass wallet`, the hospital's verifier node asks for it over OpenID4VP (signed request by
+/// reference, x509_hash, DCQL, direct_post.jwt), the wallet checks the verifier against the
+/// Verifier Trusted List and answers; the result holds only the profile's claims and a proof the
+/// institution verifies against the document number. A transaction answers once. After revocation
+/// the next verification says revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ehic_verified_in_real_time_by_a_hospital_over_openid4vp() {
+    let dir = tmp("vp");
+    let port = free_port();
+    let config = setup(&dir, port, &format!("sqlite:{}", dir.join("node.db").display()));
+    // Verifiers may cache the status list for one second only: the revocation shows at once.
+    let text = std::fs::read_to_string(&config).unwrap().replace("[status]\nlist_size = 1048576\n", "[status]\nlist_size = 1048576\nttl = 1\n");
+    std::fs::write(&config, text).unwrap();
+    let (c, _) = client(&dir);
+    let node = spawn(&config, &c).await;
+    let vport = free_port();
+    let verifier = spawn(&verifier_config(&dir, vport), &c).await;
+    let person = person(&c, &node.url, 913).await;
+    let (s, o) = api(&c, &node.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "ehic", "person_id": person}))).await;
+    assert_eq!(s, 201, "{o}");
+    let cli = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).env("ESSPASS_WALLET", dir.join("w.esspass")).env("ESSPASS_WALLET_PASSPHRASE", "a long wallet passphrase").current_dir(&dir).output().unwrap();
+        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, v, err) = cli(&["wallet", "receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", o["tx_code"].as_str().unwrap(), o["credential_offer_uri"].as_str().unwrap()]);
+    assert_eq!(code, Some(0), "{v} {err}");
+    let desk = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let c = c.clone();
+        let url = format!("{}{path}", verifier.url);
+        async move {
+            let mut r = c.request(method, url).bearer_auth(DESK_KEY);
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            let resp = r.send().await.unwrap();
+            let s = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            (s, serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)))
+        }
+    };
+    let present = |link: &str| cli(&["wallet", "present", "--json", "--yes", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", link]);
+    let (s, v) = desk(reqwest::Method::POST, "/api/v1/verifications".into(), Some(json!({"profile": "pda1-inspection"}))).await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7101")), "{v}");
+    let (s, tx) = desk(reqwest::Method::POST, "/api/v1/verifications".into(), Some(json!({"profile": "ehic-healthcare"}))).await;
+    assert_eq!(s, 201, "{tx}");
+    let link = tx["authorization_request"].as_str().unwrap().to_owned();
+    assert!(link.starts_with("openid4vp://?client_id=x509_hash%3A"), "{link}");
+    let id = tx["transaction_id"].as_str().unwrap().to_owned();
+    let (s, pending) = desk(reqwest::Method::GET, format!("/api/v1/verifications/{id}"), None).await;
+    assert_eq!((s, pending["state"].as_str()), (200, Some("pending")), "{pending}");
+    let (code, v, err) = present(&link);
+    assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("sent")), "{v} {err}");
+    let (s, done) = desk(reqwest::Method::GET, format!("/api/v1/verifications/{id}"), None).await;
+    assert_eq!((s, done["state"].as_str(), done["outcome"].as_str()), (200, Some("verified"), Some("valid")), "{done}");
+    let claims = done["claims"].as_object().unwrap();
+    let number = claims["document_number"].as_str().unwrap().to_owned();
+    assert!(claims.contains_key("personal_administrative_number") && claims.contains_key("ending_date"), "{done}");
+    for never in ["cnf", "iss", "status", "vct", "sub"] {
+        assert!(!claims.contains_key(never), "{never} is not part of the profile: {done}");
+    }
+    assert_eq!(done["report"]["status"]["source"], "fetched", "{done}");
+    // The proof: the institution matches it to its document, without personal data in it.
+    let resp = c.get(format!("{}/api/v1/verifications/{id}/proof", verifier.url)).bearer_auth(DESK_KEY).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let proof = resp.text().await.unwrap();
+    assert!(!proof.contains(&number));
+    std::fs::write(dir.join("proof.jwt"), &proof).unwrap();
+    let (code, v, err) = cli(&["proof", "verify", "--json", "proof.jwt", "--document-number", &number, "--institution-id", "SI:ZZZS", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt"]);
+    assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("valid")), "{v} {err}");
+    assert_eq!(v["proof"]["status"]["value"], "valid", "{v}");
+    // Answered once: the same link again is refused, nothing changes.
+    let (code, v, _) = present(&link);
+    assert_eq!(code, Some(1), "{v}");
+    // Revoked: the next verification says so.
+    let creds = api(&c, &node.url, reqwest::Method::GET, &format!("/api/v1/persons/{person}/credentials"), None).await.1;
+    let cred = creds[0]["credential_id"].as_str().unwrap().to_owned();
+    assert_eq!(api(&c, &node.url, reqwest::Method::POST, &format!("/api/v1/credentials/{cred}/revoke"), None).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, tx2) = desk(reqwest::Method::POST, "/api/v1/verifications".into(), Some(json!({"profile": "ehic-healthcare"}))).await;
+    let (code, v, err) = present(tx2["authorization_request"].as_str().unwrap());
+    assert_eq!(code, Some(0), "{v} {err}");
+    let (_, done) = desk(reqwest::Method::GET, format!("/api/v1/verifications/{}", tx2["transaction_id"].as_str().unwrap()), None).await;
+    assert_eq!((done["state"].as_str(), done["outcome"].as_str()), (Some("rejected"), Some("invalid")), "{done}");
+    assert_eq!(done["code"], "ESP-4010", "{done}");
+    assert!(done["claims"].is_null(), "nothing of a rejected credential is kept: {done}");
+    // Only the desk's key reads results.
+    assert_eq!(c.get(format!("{}/api/v1/verifications/{id}", verifier.url)).send().await.unwrap().status().as_u16(), 401);
+}

@@ -85,6 +85,7 @@ pub fn may_access(key: &ApiKeyConfig, app: &ApplicationRow) -> bool {
     match key.role {
         ApiRole::Employer => key.employer_id.is_some() && key.employer_id == app.employer_id,
         ApiRole::BackOffice | ApiRole::CaseWorker | ApiRole::Auditor => true,
+        ApiRole::Verifier => false,
     }
 }
 

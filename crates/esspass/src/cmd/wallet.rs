@@ -71,6 +71,30 @@ pub enum Command {
         /// The credential's wallet id (or a unique prefix).
         id: String,
     },
+    /// Answer a verifier's request (`openid4vp://…`): fetch and check the signed request (the
+    /// verifier in the Verifier Trusted List, the query within its registered profile), show exactly
+    /// what will be disclosed, ask for consent unless --yes, and answer.
+    #[command(after_help = "EXAMPLES:\n  esspass wallet present --trust-anchor pki/root/ca.pem --verifier-list pki/trusted-lists/verifiers.jwt 'openid4vp://?client_id=x509_hash%3A…&request_uri=https%3A%2F%2F…'")]
+    Present {
+        #[command(flatten)]
+        common: Common,
+        /// The request link (or a file holding it, or `-`).
+        request: String,
+        /// The trust operator's root (PEM): the request's certificate and the list chain to it; also trusted for HTTPS.
+        #[arg(long = "trust-anchor")]
+        trust_anchor: PathBuf,
+        /// The signed Verifier Trusted List (a file).
+        #[arg(long = "verifier-list")]
+        verifier_list: PathBuf,
+        /// Which credential to present (its wallet id) when several fit.
+        #[arg(long)]
+        credential: Option<String>,
+        /// Consent given in advance: do not ask.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long = "tls-ca")]
+        tls_ca: Vec<PathBuf>,
+    },
     /// Delete a credential and its key from the wallet.
     #[command(after_help = "EXAMPLES:\n  esspass wallet delete c-1a2b3c4d")]
     Delete {
@@ -290,6 +314,58 @@ pub fn run(cmd: Command) -> CmdResult {
                     println!("  {p}");
                 }
                 println!("{}", serde_json::to_string_pretty(&contents.claims).unwrap_or_default());
+            }
+            Ok(Exit::Ok)
+        }
+        Command::Present { common, request, trust_anchor, verifier_list, credential, yes, tls_ca } => {
+            let j = common.json;
+            let link = if request.starts_with("openid4vp://") || request.starts_with("https://") { request.clone() } else { super::read_input(&request).map_err(|e| e.json(j))?.trim().to_owned() };
+            let refused = |r: esspass_wallet::present::Refused| Failure::rejected(r.code, r.reason).json(j);
+            let (client_id, request_uri, method) = esspass_wallet::present::parse_link(&link).map_err(refused)?;
+            let mut cas = tls_ca.clone();
+            cas.push(trust_anchor.clone());
+            let c = client(&cas, j)?;
+            let rt = runtime(j)?;
+            let anchors = Certificate::all_from_pem(&std::fs::read_to_string(&trust_anchor).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", trust_anchor.display())).json(j))?).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+            let chains = esspass_credential::x509::ChainValidator::new(anchors);
+            let vtl_text = std::fs::read_to_string(&verifier_list).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", verifier_list.display())).json(j))?;
+            let vtl = esspass_credential::trust::TrustedList::verify(vtl_text.trim(), &chains, now()).map_err(|e| Failure::usage(e.code, format!("{}: {}", verifier_list.display(), e.detail)).json(j))?;
+            let jwt = rt.block_on(c.fetch_request(&request_uri, method.as_deref())).map_err(|e| wallet_err(e).json(j))?;
+            let req = esspass_wallet::present::check_request(&jwt, &client_id, &chains, &vtl, now()).map_err(refused)?;
+            let w = open(&common, false)?;
+            let fitting: Vec<&StoredCredential> = w.contents.credentials.iter().filter(|c| c.vct == req.vct && credential.as_deref().is_none_or(|id| c.id == id || c.id.starts_with(id))).collect();
+            let chosen = fitting.iter().max_by_key(|c| c.received_at).ok_or_else(|| Failure::rejected(ErrorCode::WrongCredentialType, format!("the wallet holds no {} credential{}", req.vct, credential.as_deref().map(|c| format!(" {c}")).unwrap_or_default())).json(j))?;
+            let sd = SdJwt::parse(&chosen.sd_jwt).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+            let (selected, plan) = esspass_wallet::present::plan(&req, &sd).map_err(refused)?;
+            if !j || !yes {
+                eprintln!("verifier   {} ({}, {}) — in the Verifier Trusted List as {}", req.verifier.name, req.verifier.country.iso(), req.client_id, req.verifier.verifier_id);
+                if let Some(p) = &req.purpose {
+                    eprintln!("purpose    {p}");
+                }
+                eprintln!("credential {} ({})", chosen.id, chosen.vct);
+                eprintln!("discloses  {}", if plan.disclosed.is_empty() { "(nothing selectively disclosable)".to_owned() } else { plan.disclosed.join(", ") });
+                eprintln!("visible    {} (always part of this credential)", plan.always_visible.join(", "));
+            }
+            if !yes {
+                eprint!("share this with {}? [y/N] ", req.verifier.name);
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer).map_err(|e| Failure::usage(ErrorCode::Usage, e.to_string()).json(j))?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    if j {
+                        output::print_json(&serde_json::json!({"outcome": "declined"}));
+                    } else {
+                        println!("declined   nothing was sent");
+                    }
+                    return Ok(Exit::Rejected);
+                }
+            }
+            let holder = key_of(&chosen.key).map_err(|e| e.json(j))?;
+            let body = esspass_wallet::present::response_body(&req, selected, &holder, now()).map_err(refused)?;
+            let answer = rt.block_on(c.post_response(&req.response_uri, body)).map_err(|e| wallet_err(e).json(j))?;
+            if j {
+                output::print_json(&serde_json::json!({"outcome": "sent", "verifier": req.verifier.verifier_id, "credential": chosen.id, "disclosed": plan.disclosed, "answer": answer}));
+            } else {
+                println!("sent       to {} ({})", req.verifier.name, req.verifier.verifier_id);
             }
             Ok(Exit::Ok)
         }

@@ -1,0 +1,345 @@
+//! The verifier's services: open a transaction for a profile, hand the wallet the signed request,
+//! take the wallet's answer once, verify it with the credential crate's pipeline, keep the report
+//! (only what the profile allows) and sign the verification proof.
+//!
+//! HTTP handlers call these and nothing else; no rule lives in a handler.
+
+use super::config::{ClientIdPrefix, ProfileConfig, VerifierConfig};
+use super::protocol;
+use crate::services::issuance::ApiError;
+use esspass_core::{Clock, Date, ErrorCode};
+use esspass_credential::proof::{DocumentRef, IssuerRef, StatusFound, VerificationProof};
+use esspass_credential::status::StatusCache;
+use esspass_credential::trust::{TrustedList, VerifierEntry};
+use esspass_credential::verify::{Expectation, Outcome, Report, Verifier};
+use esspass_credential::x509::{Certificate, ChainValidator};
+use esspass_credential::{EcdsaP256Signer, b64};
+use esspass_store::{AuditEntry, Store, VerificationRow};
+use serde_json::{Map, Value, json};
+use std::sync::{Arc, RwLock};
+
+/// Everything a verifier node holds.
+pub struct VerifierState {
+    pub cfg: Arc<VerifierConfig>,
+    pub store: Store,
+    pub signer: Arc<EcdsaP256Signer>,
+    pub chain: Arc<Vec<Vec<u8>>>,
+    pub leaf: Certificate,
+    /// `x509_hash:…` or `x509_san_dns:…`.
+    pub client_id: String,
+    pub chains: ChainValidator,
+    pub issuers: Arc<RwLock<TrustedList>>,
+    /// The credential pipeline with the Issuer Trusted List and the shared status cache.
+    pub verifier: RwLock<Arc<Verifier>>,
+    pub verifiers: Arc<RwLock<TrustedList>>,
+    pub entry: VerifierEntry,
+    pub status: Arc<StatusCache>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for VerifierState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierState").field("verifier", &self.cfg.verifier.id).field("client_id", &self.client_id).finish()
+    }
+}
+
+/// A claim path as a dotted string (`issuing_authority.id`, `employer.0`, `work_address.*`).
+pub fn path_text(path: &[esspass_credential::type_metadata::Selector]) -> String {
+    use esspass_credential::type_metadata::Selector;
+    path.iter()
+        .map(|s| match s {
+            Selector::Key(k) => k.clone(),
+            Selector::Index(i) => i.to_string(),
+            Selector::AnyElement => "*".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The claim paths of a profile as dotted strings.
+fn dotted(p: &ProfileConfig) -> Vec<String> {
+    p.claims.iter().map(|path| path_text(path)).collect()
+}
+
+/// The client identifier for the leaf certificate and the configured prefix.
+pub fn client_id(prefix: ClientIdPrefix, leaf: &Certificate) -> Result<String, String> {
+    match prefix {
+        ClientIdPrefix::X509Hash => Ok(format!("x509_hash:{}", b64::encode(esspass_credential::sha256(&leaf.der)))),
+        ClientIdPrefix::X509SanDns => {
+            leaf.san_dns
+                .first().map(|d| format!("x509_san_dns:{d}")).ok_or_else(|| "client_id_prefix x509_san_dns needs a dNSName in the request-signing certificate's subjectAltName".to_owned())
+        }
+    }
+}
+
+/// Refuse to start with a profile that asks for more than the verifier's registration allows.
+pub fn check_registration(cfg: &VerifierConfig, entry: &VerifierEntry, today: Date) -> Result<(), String> {
+    for p in &cfg.profiles {
+        if !entry.may_request(p.credential_type.vct(), &p.claims, today) {
+            let allowed: Vec<&Vec<esspass_credential::type_metadata::Selector>> = entry.profiles.iter().filter(|r| r.vct == p.credential_type.vct()).flat_map(|r| r.claims.iter()).collect();
+            let beyond: Vec<String> = p.claims.iter().filter(|c| !allowed.contains(c)).map(|c| path_text(c)).collect();
+            return Err(format!(
+                "{} profile {} asks for {} beyond what {} is registered for in the Verifier Trusted List{}",
+                ErrorCode::ProfileBeyondRegistration.code(),
+                p.name,
+                if beyond.is_empty() { "a credential type".to_owned() } else { beyond.join(", ") },
+                entry.verifier_id,
+                if entry.valid_until.is_some_and(|u| u < today) || entry.valid_from > today { " (the registration is not in force today)" } else { "" }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A new transaction as answered to the verifier's own system.
+#[derive(Debug, serde::Serialize)]
+pub struct Created {
+    pub transaction_id: String,
+    /// `openid4vp://?client_id=…&request_uri=…`.
+    pub authorization_request: String,
+    pub request_uri: String,
+    pub expires_at: i64,
+    pub profile: String,
+}
+
+fn random_b64<const N: usize>() -> String {
+    b64::encode(esspass_credential::random_bytes::<N>())
+}
+
+impl VerifierState {
+    pub fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
+
+    /// Open a transaction for `profile`, the validity to be checked on `for_date` (today when absent).
+    pub async fn create(&self, profile: &str, for_date: Option<&str>, actor: &str) -> Result<Created, ApiError> {
+        let p = self.cfg.profile(profile).ok_or_else(|| ApiError::new(404, ErrorCode::UnknownProfile, format!("no profile {profile:?}; this verifier has {}", self.cfg.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))))?;
+        if let Some(d) = for_date
+            && Date::parse(d).is_none()
+        {
+            return Err(ApiError::new(400, ErrorCode::BadRequest, "date must be YYYY-MM-DD"));
+        }
+        let now = self.now();
+        let transaction_id = random_b64::<16>();
+        let key = protocol::EphemeralKey::generate().map_err(|e| ApiError::new(500, ErrorCode::Internal, e))?;
+        let secrets = json!({"nonce": random_b64::<32>(), "state": random_b64::<16>(), "key": key.to_b64(), "kid": random_b64::<8>()});
+        let row = VerificationRow {
+            transaction_id: transaction_id.clone(),
+            profile: p.name.clone(),
+            state: "pending".into(),
+            created_at: now,
+            expires_at: now + self.cfg.verification.transaction_seconds,
+            for_date: for_date.map(str::to_owned),
+            created_by: actor.to_owned(),
+            secrets,
+            outcome: None,
+            code: None,
+            report: None,
+            claims: None,
+            proof: None,
+            answered_at: None,
+        };
+        self.store.insert_verification(&row).await?;
+        let request_uri = format!("{}/request/{transaction_id}", self.cfg.public_url);
+        let authorization_request = protocol::authorization_link(&self.client_id, &request_uri);
+        Ok(Created { transaction_id, authorization_request, request_uri, expires_at: row.expires_at, profile: p.name.clone() })
+    }
+
+    async fn pending(&self, transaction_id: &str) -> Result<(VerificationRow, &ProfileConfig), ApiError> {
+        let row = self.store.verification(transaction_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::TransactionNotFound, "no such transaction"))?;
+        let p = self.cfg.profile(&row.profile).ok_or_else(|| ApiError::new(410, ErrorCode::TransactionNotFound, "the transaction's profile is no longer configured"))?;
+        if row.state != "pending" {
+            return Err(ApiError::new(409, ErrorCode::ResponseReplayed, "the transaction has been answered"));
+        }
+        if self.now() >= row.expires_at {
+            return Err(ApiError::new(410, ErrorCode::TransactionExpired, "the transaction has expired"));
+        }
+        Ok((row, p))
+    }
+
+    /// The `openid4vp://` link of a pending transaction.
+    pub async fn link(&self, transaction_id: &str) -> Result<String, ApiError> {
+        self.pending(transaction_id).await?;
+        Ok(protocol::authorization_link(&self.client_id, &format!("{}/request/{transaction_id}", self.cfg.public_url)))
+    }
+
+    /// The signed request object the wallet fetches from `request_uri`.
+    pub async fn request_object(&self, transaction_id: &str) -> Result<String, ApiError> {
+        let (row, p) = self.pending(transaction_id).await?;
+        let s = |k: &str| row.secrets.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let key = protocol::EphemeralKey::from_b64(&s("key")).map_err(|e| ApiError::new(500, ErrorCode::Internal, e))?;
+        protocol::request_object(&protocol::RequestInput {
+            signer: self.signer.as_ref(),
+            chain: &self.chain,
+            client_id: &self.client_id,
+            response_uri: &format!("{}/response/{transaction_id}", self.cfg.public_url),
+            response_mode: p.response_mode,
+            nonce: &s("nonce"),
+            state: &s("state"),
+            query_id: &p.name,
+            vct: p.credential_type.vct(),
+            claims: &p.claims,
+            trusted_authorities: &self.chains,
+            encryption_key: &key,
+            encryption_kid: &s("kid"),
+            verifier_name: &self.cfg.verifier.name,
+            purpose: p.purpose.as_deref(),
+            now: self.now(),
+            expires_at: row.expires_at,
+        })
+        .map_err(|e| ApiError::new(500, ErrorCode::Internal, e))
+    }
+
+    /// The wallet's answer at the response URI: taken once, verified, the result and the proof
+    /// stored together with the audit record. A refused answer stores nothing as verified.
+    pub async fn respond(self: &Arc<Self>, transaction_id: &str, content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
+        let (row, p) = self.pending(transaction_id).await?;
+        let s = |k: &str| row.secrets.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let key = protocol::EphemeralKey::from_b64(&s("key")).map_err(|e| ApiError::new(500, ErrorCode::Internal, e))?;
+        let answer = protocol::open_response(content_type, body, p.response_mode, &key, &s("kid")).map_err(|e| ApiError::new(400, e.0, e.1))?;
+        if answer.state.as_deref() != Some(s("state").as_str()) {
+            return Err(ApiError::new(400, ErrorCode::ResponseForAnotherTransaction, "the response's state is not this transaction's"));
+        }
+        let presentation = answer.presentation_for(&p.name).map_err(|e| ApiError::new(400, e.0, e.1))?;
+        // The whole pipeline off the async threads: signatures, chains, the status list (which may
+        // be fetched over the network).
+        let me = self.clone();
+        let (nonce, pname) = (s("nonce"), p.name.clone());
+        let for_date = row.for_date.clone();
+        let now = self.now();
+        let checked = tokio::task::spawn_blocking(move || me.check(&pname, &presentation, &nonce, for_date.as_deref(), now)).await.map_err(|_| ApiError::new(500, ErrorCode::Internal, "verification task"))??;
+        let (report, claims, proof_payload) = checked;
+        let proof = proof_payload.sign(self.signer.as_ref(), &self.chain).map_err(|e| ApiError::new(500, e.code, e.detail))?;
+        let outcome = proof_payload.outcome.clone();
+        let state = if outcome == "valid" { "verified" } else { "rejected" };
+        let audit = AuditEntry::new(now, "wallet", "verification_answered", transaction_id, "verification", json!({"profile": p.name, "outcome": outcome, "code": proof_payload.code}));
+        if !self.store.finish_verification(transaction_id, state, &outcome, proof_payload.code.as_deref(), &report, claims.as_ref(), &proof, now, Some(&audit)).await? {
+            return Err(ApiError::new(409, ErrorCode::ResponseReplayed, "the transaction has been answered or has expired"));
+        }
+        Ok(json!({}))
+    }
+
+    /// Verify one presentation for a profile: the report (checks, no claims), the claims the
+    /// profile allows, and the proof to sign.
+    fn check(&self, profile: &str, presentation: &str, nonce: &str, for_date: Option<&str>, now: i64) -> Result<(Value, Option<Value>, VerificationProof), ApiError> {
+        let p = self.cfg.profile(profile).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "profile"))?;
+        let verifier = self.verifier.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?.clone();
+        let at = time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let mut report = verifier.verify(presentation, &Expectation { nonce: Some(nonce), aud: Some(&self.client_id) }, at);
+        let mut extra_code = None;
+        if report.outcome == Outcome::Valid {
+            if report.vct.as_deref() != Some(p.credential_type.vct()) {
+                extra_code = Some((ErrorCode::WrongCredentialType, format!("the profile asks for {}, the wallet presented {}", p.credential_type.vct(), report.vct.as_deref().unwrap_or("?"))));
+            } else if let Some(extra) = protocol::beyond_query(&report.disclosed, &dotted(p)) {
+                extra_code = Some((ErrorCode::DisclosedBeyondQuery, format!("disclosed beyond the query: {}", extra.join(", "))));
+            } else if let Some(d) = for_date.and_then(Date::parse).or_else(|| Some(Date::of_instant(at)))
+                && let Some(problem) = period_problem(report.claims.as_ref(), d)
+            {
+                extra_code = Some((ErrorCode::NotCoveredOnDate, problem));
+            }
+        }
+        if let Some((code, detail)) = extra_code {
+            report.outcome = Outcome::Invalid;
+            report.code = Some(code);
+            report.checks.push(esspass_credential::verify::Check { id: "profile", result: esspass_credential::verify::CheckResult::Fail, code: Some(code), detail });
+        }
+        let allowed = filter_claims(report.claims.as_ref(), p);
+        let document = report.claims.as_ref().and_then(|c| c.get("document_number")).and_then(Value::as_str).map(DocumentRef::new).transpose().map_err(|e| ApiError::new(500, e.code, e.detail))?;
+        let issuer = report.issuer.as_ref().and_then(|i| Some(IssuerRef { institution_id: i.institution_id.clone()?, country: i.country.clone()? }));
+        let status = report.status.as_ref().map(|s| StatusFound {
+            value: match s.value {
+                Some(0) => "valid",
+                Some(1) => "revoked",
+                Some(2) => "suspended",
+                _ => "unknown",
+            }
+            .into(),
+            source: s.source.map_or("unavailable".into(), |x| serde_json::to_value(x).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+            age_seconds: s.age_seconds,
+            uri: Some(s.uri.clone()),
+        });
+        let outcome = if report.outcome == Outcome::Valid { "valid" } else { "invalid" };
+        let proof = VerificationProof {
+            jti: random_b64::<16>(),
+            iat: now,
+            verifier_id: self.cfg.verifier.id.clone(),
+            transaction_id: String::new(),
+            profile: p.name.clone(),
+            policy_version: p.policy_version.clone(),
+            vct: p.credential_type.vct().to_owned(),
+            outcome: outcome.into(),
+            code: report.code.map(|c| c.code().to_owned()),
+            checked_for_date: for_date.map(str::to_owned).or_else(|| Some(Date::of_instant(at).to_string())),
+            document,
+            issuer,
+            status,
+        };
+        let report_value = report_without_claims(&report);
+        Ok((report_value, allowed, proof))
+    }
+
+    /// The transaction's state and, when answered, the report and the claims the profile allows;
+    /// reading claims is audited.
+    pub async fn get(&self, transaction_id: &str, actor: &str) -> Result<Value, ApiError> {
+        let row = self.store.verification(transaction_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::TransactionNotFound, "no such transaction"))?;
+        let now = self.now();
+        let state = if row.state == "pending" && now >= row.expires_at { "expired" } else { row.state.as_str() };
+        let mut out = json!({"transaction_id": row.transaction_id, "profile": row.profile, "state": state, "created_at": row.created_at, "expires_at": row.expires_at, "for_date": row.for_date});
+        if let (Some(o), Some(outcome)) = (out.as_object_mut(), &row.outcome) {
+            o.insert("outcome".into(), json!(outcome));
+            o.insert("code".into(), json!(row.code));
+            o.insert("report".into(), row.report.clone().unwrap_or(Value::Null));
+            o.insert("claims".into(), row.claims.clone().unwrap_or(Value::Null));
+            o.insert("answered_at".into(), json!(row.answered_at));
+        }
+        if row.claims.is_some() {
+            self.store.append_audit(now, actor, "read_verification", transaction_id, "verification result", &json!({"profile": row.profile})).await?;
+        }
+        Ok(out)
+    }
+
+    /// The signed verification proof of an answered transaction.
+    pub async fn proof(&self, transaction_id: &str) -> Result<String, ApiError> {
+        let row = self.store.verification(transaction_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::TransactionNotFound, "no such transaction"))?;
+        row.proof.ok_or_else(|| ApiError::new(409, ErrorCode::TransactionNotFound, "the transaction has not been answered"))
+    }
+}
+
+/// The claims the profile allows, from the claims presented.
+fn filter_claims(claims: Option<&Map<String, Value>>, p: &ProfileConfig) -> Option<Value> {
+    let claims = claims?;
+    let mut out = Map::new();
+    for path in &p.claims {
+        let Some(esspass_credential::type_metadata::Selector::Key(first)) = path.first() else { continue };
+        if let Some(v) = claims.get(first) {
+            out.insert(first.clone(), v.clone());
+        }
+    }
+    Some(Value::Object(out))
+}
+
+fn report_without_claims(r: &Report) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("claims");
+    }
+    v
+}
+
+/// Whether the document covers `day`: its period (`starting_date`…`ending_date`) and its validity
+/// (`date_of_issuance`…`date_of_expiry`) both contain it.
+fn period_problem(claims: Option<&Map<String, Value>>, day: Date) -> Option<String> {
+    let c = claims?;
+    let d = |k: &str| c.get(k).and_then(Value::as_str).and_then(Date::parse);
+    if let (Some(s), e) = (d("starting_date"), d("ending_date"))
+        && (day < s || e.is_some_and(|e| day > e))
+    {
+        return Some(format!("{day} is outside the period {s} – {}", e.map_or("(open)".to_owned(), |e| e.to_string())));
+    }
+    if let Some(x) = d("date_of_expiry")
+        && day > x
+    {
+        return Some(format!("the document expired on {x}, before {day}"));
+    }
+    None
+}
