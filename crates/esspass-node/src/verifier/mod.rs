@@ -97,7 +97,8 @@ pub async fn build_state(cfg: VerifierConfig, clock: Arc<dyn Clock>) -> Result<A
     let secret = crate::node::read_or_create_secret(&cfg.secret_file)?;
     let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?.with_secret(&secret);
     let cas: Vec<reqwest::Certificate> = anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect();
-    let client = reqwest::Client::builder().tls_certs_merge(cas).timeout(std::time::Duration::from_secs(5)).redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
+    // One connection per fetch: a list is fetched once per ttl, and a closed issuer shows at once.
+    let client = reqwest::Client::builder().tls_certs_merge(cas).timeout(std::time::Duration::from_secs(5)).pool_max_idle_per_host(0).redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
     let status = StatusCache::new(Box::new(HttpsSource { client, handle: tokio::runtime::Handle::current() }), CachePolicy { default_ttl: cfg.verification.status_default_ttl, max_age: cfg.verification.status_max_age });
     let status = Arc::new(status);
     let mut pipeline = esspass_credential::verify::Verifier::new(ChainValidator::new(anchors.clone()), Some(issuers.clone()), None);

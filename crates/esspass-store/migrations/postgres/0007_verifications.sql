@@ -7,8 +7,8 @@ CREATE TABLE verifications (
     transaction_id TEXT PRIMARY KEY,
     profile        TEXT NOT NULL,
     state          TEXT NOT NULL,
-    created_at     INTEGER NOT NULL,
-    expires_at     INTEGER NOT NULL,
+    created_at     BIGINT NOT NULL,
+    expires_at     BIGINT NOT NULL,
     for_date       TEXT,
     created_by     TEXT NOT NULL,
     secrets        TEXT NOT NULL,
@@ -17,6 +17,6 @@ CREATE TABLE verifications (
     report         TEXT,
     claims         TEXT,
     proof          TEXT,
-    answered_at    INTEGER
+    answered_at    BIGINT
 );
 CREATE INDEX verifications_expiry ON verifications(expires_at);
