@@ -244,7 +244,7 @@ async fn untrusted_requests_and_profiles_beyond_registration_are_refused() {
     payload.insert("client_id".into(), json!(forged_id));
     let mut header = serde_json::Map::new();
     header.insert("typ".into(), json!("oauth-authz-req+jwt"));
-    header.insert("x5c".into(), json!(inst_chain.iter().map(|c| b64::encode_std(c)).collect::<Vec<_>>()));
+    header.insert("x5c".into(), json!(inst_chain.iter().map(b64::encode_std).collect::<Vec<_>>()));
     let forged = esspass_credential::jose::sign_compact(&inst_key, header.clone(), &payload).unwrap();
     let e = check_request(&forged, &forged_id, &w.chains, &w.vtl, now()).unwrap_err();
     assert_eq!(e.code, esspass_core::ErrorCode::RequestUntrusted, "{e:?}");
@@ -254,7 +254,7 @@ async fn untrusted_requests_and_profiles_beyond_registration_are_refused() {
     let hosp_id = format!("x509_hash:{}", b64::encode(esspass_credential::sha256(&hosp_chain[0])));
     let mut greedy = parsed.payload.clone();
     greedy["dcql_query"]["credentials"][0]["claims"].as_array_mut().unwrap().push(json!({"path": ["subject"]}));
-    header.insert("x5c".into(), json!(hosp_chain.iter().map(|c| b64::encode_std(c)).collect::<Vec<_>>()));
+    header.insert("x5c".into(), json!(hosp_chain.iter().map(b64::encode_std).collect::<Vec<_>>()));
     let greedy = esspass_credential::jose::sign_compact(&hosp_key, header.clone(), &greedy).unwrap();
     let e = check_request(&greedy, &hosp_id, &w.chains, &w.vtl, now()).unwrap_err();
     assert_eq!(e.code, esspass_core::ErrorCode::RequestBeyondRegistration, "{e:?}");
