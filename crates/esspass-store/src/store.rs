@@ -1131,6 +1131,13 @@ impl Store {
         Ok(true)
     }
 
+    /// How many transactions are in `state`.
+    pub async fn count_verifications(&self, state: &str) -> Result<i64> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM verifications WHERE state = $1").bind(state).fetch_one(pool).await?)
+        })
+    }
+
     /// Drop the disclosed claims of transactions answered before `before` (the proof and the checks stay).
     pub async fn drop_verification_claims(&self, before: i64) -> Result<u64> {
         on_pool!(self, pool => {

@@ -584,8 +584,12 @@ fn readme_commands_run_as_written() {
 #[test]
 fn readme_node_block_runs_as_written() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let section = readme.split("\n## Running a node\n").nth(1).expect("a Running a node section");
-    let block = section.split("```sh\n").nth(1).and_then(|b| b.split("\n```").next()).expect("a sh block");
+    let block_of = |title: &str| {
+        let section = readme.split(&format!("\n## {title}\n")).nth(1).unwrap_or_else(|| panic!("a {title} section"));
+        section.split("```sh\n").nth(1).and_then(|b| b.split("\n```").next()).expect("a sh block").to_owned()
+    };
+    // The institution's block, then the verifier's beside it (same folder, its own port).
+    let block = format!("{}\n{}", block_of("Running a node"), block_of("Running a verifier"));
     let d = tmp("readme-node");
     for dir in ["examples", "docs"] {
         std::os::unix::fs::symlink(root().join(dir), d.join(dir)).unwrap();
@@ -596,11 +600,13 @@ fn readme_node_block_runs_as_written() {
         let cmd = line.split(" # ").next().unwrap_or(line).trim();
         let shell = cmd.strip_prefix("esspass ").map_or_else(|| cmd.to_owned(), |rest| format!("{bin} {rest}"));
         if cmd.starts_with("esspass serve") {
+            served = false;
+            let port = if cmd.contains("verifier") { 8451 } else { 8442 };
             let mut child = Command::new("bash").arg("-c").arg(format!("exec {shell}")).current_dir(&d).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
             let root_ca = std::fs::read(d.join("node/root/ca.pem")).unwrap();
             let client = reqwest::blocking::Client::builder().tls_certs_merge([reqwest::Certificate::from_pem(&root_ca).unwrap()]).build().unwrap();
             for _ in 0..100 {
-                if client.get("https://127.0.0.1:8442/readyz").send().is_ok_and(|r| r.status().is_success()) {
+                if client.get(format!("https://127.0.0.1:{port}/readyz")).send().is_ok_and(|r| r.status().is_success()) {
                     served = true;
                     break;
                 }
@@ -618,8 +624,10 @@ fn readme_node_block_runs_as_written() {
         assert!(o.status.success(), "{cmd}\n{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     }
     assert!(served, "the block has no serve line");
-    let cfg = std::fs::read_to_string(d.join("node/esspass.toml")).unwrap();
-    assert!(!cfg.contains("REPLACE"), "a placeholder is left");
+    for f in ["node/esspass.toml", "node/verifier.toml"] {
+        let cfg = std::fs::read_to_string(d.join(f)).unwrap();
+        assert!(!cfg.contains("REPLACE"), "a placeholder is left in {f}");
+    }
 }
 
 #[test]

@@ -211,3 +211,32 @@ impl VerifierConfig {
         self.profiles.iter().find(|p| p.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn the_documented_example_loads() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verifier.example.toml");
+        let c = VerifierConfig::load(&p).unwrap();
+        assert_eq!(c.verifier.id, "ES-HULP");
+        assert_eq!(c.profiles.len(), 1);
+        assert_eq!(c.profiles[0].response_mode, ResponseMode::DirectPostJwt);
+        assert!(c.verifier.signing_key.is_absolute() && c.database.starts_with("sqlite:/"));
+    }
+
+    #[test]
+    fn an_institution_file_is_not_a_verifier_and_keys_are_verifier_keys() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/esspass.example.toml");
+        assert!(VerifierConfig::load(&p).is_err());
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verifier.example.toml")).unwrap();
+        let dir = std::env::temp_dir().join(format!("esspass-vcfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("v.toml"), text.replace("role = \"verifier\"\nsha256", "role = \"back_office\"\nsha256")).unwrap();
+        assert!(VerifierConfig::load(&dir.join("v.toml")).unwrap_err().contains("verifier"));
+        std::fs::write(dir.join("v.toml"), text.replace("transaction_seconds = 300", "transaction_seconds = 5")).unwrap();
+        assert!(VerifierConfig::load(&dir.join("v.toml")).is_err());
+    }
+}

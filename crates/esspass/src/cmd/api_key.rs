@@ -13,8 +13,8 @@ pub enum Command {
         /// A name for the key (it appears in the audit trail as `api:NAME`).
         #[arg(long)]
         name: String,
-        /// back_office, employer, case_worker or auditor.
-        #[arg(long, value_parser = ["back_office", "employer", "case_worker", "auditor"])]
+        /// back_office, employer, case_worker or auditor (institution nodes); verifier (verifier nodes).
+        #[arg(long, value_parser = ["back_office", "employer", "case_worker", "auditor", "verifier"])]
         role: String,
         /// For the employer role: the employer's id as used in A1 applications and employment records.
         #[arg(long)]
@@ -109,7 +109,8 @@ fn set_in_config(path: &std::path::Path, name: &str, role: &str, employer: Optio
     }
     let tmp = path.with_extension("toml.tmp");
     std::fs::write(&tmp, &new_text).map_err(|e| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", tmp.display())))?;
-    if let Err(e) = esspass_node::config::NodeConfig::load(&tmp) {
+    let loads = if role == "verifier" { esspass_node::verifier::config::VerifierConfig::load(&tmp).map(|_| ()) } else { esspass_node::config::NodeConfig::load(&tmp).map(|_| ()) };
+    if let Err(e) = loads {
         let _ = std::fs::remove_file(&tmp);
         return Err(Failure::usage(ErrorCode::Usage, format!("{}: the configuration would not load afterwards: {e}", path.display())));
     }
