@@ -551,3 +551,63 @@ async fn ehic_verified_in_real_time_by_a_hospital_over_openid4vp() {
     // Only the desk's key reads results.
     assert_eq!(c.get(format!("{}/api/v1/verifications/{id}", verifier.url)).send().await.unwrap().status().as_u16(), 401);
 }
+
+/// Issue 11's last point: the verifier role checks paper. The institution prints an EHIC's paper
+/// version; the hospital's node, given the offline bundle, checks a PNG of its QR code (valid, the
+/// claims limited to the profile, a proof), and after revocation and a bundle refresh the same
+/// picture is refused as revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verifier_node_checks_paper_against_the_offline_bundle() {
+    let dir = tmp("vpaper");
+    let port = free_port();
+    let config = setup(&dir, port, &format!("sqlite:{}", dir.join("node.db").display()));
+    let (c, root) = client(&dir);
+    let node = spawn(&config, &c).await;
+    let wallet = Oid4vciClient::new(&[root]).unwrap();
+    let person = person(&c, &node.url, 914).await;
+    issue(&c, &wallet, &node.url, &person).await;
+    let id = api(&c, &node.url, reqwest::Method::GET, &format!("/api/v1/persons/{person}/credentials"), None).await.1[0]["credential_id"].as_str().unwrap().to_owned();
+    let png = c.get(format!("{}/api/v1/credentials/{id}/paper?format=png", node.url)).bearer_auth(BO_KEY).send().await.unwrap().bytes().await.unwrap().to_vec();
+    let cli = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).current_dir(&dir).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    let revocations = format!("{}/revocations", node.url);
+    let refresh = || {
+        cli(&["bundle", "build", "--trust-anchor", "root/ca.pem", "--trusted-list", "trusted-lists/issuers.jwt", "--key", "trust-operator/signing.key", "--chain", "trust-operator/chain.pem", "--revocations", &revocations, "--out", "published"]);
+        cli(&["bundle", "fetch", "published", "--into", "held", "--trust-anchor", "root/ca.pem"]);
+    };
+    refresh();
+    let vport = free_port();
+    let vcfg = verifier_config(&dir, vport);
+    let text = std::fs::read_to_string(&vcfg).unwrap().replace("verifier_list = \"trusted-lists/verifiers.jwt\"\n", "verifier_list = \"trusted-lists/verifiers.jwt\"\noffline_bundle = \"held\"\n");
+    std::fs::write(&vcfg, text).unwrap();
+    let verifier = spawn(&vcfg, &c).await;
+    let check = |body: Vec<u8>, profile: &'static str| {
+        let c = c.clone();
+        let url = format!("{}/api/v1/verifications/paper?profile={profile}", verifier.url);
+        async move {
+            let resp = c.post(url).bearer_auth(DESK_KEY).body(body).send().await.unwrap();
+            let s = resp.status().as_u16();
+            (s, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, v) = check(png.clone(), "ehic-healthcare").await;
+    assert_eq!((s, v["state"].as_str(), v["outcome"].as_str()), (200, Some("verified"), Some("valid")), "{v}");
+    assert_eq!(v["report"]["revocation"]["checked"], true, "{v}");
+    let claims = v["claims"].as_object().unwrap();
+    assert!(claims.contains_key("document_number") && !claims.contains_key("subject"), "only the profile's claims: {v}");
+    let tx = v["transaction_id"].as_str().unwrap();
+    let proof = c.get(format!("{}/api/v1/verifications/{tx}/proof", verifier.url)).bearer_auth(DESK_KEY).send().await.unwrap();
+    assert_eq!(proof.status().as_u16(), 200);
+    // Not an image, not a paper credential.
+    let (s, v) = check(b"hello".to_vec(), "ehic-healthcare").await;
+    assert_eq!((s, v["code"].as_str()), (200, Some("ESP-8001")), "{v}");
+    let (s, v) = check(vec![0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n', 0, 0], "ehic-healthcare").await;
+    assert_eq!((s, v["code"].as_str()), (422, Some("ESP-8012")), "{v}");
+    // Revoked, the bundle refreshed: the same picture is refused.
+    assert_eq!(api(&c, &node.url, reqwest::Method::POST, &format!("/api/v1/credentials/{id}/revoke"), None).await.0, 200);
+    refresh();
+    let (s, v) = check(png, "ehic-healthcare").await;
+    assert_eq!((s, v["state"].as_str(), v["code"].as_str()), (200, Some("rejected"), Some("ESP-8013")), "{v}");
+}

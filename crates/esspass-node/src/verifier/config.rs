@@ -91,6 +91,17 @@ pub struct TrustConfig {
     pub issuer_list: String,
     /// The signed Verifier Trusted List: a file or an https URL.
     pub verifier_list: String,
+    /// The offline trust bundle directory (`esspass bundle fetch`, refreshed daily): revocation data
+    /// for paper credentials (`POST /api/v1/verifications/paper`). Re-read when its manifest changes.
+    #[serde(default)]
+    pub offline_bundle: Option<PathBuf>,
+    /// The oldest bundle accepted, in seconds since it was issued.
+    #[serde(default = "default_bundle_age")]
+    pub max_bundle_age: i64,
+}
+
+fn default_bundle_age() -> i64 {
+    48 * 3600
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +172,9 @@ impl VerifierConfig {
         fix(&mut c.verifier.tls_key);
         fix(&mut c.verifier.tls_chain);
         fix(&mut c.trust.anchor);
+        if let Some(b) = c.trust.offline_bundle.as_mut() {
+            fix(b);
+        }
         for l in [&mut c.trust.issuer_list, &mut c.trust.verifier_list] {
             if !l.starts_with("https://") && Path::new(l.as_str()).is_relative() {
                 *l = base.join(l.as_str()).to_string_lossy().into_owned();

@@ -22,6 +22,7 @@ pub fn router(state: Shared) -> Router {
     let limit = state.cfg.max_body_bytes;
     Router::new()
         .route("/api/v1/verifications", post(create))
+        .route("/api/v1/verifications/paper", post(paper))
         .route("/api/v1/verifications/{id}", get(read))
         .route("/api/v1/verifications/{id}/proof", get(proof))
         .route("/api/v1/verifications/{id}/qr", get(qr))
@@ -60,6 +61,23 @@ async fn create(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response 
         let req: CreateRequest = serde_json::from_slice(&body).map_err(|e| ApiError::new(400, ErrorCode::InvalidJson, format!("body: {e}")))?;
         let created = s.create(&req.profile, req.date.as_deref(), &format!("api:{}", k.name)).await?;
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &created))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaperQuery {
+    profile: String,
+}
+
+/// A paper credential: the QR text (text/plain) or a PNG/JPEG photo of it, for `?profile=…`.
+async fn paper(State(s): State<Shared>, h: HeaderMap, q: Result<Query<PaperQuery>, axum::extract::rejection::QueryRejection>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h)?;
+        let Query(q) = q.map_err(|e| ApiError::new(400, ErrorCode::BadRequest, format!("{} (give ?profile=…)", e.body_text())))?;
+        let v = s.verify_paper(&q.profile, &body, &format!("api:{}", k.name)).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &v))
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }

@@ -117,6 +117,7 @@ pub async fn build_state(cfg: VerifierConfig, clock: Arc<dyn Clock>) -> Result<A
         entry,
         status,
         clock,
+        bundle: RwLock::new(None),
     }))
 }
 

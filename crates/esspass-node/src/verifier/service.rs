@@ -35,6 +35,8 @@ pub struct VerifierState {
     pub entry: VerifierEntry,
     pub status: Arc<StatusCache>,
     pub clock: Arc<dyn Clock>,
+    /// The offline bundle as last loaded, with its manifest's modification time.
+    pub bundle: RwLock<Option<(std::time::SystemTime, Arc<esspass_paper::bundle::Bundle>)>>,
 }
 
 impl std::fmt::Debug for VerifierState {
@@ -302,6 +304,131 @@ impl VerifierState {
     pub async fn proof(&self, transaction_id: &str) -> Result<String, ApiError> {
         let row = self.store.verification(transaction_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::TransactionNotFound, "no such transaction"))?;
         row.proof.ok_or_else(|| ApiError::new(409, ErrorCode::TransactionNotFound, "the transaction has not been answered"))
+    }
+}
+
+impl VerifierState {
+    /// The offline bundle, re-read when its manifest changed; `None` when none is configured.
+    fn offline_bundle(&self, now: i64) -> Result<Option<Arc<esspass_paper::bundle::Bundle>>, ApiError> {
+        let Some(dir) = &self.cfg.trust.offline_bundle else { return Ok(None) };
+        let manifest = dir.join(esspass_paper::bundle::MANIFEST_FILE);
+        let mtime = std::fs::metadata(&manifest).and_then(|m| m.modified()).map_err(|e| ApiError::new(503, ErrorCode::BundleInvalid, format!("the offline bundle: {e}")))?;
+        if let Ok(held) = self.bundle.read()
+            && let Some((t, b)) = held.as_ref()
+            && *t == mtime
+        {
+            if b.age(now) > self.cfg.trust.max_bundle_age {
+                return Err(ApiError::new(503, ErrorCode::BundleTooOld, "the offline bundle is older than allowed: refresh it (esspass bundle fetch)"));
+            }
+            return Ok(Some(b.clone()));
+        }
+        let text = std::fs::read_to_string(&manifest).map_err(|e| ApiError::new(503, ErrorCode::BundleInvalid, format!("the offline bundle: {e}")))?;
+        let read = |rel: &str| if esspass_paper::bundle::safe_path(rel) { std::fs::read(dir.join(rel)).ok() } else { None };
+        let b = Arc::new(esspass_paper::bundle::Bundle::load(&text, &read, &self.chains, now, self.cfg.trust.max_bundle_age).map_err(|e| ApiError::new(503, e.code, e.detail))?);
+        if let Ok(mut held) = self.bundle.write() {
+            *held = Some((mtime, b.clone()));
+        }
+        Ok(Some(b))
+    }
+
+    /// A paper credential (the `PA1:`/`EH1:` text, or a PNG/JPEG photo of its QR code) checked for a
+    /// profile: the signer from the Issuer Trusted List (or the bundle), revocation from the offline
+    /// bundle when one is configured; stored and proven like an online verification.
+    pub async fn verify_paper(&self, profile: &str, body: &[u8], actor: &str) -> Result<Value, ApiError> {
+        let p = self.cfg.profile(profile).ok_or_else(|| ApiError::new(404, ErrorCode::UnknownProfile, format!("no profile {profile:?}")))?;
+        let now = self.now();
+        let is_image = body.starts_with(b"\x89PNG\r\n\x1a\n") || body.starts_with(&[0xFF, 0xD8, 0xFF]);
+        let owned = body.to_vec();
+        let text = if is_image {
+            tokio::task::spawn_blocking(move || esspass_paper::scan(&owned)).await.map_err(|_| ApiError::new(500, ErrorCode::Internal, "scan task"))?.map_err(|e| ApiError::new(422, e.code, e.detail))?
+        } else {
+            String::from_utf8(owned).map_err(|_| ApiError::new(400, ErrorCode::BadRequest, "the body is neither a PA1:/EH1: text nor a PNG/JPEG image"))?.trim().to_owned()
+        };
+        let bundle = self.offline_bundle(now)?;
+        let issuers = self.issuers.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?.clone();
+        let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+        let from_list = |k: &[u8]| -> Option<esspass_paper::TrustedSigner> {
+            let esspass_credential::trust::ListBody::Issuers { issuers } = &issuers.body else { return None };
+            for e in issuers {
+                for c in &e.certificates {
+                    let der = b64::decode_std(c).ok()?;
+                    if esspass_paper::kid(&der) == k {
+                        let types = [esspass_core::CredentialType::Pda1, esspass_core::CredentialType::Ehic].into_iter().filter(|t| e.authorises(t.vct(), today)).collect();
+                        return Some(esspass_paper::TrustedSigner { certificate: Certificate::from_der(&der).ok()?, types });
+                    }
+                }
+            }
+            None
+        };
+        let result = match &bundle {
+            Some(b) => esspass_paper::verify_with_bundle(&text, b, now),
+            None => esspass_paper::verify(&text, &from_list, now),
+        };
+        let type_ok = |r: &esspass_paper::PaperReport| r.credential_type == p.credential_type.short_name();
+        let (outcome, code, claims, report) = match &result {
+            Ok(r) if !type_ok(r) => ("invalid", Some(ErrorCode::WrongCredentialType), None, json!({"credential_type": r.credential_type, "detail": format!("the profile asks for {}", p.credential_type.short_name())})),
+            Ok(r) => {
+                let claims = r.claims.as_object().cloned();
+                let mut rep = serde_json::to_value(r).unwrap_or(Value::Null);
+                if let Some(o) = rep.as_object_mut() {
+                    o.remove("claims");
+                }
+                ("valid", None, filter_claims(claims.as_ref(), p), rep)
+            }
+            Err(e) => ("invalid", Some(e.code), None, json!({"detail": e.detail})),
+        };
+        let revocation = match (&bundle, &result) {
+            (Some(b), Ok(_)) => json!({"checked": true, "source": "offline_bundle", "sequence": b.manifest.sequence, "age_seconds": b.age(now)}),
+            (Some(b), Err(e)) if matches!(e.code, ErrorCode::PaperRevoked | ErrorCode::PaperSuspended) => json!({"checked": true, "source": "offline_bundle", "sequence": b.manifest.sequence, "age_seconds": b.age(now)}),
+            _ => json!({"checked": false, "detail": "no offline bundle is configured: revocation was not checked"}),
+        };
+        let report = json!({"paper": report, "revocation": revocation});
+        let number = result.as_ref().ok().and_then(|r| r.claims.get("document_number")).and_then(Value::as_str);
+        let issuer_id = result.as_ref().ok().map(|r| r.iss.clone());
+        let status_value = match (&result, &bundle) {
+            (Err(e), _) if e.code == ErrorCode::PaperRevoked => "revoked",
+            (Err(e), _) if e.code == ErrorCode::PaperSuspended => "suspended",
+            (Ok(_), Some(_)) => "valid",
+            _ => "unknown",
+        };
+        let proof = VerificationProof {
+            jti: random_b64::<16>(),
+            iat: now,
+            verifier_id: self.cfg.verifier.id.clone(),
+            transaction_id: String::new(),
+            profile: p.name.clone(),
+            policy_version: p.policy_version.clone(),
+            vct: p.credential_type.vct().to_owned(),
+            outcome: outcome.into(),
+            code: code.map(|c| c.code().to_owned()),
+            checked_for_date: Some(today.to_string()),
+            document: number.map(DocumentRef::new).transpose().map_err(|e| ApiError::new(500, e.code, e.detail))?,
+            issuer: issuer_id.map(|id| IssuerRef { country: id.split(':').next().unwrap_or_default().to_owned(), institution_id: id }),
+            status: Some(StatusFound { value: status_value.into(), source: if bundle.is_some() { "offline_bundle".into() } else { "unavailable".into() }, age_seconds: bundle.as_ref().map(|b| b.age(now)), uri: None }),
+        };
+        let signed = proof.sign(self.signer.as_ref(), &self.chain).map_err(|e| ApiError::new(500, e.code, e.detail))?;
+        let transaction_id = random_b64::<16>();
+        let row = VerificationRow {
+            transaction_id: transaction_id.clone(),
+            profile: p.name.clone(),
+            state: "pending".into(),
+            created_at: now,
+            expires_at: now + 60,
+            for_date: None,
+            created_by: actor.to_owned(),
+            secrets: json!({"paper": true}),
+            outcome: None,
+            code: None,
+            report: None,
+            claims: None,
+            proof: None,
+            answered_at: None,
+        };
+        self.store.insert_verification(&row).await?;
+        let state = if outcome == "valid" { "verified" } else { "rejected" };
+        let audit = AuditEntry::new(now, actor, "paper_verified", &transaction_id, "verification", json!({"profile": p.name, "outcome": outcome, "code": code.map(|c| c.code())}));
+        self.store.finish_verification(&transaction_id, state, outcome, code.map(|c| c.code()), &report, claims.as_ref(), &signed, now, Some(&audit)).await?;
+        Ok(json!({"transaction_id": transaction_id, "profile": p.name, "state": state, "outcome": outcome, "code": code.map(|c| c.code()), "report": report, "claims": claims}))
     }
 }
 
