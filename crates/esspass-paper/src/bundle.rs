@@ -305,22 +305,7 @@ impl Bundle {
             status.insert(uri, String::from_utf8(bytes).map_err(|_| err(ErrorCode::BundleInvalid, format!("part {} is not text", p.path)))?);
         }
         let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
-        let mut signers = Vec::new();
-        for e in manifest.issuers.iter().filter(|e| e.valid_from <= today && e.valid_until.is_none_or(|u| u >= today)) {
-            let types: Vec<CredentialType> = e
-                .credential_types
-                .iter()
-                .filter(|a| a.valid_from <= today && a.valid_until.is_none_or(|u| u >= today))
-                .filter_map(|a| [CredentialType::Pda1, CredentialType::Ehic].into_iter().find(|t| t.vct() == a.vct))
-                .collect();
-            for c in &e.certificates {
-                if let Ok(der) = b64::decode_std(c)
-                    && let Ok(cert) = Certificate::from_der(&der)
-                {
-                    signers.push((kid(&der), TrustedSigner { certificate: cert, types: types.clone() }));
-                }
-            }
-        }
+        let signers = signers(&manifest.issuers, today);
         Ok(Self { manifest, partitions, status, signers })
     }
 
@@ -362,6 +347,23 @@ impl Bundle {
             body: ListBody::Issuers { issuers: self.manifest.issuers.clone() },
         }
     }
+}
+
+/// The paper signers of an Issuer Trusted List's entries on `day`: each certificate by its `kid`,
+/// with the document types its institution is authorised for that day.
+pub fn signers(issuers: &[IssuerEntry], day: Date) -> Vec<([u8; 8], TrustedSigner)> {
+    let mut out = Vec::new();
+    for e in issuers.iter().filter(|e| e.valid_from <= day && e.valid_until.is_none_or(|u| u >= day)) {
+        let types: Vec<CredentialType> = [CredentialType::Pda1, CredentialType::Ehic].into_iter().filter(|t| e.authorises(t.vct(), day)).collect();
+        for c in &e.certificates {
+            if let Ok(der) = b64::decode_std(c)
+                && let Ok(cert) = Certificate::from_der(&der)
+            {
+                out.push((kid(&der), TrustedSigner { certificate: cert, types: types.clone() }));
+            }
+        }
+    }
+    out
 }
 
 /// "3 h 20 min", "2 d 4 h".

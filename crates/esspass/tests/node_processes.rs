@@ -533,6 +533,7 @@ async fn ehic_verified_in_real_time_by_a_hospital_over_openid4vp() {
     let (code, v, err) = cli(&["proof", "verify", "--json", "proof.jwt", "--document-number", &number, "--institution-id", "SI:ZZZS", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt"]);
     assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("valid")), "{v} {err}");
     assert_eq!(v["proof"]["status"]["value"], "valid", "{v}");
+    assert_eq!(v["proof"]["transaction_id"], id.as_str(), "the proof names its transaction: {v}");
     // Answered once: the same link again is refused, nothing changes.
     let (code, v, _) = present(&link);
     assert_eq!(code, Some(1), "{v}");

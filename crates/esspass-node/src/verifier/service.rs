@@ -209,7 +209,8 @@ impl VerifierState {
         let (nonce, pname) = (s("nonce"), p.name.clone());
         let for_date = row.for_date.clone();
         let now = self.now();
-        let checked = tokio::task::spawn_blocking(move || me.check(&pname, &presentation, &nonce, for_date.as_deref(), now)).await.map_err(|_| ApiError::new(500, ErrorCode::Internal, "verification task"))??;
+        let tid = transaction_id.to_owned();
+        let checked = tokio::task::spawn_blocking(move || me.check(&pname, &tid, &presentation, &nonce, for_date.as_deref(), now)).await.map_err(|_| ApiError::new(500, ErrorCode::Internal, "verification task"))??;
         let (report, claims, proof_payload) = checked;
         let proof = proof_payload.sign(self.signer.as_ref(), &self.chain).map_err(|e| ApiError::new(500, e.code, e.detail))?;
         let outcome = proof_payload.outcome.clone();
@@ -223,7 +224,7 @@ impl VerifierState {
 
     /// Verify one presentation for a profile: the report (checks, no claims), the claims the
     /// profile allows, and the proof to sign.
-    fn check(&self, profile: &str, presentation: &str, nonce: &str, for_date: Option<&str>, now: i64) -> Result<(Value, Option<Value>, VerificationProof), ApiError> {
+    fn check(&self, profile: &str, transaction_id: &str, presentation: &str, nonce: &str, for_date: Option<&str>, now: i64) -> Result<(Value, Option<Value>, VerificationProof), ApiError> {
         let p = self.cfg.profile(profile).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "profile"))?;
         let verifier = self.verifier.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?.clone();
         let at = time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -262,22 +263,35 @@ impl VerifierState {
         });
         let outcome = if report.outcome == Outcome::Valid { "valid" } else { "invalid" };
         let proof = VerificationProof {
-            jti: random_b64::<16>(),
-            iat: now,
-            verifier_id: self.cfg.verifier.id.clone(),
-            transaction_id: String::new(),
-            profile: p.name.clone(),
-            policy_version: p.policy_version.clone(),
-            vct: p.credential_type.vct().to_owned(),
             outcome: outcome.into(),
             code: report.code.map(|c| c.code().to_owned()),
             checked_for_date: for_date.map(str::to_owned).or_else(|| Some(Date::of_instant(at).to_string())),
             document,
             issuer,
             status,
+            ..self.proof_base(p, transaction_id, now)
         };
         let report_value = report_without_claims(&report);
         Ok((report_value, allowed, proof))
+    }
+
+    /// The parts of a verification proof every verification of a profile shares.
+    fn proof_base(&self, p: &ProfileConfig, transaction_id: &str, now: i64) -> VerificationProof {
+        VerificationProof {
+            jti: random_b64::<16>(),
+            iat: now,
+            verifier_id: self.cfg.verifier.id.clone(),
+            transaction_id: transaction_id.to_owned(),
+            profile: p.name.clone(),
+            policy_version: p.policy_version.clone(),
+            vct: p.credential_type.vct().to_owned(),
+            outcome: "invalid".into(),
+            code: None,
+            checked_for_date: None,
+            document: None,
+            issuer: None,
+            status: None,
+        }
     }
 
     /// The transaction's state and, when answered, the report and the claims the profile allows;
@@ -347,19 +361,11 @@ impl VerifierState {
         let bundle = self.offline_bundle(now)?;
         let issuers = self.issuers.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?.clone();
         let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
-        let from_list = |k: &[u8]| -> Option<esspass_paper::TrustedSigner> {
-            let esspass_credential::trust::ListBody::Issuers { issuers } = &issuers.body else { return None };
-            for e in issuers {
-                for c in &e.certificates {
-                    let der = b64::decode_std(c).ok()?;
-                    if esspass_paper::kid(&der) == k {
-                        let types = [esspass_core::CredentialType::Pda1, esspass_core::CredentialType::Ehic].into_iter().filter(|t| e.authorises(t.vct(), today)).collect();
-                        return Some(esspass_paper::TrustedSigner { certificate: Certificate::from_der(&der).ok()?, types });
-                    }
-                }
-            }
-            None
+        let listed = match &issuers.body {
+            esspass_credential::trust::ListBody::Issuers { issuers } => esspass_paper::bundle::signers(issuers, today),
+            esspass_credential::trust::ListBody::Verifiers { .. } => Vec::new(),
         };
+        let from_list = |k: &[u8]| listed.iter().find(|(kid, _)| kid.as_slice() == k).map(|(_, s)| s.clone());
         let result = match &bundle {
             Some(b) => esspass_paper::verify_with_bundle(&text, b, now),
             None => esspass_paper::verify(&text, &from_list, now),
@@ -391,23 +397,17 @@ impl VerifierState {
             (Ok(_), Some(_)) => "valid",
             _ => "unknown",
         };
+        let transaction_id = random_b64::<16>();
         let proof = VerificationProof {
-            jti: random_b64::<16>(),
-            iat: now,
-            verifier_id: self.cfg.verifier.id.clone(),
-            transaction_id: String::new(),
-            profile: p.name.clone(),
-            policy_version: p.policy_version.clone(),
-            vct: p.credential_type.vct().to_owned(),
             outcome: outcome.into(),
             code: code.map(|c| c.code().to_owned()),
             checked_for_date: Some(today.to_string()),
             document: number.map(DocumentRef::new).transpose().map_err(|e| ApiError::new(500, e.code, e.detail))?,
             issuer: issuer_id.map(|id| IssuerRef { country: id.split(':').next().unwrap_or_default().to_owned(), institution_id: id }),
             status: Some(StatusFound { value: status_value.into(), source: if bundle.is_some() { "offline_bundle".into() } else { "unavailable".into() }, age_seconds: bundle.as_ref().map(|b| b.age(now)), uri: None }),
+            ..self.proof_base(p, &transaction_id, now)
         };
         let signed = proof.sign(self.signer.as_ref(), &self.chain).map_err(|e| ApiError::new(500, e.code, e.detail))?;
-        let transaction_id = random_b64::<16>();
         let row = VerificationRow {
             transaction_id: transaction_id.clone(),
             profile: p.name.clone(),

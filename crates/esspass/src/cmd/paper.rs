@@ -2,9 +2,9 @@
 //! without a network, against a signed Issuer Trusted List kept locally.
 
 use crate::{CmdResult, Exit, Failure, output};
-use esspass_core::{CredentialType, ErrorCode};
+use esspass_core::ErrorCode;
 use esspass_credential::x509::{Certificate, ChainValidator};
-use esspass_paper::{IssueRequest, TrustedSigner};
+use esspass_paper::IssueRequest;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -93,24 +93,10 @@ pub fn run(c: Command) -> CmdResult {
             let list_text = std::fs::read_to_string(&trusted_list).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", trusted_list.display())).json(j))?;
             let list = esspass_credential::trust::TrustedList::verify(list_text.trim(), &ChainValidator::new(anchors), now).map_err(|e| Failure::usage(e.code, format!("{}: {}", trusted_list.display(), e.detail)).json(j))?;
             let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
-            let mut signers: Vec<([u8; 8], TrustedSigner)> = Vec::new();
-            if let esspass_credential::trust::ListBody::Issuers { issuers } = &list.body {
-                for e in issuers.iter().filter(|e| e.valid_from <= today && e.valid_until.is_none_or(|u| u >= today)) {
-                    let types: Vec<CredentialType> = e
-                        .credential_types
-                        .iter()
-                        .filter(|a| a.valid_from <= today && a.valid_until.is_none_or(|u| u >= today))
-                        .filter_map(|a| [CredentialType::Pda1, CredentialType::Ehic].into_iter().find(|t| t.vct() == a.vct))
-                        .collect();
-                    for c in &e.certificates {
-                        if let Ok(der) = esspass_credential::b64::decode_std(c)
-                            && let Ok(cert) = Certificate::from_der(&der)
-                        {
-                            signers.push((esspass_paper::kid(&der), TrustedSigner { certificate: cert, types: types.clone() }));
-                        }
-                    }
-                }
-            }
+            let signers = match &list.body {
+                esspass_credential::trust::ListBody::Issuers { issuers } => esspass_paper::bundle::signers(issuers, today),
+                esspass_credential::trust::ListBody::Verifiers { .. } => Vec::new(),
+            };
             let find = |k: &[u8]| signers.iter().find(|(kid, _)| kid.as_slice() == k).map(|(_, s)| s.clone());
             outcome(esspass_paper::verify(&qr, &find, now), j, &format!("offline, against {} (sequence {})", trusted_list.display(), list.sequence), None)
         }
