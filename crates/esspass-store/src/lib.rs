@@ -15,7 +15,7 @@ mod store;
 
 pub use audit::{AuditRecord, ChainProblem, verify_chain};
 pub use model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, Person, SignInReviewRow, StatusListRow, VerificationRow};
-pub use store::{ApplicationDecision, AuditEntry, Checked, Db, NewSingleUse, Store};
+pub use store::{ApplicationDecision, AuditEntry, Checked, Db, FinishVerification, NewSingleUse, Store};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

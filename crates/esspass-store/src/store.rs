@@ -77,6 +77,20 @@ macro_rules! audit_in_tx {
     }};
 }
 
+/// One result for [`Store::finish_verifications`].
+#[derive(Debug, Clone)]
+pub struct FinishVerification {
+    pub transaction_id: String,
+    pub state: String,
+    pub outcome: String,
+    pub code: Option<String>,
+    pub report: Value,
+    pub claims: Option<Value>,
+    pub proof: String,
+    pub now: i64,
+    pub audit: AuditEntry,
+}
+
 /// An audit record to write together with the change it records.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
@@ -1129,6 +1143,33 @@ impl Store {
             tx.commit().await?;
         });
         Ok(true)
+    }
+
+    /// Store the results of several transactions in one database transaction (one commit, one
+    /// sync to disk for all of them): each as [`Store::finish_verification`], taken only by a
+    /// pending, unexpired transaction, with its audit record. `result[i]` says whether `items[i]`
+    /// was taken. All or nothing: an error stores none of them.
+    pub async fn finish_verifications(&self, items: &[FinishVerification]) -> Result<Vec<bool>> {
+        let head_sql = self.head_sql();
+        let mut sealed = Vec::with_capacity(items.len());
+        for i in items {
+            sealed.push((self.seal("verification_report", &i.report.to_string())?, i.claims.as_ref().map(|c| self.seal("verification_claims", &c.to_string())).transpose()?));
+        }
+        let mut taken = Vec::with_capacity(items.len());
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (i, (report, claims)) in items.iter().zip(&sealed) {
+                let done = sqlx::query("UPDATE verifications SET state = $1, outcome = $2, code = $3, report = $4, claims = $5, proof = $6, answered_at = $7 WHERE transaction_id = $8 AND state = 'pending' AND expires_at > $7")
+                    .bind(&i.state).bind(&i.outcome).bind(&i.code).bind(report).bind(claims).bind(&i.proof).bind(i.now).bind(&i.transaction_id)
+                    .execute(&mut *tx).await?.rows_affected() == 1;
+                if done {
+                    audit_in_tx!(tx, head_sql, &i.audit);
+                }
+                taken.push(done);
+            }
+            tx.commit().await?;
+        });
+        Ok(taken)
     }
 
     /// How many transactions are in `state`.

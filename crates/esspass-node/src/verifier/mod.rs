@@ -101,6 +101,8 @@ pub async fn build_state(cfg: VerifierConfig, clock: Arc<dyn Clock>) -> Result<A
     let client = reqwest::Client::builder().tls_certs_merge(cas).timeout(std::time::Duration::from_secs(5)).pool_max_idle_per_host(0).redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
     let status = StatusCache::new(Box::new(HttpsSource { client, handle: tokio::runtime::Handle::current() }), CachePolicy { default_ttl: cfg.verification.status_default_ttl, max_age: cfg.verification.status_max_age });
     let status = Arc::new(status);
+    let (writer, results) = tokio::sync::mpsc::channel(4096);
+    tokio::spawn(service::write_results(store.clone(), results));
     let mut pipeline = esspass_credential::verify::Verifier::new(ChainValidator::new(anchors.clone()), Some(issuers.clone()), None);
     pipeline.status = Some(status.clone());
     Ok(Arc::new(VerifierState {
@@ -118,6 +120,7 @@ pub async fn build_state(cfg: VerifierConfig, clock: Arc<dyn Clock>) -> Result<A
         status,
         clock,
         bundle: RwLock::new(None),
+        writer,
     }))
 }
 

@@ -35,6 +35,9 @@ pub struct VerifierState {
     pub entry: VerifierEntry,
     pub status: Arc<StatusCache>,
     pub clock: Arc<dyn Clock>,
+    /// The results' writer: answers are committed in groups (one sync to disk for many), each
+    /// acknowledged only once its group is durable.
+    pub writer: tokio::sync::mpsc::Sender<(esspass_store::FinishVerification, tokio::sync::oneshot::Sender<Result<bool, String>>)>,
     /// The offline bundle as last loaded, with its manifest's modification time.
     pub bundle: RwLock<Option<(std::time::SystemTime, Arc<esspass_paper::bundle::Bundle>)>>,
 }
@@ -216,7 +219,24 @@ impl VerifierState {
         let outcome = proof_payload.outcome.clone();
         let state = if outcome == "valid" { "verified" } else { "rejected" };
         let audit = AuditEntry::new(now, "wallet", "verification_answered", transaction_id, "verification", json!({"profile": p.name, "outcome": outcome, "code": proof_payload.code}));
-        if !self.store.finish_verification(transaction_id, state, &outcome, proof_payload.code.as_deref(), &report, claims.as_ref(), &proof, now, Some(&audit)).await? {
+        let item = esspass_store::FinishVerification {
+            transaction_id: transaction_id.to_owned(),
+            state: state.to_owned(),
+            outcome: outcome.clone(),
+            code: proof_payload.code.clone(),
+            report,
+            claims,
+            proof,
+            now,
+            audit,
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.writer.send((item, tx)).await.map_err(|_| ApiError::new(503, ErrorCode::Internal, "the results' writer has stopped"))?;
+        let taken = rx.await.map_err(|_| ApiError::new(503, ErrorCode::Internal, "the results' writer has stopped"))?.map_err(|e| {
+            tracing::error!(target: "esspass::verifier", error = %e, "storing verification results failed");
+            ApiError::new(500, ErrorCode::Internal, "the result could not be stored")
+        })?;
+        if !taken {
             return Err(ApiError::new(409, ErrorCode::ResponseReplayed, "the transaction has been answered or has expired"));
         }
         Ok(json!({}))
@@ -469,4 +489,28 @@ fn period_problem(claims: Option<&Map<String, Value>>, day: Date) -> Option<Stri
         return Some(format!("the document expired on {x}, before {day}"));
     }
     None
+}
+
+/// The results' writer task: takes every result waiting (up to 256) and commits them together.
+pub async fn write_results(store: Store, mut rx: tokio::sync::mpsc::Receiver<(esspass_store::FinishVerification, tokio::sync::oneshot::Sender<Result<bool, String>>)>) {
+    while let Some(first) = rx.recv().await {
+        let mut items = vec![first.0];
+        let mut replies = vec![first.1];
+        while items.len() < 256 {
+            match rx.try_recv() {
+                Ok((i, r)) => {
+                    items.push(i);
+                    replies.push(r);
+                }
+                Err(_) => break,
+            }
+        }
+        let res = store.finish_verifications(&items).await;
+        for (k, reply) in replies.into_iter().enumerate() {
+            let _ = reply.send(match &res {
+                Ok(taken) => Ok(taken.get(k).copied().unwrap_or(false)),
+                Err(e) => Err(e.to_string()),
+            });
+        }
+    }
 }
