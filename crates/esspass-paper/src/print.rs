@@ -317,19 +317,62 @@ pub fn scan(bytes: &[u8]) -> Result<String> {
         return Err(err(ErrorCode::PaperImage, "the image is larger than 40 megapixels"));
     }
     let grey = img.to_luma8();
-    // As taken first; then, for a small or soft picture (modules of two or three pixels), enlarged
-    // twice: the finder patterns are found on the larger grid.
+    // As taken first; then made black and white at Otsu's threshold (JPEG noise around small
+    // modules); then enlarged two and three times and thresholded (modules of two or three pixels:
+    // the finder patterns and the sampling grid are found on the larger picture).
     let mut seen = 0;
     if let Some(found) = decode_grey(&grey, &mut seen) {
         return Ok(found);
     }
-    if u64::from(grey.width()) * u64::from(grey.height()) * 4 <= MAX_PIXELS {
-        let big = image::imageops::resize(&grey, grey.width() * 2, grey.height() * 2, image::imageops::FilterType::Triangle);
-        if let Some(found) = decode_grey(&big, &mut seen) {
+    if let Some(found) = decode_grey(&otsu(&grey), &mut seen) {
+        return Ok(found);
+    }
+    for factor in [2u32, 3] {
+        if u64::from(grey.width()) * u64::from(grey.height()) * u64::from(factor * factor) > MAX_PIXELS {
+            break;
+        }
+        let big = image::imageops::resize(&grey, grey.width() * factor, grey.height() * factor, image::imageops::FilterType::Triangle);
+        if let Some(found) = decode_grey(&otsu(&big), &mut seen) {
             return Ok(found);
         }
     }
     Err(err(ErrorCode::PaperImage, if seen == 0 { "no QR code found in the image".to_owned() } else { format!("{seen} QR code(s) found, none an esspass paper credential that decodes") }))
+}
+
+/// The picture in black and white at the threshold that best separates its two classes of grey
+/// (Otsu 1979).
+fn otsu(grey: &image::GrayImage) -> image::GrayImage {
+    let mut histogram = [0u64; 256];
+    for p in grey.pixels() {
+        if let Some(h) = histogram.get_mut(usize::from(p.0[0])) {
+            *h += 1;
+        }
+    }
+    let total: u64 = histogram.iter().sum();
+    let sum: f64 = histogram.iter().enumerate().map(|(i, c)| i as f64 * *c as f64).sum();
+    let (mut sum_below, mut below, mut best, mut threshold) = (0.0f64, 0u64, 0.0f64, 128u8);
+    for (t, count) in (0u8..=255).zip(histogram.iter()) {
+        below += count;
+        if below == 0 {
+            continue;
+        }
+        let above = total - below;
+        if above == 0 {
+            break;
+        }
+        sum_below += f64::from(t) * *count as f64;
+        let (mean_below, mean_above) = (sum_below / below as f64, (sum - sum_below) / above as f64);
+        let between = below as f64 * above as f64 * (mean_below - mean_above).powi(2);
+        if between > best {
+            best = between;
+            threshold = t;
+        }
+    }
+    let mut out = grey.clone();
+    for p in out.pixels_mut() {
+        p.0[0] = if p.0[0] > threshold { 255 } else { 0 };
+    }
+    out
 }
 
 fn decode_grey(grey: &image::GrayImage, seen: &mut usize) -> Option<String> {
