@@ -16,16 +16,22 @@ use serde_json::{Map, Value};
 pub enum CredentialType {
     Pda1,
     Ehic,
+    /// The person identification data of the EUDI Wallet (ARF Annex 3.01, PID Rulebook §4), issued by
+    /// a PID provider; institutions sign people in with it.
+    Pid,
 }
 
 impl CredentialType {
-    pub const ALL: [CredentialType; 2] = [CredentialType::Pda1, CredentialType::Ehic];
+    pub const ALL: [CredentialType; 3] = [CredentialType::Pda1, CredentialType::Ehic, CredentialType::Pid];
+    /// The social security documents (what institutions issue; what paper and EESSI carry).
+    pub const DOCUMENTS: [CredentialType; 2] = [CredentialType::Pda1, CredentialType::Ehic];
 
     /// The SD-JWT VC type identifier.
     pub fn vct(self) -> &'static str {
         match self {
             CredentialType::Pda1 => "urn:eudi:pda1:1",
             CredentialType::Ehic => "urn:eudi:ehic:1",
+            CredentialType::Pid => "urn:eudi:pid:1",
         }
     }
 
@@ -38,6 +44,7 @@ impl CredentialType {
         match self {
             CredentialType::Pda1 => "pda1",
             CredentialType::Ehic => "ehic",
+            CredentialType::Pid => "pid",
         }
     }
 
@@ -235,6 +242,225 @@ impl Ehic {
         });
         match (common, c.problems.is_empty()) {
             (Some(common), true) => Ok(Ehic { common, subject }),
+            _ => Err(c.finish()),
+        }
+    }
+
+    pub fn to_claims(&self) -> Map<String, Value> {
+        to_map(self)
+    }
+}
+
+/// Place of birth (PID Rulebook §3.1.5): at least one of country, region, locality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceOfBirth {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+}
+
+/// Resident address (OIDC `address`, PID Rulebook §4.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PidAddress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub house_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+}
+
+/// Person identification data in the SD-JWT VC encoding of the PID Rulebook (ARF Annex 3.01 §4,
+/// `urn:eudi:pid:1`): the mandatory attributes of CIR 2024/2977 (names, birth date and place,
+/// nationalities; expiry date, issuing authority and country) and the optional ones esspass uses.
+/// `issuing_authority` is a name here, not the institution object of the social security documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pid {
+    pub family_name: String,
+    pub given_name: String,
+    pub birthdate: Date,
+    pub place_of_birth: PlaceOfBirth,
+    pub nationalities: Vec<Country>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_administrative_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<PidAddress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_given_name: Option<String>,
+    /// ISO/IEC 5218 plus the rulebook's values: 0 not known, 1 male, 2 female, 3 other, 4 inter,
+    /// 5 diverse, 6 open, 9 not applicable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_issuance: Option<Date>,
+    pub date_of_expiry: Date,
+    pub issuing_authority: String,
+    pub issuing_country: Country,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_equal_or_over: Option<std::collections::BTreeMap<String, bool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_in_years: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_birth_year: Option<u16>,
+}
+
+const PID_FIELDS: &[&str] = &[
+    "family_name",
+    "given_name",
+    "birthdate",
+    "place_of_birth",
+    "nationalities",
+    "personal_administrative_number",
+    "address",
+    "birth_family_name",
+    "birth_given_name",
+    "sex",
+    "email",
+    "date_of_issuance",
+    "date_of_expiry",
+    "issuing_authority",
+    "issuing_country",
+    "issuing_jurisdiction",
+    "document_number",
+    "age_equal_or_over",
+    "age_in_years",
+    "age_birth_year",
+    "trust_anchor",
+];
+
+impl Pid {
+    /// Validate a JSON object as a PID, or return every problem found.
+    pub fn from_claims(v: &Value, mode: ClaimsMode) -> Result<Self, Problems> {
+        Self::from_map(as_object(v)?, mode)
+    }
+
+    pub fn from_map(obj: &Map<String, Value>, mode: ClaimsMode) -> Result<Self, Problems> {
+        let mut c = Checker::default();
+        c.unknown_fields(obj, "$", PID_FIELDS.iter(), mode);
+        // Either name may be empty for a person who has none, not both (PID Rulebook §2.2).
+        let family_name = c.string(obj, "$", "family_name", 0, 150, true);
+        let given_name = c.string(obj, "$", "given_name", 0, 150, true);
+        if family_name.as_deref() == Some("") && given_name.as_deref() == Some("") {
+            c.push("$.family_name", ErrorCode::LengthOutOfRange, "family_name and given_name cannot both be empty");
+        }
+        let birthdate = c.date(obj, "$", "birthdate", true);
+        let place_of_birth = c.object(obj, "$", "place_of_birth", true, |c, o, p| {
+            c.unknown_fields(o, &p, ["country", "region", "locality"].iter(), ClaimsMode::Business);
+            let pob = PlaceOfBirth { country: c.country(o, &p, "country", false), region: c.string(o, &p, "region", 1, 100, false), locality: c.string(o, &p, "locality", 1, 100, false) };
+            if pob.country.is_none() && pob.region.is_none() && pob.locality.is_none() && !["country", "region", "locality"].iter().any(|k| o.contains_key(*k)) {
+                c.push(p, ErrorCode::MissingField, "place_of_birth needs at least one of country, region, locality");
+                return None;
+            }
+            Some(pob)
+        });
+        let nationalities = c.array(obj, "$", "nationalities", true, |c, v, p| match v.as_str().and_then(Country::parse) {
+            Some(n) => Some(n),
+            None => {
+                c.push(p, ErrorCode::InvalidCountry, "a nationality is an ISO 3166-1 alpha-2 code");
+                None
+            }
+        });
+        let personal_administrative_number = c.string(obj, "$", "personal_administrative_number", 1, 50, false);
+        let address = c.object(obj, "$", "address", false, |c, o, p| {
+            c.unknown_fields(o, &p, ["formatted", "street_address", "house_number", "postal_code", "locality", "region", "country"].iter(), ClaimsMode::Business);
+            Some(PidAddress {
+                formatted: c.string(o, &p, "formatted", 1, 512, false),
+                street_address: c.string(o, &p, "street_address", 1, 100, false),
+                house_number: c.string(o, &p, "house_number", 1, 20, false),
+                postal_code: c.string(o, &p, "postal_code", 1, 20, false),
+                locality: c.string(o, &p, "locality", 1, 100, false),
+                region: c.string(o, &p, "region", 1, 100, false),
+                country: c.country(o, &p, "country", false),
+            })
+        });
+        let birth_family_name = c.string(obj, "$", "birth_family_name", 1, 150, false);
+        let birth_given_name = c.string(obj, "$", "birth_given_name", 1, 150, false);
+        let sex = match c.required(obj, "$", "sex", false) {
+            None => None,
+            Some(v) => match v.as_u64().filter(|n| [0, 1, 2, 3, 4, 5, 6, 9].contains(n)).and_then(|n| u8::try_from(n).ok()) {
+                Some(n) => Some(n),
+                None => {
+                    c.push("$.sex", ErrorCode::WrongType, "sex is one of the numbers 0-6 or 9 (PID Rulebook §2.3)");
+                    None
+                }
+            },
+        };
+        let email = c.string(obj, "$", "email", 3, 254, false);
+        let date_of_issuance = c.date(obj, "$", "date_of_issuance", false);
+        let date_of_expiry = c.date(obj, "$", "date_of_expiry", true);
+        let issuing_authority = c.string(obj, "$", "issuing_authority", 1, 100, true);
+        let issuing_country = c.country(obj, "$", "issuing_country", true);
+        let _ = c.string(obj, "$", "issuing_jurisdiction", 1, 20, false);
+        let _ = c.string(obj, "$", "trust_anchor", 1, 255, false);
+        let document_number = c.string(obj, "$", "document_number", 1, 50, false);
+        let age_equal_or_over = c.object(obj, "$", "age_equal_or_over", false, |c, o, p| {
+            let mut m = std::collections::BTreeMap::new();
+            for (k, v) in o {
+                match (k.parse::<u8>(), v) {
+                    (Ok(_), Value::Bool(b)) => {
+                        m.insert(k.clone(), *b);
+                    }
+                    _ => c.push(format!("{p}.{k}"), ErrorCode::WrongType, "age_equal_or_over maps an age in years to true or false"),
+                }
+            }
+            Some(m)
+        });
+        let small = |c: &mut Checker, key: &str| match c.required(obj, "$", key, false) {
+            None => None,
+            Some(v) => match v.as_u64().and_then(|n| u16::try_from(n).ok()) {
+                Some(n) => Some(n),
+                None => {
+                    c.push(format!("$.{key}"), ErrorCode::WrongType, format!("{key} must be a whole number"));
+                    None
+                }
+            },
+        };
+        let age_in_years = small(&mut c, "age_in_years");
+        let age_birth_year = small(&mut c, "age_birth_year");
+        if let (Some(i), Some(x)) = (date_of_issuance, date_of_expiry)
+            && x < i
+        {
+            c.push("$.date_of_expiry", ErrorCode::InconsistentDates, format!("date_of_expiry {x} is before date_of_issuance {i}"));
+        }
+        match (family_name, given_name, birthdate, place_of_birth, nationalities, date_of_expiry, issuing_authority, issuing_country, c.problems.is_empty()) {
+            (Some(family_name), Some(given_name), Some(birthdate), Some(place_of_birth), Some(nationalities), Some(date_of_expiry), Some(issuing_authority), Some(issuing_country), true) => Ok(Pid {
+                family_name,
+                given_name,
+                birthdate,
+                place_of_birth,
+                nationalities,
+                personal_administrative_number,
+                address,
+                birth_family_name,
+                birth_given_name,
+                sex,
+                email,
+                date_of_issuance,
+                date_of_expiry,
+                issuing_authority,
+                issuing_country,
+                document_number,
+                age_equal_or_over,
+                age_in_years,
+                age_birth_year,
+            }),
             _ => Err(c.finish()),
         }
     }
@@ -664,5 +890,37 @@ mod tests {
             assert!(Pda1::from_claims(&v, ClaimsMode::Business).is_err());
             assert!(Ehic::from_claims(&v, ClaimsMode::Business).is_err());
         }
+    }
+
+    /// The PID Rulebook's SD-JWT VC claims (ARF Annex 3.01 §4.1): the example validates and
+    /// round-trips; every problem of a broken one is listed with its path.
+    #[test]
+    fn pid_claims_follow_the_rulebook() {
+        let v: Value = serde_json::from_str(include_str!("../../../examples/pid-claims.json")).unwrap();
+        let p = Pid::from_claims(&v, ClaimsMode::Business).unwrap();
+        assert_eq!(p.place_of_birth.locality.as_deref(), Some("Ljubljana"));
+        assert_eq!(Value::Object(p.to_claims()), v);
+        let mut bad = v.clone();
+        bad["place_of_birth"] = json!({});
+        bad["nationalities"] = json!(["Slovenian"]);
+        bad["sex"] = json!(7);
+        bad["family_name"] = json!("");
+        bad["given_name"] = json!("");
+        bad["date_of_expiry"] = json!("2020-01-01");
+        bad["issuing_authority"] = json!({"id": "SI:PID01"});
+        let err = Pid::from_claims(&bad, ClaimsMode::Business).unwrap_err();
+        let paths: Vec<_> = err.0.iter().map(|p| p.path.as_str()).collect();
+        for want in ["$.place_of_birth", "$.nationalities[0]", "$.sex", "$.family_name", "$.date_of_expiry", "$.issuing_authority"] {
+            assert!(paths.contains(&want), "{want} in {paths:?}");
+        }
+        // A credential's payload may withhold claims (checked by the verifier against the type
+        // metadata); JWT claims are not business claims.
+        let mut jwt = v.clone();
+        jwt["iss"] = json!("https://pid.example");
+        assert_eq!(Pid::from_claims(&jwt, ClaimsMode::Business).unwrap_err().0[0].code, ErrorCode::JwtClaimInBusinessClaims);
+        assert!(Pid::from_claims(&jwt, ClaimsMode::Credential).is_ok());
+        assert!(Pid::from_claims(&json!([]), ClaimsMode::Business).is_err());
+        assert_eq!(CredentialType::from_vct("urn:eudi:pid:1"), Some(CredentialType::Pid));
+        assert!(!CredentialType::DOCUMENTS.contains(&CredentialType::Pid));
     }
 }

@@ -21,6 +21,6 @@ pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock};
 pub use codes::{EmployerType, StatusConfirmation};
 pub use country::{Area, Country};
 pub use date::{Date, Period};
-pub use document::{CredentialType, Ehic, Pda1};
+pub use document::{CredentialType, Ehic, Pda1, Pid};
 pub use error::{ErrorCode, Problem, Problems};
 pub use institution::InstitutionId;

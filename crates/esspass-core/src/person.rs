@@ -34,6 +34,12 @@ pub struct PersonRecord {
     pub nationality: Option<Country>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residence: Option<Country>,
+    /// Country of birth (what a PID provider attests as `place_of_birth.country`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_country: Option<Country>,
+    /// Municipality, city, town or village of birth (`place_of_birth.locality`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_place: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<Coverage>,
     /// An employment with one employer (who employs the person, from when to when).
@@ -51,7 +57,7 @@ pub struct Employment {
 }
 
 /// Field names of the flat (CSV) form.
-pub const FIELDS: &[&str] = &["personal_number", "family_name", "given_name", "birth_date", "nationality", "residence", "coverage_kind", "coverage_start", "coverage_end", "employer_id", "employment_start", "employment_end"];
+pub const FIELDS: &[&str] = &["personal_number", "family_name", "given_name", "birth_date", "nationality", "residence", "birth_country", "birth_place", "coverage_kind", "coverage_start", "coverage_end", "employer_id", "employment_start", "employment_end"];
 
 impl PersonRecord {
     /// Validate a flat record (CSV row or JSON object with the [`FIELDS`]; empty strings count as
@@ -117,6 +123,14 @@ impl PersonRecord {
         };
         let nationality = country("nationality");
         let residence = country("residence");
+        let birth_country = country("birth_country");
+        let birth_place = match get("birth_place") {
+            Some(s) if s.chars().count() > 100 => {
+                problems.push(Problem::new("$.birth_place", ErrorCode::LengthOutOfRange, "birth_place must have 1 to 100 characters"));
+                None
+            }
+            other => other.map(str::to_owned),
+        };
         let kind = match get("coverage_kind") {
             None => None,
             Some("health") => Some(CoverageKind::Health),
@@ -170,7 +184,7 @@ impl PersonRecord {
         };
         match (personal_number, family_name, given_name, birth_date, problems.is_empty()) {
             (Some(personal_number), Some(family_name), Some(given_name), Some(birth_date), true) => {
-                Ok(Self { personal_number, family_name, given_name, birth_date, nationality, residence, coverage, employment })
+                Ok(Self { personal_number, family_name, given_name, birth_date, nationality, residence, birth_country, birth_place, coverage, employment })
             }
             _ => Err(Problems(problems)),
         }

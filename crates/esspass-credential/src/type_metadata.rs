@@ -130,9 +130,11 @@ impl TypeMetadata {
     pub fn builtin(t: CredentialType) -> &'static Self {
         static PDA1: std::sync::OnceLock<TypeMetadata> = std::sync::OnceLock::new();
         static EHIC: std::sync::OnceLock<TypeMetadata> = std::sync::OnceLock::new();
+        static PID: std::sync::OnceLock<TypeMetadata> = std::sync::OnceLock::new();
         let (cell, src) = match t {
             CredentialType::Pda1 => (&PDA1, include_str!("../metadata/pda1.json")),
             CredentialType::Ehic => (&EHIC, include_str!("../metadata/ehic.json")),
+            CredentialType::Pid => (&PID, include_str!("../metadata/pid.json")),
         };
         // The shipped files are checked by a unit test; a broken file yields metadata with no claims.
         cell.get_or_init(|| Self::parse(src).unwrap_or(Self { vct: t.vct().into(), name: None, description: None, display: Vec::new(), claims: Vec::new() }))
@@ -164,10 +166,10 @@ mod tests {
 
     #[test]
     fn shipped_metadata_parses_and_follows_the_rulebook() {
-        for t in CredentialType::ALL {
+        for t in CredentialType::DOCUMENTS {
             let src = match t {
                 CredentialType::Pda1 => include_str!("../metadata/pda1.json"),
-                CredentialType::Ehic => include_str!("../metadata/ehic.json"),
+                CredentialType::Ehic | CredentialType::Pid => include_str!("../metadata/ehic.json"),
             };
             let m = TypeMetadata::parse(src).unwrap();
             assert_eq!(m.vct, t.vct());
@@ -188,11 +190,11 @@ mod tests {
     /// each work address and its fields and the EHIC representation block (`subject`).
     #[test]
     fn sd_is_the_rulebooks_always_and_never() {
-        for t in CredentialType::ALL {
+        for t in CredentialType::DOCUMENTS {
             let m = TypeMetadata::builtin(t);
             let always: &[&str] = match t {
                 CredentialType::Pda1 => &["personal_administrative_number", "document_number", "transitional_rules"],
-                CredentialType::Ehic => &["personal_administrative_number", "document_number"],
+                CredentialType::Ehic | CredentialType::Pid => &["personal_administrative_number", "document_number"],
             };
             for c in &m.claims {
                 let want = if matches!(c.path.as_slice(), [Selector::Key(k)] if always.contains(&k.as_str())) { Sd::Always } else { Sd::Never };

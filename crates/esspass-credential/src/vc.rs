@@ -49,6 +49,7 @@ pub fn normalise_claims(t: CredentialType, claims: &Value) -> Result<Map<String,
     Ok(match t {
         CredentialType::Pda1 => Pda1::from_claims(claims, ClaimsMode::Business)?.to_claims(),
         CredentialType::Ehic => Ehic::from_claims(claims, ClaimsMode::Business)?.to_claims(),
+        CredentialType::Pid => esspass_core::Pid::from_claims(claims, ClaimsMode::Business)?.to_claims(),
     })
 }
 

@@ -325,11 +325,22 @@ impl Verifier {
                     if !e.authorises(&vct, day) {
                         return Err(Error::new(ErrorCode::NotAuthorisedForType, format!("{} is not authorised for {vct} on {day}, the day it signed the credential (iat)", e.institution_id)));
                     }
-                    let ia = doc.get("issuing_authority");
-                    let ia_id = ia.and_then(|i| i.get("id")).and_then(Value::as_str).unwrap_or_default();
-                    let ia_country = ia.and_then(|i| i.get("country")).and_then(Value::as_str).and_then(esspass_core::Country::parse);
-                    if ia_id != e.institution_id || ia_country != Some(e.country) {
-                        return Err(Error::new(ErrorCode::IssuingAuthorityMismatch, format!("issuing_authority {ia_id}/{} but the certificate belongs to {}/{}", ia_country.map_or("(no country)".to_owned(), |c| c.iso().to_owned()), e.institution_id, e.country)));
+                    if vct == CredentialType::Pid.vct() {
+                        // A PID names its provider by name and country (PID Rulebook §4.1), both
+                        // selectively disclosable: what is disclosed must be the listed provider's.
+                        let country = doc.get("issuing_country").and_then(Value::as_str);
+                        if let Some(c) = country
+                            && esspass_core::Country::parse(c) != Some(e.country)
+                        {
+                            return Err(Error::new(ErrorCode::IssuingAuthorityMismatch, format!("issuing_country {c} but the certificate belongs to {} ({})", e.institution_id, e.country)));
+                        }
+                    } else {
+                        let ia = doc.get("issuing_authority");
+                        let ia_id = ia.and_then(|i| i.get("id")).and_then(Value::as_str).unwrap_or_default();
+                        let ia_country = ia.and_then(|i| i.get("country")).and_then(Value::as_str).and_then(esspass_core::Country::parse);
+                        if ia_id != e.institution_id || ia_country != Some(e.country) {
+                            return Err(Error::new(ErrorCode::IssuingAuthorityMismatch, format!("issuing_authority {ia_id}/{} but the certificate belongs to {}/{}", ia_country.map_or("(no country)".to_owned(), |c| c.iso().to_owned()), e.institution_id, e.country)));
+                        }
                     }
                     Ok((e.clone(), format!("{} ({}) authorised for {vct} on {day} (iat)", e.institution_id, e.name)))
                 }) else {
@@ -383,7 +394,11 @@ impl Verifier {
         }
 
         // validity.document
-        if r.step("validity.document", || {
+        if issuance.is_none() && vct == CredentialType::Pid.vct() {
+            // A PID's dates are selectively disclosable (PID Rulebook §4.1): undisclosed, the
+            // credential's own validity (iat/nbf/exp) is what holds.
+            r.skip("validity.document", "the PID's date_of_issuance was not disclosed: validity rests on iat/nbf/exp");
+        } else if r.step("validity.document", || {
             let issued = issuance.ok_or_else(|| Error::new(ErrorCode::InvalidDocument, "no date_of_issuance"))?;
             if today < issued {
                 return Err(Error::new(ErrorCode::DocumentNotYetIssued, format!("date_of_issuance {issued} is after {today}")));
@@ -567,6 +582,7 @@ fn check_type_metadata(meta: &TypeMetadata, claims: &Map<String, Value>, disclos
     let problems = match CredentialType::from_vct(&meta.vct) {
         Some(CredentialType::Pda1) => Pda1::from_map(claims, ClaimsMode::Credential).err(),
         Some(CredentialType::Ehic) => Ehic::from_map(claims, ClaimsMode::Credential).err(),
+        Some(CredentialType::Pid) => esspass_core::Pid::from_map(claims, ClaimsMode::Credential).err(),
         None => None,
     };
     if let Some(problems) = problems {

@@ -92,6 +92,7 @@ pub fn claims(t: CredentialType) -> serde_json::Value {
     let s = match t {
         CredentialType::Pda1 => include_str!("../../../examples/pda1-claims.json"),
         CredentialType::Ehic => include_str!("../../../examples/ehic-claims.json"),
+        CredentialType::Pid => include_str!("../../../examples/pid-claims.json"),
     };
     serde_json::from_str(s).unwrap()
 }

@@ -12,7 +12,7 @@ fn pda1_and_ehic_issue_present_verify() {
     for slug in ["el-efka", "si-zzzs"] {
         publish(&src, slug, &format!("{STATUS_URI}-{slug}"), &[]);
     }
-    for t in CredentialType::ALL {
+    for t in CredentialType::DOCUMENTS {
         let slug = if t == CredentialType::Pda1 { "el-efka" } else { "si-zzzs" };
         let uri = format!("{STATUS_URI}-{slug}");
         let p = pki();
@@ -91,4 +91,39 @@ fn work_addresses_are_plain_whatever_the_holder_selects() {
     for withheld in ["personal_administrative_number", "document_number", "transitional_rules"] {
         assert!(!claims.contains_key(withheld), "{withheld}");
     }
+}
+
+/// A PID (`urn:eudi:pid:1`) from the demo PID provider: every claim is a disclosure; presented with
+/// only the names, birth date and personal number it verifies (the withheld dates are not missing;
+/// `validity.document` is skipped and `iat`/`exp` hold); a disclosed `issuing_country` must be the
+/// listed provider's; an institution's certificate is not authorised for the PID.
+#[test]
+fn a_pid_verifies_with_only_what_a_sign_in_needs() {
+    let src = MemorySource::default();
+    publish(&src, "si-pid", STATUS_URI, &[]);
+    let i = issue_with(CredentialType::Pid, "si-pid", &claims(CredentialType::Pid), 5);
+    assert!(i.sd_jwt.disclosures.len() >= 12, "every PID claim is selectively disclosable");
+    let wanted: Vec<Selection> = ["family_name", "given_name", "birthdate", "personal_administrative_number"].iter().map(|s| Selection::parse(s).unwrap()).collect();
+    let presented = bind(select(&i.sd_jwt, &wanted).unwrap(), &i.holder, "n-pid", "x509_hash:abc", NOW).unwrap();
+    let r = verifier(&src).verify(&presented.serialize(), &Expectation { nonce: Some("n-pid"), aud: Some("x509_hash:abc") }, clock().now());
+    assert_eq!(r.outcome, Outcome::Valid, "{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_eq!(r.check("validity.document").unwrap().result, CheckResult::Skipped);
+    let claims = r.claims.unwrap();
+    assert_eq!(claims["given_name"], "Živa");
+    assert!(!claims.contains_key("place_of_birth") && !claims.contains_key("nationalities"));
+    // issuing_country disclosed and not the provider's country.
+    let mut c = common::claims(CredentialType::Pid);
+    c["issuing_country"] = serde_json::json!("DE");
+    let bad = issue_with(CredentialType::Pid, "si-pid", &c, 6);
+    let all = bind(bad.sd_jwt.clone(), &bad.holder, "n", "a", NOW).unwrap();
+    let r = verifier(&src).verify(&all.serialize(), &Expectation { nonce: Some("n"), aud: Some("a") }, clock().now());
+    assert_eq!(r.check("trusted_list").unwrap().result, CheckResult::Fail, "{:#?}", r.checks);
+    // An EHIC institution signing a PID: not authorised for the type.
+    publish(&src, "si-zzzs", STATUS_URI, &[]);
+    let mut c = common::claims(CredentialType::Pid);
+    c["issuing_authority"] = serde_json::json!("ZZZS");
+    let forged = issue_with(CredentialType::Pid, "si-zzzs", &c, 8);
+    let all = bind(forged.sd_jwt.clone(), &forged.holder, "n", "a", NOW).unwrap();
+    let r = verifier(&src).verify(&all.serialize(), &Expectation { nonce: Some("n"), aud: Some("a") }, clock().now());
+    assert_eq!(r.code.unwrap().code(), esspass_core::ErrorCode::NotAuthorisedForType.code());
 }

@@ -235,11 +235,18 @@ const INSTITUTIONS: &[Party] = &[
     Party { slug: "el-efka", id: "EL:EFKA01", name: "e-EFKA", country: "GR", port: 8441, types: &[CredentialType::Pda1] },
     Party { slug: "si-zzzs", id: "SI:ZZZS", name: "ZZZS", country: "SI", port: 8442, types: &[CredentialType::Ehic] },
     Party { slug: "it-inps", id: "IT:INPS01", name: "INPS", country: "IT", port: 8443, types: &[CredentialType::Pda1, CredentialType::Ehic] },
+    // The demo PID provider (`role = "pid_provider"`): issues PIDs to the demo people.
+    Party { slug: "si-pid", id: "SI:PID01", name: "Demo PID provider", country: "SI", port: 8440, types: &[CredentialType::Pid] },
 ];
 
 const VERIFIERS: &[Party] = &[
     Party { slug: "es-hospital", id: "ES-HULP", name: "Hospital Universitario La Paz", country: "ES", port: 8451, types: &[CredentialType::Ehic] },
     Party { slug: "it-inl", id: "IT-INL", name: "Ispettorato Nazionale del Lavoro", country: "IT", port: 8452, types: &[CredentialType::Pda1] },
+    // The institutions as relying parties: each signs people in with a PID (`[sign_in.pid]`), with a
+    // request-signing certificate of its own registered for the PID sign-in claims.
+    Party { slug: "el-efka-signin", id: "EL:EFKA01", name: "e-EFKA", country: "GR", port: 8441, types: &[CredentialType::Pid] },
+    Party { slug: "si-zzzs-signin", id: "SI:ZZZS", name: "ZZZS", country: "SI", port: 8442, types: &[CredentialType::Pid] },
+    Party { slug: "it-inps-signin", id: "IT:INPS01", name: "INPS", country: "IT", port: 8443, types: &[CredentialType::Pid] },
 ];
 
 fn chain_pem(leaf: &[u8], ca: &Ca) -> String {
@@ -256,6 +263,13 @@ fn hospital_profile() -> Vec<Vec<Selector>> {
         .iter()
         .map(|c| vec![Selector::Key((*c).into())])
         .collect()
+}
+
+/// Paths of the PID claims an institution is registered for when it signs a person in: what matches
+/// the record (names, birth date, personal number) and what the PID Rulebook makes mandatory about
+/// the person (place of birth, nationalities).
+pub fn pid_sign_in_registration() -> Vec<Vec<Selector>> {
+    ["family_name", "given_name", "birthdate", "personal_administrative_number", "place_of_birth", "nationalities"].iter().map(|c| vec![Selector::Key((*c).into())]).collect()
 }
 
 /// Paths of the PDA1 claims a labour inspector may ask for (the whole document).
@@ -355,7 +369,14 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
         let profiles = p
             .types
             .iter()
-            .map(|t| Profile { vct: t.vct().into(), claims: if *t == CredentialType::Ehic { hospital_profile() } else { inspector_profile() } })
+            .map(|t| Profile {
+                vct: t.vct().into(),
+                claims: match t {
+                    CredentialType::Ehic => hospital_profile(),
+                    CredentialType::Pda1 => inspector_profile(),
+                    CredentialType::Pid => pid_sign_in_registration(),
+                },
+            })
             .collect();
         verifier_entries.push(VerifierEntry {
             verifier_id: p.id.into(),

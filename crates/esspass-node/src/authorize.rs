@@ -7,6 +7,10 @@
 //!    `request_uri`.
 //! 2. `GET /authorize?client_id&request_uri`: the request_uri is consumed and replaced by a fresh
 //!    single-use sign-in reference carried in the form (the request_uri never reaches the form).
+//!    With `[sign_in.pid]` the page opens a PID transaction of the institution's own verifier
+//!    ([`pid`]) and shows its link; `POST /authorize/pid` continues once the wallet has answered,
+//!    matching the verified PID to the record. The demo eID form is offered beside it only where
+//!    `demo_eid` is on, marked as a demonstration.
 //! 3. `POST /authorize`: the demo eID sign-in. A match against the record (names and birth date
 //!    after Unicode normalisation, see [`matching`]) issues a single-use code ([`CODE_LIFETIME`] s)
 //!    and redirects to the wallet with `code`, `state` (when sent) and `iss`; anything else goes to
@@ -16,6 +20,7 @@
 
 pub mod matching;
 pub mod page;
+pub mod pid;
 
 use crate::http::AppState;
 use axum::body::Bytes;
@@ -44,8 +49,10 @@ pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 const KIND_PAR: &str = "par";
 const KIND_SIGN_IN: &str = "authorize_sign_in";
 const KIND_CODE: &str = "authorization_code";
-/// The audit actor of sign-ins.
+/// The audit actor of sign-ins with the demo eID.
 pub const AUDIT_ACTOR: &str = "demo-eid";
+/// The audit actor of sign-ins with a PID.
+pub const PID_ACTOR: &str = "pid";
 const MAX_PARAM: usize = 2048;
 
 /// Single-use kind of the `issuer_state` an offer's authorization-code grant carries (written by
@@ -112,7 +119,8 @@ pub async fn redeem_authorization_code(store: &Store, code: &str, code_verifier:
 /// A sign-in that cannot be matched goes to a case worker (`/api/v1/sign-in-reviews`) with what was
 /// typed; the audit names only the record found, the reason and the request. The page is the same
 /// whatever the reason, so it never tells whether a personal number exists.
-async fn to_manual_review(s: &AppState, entered: &matching::SignIn, person_id: Option<String>, reason: &str, configuration: &str, client_id: &str, now: i64) -> Response {
+#[allow(clippy::too_many_arguments)]
+async fn to_manual_review(s: &AppState, actor: &str, entered: &matching::SignIn, person_id: Option<String>, reason: &str, configuration: &str, client_id: &str, now: i64) -> Response {
     let review = esspass_store::SignInReviewRow {
         review_id: format!("R-{}", esspass_credential::vc::uuid_v4()),
         person_id: person_id.clone(),
@@ -131,7 +139,7 @@ async fn to_manual_review(s: &AppState, entered: &matching::SignIn, person_id: O
     }
     let subject = person_id.as_deref().unwrap_or("unmatched");
     let details = json!({"reason": reason, "configuration": configuration, "client_id": client_id, "review": review.review_id});
-    if s.issuer.store.append_audit(now, AUDIT_ACTOR, "sign_in_manual_review", subject, "credential issuance", &details).await.is_err() {
+    if s.issuer.store.append_audit(now, actor, "sign_in_manual_review", subject, "credential issuance", &details).await.is_err() {
         return page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.");
     }
     page::manual_review()
@@ -139,7 +147,7 @@ async fn to_manual_review(s: &AppState, entered: &matching::SignIn, person_id: O
 
 /// The routes of the flow (`/par`, `/authorize`), merged into the node's router.
 pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/par", post(par)).route("/authorize", get(authorize_page).post(sign_in))
+    axum::Router::new().route("/par", post(par)).route("/authorize", get(authorize_page).post(sign_in)).route("/authorize/pid", post(pid_continue))
 }
 
 fn now(s: &AppState) -> i64 {
@@ -413,12 +421,135 @@ async fn authorize_page(State(s): State<AppState>, method: Method, uri: Uri) -> 
         Err(_) => return page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable."),
     };
     debug_assert_eq!(payload.get("client_id"), Some(&json!(client_id)));
+    let mut payload = payload;
     let reference = random_token();
+    // With a PID sign-in, the institution's own verification transaction for this sign-in.
+    let created = match &s.pid_sign_in {
+        None => None,
+        Some(v) => match v.create(pid::PROFILE, None, "sign-in").await {
+            Ok(c) => Some(c),
+            Err(_) => return page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable."),
+        },
+    };
+    if let (Some(c), Some(o)) = (&created, payload.as_object_mut()) {
+        o.insert("pid_transaction".into(), json!(c.transaction_id));
+    }
     if s.issuer.store.create_single_use_sealed(KIND_SIGN_IN, &reference, &payload, now + SIGN_IN_LIFETIME).await.is_err() {
         return page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.");
     }
     let configuration = payload.get("configuration").and_then(Value::as_str).unwrap_or_default();
-    page::sign_in_form(StatusCode::OK, &s.cfg.institution.name, &credential_name(&s, configuration), client_id, &reference, None, &page::Prefill::default())
+    match created {
+        Some(c) => pid_page(&s, StatusCode::OK, &payload, &reference, &c.authorization_request, None),
+        None => page::sign_in_form(StatusCode::OK, &s.cfg.institution.name, &credential_name(&s, configuration), client_id, &reference, None, &page::Prefill::default()),
+    }
+}
+
+/// The PID sign-in page for a pending sign-in.
+fn pid_page(s: &AppState, status: StatusCode, payload: &Value, reference: &str, link: &str, notice: Option<&str>) -> Response {
+    let text = |k: &str| payload.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let Ok(svg) = esspass_paper::print::qr_svg(link) else {
+        return page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.");
+    };
+    page::pid_sign_in(
+        status,
+        &page::PidPage {
+            institution: &s.cfg.institution.name,
+            credential: &credential_name(s, &text("configuration")),
+            client_id: &text("client_id"),
+            signin: reference,
+            link,
+            qr_svg: &svg,
+            notice,
+            demo_eid: s.cfg.sign_in.demo_eid,
+        },
+    )
+}
+
+/// `POST /authorize/pid`: the person continues after the wallet answered the sign-in's PID
+/// transaction. Not yet answered: the same page again, saying so. Answered with a PID that did not
+/// verify: the sign-in ends with the reason in plain words. Verified: the PID's names, birth date
+/// and personal number are matched to the record exactly as the demo sign-in's are.
+async fn pid_continue(State(s): State<AppState>, peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>, body: Bytes) -> Response {
+    let now = now(&s);
+    let unavailable = || page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.");
+    let Some(v) = s.pid_sign_in.clone() else {
+        return page::problem(StatusCode::NOT_FOUND, "This institution does not offer sign-in with a PID.");
+    };
+    if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = peer
+        && let Err(r) = sign_in_allowed(&s, &format!("address:{}", addr.ip()), s.cfg.sign_in.max_attempts_per_address, "sign-in", now).await
+    {
+        return r;
+    }
+    let Ok(f) = form_params(&body) else {
+        return page::problem(StatusCode::BAD_REQUEST, "The form was sent with a repeated field.");
+    };
+    let Some(reference) = f.get("signin").map(String::as_str) else {
+        return page::problem(StatusCode::BAD_REQUEST, "The form is incomplete.");
+    };
+    let pending = match s.issuer.store.peek_single_use(KIND_SIGN_IN, reference, now).await {
+        Ok(p) => p,
+        Err(_) => return unavailable(),
+    };
+    let Some((payload, _)) = pending else {
+        return page::problem(StatusCode::BAD_REQUEST, GONE);
+    };
+    let Some(tx) = payload.get("pid_transaction").and_then(Value::as_str).map(str::to_owned) else {
+        return page::problem(StatusCode::BAD_REQUEST, GONE);
+    };
+    let row = match v.store.verification(&tx).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return page::problem(StatusCode::BAD_REQUEST, GONE),
+        Err(_) => return unavailable(),
+    };
+    if row.state == "pending" {
+        if now >= row.expires_at {
+            return page::problem(StatusCode::BAD_REQUEST, "The time to present your PID has run out.");
+        }
+        let link = match v.link(&tx).await {
+            Ok(l) => l,
+            Err(_) => return page::problem(StatusCode::BAD_REQUEST, GONE),
+        };
+        return pid_page(&s, StatusCode::OK, &payload, reference, &link, Some("Your wallet has not answered yet. Present your PID with your wallet, then continue."));
+    }
+    // Answered: this sign-in reference is used up whatever the outcome.
+    let pending = match s.issuer.store.consume_single_use(KIND_SIGN_IN, reference, now).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return page::problem(StatusCode::BAD_REQUEST, GONE),
+        Err(_) => return unavailable(),
+    };
+    if row.outcome.as_deref() != Some("valid") {
+        let code = row.code.clone().unwrap_or_default();
+        let details = json!({"transaction": tx, "code": code});
+        if s.issuer.store.append_audit(now, PID_ACTOR, "sign_in_refused", "unmatched", "credential issuance", &details).await.is_err() {
+            return unavailable();
+        }
+        return page::problem(StatusCode::FORBIDDEN, &format!("The PID your wallet presented could not be verified ({code}). Nothing was issued."));
+    }
+    // The claims the sign-in profile allows; reading them is audited by the verifier.
+    let claims = match v.get(&tx, PID_ACTOR).await {
+        Ok(r) => r.get("claims").cloned().unwrap_or(Value::Null),
+        Err(_) => return unavailable(),
+    };
+    let text = |k: &str| pending.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (configuration, client_id) = (text("configuration").unwrap_or_default(), text("client_id").unwrap_or_default());
+    let entered = match pid::as_sign_in(&claims) {
+        Ok(e) => e,
+        Err(_) => {
+            // A PID without a personal number (or a name) cannot be matched automatically.
+            let partial = matching::SignIn {
+                family_name: claims.get("family_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                given_name: claims.get("given_name").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                birth_date: claims.get("birthdate").and_then(Value::as_str).and_then(esspass_core::Date::parse).unwrap_or(esspass_core::Date::from_ymd(1900, 1, 1).unwrap_or_else(|| esspass_core::Date::of_instant(time::OffsetDateTime::UNIX_EPOCH))),
+                personal_number: String::new(),
+            };
+            return to_manual_review(&s, PID_ACTOR, &partial, None, "pid_without_personal_number", &configuration, &client_id, now).await;
+        }
+    };
+    let person = match s.issuer.store.person_by_number(&entered.personal_number).await {
+        Ok(p) => p,
+        Err(_) => return unavailable(),
+    };
+    complete_sign_in(&s, PID_ACTOR, &pending, &entered, person, now).await
 }
 
 /// Count a sign-in attempt in a bucket shared by every process; over the limit the attempt is
@@ -450,6 +581,9 @@ async fn sign_in_allowed(s: &AppState, bucket: &str, max: i64, subject: &str, no
 /// personal number (`[sign_in]`), in the database so that every process counts them.
 async fn sign_in(State(s): State<AppState>, peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>, body: Bytes) -> Response {
     let now = now(&s);
+    if !s.cfg.sign_in.demo_eid {
+        return page::problem(StatusCode::NOT_FOUND, "This institution signs people in with a PID only.");
+    }
     if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = peer
         && let Err(r) = sign_in_allowed(&s, &format!("address:{}", addr.ip()), s.cfg.sign_in.max_attempts_per_address, "sign-in", now).await
     {
@@ -499,12 +633,19 @@ async fn sign_in(State(s): State<AppState>, peer: Option<axum::Extension<axum::e
     let Some(pending) = pending else {
         return page::problem(StatusCode::BAD_REQUEST, GONE);
     };
+    complete_sign_in(&s, AUDIT_ACTOR, &pending, &entered, person, now).await
+}
+
+/// A sign-in whose identity is established (typed into the demo eID or from a verified PID): match
+/// it to the record, then the code and the redirect to the wallet — or manual review.
+async fn complete_sign_in(s: &AppState, actor: &str, pending: &Value, entered: &matching::SignIn, person: Option<esspass_store::Person>, now: i64) -> Response {
+    let unavailable = || page::problem(StatusCode::INTERNAL_SERVER_ERROR, "The service is unavailable.");
     let text = |k: &str| pending.get(k).and_then(Value::as_str).map(str::to_owned);
     let configuration = text("configuration").unwrap_or_default();
     let client_id = text("client_id").unwrap_or_default();
-    if let Err(reason) = matching::matches(&entered, person.as_ref()) {
+    if let Err(reason) = matching::matches(entered, person.as_ref()) {
         let person_id = person.as_ref().map(|p| p.person_id.clone());
-        return to_manual_review(&s, &entered, person_id, reason.as_str(), &configuration, &client_id, now).await;
+        return to_manual_review(s, actor, entered, person_id, reason.as_str(), &configuration, &client_id, now).await;
     }
     let Some(person) = person else {
         return unavailable();
@@ -519,7 +660,7 @@ async fn sign_in(State(s): State<AppState>, peer: Option<axum::Extension<axum::e
         };
         let fits = offered.as_ref().is_some_and(|o| o.get("person_id").and_then(Value::as_str) == Some(person.person_id.as_str()) && o.get("configuration").and_then(Value::as_str) == Some(configuration.as_str()));
         if !fits {
-            return to_manual_review(&s, &entered, Some(person.person_id.clone()), "offer_for_another_person_or_credential", &configuration, &client_id, now).await;
+            return to_manual_review(s, actor, entered, Some(person.person_id.clone()), "offer_for_another_person_or_credential", &configuration, &client_id, now).await;
         }
         // The offer is used up here: neither this flow again nor its pre-authorized code will work.
         if let Some(group) = offered.as_ref().and_then(|o| o.get("offer_group")).and_then(Value::as_str) {
@@ -553,7 +694,7 @@ async fn sign_in(State(s): State<AppState>, peer: Option<axum::Extension<axum::e
     if s.issuer.store.create_single_use(KIND_CODE, &code, &grant, expires_at).await.is_err() {
         return unavailable();
     }
-    if s.issuer.store.append_audit(now, AUDIT_ACTOR, "sign_in", &person.person_id, "credential issuance", &json!({"configuration": configuration, "client_id": client_id})).await.is_err() {
+    if s.issuer.store.append_audit(now, actor, "sign_in", &person.person_id, "credential issuance", &json!({"configuration": configuration, "client_id": client_id})).await.is_err() {
         return unavailable();
     }
     {

@@ -13,6 +13,10 @@ pub enum Role {
     /// A relying party (hospital, labour inspectorate): OpenID4VP transactions, verification proofs
     /// (`crate::verifier`).
     Verifier,
+    /// A PID provider: the institution node issuing only PIDs (`urn:eudi:pid:1`) to the people of
+    /// its register, with which institutions then sign them in.
+    #[serde(alias = "pid-provider")]
+    PidProvider,
 }
 
 /// Who an API key belongs to.
@@ -112,12 +116,40 @@ impl Default for IssuanceConfig {
     }
 }
 
-/// The authorization-code flow's sign-in (only the clearly marked demo eID exists so far).
+/// Sign-in with a PID: the institution runs its own OpenID4VP transaction (as a relying party in the
+/// Verifier Trusted List, with a request-signing certificate of its own) and matches the presented
+/// PID to its record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PidSignInConfig {
+    /// The institution's id in the Verifier Trusted List.
+    pub verifier_id: String,
+    /// The key that signs the request objects, and its chain (relying-party certificate, leaf first).
+    pub signing_key: PathBuf,
+    pub chain: PathBuf,
+    /// The trust operator's root certificate(s), PEM.
+    pub trust_anchor: PathBuf,
+    /// The signed Issuer Trusted List (which PID providers are trusted) and Verifier Trusted List.
+    pub issuer_list: PathBuf,
+    pub verifier_list: PathBuf,
+    /// Seconds the person has to present the PID.
+    #[serde(default = "default_pid_seconds")]
+    pub transaction_seconds: i64,
+}
+
+fn default_pid_seconds() -> i64 {
+    300
+}
+
+/// The authorization-code flow's sign-in: with a PID over OpenID4VP (`[sign_in.pid]`) and, as a
+/// clearly marked fallback for demonstrations, the demo eID form.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignInConfig {
-    /// Mount the demo eID sign-in (`/par`, `/authorize`). Off unless asked: `esspass demo` turns it
-    /// on; a production node signs people in with a PID (later work).
+    /// Sign people in with a PID from their wallet.
+    pub pid: Option<PidSignInConfig>,
+    /// Offer the demo eID form (names, birth date, personal number). Off unless asked: `esspass
+    /// demo` turns it on beside the PID sign-in.
     pub demo_eid: bool,
     /// Sign-in attempts per client address in one window.
     pub max_attempts_per_address: i64,
@@ -129,7 +161,7 @@ pub struct SignInConfig {
 
 impl Default for SignInConfig {
     fn default() -> Self {
-        Self { demo_eid: false, max_attempts_per_address: 20, max_attempts_per_person: 5, window: 900 }
+        Self { pid: None, demo_eid: false, max_attempts_per_address: 20, max_attempts_per_person: 5, window: 900 }
     }
 }
 
@@ -242,6 +274,13 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         }
+        if let Some(p) = c.sign_in.pid.as_mut() {
+            for f in [&mut p.signing_key, &mut p.chain, &mut p.trust_anchor, &mut p.issuer_list, &mut p.verifier_list] {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
+        }
         for w in &mut c.wallet_providers {
             if w.jwk.is_relative() {
                 w.jwk = base.join(&w.jwk);
@@ -273,8 +312,15 @@ impl NodeConfig {
     }
 
     fn check(&self) -> Result<(), String> {
-        if self.role != Role::Institution {
-            return Err("this is not an institution configuration (role = \"institution\")".into());
+        match self.role {
+            Role::Institution if self.institution.credential_types.contains(&CredentialType::Pid) => {
+                return Err("institution.credential_types: a social security institution does not issue PIDs (role = \"pid_provider\" does)".into());
+            }
+            Role::PidProvider if self.institution.credential_types != [CredentialType::Pid] => {
+                return Err("a PID provider issues PIDs only: institution.credential_types = [\"pid\"]".into());
+            }
+            Role::Institution | Role::PidProvider => {}
+            Role::Verifier => return Err("this is not an institution configuration (role = \"institution\" or \"pid_provider\")".into()),
         }
         if !self.public_url.starts_with("https://") || self.public_url.ends_with('/') {
             return Err("public_url must be an https URL without a trailing slash".into());

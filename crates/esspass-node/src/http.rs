@@ -40,6 +40,8 @@ pub struct AppState {
     pub limiter: Arc<crate::limits::RateLimiter>,
     /// Wallet providers whose client attestations are accepted.
     pub wallet_providers: Arc<Vec<crate::attestation::WalletProvider>>,
+    /// The institution's own verifier for sign-in with a PID (`[sign_in.pid]`).
+    pub pid_sign_in: Option<Arc<crate::verifier::service::VerifierState>>,
 }
 
 impl AppState {
@@ -80,7 +82,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(if state.cfg.sign_in.demo_eid { crate::authorize::routes() } else { Router::new() })
+        .merge(if state.cfg.sign_in.demo_eid || state.pid_sign_in.is_some() { crate::authorize::routes() } else { Router::new() })
+        .merge(state.pid_sign_in.clone().map_or_else(Router::new, crate::verifier::http::wallet_routes))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .layer(axum::middleware::from_fn(problems_for_plain_errors))
@@ -242,7 +245,7 @@ async fn issuer_metadata(State(s): State<AppState>) -> Response {
 async fn as_metadata(State(s): State<AppState>) -> Response {
     let token = format!("{}/token", s.cfg.public_url);
     // The authorization-code flow is announced only where sign-in is enabled.
-    let sign_in = s.cfg.sign_in.demo_eid;
+    let sign_in = s.cfg.sign_in.demo_eid || s.cfg.sign_in.pid.is_some();
     let authorize = sign_in.then(|| format!("{}/authorize", s.cfg.public_url));
     let par = sign_in.then(|| format!("{}/par", s.cfg.public_url));
     let mut m = serde_json::to_value(esspass_oid4vc::oauth_metadata::AuthorizationServerMetadata::esspass(s.cfg.public_url.clone(), token, authorize, par)).unwrap_or_default();
@@ -466,6 +469,12 @@ pub struct PersonInput {
     pub nationality: Option<String>,
     #[serde(default)]
     pub residence: Option<String>,
+    /// ISO 3166-1 alpha-2 country of birth.
+    #[serde(default)]
+    pub birth_country: Option<String>,
+    /// Locality of birth.
+    #[serde(default)]
+    pub birth_place: Option<String>,
     /// `health` or `social_security`
     #[serde(default)]
     pub coverage_kind: Option<String>,

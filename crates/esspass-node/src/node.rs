@@ -56,6 +56,13 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
             // goes once it has expired.
             let _ = bg.issuer.store.purge_expired(now - 60, now - bg.cfg.sign_in.window.max(60) * 2).await;
             bg.limiter.forget_before(now - 120);
+            if let Some(v) = bg.pid_sign_in.clone() {
+                // The PID providers' status lists kept fresh; the PIDs' claims dropped once the
+                // sign-in is long over.
+                let keep = v.cfg.verification.keep_claims_seconds;
+                let _ = v.store.drop_verification_claims(now - keep).await;
+                let _ = tokio::task::spawn_blocking(move || v.status.refresh_due(&v.chains, now, 30)).await;
+            }
         }
     });
     Ok(RunningNode { addr, state, server, republisher })
@@ -90,7 +97,8 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
     let wallet_providers = crate::attestation::load_providers(&cfg.wallet_providers)?;
     let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret: Arc::new(dpop_secret) };
     let limiter = Arc::new(crate::limits::RateLimiter::new(cfg.limits.requests_per_minute));
-    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock, limiter, wallet_providers: Arc::new(wallet_providers) })
+    let pid_sign_in = crate::authorize::pid::build(&cfg, issuer.store.clone(), clock.clone()).await?;
+    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock, limiter, wallet_providers: Arc::new(wallet_providers), pid_sign_in })
 }
 
 /// A 32-byte secret from a file (base64url), created with 32 random bytes and mode 0600 if missing.

@@ -521,7 +521,7 @@ async fn status_lists_roll_over_as_they_fill() {
     std::fs::write(&cfg_path, cfg).unwrap();
     let state = esspass_node::node::build_state(esspass_node::config::NodeConfig::load(&cfg_path).unwrap(), std::sync::Arc::new(esspass_core::SystemClock)).await.unwrap();
     let person = {
-        let p = esspass_store::Person { person_id: "p-roll".into(), personal_number: "SI0000000077".into(), family_name: "Novak".into(), given_name: "Živa".into(), birth_date: "1985-04-12".into(), nationality: None, residence: None, created_at: 0 };
+        let p = esspass_store::Person { person_id: "p-roll".into(), personal_number: "SI0000000077".into(), family_name: "Novak".into(), given_name: "Živa".into(), birth_date: "1985-04-12".into(), nationality: None, residence: None, birth_country: None, birth_place: None, created_at: 0 };
         let c = esspass_store::CoverageRow { coverage_id: "c-roll".into(), person_id: "p-roll".into(), kind: "health".into(), start_date: "2020-01-01".into(), end_date: None, created_at: 0 };
         state.issuer.store.insert_person_with_coverage(&p, &[c]).await.unwrap();
         p.person_id

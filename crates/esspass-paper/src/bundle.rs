@@ -350,11 +350,16 @@ impl Bundle {
 }
 
 /// The paper signers of an Issuer Trusted List's entries on `day`: each certificate by its `kid`,
-/// with the document types its institution is authorised for that day.
+/// with the document types its institution is authorised for that day; issuers of no paper
+/// document are left out.
 pub fn signers(issuers: &[IssuerEntry], day: Date) -> Vec<([u8; 8], TrustedSigner)> {
     let mut out = Vec::new();
     for e in issuers.iter().filter(|e| e.valid_from <= day && e.valid_until.is_none_or(|u| u >= day)) {
-        let types: Vec<CredentialType> = [CredentialType::Pda1, CredentialType::Ehic].into_iter().filter(|t| e.authorises(t.vct(), day)).collect();
+        let types: Vec<CredentialType> = CredentialType::DOCUMENTS.into_iter().filter(|t| e.authorises(t.vct(), day)).collect();
+        // Only signers of documents with a paper form (a PID provider has none).
+        if types.is_empty() {
+            continue;
+        }
         for c in &e.certificates {
             if let Ok(der) = b64::decode_std(c)
                 && let Ok(cert) = Certificate::from_der(&der)

@@ -36,11 +36,12 @@ pub const MAX_QR_VERSION: i16 = 20;
 /// The most a paper credential may decompress to (a zlib bomb is refused).
 pub const MAX_DECOMPRESSED: u64 = 64 * 1024;
 
-/// The context prefix of a document type.
-pub fn prefix(t: CredentialType) -> &'static str {
+/// The context prefix of a document type; none for the PID, which has no paper form.
+pub fn prefix(t: CredentialType) -> Option<&'static str> {
     match t {
-        CredentialType::Pda1 => "PA1:",
-        CredentialType::Ehic => "EH1:",
+        CredentialType::Pda1 => Some("PA1:"),
+        CredentialType::Ehic => Some("EH1:"),
+        CredentialType::Pid => None,
     }
 }
 
@@ -196,6 +197,7 @@ pub fn issue(r: &IssueRequest<'_>) -> Result<Paper> {
     let problems = match r.credential_type {
         CredentialType::Pda1 => esspass_core::Pda1::from_claims(r.claims, ClaimsMode::Business).err(),
         CredentialType::Ehic => esspass_core::Ehic::from_claims(r.claims, ClaimsMode::Business).err(),
+        CredentialType::Pid => return Err(err(ErrorCode::Usage, "a PID has no paper form (only the PDA1 and the EHIC)")),
     };
     if let Some(p) = problems {
         let first = p.0.first().map_or_else(|| "invalid".to_owned(), |x| format!("{} {}: {}", x.code, x.path, x.message));
@@ -241,7 +243,8 @@ fn encode(r: &IssueRequest<'_>, claims: &Value, minimal: bool) -> Result<String>
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     std::io::Write::write_all(&mut z, &cose).map_err(|e| err(ErrorCode::PaperEncoding, e.to_string()))?;
     let compressed = z.finish().map_err(|e| err(ErrorCode::PaperEncoding, e.to_string()))?;
-    Ok(format!("{}{}", prefix(r.credential_type), base45::encode(&compressed)))
+    let prefix = prefix(r.credential_type).ok_or_else(|| err(ErrorCode::Usage, "a PID has no paper form"))?;
+    Ok(format!("{prefix}{}", base45::encode(&compressed)))
 }
 
 /// A signer a verifier trusts for paper credentials: its certificate and the types it may sign,
@@ -330,6 +333,7 @@ pub fn verify(text: &str, trusted: &dyn Fn(&[u8]) -> Option<TrustedSigner>, now:
         let problems = match t {
             CredentialType::Pda1 => esspass_core::Pda1::from_claims(&claims, ClaimsMode::Business).err(),
             CredentialType::Ehic => esspass_core::Ehic::from_claims(&claims, ClaimsMode::Business).err(),
+            CredentialType::Pid => return Err(err(ErrorCode::PaperTypeMismatch, "a PID has no paper form")),
         };
         if let Some(p) = problems {
             let first = p.0.first().map_or_else(|| "invalid".to_owned(), |x| format!("{} {}: {}", x.code, x.path, x.message));

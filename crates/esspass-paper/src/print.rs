@@ -180,6 +180,7 @@ pub fn pdf(r: &PrintRequest<'_>) -> Result<Vec<u8>> {
     let title = match r.credential_type {
         CredentialType::Pda1 => EN.pda1_title,
         CredentialType::Ehic => EN.ehic_title,
+        CredentialType::Pid => return Err(err(ErrorCode::Usage, "a PID has no paper form (only the PDA1 and the EHIC)")),
     };
     let mut meta = Metadata::new().title(format!("{title} {}", s(c, "/document_number"))).creator("esspass".to_owned());
     if let Some(l) = local {
@@ -197,7 +198,7 @@ pub fn pdf(r: &PrintRequest<'_>) -> Result<Vec<u8>> {
         type Pick = fn(&Labels) -> &'static str;
         let (t, sub): (Pick, Pick) = match r.credential_type {
             CredentialType::Pda1 => (|l| l.pda1_title, |l| l.pda1_subtitle),
-            CredentialType::Ehic => (|l| l.ehic_title, |l| l.ehic_subtitle),
+            CredentialType::Ehic | CredentialType::Pid => (|l| l.ehic_title, |l| l.ehic_subtitle),
         };
         if let Some(l) = local {
             w.text(MARGIN, 18.0, true, black(), t(l));

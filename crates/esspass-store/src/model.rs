@@ -13,6 +13,10 @@ pub struct Person {
     pub birth_date: String,
     pub nationality: Option<String>,
     pub residence: Option<String>,
+    /// ISO 3166-1 alpha-2 country of birth.
+    pub birth_country: Option<String>,
+    /// Locality of birth.
+    pub birth_place: Option<String>,
     pub created_at: i64,
 }
 

@@ -135,6 +135,8 @@ macro_rules! person_from {
             birth_date: $r.try_get("birth_date")?,
             nationality: $r.try_get("nationality")?,
             residence: $r.try_get("residence")?,
+            birth_country: $r.try_get("birth_country")?,
+            birth_place: $r.try_get("birth_place")?,
             created_at: $r.try_get("created_at")?,
         }
     };
@@ -420,9 +422,9 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for (p, coverage, employments) in batch {
-                sqlx::query("INSERT INTO persons (person_id, personal_number, family_name, given_name, birth_date, nationality, residence, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                sqlx::query("INSERT INTO persons (person_id, personal_number, family_name, given_name, birth_date, nationality, residence, birth_country, birth_place, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                     .bind(&p.person_id).bind(&p.personal_number).bind(&p.family_name).bind(&p.given_name).bind(&p.birth_date)
-                    .bind(&p.nationality).bind(&p.residence).bind(p.created_at)
+                    .bind(&p.nationality).bind(&p.residence).bind(&p.birth_country).bind(&p.birth_place).bind(p.created_at)
                     .execute(&mut *tx).await?;
                 for c in coverage {
                     sqlx::query("INSERT INTO coverage (coverage_id, person_id, kind, start_date, end_date, created_at) VALUES ($1, $2, $3, $4, $5, $6)")

@@ -39,6 +39,8 @@ fn person(i: usize) -> Person {
         birth_date: "1985-04-12".into(),
         nationality: Some("SI".into()),
         residence: Some("SI".into()),
+        birth_country: Some("SI".into()),
+        birth_place: Some("Ljubljana".into()),
         created_at: 1,
     }
 }

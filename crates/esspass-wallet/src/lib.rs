@@ -1,9 +1,11 @@
-//! The holder side of esspass: an OpenID4VCI 1.0 client for the pre-authorized code flow with
+//! The holder side of esspass: an OpenID4VCI 1.0 client for the pre-authorized code flow and the
+//! authorization-code flow (PAR, PKCE S256, sign-in with the wallet's PID; [`authorize`]) with
 //! DPoP-bound tokens and `jwt` key proofs. The wallet web and CLI (for people without an EUDI
 //! wallet) and the test suites use it.
 //!
 //! What must not live here: issuer or verifier logic.
 
+pub mod authorize;
 pub mod present;
 pub mod store;
 
@@ -53,6 +55,8 @@ pub struct Pending {
 /// An OpenID4VCI client.
 pub struct Oid4vciClient {
     http: reqwest::Client,
+    /// The same trust, redirects not followed (the sign-in's answer is a redirect to the wallet).
+    no_redirect: reqwest::Client,
 }
 
 fn now() -> i64 {
@@ -106,7 +110,7 @@ impl Oid4vciClient {
     /// A client trusting the platform roots and `extra_ca_der` (the demo root).
     pub fn new(extra_ca_der: &[Vec<u8>]) -> Result<Self, WalletError> {
         let certs = extra_ca_der.iter().map(|d| reqwest::Certificate::from_der(d)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { http: reqwest::Client::builder().tls_certs_merge(certs).build()? })
+        Ok(Self { http: reqwest::Client::builder().tls_certs_merge(certs.clone()).build()?, no_redirect: reqwest::Client::builder().tls_certs_merge(certs).redirect(reqwest::redirect::Policy::none()).build()? })
     }
 
     /// Resolve an `openid-credential-offer://` link (by value or by reference) to the offer.
@@ -161,18 +165,24 @@ impl Oid4vciClient {
             .pointer("/grants/urn:ietf:params:oauth:grant-type:pre-authorized_code/pre-authorized_code")
             .and_then(Value::as_str)
             .ok_or_else(|| WalletError::Protocol("offer without a pre-authorized code".into()))?;
-        let meta = answer(self.http.get(format!("{issuer}/.well-known/openid-credential-issuer")).send().await?).await?;
-        let as_meta = answer(self.http.get(format!("{issuer}/.well-known/oauth-authorization-server")).send().await?).await?;
-        let token_url = as_meta.get("token_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no token_endpoint".into()))?.to_owned();
         let mut form = vec![("grant_type", "urn:ietf:params:oauth:grant-type:pre-authorized_code".to_owned()), ("pre-authorized_code", code.to_owned())];
         if let Some(tx) = tx_code {
             form.push(("tx_code", tx.to_owned()));
         }
+        self.exchange(issuer, config, &form, dpop_key, holders, None).await
+    }
+
+    /// The token request (`form`), then the credential request with one key proof per holder key;
+    /// DPoP-bound to `dpop_key`, retrying once with the server's DPoP nonce where it asks for one.
+    pub(crate) async fn exchange(&self, issuer: &str, config: &str, form: &[(&str, String)], dpop_key: &EcdsaP256Signer, holders: &[&EcdsaP256Signer], nonce: Option<String>) -> Result<Redeemed, WalletError> {
+        let meta = answer(self.http.get(format!("{issuer}/.well-known/openid-credential-issuer")).send().await?).await?;
+        let as_meta = answer(self.http.get(format!("{issuer}/.well-known/oauth-authorization-server")).send().await?).await?;
+        let token_url = as_meta.get("token_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no token_endpoint".into()))?.to_owned();
         // The server may ask for a DPoP nonce; the retry resends the identical request with it.
-        let mut dpop_nonce: Option<String> = None;
+        let mut dpop_nonce: Option<String> = nonce;
         let mut tok = Value::Null;
         for _ in 0..2 {
-            let resp = self.http.post(&token_url).header("DPoP", dpop_proof(dpop_key, "POST", &token_url, None, dpop_nonce.as_deref())?).form(&form).send().await?;
+            let resp = self.http.post(&token_url).header("DPoP", dpop_proof(dpop_key, "POST", &token_url, None, dpop_nonce.as_deref())?).form(form).send().await?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let text = resp.text().await?;

@@ -612,3 +612,167 @@ async fn the_verifier_node_checks_paper_against_the_offline_bundle() {
     let (s, v) = check(png, "ehic-healthcare").await;
     assert_eq!((s, v["state"].as_str(), v["code"].as_str()), (200, Some("rejected"), Some("ESP-8013")), "{v}");
 }
+
+/// A PID provider node (`role = "pid_provider"`, the demo PKI's `si-pid`) at `port`.
+fn pid_provider_config(dir: &Path, port: u16) -> PathBuf {
+    let url = format!("https://127.0.0.1:{port}");
+    esspass_keys::pki::reissue_institution(dir, "si-pid", &url, time::OffsetDateTime::now_utc()).unwrap();
+    let cfg = format!(
+        "role = \"pid_provider\"\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{url}\"\ndatabase = \"sqlite:{db}\"\nsecret_file = \"pid.secret\"\n\n[institution]\nid = \"SI:PID01\"\nname = \"Demo PID provider\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-pid/signing.key\"\nchain = \"institutions/si-pid/chain.pem\"\ntls_key = \"institutions/si-pid/tls.key\"\ntls_chain = \"institutions/si-pid/tls-chain.pem\"\ncredential_types = [\"pid\"]\n\n[limits]\nrequests_per_minute = 10000000\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{}\"\n",
+        esspass_store::hash_secret(BO_KEY),
+        db = dir.join("pid.db").display(),
+    );
+    let path = dir.join(format!("pid-{port}.toml"));
+    std::fs::write(&path, cfg).unwrap();
+    path
+}
+
+/// The value of `name="…" value="…"` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Sign-in with a PID (issue 9): the PID provider issues Živa's PID (`urn:eudi:pid:1`) into
+/// `esspass wallet`; the SI institution, asked by a wallet for an EHIC through the
+/// authorization-code flow, opens its own OpenID4VP transaction for the PID and shows it as a QR code
+/// and a same-device link; the wallet checks the institution against the Verifier Trusted List and
+/// presents only names, birth date and personal number; the institution verifies the PID (signature,
+/// PID provider in the Issuer Trusted List, status) and matches it to its record: the wallet gets
+/// its code. Continuing before the wallet answered says so; the demo eID form is not served when
+/// only the PID sign-in is on; a PID of someone the institution does not know ends in manual review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_institution_signs_a_person_in_with_a_pid_from_her_wallet() {
+    let dir = tmp("pid");
+    let port = free_port();
+    let config = setup(&dir, port, &format!("sqlite:{}", dir.join("node.db").display()));
+    let pport = free_port();
+    let pid_config = pid_provider_config(&dir, pport);
+    let text = std::fs::read_to_string(&config).unwrap()
+        + "\n[sign_in.pid]\nverifier_id = \"SI:ZZZS\"\nsigning_key = \"verifiers/si-zzzs-signin/signing.key\"\nchain = \"verifiers/si-zzzs-signin/chain.pem\"\ntrust_anchor = \"root/ca.pem\"\nissuer_list = \"trusted-lists/issuers.jwt\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\n\n[[clients]]\nclient_id = \"wallet-1\"\nredirect_uris = [\"https://wallet.example/cb\"]\n";
+    std::fs::write(&config, text).unwrap();
+    let c = reqwest::Client::builder()
+        .tls_certs_merge([reqwest::Certificate::from_der(&esspass_credential::x509::Certificate::from_pem(&std::fs::read_to_string(dir.join("root/ca.pem")).unwrap()).unwrap().der).unwrap()])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let provider = spawn(&pid_config, &c).await;
+    let node = spawn(&config, &c).await;
+    // The PID provider's register and the institution's record of the same person.
+    let record = json!({"personal_number": "SI1985041277", "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "residence": "SI", "birth_country": "SI", "birth_place": "Ljubljana"});
+    let (s, p) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/persons", Some(record.clone())).await;
+    assert_eq!(s, 201, "{p}");
+    let mut insured = record.clone();
+    insured["coverage_kind"] = json!("health");
+    insured["coverage_start"] = json!("2020-01-01");
+    let (s, insured) = api(&c, &node.url, reqwest::Method::POST, "/api/v1/persons", Some(insured)).await;
+    assert_eq!(s, 201, "{insured}");
+    let (s, o) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "pid", "person_id": p["person_id"]}))).await;
+    assert_eq!(s, 201, "{o}");
+    let cli = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).env("ESSPASS_WALLET", dir.join("w.esspass")).env("ESSPASS_WALLET_PASSPHRASE", "a long wallet passphrase").current_dir(&dir).output().unwrap();
+        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, v, err) = cli(&["wallet", "receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", o["tx_code"].as_str().unwrap(), o["credential_offer_uri"].as_str().unwrap()]);
+    assert_eq!(code, Some(0), "{v} {err}");
+    // The PID verifies on its own: PID provider in the Issuer Trusted List, authorised for the PID.
+    let (code, v, err) = cli(&["wallet", "list", "--json"]);
+    assert_eq!(code, Some(0), "{v} {err}");
+    assert!(v.to_string().contains("urn:eudi:pid:1"), "{v}");
+
+    // The wallet asks the institution for an EHIC (authorization-code flow, PAR with PKCE).
+    let sign_in = async |verifier: &str| {
+        let challenge = esspass_credential::b64::encode(esspass_credential::sha256(verifier.as_bytes()));
+        let form = [
+            ("response_type", "code"),
+            ("client_id", "wallet-1"),
+            ("redirect_uri", "https://wallet.example/cb"),
+            ("scope", "ehic"),
+            ("code_challenge_method", "S256"),
+            ("code_challenge", challenge.as_str()),
+            ("state", "st-1"),
+        ];
+        let r = c.post(format!("{}/par", node.url)).form(&form).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let request_uri = r.json::<Value>().await.unwrap()["request_uri"].as_str().unwrap().to_owned();
+        let q: String = url::form_urlencoded::Serializer::new(String::new()).append_pair("client_id", "wallet-1").append_pair("request_uri", &request_uri).finish();
+        let r = c.get(format!("{}/authorize?{q}", node.url)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'none'") && !csp.contains("script"), "{csp}");
+        r.text().await.unwrap()
+    };
+    let page = sign_in("a-pkce-verifier-of-enough-length-0123456789").await;
+    assert!(page.contains("<svg role=\"img\"") && page.contains("Sign in with your wallet"), "{page}");
+    assert!(!page.contains("DEMO eID"), "no demo eID where only the PID sign-in is on: {page}");
+    let link = page.split("href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    assert!(link.starts_with("openid4vp://?client_id=x509_hash%3A"), "{link}");
+    let signin = hidden(&page, "signin");
+    // Continuing before the wallet answered: the same page, saying so.
+    let r = c.post(format!("{}/authorize/pid", node.url)).form(&[("signin", &signin)]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("has not answered yet"));
+    // The demo eID form is not served.
+    let r = c.post(format!("{}/authorize", node.url)).form(&[("signin", signin.as_str()), ("family_name", "Novak"), ("given_name", "Živa"), ("birth_date", "1985-04-12"), ("personal_number", "SI1985041277")]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    // The wallet presents the PID: only what the sign-in asks for.
+    let (code, v, err) = cli(&["wallet", "present", "--json", "--yes", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", &link]);
+    assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("sent")), "{v} {err}");
+    let disclosed = v.to_string();
+    for never in ["place_of_birth", "nationalities", "Ljubljana", "address"] {
+        assert!(!disclosed.contains(never), "{never} is not asked for: {v}");
+    }
+    let r = c.post(format!("{}/authorize/pid", node.url)).form(&[("signin", &signin)]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303, "{}", r.text().await.unwrap_or_default());
+    let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert!(location.as_str().starts_with("https://wallet.example/cb?"), "{location}");
+    assert!(q.contains_key("code") && q["state"] == "st-1" && q["iss"] == node.url, "{location}");
+    // The sign-in reference is spent.
+    let r = c.post(format!("{}/authorize/pid", node.url)).form(&[("signin", &signin)]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+
+    // The wallet's own authorization-code flow: the CLI plays the person's browser on the sign-in
+    // page, presents its PID and receives the EHIC — wallet-initiated, then from the institution's
+    // offer (its issuer_state), which that uses up.
+    let receive = |target: &str| cli(&["wallet", "receive", "--json", "--sign-in-with-pid", "--client-id", "wallet-1", "--redirect-uri", "https://wallet.example/cb", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", "--yes", target]);
+    let (code, v, err) = receive(&format!("{}#ehic", node.url));
+    assert_eq!((code, v["received"].as_array().map(Vec::len)), (Some(0), Some(1)), "{v} {err}");
+    let (s, offer) = api(&c, &node.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "ehic", "person_id": insured["person_id"]}))).await;
+    assert_eq!(s, 201, "{offer}");
+    let (code, v, err) = receive(offer["credential_offer_uri"].as_str().unwrap());
+    assert_eq!((code, v["received"].as_array().map(Vec::len)), (Some(0), Some(1)), "{v} {err}");
+    let (_, v, _) = cli(&["wallet", "list", "--json"]);
+    assert_eq!(v["credentials"].as_array().unwrap().iter().filter(|c| c["vct"] == "urn:eudi:ehic:1").count(), 2, "{v}");
+    // Without a PID the wallet cannot sign in; it says why.
+    let bare = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).env("ESSPASS_WALLET", dir.join("empty.esspass")).env("ESSPASS_WALLET_PASSPHRASE", "a long wallet passphrase").current_dir(&dir).output().unwrap();
+        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, v, err) = bare(&["wallet", "receive", "--json", "--sign-in-with-pid", "--client-id", "wallet-1", "--redirect-uri", "https://wallet.example/cb", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", "--yes", &format!("{}#ehic", node.url)]);
+    assert_eq!(code, Some(1), "{v} {err}");
+    assert!(v.to_string().contains("urn:eudi:pid:1"), "{v}");
+
+    // Someone the institution has no record of: manual review, no code.
+    let (s, p2) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/persons", Some(json!({"personal_number": "SI1990010155", "family_name": "Kovač", "given_name": "Ana", "birth_date": "1990-01-01", "nationality": "SI", "birth_country": "SI"}))).await;
+    assert_eq!(s, 201, "{p2}");
+    let (_, o2) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "pid", "person_id": p2["person_id"]}))).await;
+    std::fs::remove_file(dir.join("w.esspass")).unwrap();
+    let (code, v, err) = cli(&["wallet", "receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", o2["tx_code"].as_str().unwrap(), o2["credential_offer_uri"].as_str().unwrap()]);
+    assert_eq!(code, Some(0), "{v} {err}");
+    let page = sign_in("another-pkce-verifier-of-enough-length-0123456789").await;
+    let link = page.split("href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    let (code, v, err) = cli(&["wallet", "present", "--json", "--yes", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", &link]);
+    assert_eq!(code, Some(0), "{v} {err}");
+    let r = c.post(format!("{}/authorize/pid", node.url)).form(&[("signin", &hidden(&page, "signin"))]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("manual review"));
+    // A PID provider issues PIDs only, and a PID needs the place of birth in the record.
+    let (s, p3) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/persons", Some(json!({"personal_number": "SI1970010199", "family_name": "Horvat", "given_name": "Jan", "birth_date": "1970-01-01", "nationality": "SI"}))).await;
+    assert_eq!(s, 201, "{p3}");
+    let (s, v) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "pid", "person_id": p3["person_id"]}))).await;
+    assert_eq!(s, 409, "{v}");
+    let (s, v) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "ehic", "person_id": p["person_id"]}))).await;
+    assert_eq!(s, 400, "{v}");
+}

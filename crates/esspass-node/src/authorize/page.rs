@@ -29,12 +29,22 @@ label{display:block;margin-top:1rem;font-weight:600}input{font-size:1rem;padding
 input:focus,button:focus{outline:3px solid #1a56db;outline-offset:2px}.hint{color:#333;font-size:.9rem;margin:.1rem 0}\
 button{margin-top:1.5rem;font-size:1rem;padding:.6rem 1.2rem;background:#1a56db;color:#fff;border:0}.error{border-left:4px solid #b00020;padding-left:.75rem}";
 
-/// A whole page: `title` is plain text, `main` already-escaped HTML.
+/// A whole page of the demo eID (marked as a demonstration): `title` is plain text, `main`
+/// already-escaped HTML.
 pub fn render(status: StatusCode, title: &str, main: &str) -> Response {
+    render_page(status, title, main, true)
+}
+
+/// A whole page; `demo` puts the demonstration marking at its top.
+pub fn render_page(status: StatusCode, title: &str, main: &str, demo: bool) -> Response {
+    let (title_mark, banner) = if demo {
+        (format!(" — {DEMO_MARK}"), format!("<header><p class=\"demo\" role=\"note\">{DEMO_MARK}. This sign-in is a demonstration: it does not check who you are. Do not use it for anything real.</p></header>\n"))
+    } else {
+        (String::new(), String::new())
+    };
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{t} — {mark}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header><p class=\"demo\" role=\"note\">{mark}. This sign-in is a demonstration: it does not check who you are. Do not use it for anything real.</p></header>\n<main>\n<h1>{t}</h1>\n{main}\n</main>\n</body>\n</html>\n",
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{t}{title_mark}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{banner}<main>\n<h1>{t}</h1>\n{main}\n</main>\n</body>\n</html>\n",
         t = escape(title),
-        mark = DEMO_MARK,
     );
     let mut r = (status, html).into_response();
     let h = r.headers_mut();
@@ -81,6 +91,54 @@ pub fn sign_in_form(status: StatusCode, institution: &str, credential: &str, cli
         pn = escape(prefill.personal_number),
     );
     render(status, "Sign in with the demo eID", &main)
+}
+
+/// The sign-in with a PID: the wallet's link as a QR code (for a wallet on another device) and as a
+/// same-device link, a button to continue once the wallet has answered, and — where the node offers
+/// it — the demo eID form below, marked as a demonstration.
+pub struct PidPage<'a> {
+    pub institution: &'a str,
+    pub credential: &'a str,
+    pub client_id: &'a str,
+    pub signin: &'a str,
+    pub link: &'a str,
+    /// The QR code as an SVG document (rendered inline: no request, no script).
+    pub qr_svg: &'a str,
+    /// Shown above the QR code (e.g. "not received yet").
+    pub notice: Option<&'a str>,
+    pub demo_eid: bool,
+}
+
+pub fn pid_sign_in(status: StatusCode, p: &PidPage<'_>) -> Response {
+    let svg = p.qr_svg.split_once("<svg").map_or(String::new(), |(_, rest)| format!("<svg role=\"img\" aria-label=\"QR code to scan with your wallet\"{rest}"));
+    let notice = p.notice.map_or_else(String::new, |n| format!("<div class=\"error\" role=\"alert\"><p>{}</p></div>\n", escape(n)));
+    let demo = if p.demo_eid {
+        format!(
+            "<section aria-labelledby=\"demo-heading\">\n<h2 id=\"demo-heading\">No wallet? Demo eID</h2>\n<p class=\"demo\" role=\"note\">{DEMO_MARK}. The form below is a demonstration: it does not check who you are.</p>\n\
+<form method=\"post\" action=\"/authorize\">\n<input type=\"hidden\" name=\"signin\" value=\"{signin}\">\n\
+<label for=\"family_name\">Family name</label>\n<input id=\"family_name\" name=\"family_name\" type=\"text\" autocomplete=\"family-name\" required maxlength=\"200\">\n\
+<label for=\"given_name\">Given name</label>\n<input id=\"given_name\" name=\"given_name\" type=\"text\" autocomplete=\"given-name\" required maxlength=\"200\">\n\
+<label for=\"birth_date\">Birth date</label>\n<p class=\"hint\" id=\"birth_date_hint\">Year-month-day, for example 1985-04-12.</p>\n<input id=\"birth_date\" name=\"birth_date\" type=\"text\" inputmode=\"numeric\" autocomplete=\"bday\" required maxlength=\"10\" aria-describedby=\"birth_date_hint\">\n\
+<label for=\"personal_number\">Personal number</label>\n<input id=\"personal_number\" name=\"personal_number\" type=\"text\" autocomplete=\"off\" required maxlength=\"200\">\n\
+<button type=\"submit\">Sign in with demo eID</button>\n</form>\n</section>",
+            signin = escape(p.signin),
+        )
+    } else {
+        String::new()
+    };
+    let main = format!(
+        "<p>The wallet <strong>{client}</strong> asks {inst} for your <strong>{cred}</strong>. Sign in by presenting your person identification data (PID) from your EU Digital Identity Wallet: {inst} sees only your names, birth date and personal number.</p>\n\
+{notice}<section aria-labelledby=\"pid-heading\">\n<h2 id=\"pid-heading\">Sign in with your wallet</h2>\n\
+<p>Scan the code with your wallet, or <a href=\"{link}\">open your wallet on this device</a>. When your wallet says it is done, continue here.</p>\n\
+<figure>{svg}<figcaption>QR code for your wallet</figcaption></figure>\n\
+<form method=\"post\" action=\"/authorize/pid\">\n<input type=\"hidden\" name=\"signin\" value=\"{signin}\">\n<button type=\"submit\">Continue</button>\n</form>\n</section>\n{demo}",
+        client = escape(p.client_id),
+        inst = escape(p.institution),
+        cred = escape(p.credential),
+        link = escape(p.link),
+        signin = escape(p.signin),
+    );
+    render_page(status, "Sign in with your wallet", &main, false)
 }
 
 /// The answer when the sign-in did not match a record — identical whether or not the personal

@@ -202,6 +202,8 @@ fn to_rows(record: &PersonRecord, now: i64) -> Rows {
         birth_date: record.birth_date.to_string(),
         nationality: record.nationality.map(|c| c.iso().to_owned()),
         residence: record.residence.map(|c| c.iso().to_owned()),
+        birth_country: record.birth_country.map(|c| c.iso().to_owned()),
+        birth_place: record.birth_place.clone(),
         created_at: now,
     };
     let employments = record

@@ -238,7 +238,7 @@ impl Issuer {
                 self.claims_for(t, &person.person_id, None, now).await?;
             }
         }
-        let sign_in = self.cfg.sign_in.demo_eid;
+        let sign_in = self.cfg.sign_in.demo_eid || self.cfg.sign_in.pid.is_some();
         if by_employer && !sign_in {
             return Err(ApiError::new(
                 409,
@@ -316,6 +316,43 @@ impl Issuer {
                     "starting_date": today.to_string(),
                     "ending_date": end.to_string(),
                 }))
+            }
+            CredentialType::Pid => {
+                // What the PID Rulebook makes mandatory must be in the record: names, birth date,
+                // place of birth, a nationality (CIR 2024/2977 Annex, Table 1).
+                let missing = |what: &str| ApiError::new(409, ErrorCode::NotEntitled, format!("the person's record has no {what}: a PID cannot be issued without it"));
+                let nationality = person.nationality.clone().ok_or_else(|| missing("nationality"))?;
+                if person.birth_country.is_none() && person.birth_place.is_none() {
+                    return Err(missing("place of birth"));
+                }
+                let birth = Date::parse(&person.birth_date).ok_or_else(|| ApiError::new(409, ErrorCode::NotEntitled, "the person's birth date is not a date"))?;
+                let adult = birth.add_months(18 * 12).is_some_and(|d| d <= today);
+                let expiry = today.add_months(self.icfg().credential_days.div_euclid(30).clamp(1, 120) as i32).unwrap_or(today);
+                let inst = &self.cfg.institution;
+                let mut place = serde_json::Map::new();
+                if let Some(c) = &person.birth_country {
+                    place.insert("country".into(), json!(c));
+                }
+                if let Some(l) = &person.birth_place {
+                    place.insert("locality".into(), json!(l));
+                }
+                let mut claims = json!({
+                    "family_name": person.family_name,
+                    "given_name": person.given_name,
+                    "birthdate": person.birth_date,
+                    "place_of_birth": place,
+                    "nationalities": [nationality],
+                    "personal_administrative_number": person.personal_number,
+                    "age_equal_or_over": {"18": adult},
+                    "date_of_issuance": today.to_string(),
+                    "date_of_expiry": expiry.to_string(),
+                    "issuing_authority": inst.name,
+                    "issuing_country": inst.country.iso(),
+                });
+                if let (Some(r), Some(o)) = (&person.residence, claims.as_object_mut()) {
+                    o.insert("address".into(), json!({"country": r}));
+                }
+                Ok(claims)
             }
             CredentialType::Pda1 => {
                 let id = application_id.ok_or_else(|| ApiError::new(409, ErrorCode::NotEntitled, "a PDA1 is issued from a decided A1 application"))?;

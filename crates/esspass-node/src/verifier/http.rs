@@ -36,6 +36,17 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// Only what a wallet calls (the signed request, the answer): mounted by an institution that signs
+/// people in with a PID, beside its own routes.
+pub fn wallet_routes<S>(state: Shared) -> Router<S> {
+    let limit = state.cfg.max_body_bytes;
+    Router::new()
+        .route("/request/{id}", get(request_object).post(request_object_post))
+        .route("/response/{id}", post(response))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
 fn authorize<'a>(s: &'a VerifierState, h: &HeaderMap) -> Result<&'a ApiKeyConfig, ApiError> {
     let key = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|a| a.strip_prefix("Bearer ")).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "send the API key as Authorization: Bearer …"))?;
     let hash = esspass_store::hash_secret(key);

@@ -70,6 +70,14 @@ fn read_list(src: &str, chains: &ChainValidator, now: i64) -> Result<TrustedList
 
 /// Load keys and lists, check the registration, connect the database; nothing served yet.
 pub async fn build_state(cfg: VerifierConfig, clock: Arc<dyn Clock>) -> Result<Arc<VerifierState>, String> {
+    let secret = crate::node::read_or_create_secret(&cfg.secret_file)?;
+    let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?.with_secret(&secret);
+    build_state_on(cfg, store, clock).await
+}
+
+/// As [`build_state`] on a database already connected: an institution signing people in with a PID
+/// keeps its transactions in its own database.
+pub async fn build_state_on(cfg: VerifierConfig, store: esspass_store::Store, clock: Arc<dyn Clock>) -> Result<Arc<VerifierState>, String> {
     let now = clock.now().unix_timestamp();
     let signer = esspass_keys::files::load_signer(&cfg.verifier.signing_key).map_err(|e| e.to_string())?;
     let chain = esspass_keys::files::load_chain(&cfg.verifier.chain).map_err(|e| e.to_string())?;
@@ -94,8 +102,6 @@ pub async fn build_state(cfg: VerifierConfig, clock: Arc<dyn Clock>) -> Result<A
     let today = Date::of_instant(clock.now());
     service::check_registration(&cfg, &entry, today)?;
     let client_id = service::client_id(cfg.verifier.client_id_prefix, &leaf)?;
-    let secret = crate::node::read_or_create_secret(&cfg.secret_file)?;
-    let store = esspass_store::Store::connect(&cfg.database).await.map_err(|e| format!("database: {e}"))?.with_secret(&secret);
     let cas: Vec<reqwest::Certificate> = anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect();
     // One connection per fetch: a list is fetched once per ttl, and a closed issuer shows at once.
     let client = reqwest::Client::builder().tls_certs_merge(cas).timeout(std::time::Duration::from_secs(5)).pool_max_idle_per_host(0).redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;

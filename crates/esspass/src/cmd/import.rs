@@ -5,10 +5,10 @@ use esspass_core::ErrorCode;
 use esspass_node::services::import::{Format, import_persons, read_rows};
 
 #[derive(clap::Args)]
-#[command(after_help = "EXAMPLES:\n  esspass import --database sqlite:node/data/si-zzzs.db persons.csv --report errors.json\n\nCSV header: personal_number,family_name,given_name,birth_date,nationality,residence,coverage_kind,coverage_start,coverage_end,employer_id,employment_start,employment_end")]
+#[command(after_help = "EXAMPLES:\n  esspass import --database sqlite:node/data/si-zzzs.db persons.csv --report errors.json\n\nCSV header: personal_number,family_name,given_name,birth_date,nationality,residence,birth_country,birth_place,coverage_kind,coverage_start,coverage_end,employer_id,employment_start,employment_end")]
 pub struct Args {
     /// The file: .csv (header row), .json (array of objects) or .jsonl (one object per line).
-    /// Fields: personal_number, family_name, given_name, birth_date, nationality, residence,
+    /// Fields: personal_number, family_name, given_name, birth_date, nationality, residence, birth_country, birth_place,
     /// coverage_kind (health | social_security), coverage_start, coverage_end.
     file: String,
     /// The node's database: sqlite:PATH (created if missing) or postgres://…

@@ -32,7 +32,7 @@ pub struct Common {
 pub enum Command {
     /// Receive credentials from an offer (`openid-credential-offer://…`): pre-authorized code with
     /// the transaction code given to you apart from the offer; a new key for each credential.
-    #[command(after_help = "EXAMPLES:\n  esspass wallet receive --tls-ca pki/root/ca.pem --tx-code 493817 'openid-credential-offer://?credential_offer_uri=https%3A%2F%2F127.0.0.1%3A8443%2F…'\n  esspass wallet receive --wait 600 --tls-ca pki/root/ca.pem OFFER   # an A1 a case worker decides later: wait for it")]
+    #[command(after_help = "EXAMPLES:\n  esspass wallet receive --tls-ca pki/root/ca.pem --tx-code 493817 'openid-credential-offer://?credential_offer_uri=https%3A%2F%2F127.0.0.1%3A8443%2F…'\n  esspass wallet receive --wait 600 --tls-ca pki/root/ca.pem OFFER   # an A1 a case worker decides later: wait for it\n  esspass wallet receive --sign-in-with-pid --client-id esspass-cli --redirect-uri https://wallet.example/cb --trust-anchor pki/root/ca.pem --verifier-list pki/trusted-lists/verifiers.jwt OFFER\n  esspass wallet receive --sign-in-with-pid … https://127.0.0.1:8442#ehic   # no offer: ask the issuer for a configuration")]
     Receive {
         #[command(flatten)]
         common: Common,
@@ -48,6 +48,26 @@ pub enum Command {
         /// 0 keeps it pending for `wallet collect`.
         #[arg(long, default_value_t = 0)]
         wait: u64,
+        /// The authorization-code flow instead of the pre-authorized code: sign in at the
+        /// institution by presenting this wallet's PID (needs --client-id, --redirect-uri,
+        /// --trust-anchor, --verifier-list).
+        #[arg(long = "sign-in-with-pid")]
+        sign_in_with_pid: bool,
+        /// The wallet's client id, registered with the institution (authorization-code flow).
+        #[arg(long = "client-id", requires = "sign_in_with_pid")]
+        client_id: Option<String>,
+        /// The wallet's redirect URI, registered with the institution.
+        #[arg(long = "redirect-uri", requires = "sign_in_with_pid")]
+        redirect_uri: Option<String>,
+        /// The trust operator's root (PEM), for the institution's PID request (also trusted for HTTPS).
+        #[arg(long = "trust-anchor", requires = "sign_in_with_pid")]
+        trust_anchor: Option<PathBuf>,
+        /// The signed Verifier Trusted List: the institution must be in it to see the PID.
+        #[arg(long = "verifier-list", requires = "sign_in_with_pid")]
+        verifier_list: Option<PathBuf>,
+        /// Consent to the PID presentation given in advance.
+        #[arg(long, requires = "sign_in_with_pid")]
+        yes: bool,
     },
     /// Ask the issuers of pending (deferred) issuances whether the credentials are ready.
     #[command(after_help = "EXAMPLES:\n  esspass wallet collect --tls-ca pki/root/ca.pem")]
@@ -207,21 +227,105 @@ fn document_number(sd: &str) -> Option<String> {
     c.claims.get("document_number").and_then(|v| v.as_str()).map(str::to_owned)
 }
 
+/// Answer a verifier's request link with a credential of the wallet: the request checked (signature,
+/// verifier in the Verifier Trusted List, query within its registration), what will be disclosed
+/// shown, consent asked unless `yes`, the answer sent. `quiet` leaves the result to the caller.
+#[allow(clippy::too_many_arguments)]
+fn present_link(w: &WalletFile, c: &Oid4vciClient, rt: &tokio::runtime::Runtime, link: &str, trust_anchor: &std::path::Path, verifier_list: &std::path::Path, credential: Option<&str>, yes: bool, j: bool, quiet: bool) -> CmdResult {
+    let refused = |r: esspass_wallet::present::Refused| Failure::rejected(r.code, r.reason).json(j);
+    let (client_id, request_uri, method) = esspass_wallet::present::parse_link(link).map_err(refused)?;
+    let anchors = Certificate::all_from_pem(&std::fs::read_to_string(trust_anchor).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", trust_anchor.display())).json(j))?).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+    let chains = esspass_credential::x509::ChainValidator::new(anchors);
+    let vtl_text = std::fs::read_to_string(verifier_list).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", verifier_list.display())).json(j))?;
+    let vtl = esspass_credential::trust::TrustedList::verify(vtl_text.trim(), &chains, now()).map_err(|e| Failure::usage(e.code, format!("{}: {}", verifier_list.display(), e.detail)).json(j))?;
+    let jwt = rt.block_on(c.fetch_request(&request_uri, method.as_deref())).map_err(|e| wallet_err(e).json(j))?;
+    let req = esspass_wallet::present::check_request(&jwt, &client_id, &chains, &vtl, now()).map_err(refused)?;
+    let fitting: Vec<&StoredCredential> = w.contents.credentials.iter().filter(|c| c.vct == req.vct && credential.is_none_or(|id| c.id == id || c.id.starts_with(id))).collect();
+    let chosen = fitting.iter().max_by_key(|c| c.received_at).ok_or_else(|| Failure::rejected(ErrorCode::WrongCredentialType, format!("the wallet holds no {} credential{}", req.vct, credential.map(|c| format!(" {c}")).unwrap_or_default())).json(j))?;
+    let sd = SdJwt::parse(&chosen.sd_jwt).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+    let (selected, plan) = esspass_wallet::present::plan(&req, &sd).map_err(refused)?;
+    if !j || !yes {
+        eprintln!("verifier   {} ({}, {}) — in the Verifier Trusted List as {}", req.verifier.name, req.verifier.country.iso(), req.client_id, req.verifier.verifier_id);
+        if let Some(p) = &req.purpose {
+            eprintln!("purpose    {p}");
+        }
+        eprintln!("credential {} ({})", chosen.id, chosen.vct);
+        eprintln!("discloses  {}", if plan.disclosed.is_empty() { "(nothing selectively disclosable)".to_owned() } else { plan.disclosed.join(", ") });
+        eprintln!("visible    {} (always part of this credential)", plan.always_visible.join(", "));
+    }
+    if !yes {
+        eprint!("share this with {}? [y/N] ", req.verifier.name);
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map_err(|e| Failure::usage(ErrorCode::Usage, e.to_string()).json(j))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            if quiet {
+                return Err(Failure::rejected(ErrorCode::Usage, "declined: nothing was sent").json(j));
+            }
+            if j {
+                output::print_json(&serde_json::json!({"outcome": "declined"}));
+            } else {
+                println!("declined   nothing was sent");
+            }
+            return Ok(Exit::Rejected);
+        }
+    }
+    let holder = key_of(&chosen.key).map_err(|e| e.json(j))?;
+    let body = esspass_wallet::present::response_body(&req, selected, &holder, now()).map_err(refused)?;
+    let answer = rt.block_on(c.post_response(&req.response_uri, body)).map_err(|e| wallet_err(e).json(j))?;
+    if quiet {
+        if !j {
+            eprintln!("sent       your {} to {} ({})", chosen.vct, req.verifier.name, req.verifier.verifier_id);
+        }
+    } else if j {
+        output::print_json(&serde_json::json!({"outcome": "sent", "verifier": req.verifier.verifier_id, "credential": chosen.id, "disclosed": plan.disclosed, "answer": answer}));
+    } else {
+        println!("sent       to {} ({})", req.verifier.name, req.verifier.verifier_id);
+    }
+    Ok(Exit::Ok)
+}
+
 pub fn run(cmd: Command) -> CmdResult {
     match cmd {
-        Command::Receive { common, offer, tx_code, tls_ca, wait } => {
+        Command::Receive { common, offer, tx_code, tls_ca, wait, sign_in_with_pid, client_id, redirect_uri, trust_anchor, verifier_list, yes } => {
             let j = common.json;
             let link = if offer.starts_with("openid-credential-offer://") || offer.starts_with("https://") { offer.clone() } else { super::read_input(&offer).map_err(|e| e.json(j))?.trim().to_owned() };
-            let c = client(&tls_ca, j)?;
+            let mut cas = tls_ca.clone();
+            cas.extend(trust_anchor.clone());
+            let c = client(&cas, j)?;
             let rt = runtime(j)?;
             let mut w = open(&common, true)?;
-            let resolved = rt.block_on(c.resolve_offer(&link)).map_err(|e| wallet_err(e).json(j))?;
+            // An offer link, or (authorization-code flow only) an issuer URL with the configuration
+            // as fragment: a wallet-initiated request.
+            let resolved = match link.strip_prefix("https://").and_then(|_| link.split_once('#')) {
+                Some((issuer, config)) if sign_in_with_pid => serde_json::json!({"credential_issuer": issuer, "credential_configuration_ids": [config]}),
+                _ => rt.block_on(c.resolve_offer(&link)).map_err(|e| wallet_err(e).json(j))?,
+            };
             let issuer = resolved.get("credential_issuer").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
             let dpop = EcdsaP256Signer::generate().map_err(|e| Failure::usage(ErrorCode::Internal, e.detail).json(j))?;
             let holder = EcdsaP256Signer::generate().map_err(|e| Failure::usage(ErrorCode::Internal, e.detail).json(j))?;
             let keys = vec![key_b64(&holder).map_err(|e| e.json(j))?];
             let mut received = Vec::new();
-            match rt.block_on(c.redeem_or_defer(&resolved, tx_code.as_deref(), &dpop, &[&holder])).map_err(|e| wallet_err(e).json(j))? {
+            let redeemed = if sign_in_with_pid {
+                let need = |what: &str| Failure::usage(ErrorCode::Usage, format!("--sign-in-with-pid needs {what}")).json(j);
+                let (Some(client_id), Some(redirect_uri), Some(anchor), Some(vlist)) = (client_id.as_deref(), redirect_uri.as_deref(), trust_anchor.as_ref(), verifier_list.as_ref()) else {
+                    return Err(need("--client-id, --redirect-uri, --trust-anchor and --verifier-list"));
+                };
+                let config = resolved.pointer("/credential_configuration_ids/0").and_then(|v| v.as_str()).ok_or_else(|| Failure::usage(ErrorCode::Usage, "the offer names no credential configuration").json(j))?.to_owned();
+                let issuer_state = resolved.pointer("/grants/authorization_code/issuer_state").and_then(|v| v.as_str()).map(str::to_owned);
+                let started = rt.block_on(c.start_authorization(&issuer, &config, issuer_state.as_deref(), client_id, redirect_uri, &dpop)).map_err(|e| wallet_err(e).json(j))?;
+                let page = rt.block_on(c.sign_in_page(&started)).map_err(|e| wallet_err(e).json(j))?;
+                let (pid_link, signin) = esspass_wallet::authorize::pid_sign_in_of(&page).map_err(|e| wallet_err(e).json(j))?;
+                if !j {
+                    eprintln!("sign-in    {issuer} asks for your PID to identify you");
+                }
+                present_link(&w, &c, &rt, &pid_link, anchor, vlist, None, yes, j, true)?;
+                let location = rt.block_on(c.continue_pid_sign_in(&started.authorize_url, &signin)).map_err(|e| wallet_err(e).json(j))?;
+                let code = esspass_wallet::authorize::code_of_redirect(&location, &started).map_err(|e| wallet_err(e).json(j))?;
+                rt.block_on(c.redeem_code(&started, &code, &dpop, &[&holder])).map_err(|e| wallet_err(e).json(j))?
+            } else {
+                rt.block_on(c.redeem_or_defer(&resolved, tx_code.as_deref(), &dpop, &[&holder])).map_err(|e| wallet_err(e).json(j))?
+            };
+            match redeemed {
                 Redeemed::Issued(creds) => received = keep(&mut w, &issuer, &creds, &keys).map_err(|e| e.json(j))?,
                 Redeemed::Deferred(p) => {
                     let id = WalletFile::new_id("p").map_err(|e| wallet_err(e).json(j))?;
@@ -320,54 +424,12 @@ pub fn run(cmd: Command) -> CmdResult {
         Command::Present { common, request, trust_anchor, verifier_list, credential, yes, tls_ca } => {
             let j = common.json;
             let link = if request.starts_with("openid4vp://") || request.starts_with("https://") { request.clone() } else { super::read_input(&request).map_err(|e| e.json(j))?.trim().to_owned() };
-            let refused = |r: esspass_wallet::present::Refused| Failure::rejected(r.code, r.reason).json(j);
-            let (client_id, request_uri, method) = esspass_wallet::present::parse_link(&link).map_err(refused)?;
             let mut cas = tls_ca.clone();
             cas.push(trust_anchor.clone());
             let c = client(&cas, j)?;
             let rt = runtime(j)?;
-            let anchors = Certificate::all_from_pem(&std::fs::read_to_string(&trust_anchor).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", trust_anchor.display())).json(j))?).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
-            let chains = esspass_credential::x509::ChainValidator::new(anchors);
-            let vtl_text = std::fs::read_to_string(&verifier_list).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", verifier_list.display())).json(j))?;
-            let vtl = esspass_credential::trust::TrustedList::verify(vtl_text.trim(), &chains, now()).map_err(|e| Failure::usage(e.code, format!("{}: {}", verifier_list.display(), e.detail)).json(j))?;
-            let jwt = rt.block_on(c.fetch_request(&request_uri, method.as_deref())).map_err(|e| wallet_err(e).json(j))?;
-            let req = esspass_wallet::present::check_request(&jwt, &client_id, &chains, &vtl, now()).map_err(refused)?;
             let w = open(&common, false)?;
-            let fitting: Vec<&StoredCredential> = w.contents.credentials.iter().filter(|c| c.vct == req.vct && credential.as_deref().is_none_or(|id| c.id == id || c.id.starts_with(id))).collect();
-            let chosen = fitting.iter().max_by_key(|c| c.received_at).ok_or_else(|| Failure::rejected(ErrorCode::WrongCredentialType, format!("the wallet holds no {} credential{}", req.vct, credential.as_deref().map(|c| format!(" {c}")).unwrap_or_default())).json(j))?;
-            let sd = SdJwt::parse(&chosen.sd_jwt).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
-            let (selected, plan) = esspass_wallet::present::plan(&req, &sd).map_err(refused)?;
-            if !j || !yes {
-                eprintln!("verifier   {} ({}, {}) — in the Verifier Trusted List as {}", req.verifier.name, req.verifier.country.iso(), req.client_id, req.verifier.verifier_id);
-                if let Some(p) = &req.purpose {
-                    eprintln!("purpose    {p}");
-                }
-                eprintln!("credential {} ({})", chosen.id, chosen.vct);
-                eprintln!("discloses  {}", if plan.disclosed.is_empty() { "(nothing selectively disclosable)".to_owned() } else { plan.disclosed.join(", ") });
-                eprintln!("visible    {} (always part of this credential)", plan.always_visible.join(", "));
-            }
-            if !yes {
-                eprint!("share this with {}? [y/N] ", req.verifier.name);
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer).map_err(|e| Failure::usage(ErrorCode::Usage, e.to_string()).json(j))?;
-                if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                    if j {
-                        output::print_json(&serde_json::json!({"outcome": "declined"}));
-                    } else {
-                        println!("declined   nothing was sent");
-                    }
-                    return Ok(Exit::Rejected);
-                }
-            }
-            let holder = key_of(&chosen.key).map_err(|e| e.json(j))?;
-            let body = esspass_wallet::present::response_body(&req, selected, &holder, now()).map_err(refused)?;
-            let answer = rt.block_on(c.post_response(&req.response_uri, body)).map_err(|e| wallet_err(e).json(j))?;
-            if j {
-                output::print_json(&serde_json::json!({"outcome": "sent", "verifier": req.verifier.verifier_id, "credential": chosen.id, "disclosed": plan.disclosed, "answer": answer}));
-            } else {
-                println!("sent       to {} ({})", req.verifier.name, req.verifier.verifier_id);
-            }
-            Ok(Exit::Ok)
+            present_link(&w, &c, &rt, &link, &trust_anchor, &verifier_list, credential.as_deref(), yes, j, false)
         }
         Command::Delete { common, id } => {
             let j = common.json;
