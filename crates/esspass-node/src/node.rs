@@ -61,6 +61,7 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
                 // sign-in is long over.
                 let keep = v.cfg.verification.keep_claims_seconds;
                 let _ = v.store.drop_verification_claims(now - keep).await;
+                v.refresh_lists(now).await;
                 let _ = tokio::task::spawn_blocking(move || v.status.refresh_due(&v.chains, now, 30)).await;
             }
         }

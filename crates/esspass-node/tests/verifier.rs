@@ -313,3 +313,101 @@ async fn suspension_reinstatement_and_an_unreachable_issuer() {
     let status_check = st["report"]["checks"].as_array().unwrap().iter().find(|c| c["id"] == "status").unwrap().clone();
     assert_eq!((status_check["result"].as_str(), status_check["code"].as_str()), (Some("error"), Some("ESP-4013")), "{st}");
 }
+
+/// Trusted lists by URL: the verifier reads both lists over HTTPS at start-up (trusting the anchor)
+/// and again every `refresh_seconds`; a newer Issuer Trusted List replaces the one in use (an
+/// institution taken off it is no longer trusted), an older one (rollback), one that does not verify
+/// and an unreachable server leave the one in use; plain http is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_lists_by_url_are_refreshed_and_never_rolled_back() {
+    let support::Setup { pki, listener, url, .. } = support::setup("si-zzzs");
+    let served = pki.join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    for f in ["issuers.jwt", "verifiers.jwt"] {
+        std::fs::copy(pki.join("trusted-lists").join(f), served.join(f)).unwrap();
+    }
+    // The trust operator's publication point: static files over HTTPS.
+    let dir = served.clone();
+    let router = axum::Router::new().route(
+        "/{file}",
+        axum::routing::get(move |axum::extract::Path(file): axum::extract::Path<String>| {
+            let dir = dir.clone();
+            async move { std::fs::read_to_string(dir.join(file)).map_err(|_| axum::http::StatusCode::NOT_FOUND) }
+        }),
+    );
+    let tls = esspass_node::tls::tls_config(&pki.join("institutions/si-zzzs/tls-chain.pem"), &pki.join("institutions/si-zzzs/tls.key")).unwrap();
+    let (_, server) = esspass_node::tls::serve_listener_with(listener, tls, router, esspass_node::tls::ServeLimits::default()).unwrap();
+    let vlistener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = vlistener.local_addr().unwrap().port();
+    let toml = std::fs::read_to_string(verifier_toml(&pki, port, &format!("sqlite:{}", pki.join("v.db").display()), PROFILES))
+        .unwrap()
+        .replace("issuer_list = \"trusted-lists/issuers.jwt\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\n", &format!("issuer_list = \"{url}/issuers.jwt\"\nverifier_list = \"{url}/verifiers.jwt\"\nrefresh_seconds = 10\n"));
+    std::fs::write(pki.join("by-url.toml"), &toml).unwrap();
+    let v = esspass_node::verifier::start(esspass_node::verifier::config::VerifierConfig::load(&pki.join("by-url.toml")).unwrap(), Some(vlistener)).await.unwrap();
+    let listed = |v: &RunningVerifier| {
+        let l = v.state.issuers.read().unwrap().clone();
+        let ids: Vec<String> = match &l.body {
+            esspass_credential::trust::ListBody::Issuers { issuers } => issuers.iter().map(|e| e.institution_id.clone()).collect(),
+            esspass_credential::trust::ListBody::Verifiers { .. } => vec![],
+        };
+        (l.sequence, ids)
+    };
+    let (first, ids) = listed(&v);
+    assert!(ids.contains(&"SI:ZZZS".to_owned()));
+    // The operator publishes a newer list without ZZZS.
+    let mut list: esspass_credential::trust::TrustedList = serde_json::from_str(&std::fs::read_to_string(pki.join("trusted-lists/issuers.json")).unwrap()).unwrap();
+    let original = std::fs::read_to_string(served.join("issuers.jwt")).unwrap();
+    list.sequence = first + 1;
+    if let esspass_credential::trust::ListBody::Issuers { issuers } = &mut list.body {
+        issuers.retain(|e| e.institution_id != "SI:ZZZS");
+    }
+    let operator = esspass_keys::files::load_signer(&pki.join("trust-operator/signing.key")).unwrap();
+    let chain = esspass_keys::files::load_chain(&pki.join("trust-operator/chain.pem")).unwrap();
+    std::fs::write(served.join("issuers.jwt"), list.sign(&operator, &chain).unwrap()).unwrap();
+    // Not yet due: nothing read.
+    v.state.refresh_lists(now() + 1).await;
+    assert_eq!(listed(&v).0, first);
+    v.state.refresh_lists(now() + 20).await;
+    let (seq, ids) = listed(&v);
+    assert_eq!(seq, first + 1);
+    assert!(!ids.contains(&"SI:ZZZS".to_owned()), "{ids:?}");
+    // The pipeline uses it at once: an EHIC signed by ZZZS is no longer from a listed issuer.
+    let signer = esspass_keys::files::load_signer(&pki.join("institutions/si-zzzs/signing.key")).unwrap();
+    let zchain = esspass_keys::files::load_chain(&pki.join("institutions/si-zzzs/chain.pem")).unwrap();
+    let holder = EcdsaP256Signer::generate().unwrap();
+    let claims: Value = serde_json::from_str(include_str!("../../../examples/ehic-claims.json")).unwrap();
+    let sd = esspass_credential::vc::issue(&esspass_credential::vc::IssueRequest {
+        credential_type: esspass_core::CredentialType::Ehic,
+        claims: &claims,
+        signer: &signer,
+        x5c: &zchain,
+        holder_jwk: &holder.public_jwk(),
+        iss: Some(&url),
+        iat: now() - 10,
+        nbf: None,
+        exp: None,
+        status: None,
+        decoys: false,
+    })
+    .unwrap();
+    let pipeline = v.state.verifier.read().unwrap().clone();
+    let r = pipeline.verify(&sd.serialize(), &esspass_credential::verify::Expectation::default(), time::OffsetDateTime::now_utc());
+    let listed_check = r.check("trusted_list").unwrap();
+    assert_eq!(listed_check.code.map(|c| c.code()), Some(esspass_core::ErrorCode::IssuerNotListed.code()), "{:#?}", r.checks);
+    // Rollback to the older list: refused, the newer stays.
+    std::fs::write(served.join("issuers.jwt"), &original).unwrap();
+    v.state.refresh_lists(now() + 40).await;
+    assert_eq!(listed(&v).0, first + 1);
+    // Garbage, then the server gone: the list in use stays.
+    std::fs::write(served.join("issuers.jwt"), "not a list").unwrap();
+    v.state.refresh_lists(now() + 60).await;
+    assert_eq!(listed(&v).0, first + 1);
+    server.abort();
+    v.state.refresh_lists(now() + 80).await;
+    assert_eq!(listed(&v).0, first + 1);
+    v.stop();
+    // Plain http is not a source of trust.
+    std::fs::write(pki.join("by-http.toml"), toml.replace(&format!("{url}/issuers.jwt"), "http://127.0.0.1:9/issuers.jwt")).unwrap();
+    let err = esspass_node::verifier::start(esspass_node::verifier::config::VerifierConfig::load(&pki.join("by-http.toml")).unwrap(), None).await.unwrap_err();
+    assert!(err.contains("https only"), "{err}");
+}

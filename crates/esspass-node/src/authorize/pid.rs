@@ -44,6 +44,7 @@ pub fn verifier_config(cfg: &NodeConfig, p: &PidSignInConfig) -> VerifierConfig 
             verifier_list: p.verifier_list.to_string_lossy().into_owned(),
             offline_bundle: None,
             max_bundle_age: 0,
+            refresh_seconds: 300,
         },
         verification: VerificationConfig { transaction_seconds: p.transaction_seconds, ..VerificationConfig::default() },
         profiles: vec![ProfileConfig {

@@ -87,7 +87,8 @@ fn default_prefix() -> ClientIdPrefix {
 pub struct TrustConfig {
     /// The trust operator's root certificate(s), PEM.
     pub anchor: PathBuf,
-    /// The signed Issuer Trusted List: a file (re-read when it changes) or an https URL.
+    /// The signed Issuer Trusted List: a file or an https URL (fetched trusting `anchor`), read at
+    /// start-up and every `refresh_seconds`.
     pub issuer_list: String,
     /// The signed Verifier Trusted List: a file or an https URL.
     pub verifier_list: String,
@@ -98,6 +99,13 @@ pub struct TrustConfig {
     /// The oldest bundle accepted, in seconds since it was issued.
     #[serde(default = "default_bundle_age")]
     pub max_bundle_age: i64,
+    /// Read both trusted lists again (file or URL) after this many seconds.
+    #[serde(default = "default_refresh")]
+    pub refresh_seconds: i64,
+}
+
+fn default_refresh() -> i64 {
+    300
 }
 
 fn default_bundle_age() -> i64 {
@@ -176,7 +184,7 @@ impl VerifierConfig {
             fix(b);
         }
         for l in [&mut c.trust.issuer_list, &mut c.trust.verifier_list] {
-            if !l.starts_with("https://") && Path::new(l.as_str()).is_relative() {
+            if !l.contains("://") && Path::new(l.as_str()).is_relative() {
                 *l = base.join(l.as_str()).to_string_lossy().into_owned();
             }
         }
@@ -209,6 +217,9 @@ impl VerifierConfig {
             if p.claims.is_empty() {
                 return Err(format!("profile {} asks for no claims", p.name));
             }
+        }
+        if self.trust.refresh_seconds < 10 {
+            return Err("trust.refresh_seconds must be at least 10".into());
         }
         if self.verification.transaction_seconds < 30 || self.verification.transaction_seconds > 3_600 {
             return Err("verification.transaction_seconds must be between 30 and 3600".into());

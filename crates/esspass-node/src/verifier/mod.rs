@@ -60,12 +60,37 @@ impl StatusListSource for HttpsSource {
     }
 }
 
-fn read_list(src: &str, chains: &ChainValidator, now: i64) -> Result<TrustedList, String> {
-    if src.starts_with("https://") {
-        return Err(format!("{src}: trusted lists by URL are read by the CLI today; give the verifier node a file"));
-    }
-    let text = std::fs::read_to_string(src).map_err(|e| format!("{src}: {e}"))?;
+/// The largest trusted list read over HTTPS.
+const MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
+
+/// A signed trusted list from a file or an `https://` URL (fetched trusting the anchors), verified.
+pub async fn load_list(src: &str, chains: &ChainValidator, client: &reqwest::Client, now: i64) -> Result<TrustedList, String> {
+    let text = if src.starts_with("https://") {
+        let resp = client.get(src).header("Accept", "application/jwt").send().await.map_err(|e| format!("GET {src}: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("GET {src}: HTTP {}", resp.status()));
+        }
+        if resp.content_length().is_some_and(|n| n > MAX_LIST_BYTES as u64) {
+            return Err(format!("GET {src}: larger than {MAX_LIST_BYTES} bytes"));
+        }
+        let bytes = resp.bytes().await.map_err(|e| format!("GET {src}: {e}"))?;
+        if bytes.len() > MAX_LIST_BYTES {
+            return Err(format!("GET {src}: larger than {MAX_LIST_BYTES} bytes"));
+        }
+        String::from_utf8(bytes.to_vec()).map_err(|_| format!("GET {src}: not text"))?
+    } else if src.starts_with("http:") {
+        return Err(format!("{src}: trusted lists are fetched over https only"));
+    } else {
+        std::fs::read_to_string(src).map_err(|e| format!("{src}: {e}"))?
+    };
     TrustedList::verify(text.trim(), chains, now).map_err(|e| format!("{} {src}: {}", e.code, e.detail))
+}
+
+/// A client for trusted lists and status lists: the anchors trusted for TLS, short timeouts, no
+/// redirects, one connection per fetch (a closed server shows at once).
+fn fetch_client(anchors: &[Certificate]) -> Result<reqwest::Client, String> {
+    let cas: Vec<reqwest::Certificate> = anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect();
+    reqwest::Client::builder().tls_certs_merge(cas).timeout(std::time::Duration::from_secs(5)).pool_max_idle_per_host(0).redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())
 }
 
 /// Load keys and lists, check the registration, connect the database; nothing served yet.
@@ -90,8 +115,9 @@ pub async fn build_state_on(cfg: VerifierConfig, store: esspass_store::Store, cl
     }
     let anchors = Certificate::all_from_pem(&std::fs::read_to_string(&cfg.trust.anchor).map_err(|e| format!("{}: {e}", cfg.trust.anchor.display()))?).map_err(|e| e.detail)?;
     let chains = ChainValidator::new(anchors.clone());
-    let issuers = read_list(&cfg.trust.issuer_list, &chains, now)?;
-    let verifiers = read_list(&cfg.trust.verifier_list, &chains, now)?;
+    let client = fetch_client(&anchors)?;
+    let issuers = load_list(&cfg.trust.issuer_list, &chains, &client, now).await?;
+    let verifiers = load_list(&cfg.trust.verifier_list, &chains, &client, now).await?;
     if !matches!(issuers.body, ListBody::Issuers { .. }) || !matches!(verifiers.body, ListBody::Verifiers { .. }) {
         return Err("trust.issuer_list must be an Issuer and trust.verifier_list a Verifier Trusted List".into());
     }
@@ -102,10 +128,7 @@ pub async fn build_state_on(cfg: VerifierConfig, store: esspass_store::Store, cl
     let today = Date::of_instant(clock.now());
     service::check_registration(&cfg, &entry, today)?;
     let client_id = service::client_id(cfg.verifier.client_id_prefix, &leaf)?;
-    let cas: Vec<reqwest::Certificate> = anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect();
-    // One connection per fetch: a list is fetched once per ttl, and a closed issuer shows at once.
-    let client = reqwest::Client::builder().tls_certs_merge(cas).timeout(std::time::Duration::from_secs(5)).pool_max_idle_per_host(0).redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
-    let status = StatusCache::new(Box::new(HttpsSource { client, handle: tokio::runtime::Handle::current() }), CachePolicy { default_ttl: cfg.verification.status_default_ttl, max_age: cfg.verification.status_max_age });
+    let status = StatusCache::new(Box::new(HttpsSource { client: client.clone(), handle: tokio::runtime::Handle::current() }), CachePolicy { default_ttl: cfg.verification.status_default_ttl, max_age: cfg.verification.status_max_age });
     let status = Arc::new(status);
     let (writer, results) = tokio::sync::mpsc::channel(4096);
     tokio::spawn(service::write_results(store.clone(), results));
@@ -127,6 +150,8 @@ pub async fn build_state_on(cfg: VerifierConfig, store: esspass_store::Store, cl
         clock,
         bundle: RwLock::new(None),
         writer,
+        lists_client: client,
+        lists_checked: std::sync::atomic::AtomicI64::new(now),
     }))
 }
 
@@ -159,6 +184,7 @@ pub async fn start_with_clock(cfg: VerifierConfig, listener: Option<std::net::Tc
             let s = bg.clone();
             let _ = tokio::task::spawn_blocking(move || s.status.refresh_due(&s.chains, now, 30)).await;
             let _ = bg.store.drop_verification_claims(now - bg.cfg.verification.keep_claims_seconds).await;
+            bg.refresh_lists(now).await;
         }
     });
     Ok(RunningVerifier { addr, state, server, refresher })

@@ -40,6 +40,10 @@ pub struct VerifierState {
     pub writer: tokio::sync::mpsc::Sender<(esspass_store::FinishVerification, tokio::sync::oneshot::Sender<Result<bool, String>>)>,
     /// The offline bundle as last loaded, with its manifest's modification time.
     pub bundle: RwLock<Option<(std::time::SystemTime, Arc<esspass_paper::bundle::Bundle>)>>,
+    /// Fetches trusted lists given by URL (and status lists).
+    pub lists_client: reqwest::Client,
+    /// When the trusted lists were last read.
+    pub lists_checked: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for VerifierState {
@@ -114,6 +118,45 @@ fn random_b64<const N: usize>() -> String {
 impl VerifierState {
     pub fn now(&self) -> i64 {
         self.clock.now().unix_timestamp()
+    }
+
+    /// Read the Issuer and Verifier Trusted Lists again (files or URLs) once `trust.refresh_seconds`
+    /// have passed: a newer list replaces the one in use (the issuers' in the verification
+    /// pipeline at once); a list with a lower sequence than the one in use (a rollback), a list that
+    /// does not verify, or an unreachable URL leaves the one in use, which serves until its
+    /// `next_update`.
+    pub async fn refresh_lists(&self, now: i64) {
+        use std::sync::atomic::Ordering;
+        if now - self.lists_checked.load(Ordering::Relaxed) < self.cfg.trust.refresh_seconds {
+            return;
+        }
+        self.lists_checked.store(now, Ordering::Relaxed);
+        for (src, slot, issuers) in [(&self.cfg.trust.issuer_list, &self.issuers, true), (&self.cfg.trust.verifier_list, &self.verifiers, false)] {
+            let fresh = match super::load_list(src, &self.chains, &self.lists_client, now).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(target: "esspass::verifier", list = %src, error = %e, "trusted list not refreshed; the one in use stays");
+                    continue;
+                }
+            };
+            let right_kind = matches!((&fresh.body, issuers), (esspass_credential::trust::ListBody::Issuers { .. }, true) | (esspass_credential::trust::ListBody::Verifiers { .. }, false));
+            let Ok(mut current) = slot.write() else { continue };
+            if !right_kind || fresh.series() != current.series() || fresh.sequence < current.sequence {
+                tracing::warn!(target: "esspass::verifier", list = %src, "trusted list refused: another series or an older sequence (rollback)");
+                continue;
+            }
+            if fresh.sequence == current.sequence && *current == fresh {
+                continue;
+            }
+            *current = fresh.clone();
+            drop(current);
+            if issuers && let Ok(mut v) = self.verifier.write() {
+                let mut pipeline = Verifier::new(ChainValidator::new(self.chains.anchors().to_vec()), Some(fresh), None);
+                pipeline.status = Some(self.status.clone());
+                *v = Arc::new(pipeline);
+            }
+            tracing::info!(target: "esspass::verifier", list = %src, "trusted list replaced by a newer one");
+        }
     }
 
     /// Open a transaction for `profile`, the validity to be checked on `for_date` (today when absent).
