@@ -59,11 +59,55 @@ pub struct VerifierEntry {
     pub profiles: Vec<Profile>,
 }
 
+/// A role of an institution in a business use case (EESSI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BucRole {
+    /// Opens the case (e.g. the A1 issuer in LA_BUC_04).
+    CaseOwner,
+    /// Takes part in a case another opened (e.g. the host state's institution receiving A009).
+    Counterparty,
+}
+
+/// A business use case an institution handles, and in which roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucParticipation {
+    /// `LA_BUC_04`, `H_BUC_01`, …
+    pub buc: String,
+    pub roles: Vec<BucRole>,
+}
+
+/// An entry of the Institution Repository (EESSI): who an institution is, where its access point
+/// is, which certificates sign its messages and receipts, and which BUCs it handles in which role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstitutionEntry {
+    pub institution_id: String,
+    pub name: String,
+    pub country: Country,
+    /// The base URL of its access point (`https://…`).
+    pub access_point: String,
+    /// Base64 (standard) DER certificates whose keys sign its messages.
+    pub certificates: Vec<String>,
+    pub bucs: Vec<BucParticipation>,
+    pub valid_from: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+}
+
+impl InstitutionEntry {
+    /// Whether the institution handles `buc` in `role` on `day`.
+    pub fn handles(&self, buc: &str, role: BucRole, day: Date) -> bool {
+        in_period(day, self.valid_from, self.valid_until) && self.bucs.iter().any(|b| b.buc == buc && b.roles.contains(&role))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "list_type", rename_all = "snake_case")]
 pub enum ListBody {
     Issuers { issuers: Vec<IssuerEntry> },
     Verifiers { verifiers: Vec<VerifierEntry> },
+    /// The Institution Repository of EESSI.
+    Institutions { institutions: Vec<InstitutionEntry> },
 }
 
 /// A trusted list document.
@@ -132,6 +176,7 @@ impl TrustedList {
         let kind = match self.body {
             ListBody::Issuers { .. } => "issuers",
             ListBody::Verifiers { .. } => "verifiers",
+            ListBody::Institutions { .. } => "institutions",
         };
         format!("{} / {kind}", self.operator)
     }
@@ -141,6 +186,26 @@ impl TrustedList {
         let ListBody::Issuers { issuers } = &self.body else { return None };
         let b64 = &cert.der_b64;
         issuers.iter().find(|e| e.certificates.contains(b64))
+    }
+
+    /// The Institution Repository entry whose certificates include `cert` (a message's signer).
+    pub fn institution_for(&self, cert: &Certificate) -> Option<&InstitutionEntry> {
+        let ListBody::Institutions { institutions } = &self.body else { return None };
+        let b64 = &cert.der_b64;
+        institutions.iter().find(|e| e.certificates.contains(b64))
+    }
+
+    /// The Institution Repository entry of an institution id.
+    pub fn institution(&self, id: &str) -> Option<&InstitutionEntry> {
+        let ListBody::Institutions { institutions } = &self.body else { return None };
+        institutions.iter().find(|e| e.institution_id == id)
+    }
+
+    /// Routing: the institutions of `country` that handle `buc` in `role` on `day` (the competent
+    /// institution of a state for a business use case), in the repository's order.
+    pub fn competent(&self, country: Country, buc: &str, role: BucRole, day: Date) -> Vec<&InstitutionEntry> {
+        let ListBody::Institutions { institutions } = &self.body else { return Vec::new() };
+        institutions.iter().filter(|e| e.country == country && e.handles(buc, role, day)).collect()
     }
 
     /// The verifier entry whose certificates include `cert`.

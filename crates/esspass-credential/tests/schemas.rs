@@ -75,7 +75,7 @@ fn schemas_reject_what_the_domain_rejects() {
 fn demo_trusted_lists_validate_against_the_schema() {
     let s = schema("trusted-list.schema.json");
     let p = pki();
-    for f in ["issuers.json", "verifiers.json"] {
+    for f in ["issuers.json", "verifiers.json", "repository.json"] {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(p.dir.join("trusted-lists").join(f)).unwrap()).unwrap();
         let errors: Vec<String> = s.iter_errors(&v).map(|e| format!("{} at {}", e, e.instance_path())).collect();
         assert!(errors.is_empty(), "{f}: {errors:?}");

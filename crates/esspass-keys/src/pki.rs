@@ -19,7 +19,7 @@ use crate::KeyError;
 use crate::files::{write_private_key, write_public};
 use esspass_core::{CredentialType, Date};
 use esspass_credential::signer::to_pem;
-use esspass_credential::trust::{Authorisation, IssuerEntry, ListBody, Profile, TrustedList, VerifierEntry};
+use esspass_credential::trust::{Authorisation, BucParticipation, BucRole, InstitutionEntry, IssuerEntry, ListBody, Profile, TrustedList, VerifierEntry};
 use esspass_credential::type_metadata::Selector;
 use esspass_credential::x509::{EKU_CREDENTIAL_SIGNING, EKU_RELYING_PARTY, oid_der};
 use esspass_credential::{EcdsaP256Signer, b64};
@@ -207,9 +207,19 @@ pub struct Manifest {
     pub trust_operator_chain: String,
     pub issuer_trusted_list: String,
     pub verifier_trusted_list: String,
+    /// The Institution Repository of EESSI (`trusted-lists/repository.jwt`).
+    #[serde(default = "default_repository")]
+    pub institution_repository: String,
     pub institutions: Vec<InstitutionInfo>,
     pub verifiers: Vec<VerifierInfo>,
 }
+
+fn default_repository() -> String {
+    "trusted-lists/repository.jwt".into()
+}
+
+/// The business use cases every demo social security institution handles, in both roles.
+pub const DEMO_BUCS: &[&str] = &["LA_BUC_01", "LA_BUC_02", "LA_BUC_03", "LA_BUC_04", "LA_BUC_05", "LA_BUC_06", "H_BUC_01"];
 
 impl Manifest {
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
@@ -332,10 +342,23 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
     let today = Date::from_ymd(2024, 1, 1).ok_or_else(|| KeyError::Certificate("date".into()))?;
     let mut institutions = Vec::new();
     let mut issuer_entries = Vec::new();
+    let mut repository_entries = Vec::new();
     for p in INSTITUTIONS {
         let iss = format!("https://127.0.0.1:{}", p.port);
         let dir = format!("institutions/{}", p.slug);
         let der = write_party(out, &inter, p, LeafKind::Signing, &dir, &iss, (start, leaf_validity))?;
+        if p.types.iter().any(|t| CredentialType::DOCUMENTS.contains(t)) {
+            repository_entries.push(InstitutionEntry {
+                institution_id: p.id.into(),
+                name: p.name.into(),
+                country: esspass_core::Country::parse(p.country).ok_or_else(|| KeyError::Certificate("country".into()))?,
+                access_point: iss.clone(),
+                certificates: vec![b64::encode_std(&der)],
+                bucs: DEMO_BUCS.iter().map(|b| BucParticipation { buc: (*b).into(), roles: vec![BucRole::CaseOwner, BucRole::Counterparty] }).collect(),
+                valid_from: today,
+                valid_until: None,
+            });
+        }
         issuer_entries.push(IssuerEntry {
             institution_id: p.id.into(),
             name: p.name.into(),
@@ -409,6 +432,9 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
     let vtl = TrustedList { operator: "esspass demo trust operator".into(), sequence: 1, issued_at, next_update, body: ListBody::Verifiers { verifiers: verifier_entries } };
     write_public(&out.join("trusted-lists/issuers.jwt"), &itl.sign(&tsl_signer, &x5c)?)?;
     write_public(&out.join("trusted-lists/verifiers.jwt"), &vtl.sign(&tsl_signer, &x5c)?)?;
+    let repository = TrustedList { operator: "esspass demo trust operator".into(), sequence: 1, issued_at, next_update, body: ListBody::Institutions { institutions: repository_entries } };
+    write_public(&out.join("trusted-lists/repository.jwt"), &repository.sign(&tsl_signer, &x5c)?)?;
+    write_public(&out.join("trusted-lists/repository.json"), &serde_json::to_string_pretty(&repository).unwrap_or_default())?;
     write_public(&out.join("trusted-lists/issuers.json"), &serde_json::to_string_pretty(&itl).unwrap_or_default())?;
     write_public(&out.join("trusted-lists/verifiers.json"), &serde_json::to_string_pretty(&vtl).unwrap_or_default())?;
 
@@ -419,6 +445,7 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
         trust_operator_chain: "trust-operator/chain.pem".into(),
         issuer_trusted_list: "trusted-lists/issuers.jwt".into(),
         verifier_trusted_list: "trusted-lists/verifiers.jwt".into(),
+        institution_repository: default_repository(),
         institutions,
         verifiers,
     };
@@ -454,12 +481,26 @@ pub fn reissue_institution(dir: &Path, slug: &str, iss: &str, now: OffsetDateTim
 
     let tsl_signer = crate::files::load_signer(&dir.join(&manifest.trust_operator_key))?;
     let tsl_chain = crate::files::load_chain(&dir.join(&manifest.trust_operator_chain))?;
-    for (json_file, jwt_file) in [("trusted-lists/issuers.json", &manifest.issuer_trusted_list), ("trusted-lists/verifiers.json", &manifest.verifier_trusted_list)] {
+    let repository = manifest.institution_repository.clone();
+    for (json_file, jwt_file) in [("trusted-lists/issuers.json", &manifest.issuer_trusted_list), ("trusted-lists/verifiers.json", &manifest.verifier_trusted_list), ("trusted-lists/repository.json", &repository)] {
+        if !dir.join(json_file).exists() {
+            // A PKI made before the Institution Repository existed.
+            continue;
+        }
         let mut list: TrustedList = serde_json::from_str(&read(json_file)?).map_err(|e| KeyError::Certificate(format!("{json_file}: {e}")))?;
-        if let ListBody::Issuers { issuers } = &mut list.body {
-            for e in issuers.iter_mut().filter(|e| e.institution_id == institution_id) {
-                e.certificates = vec![b64::encode_std(&der)];
+        match &mut list.body {
+            ListBody::Issuers { issuers } => {
+                for e in issuers.iter_mut().filter(|e| e.institution_id == institution_id) {
+                    e.certificates = vec![b64::encode_std(&der)];
+                }
             }
+            ListBody::Institutions { institutions } => {
+                for e in institutions.iter_mut().filter(|e| e.institution_id == institution_id) {
+                    e.certificates = vec![b64::encode_std(&der)];
+                    e.access_point = iss.to_owned();
+                }
+            }
+            ListBody::Verifiers { .. } => {}
         }
         list.sequence += 1;
         list.issued_at = (now - Duration::minutes(5)).unix_timestamp();

@@ -348,7 +348,7 @@ async fn trusted_lists_by_url_are_refreshed_and_never_rolled_back() {
         let l = v.state.issuers.read().unwrap().clone();
         let ids: Vec<String> = match &l.body {
             esspass_credential::trust::ListBody::Issuers { issuers } => issuers.iter().map(|e| e.institution_id.clone()).collect(),
-            esspass_credential::trust::ListBody::Verifiers { .. } => vec![],
+            esspass_credential::trust::ListBody::Verifiers { .. } | esspass_credential::trust::ListBody::Institutions { .. } => vec![],
         };
         (l.sequence, ids)
     };
@@ -408,6 +408,6 @@ async fn trusted_lists_by_url_are_refreshed_and_never_rolled_back() {
     v.stop();
     // Plain http is not a source of trust.
     std::fs::write(pki.join("by-http.toml"), toml.replace(&format!("{url}/issuers.jwt"), "http://127.0.0.1:9/issuers.jwt")).unwrap();
-    let err = esspass_node::verifier::start(esspass_node::verifier::config::VerifierConfig::load(&pki.join("by-http.toml")).unwrap(), None).await.unwrap_err();
+    let err = esspass_node::verifier::start(esspass_node::verifier::config::VerifierConfig::load(&pki.join("by-http.toml")).unwrap(), Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap())).await.unwrap_err();
     assert!(err.contains("https only"), "{err}");
 }

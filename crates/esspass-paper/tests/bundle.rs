@@ -34,7 +34,7 @@ fn issuers() -> Vec<IssuerEntry> {
     let list = TrustedList::verify(std::fs::read_to_string(pki().join("trusted-lists/issuers.jwt")).unwrap().trim(), &chains(), now()).unwrap();
     match list.body {
         ListBody::Issuers { issuers } => issuers,
-        ListBody::Verifiers { .. } => panic!("not an issuer list"),
+        ListBody::Verifiers { .. } | ListBody::Institutions { .. } => panic!("not an issuer list"),
     }
 }
 

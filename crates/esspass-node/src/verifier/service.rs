@@ -426,7 +426,7 @@ impl VerifierState {
         let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
         let listed = match &issuers.body {
             esspass_credential::trust::ListBody::Issuers { issuers } => esspass_paper::bundle::signers(issuers, today),
-            esspass_credential::trust::ListBody::Verifiers { .. } => Vec::new(),
+            esspass_credential::trust::ListBody::Verifiers { .. } | esspass_credential::trust::ListBody::Institutions { .. } => Vec::new(),
         };
         let from_list = |k: &[u8]| listed.iter().find(|(kid, _)| kid.as_slice() == k).map(|(_, s)| s.clone());
         let result = match &bundle {

@@ -95,7 +95,7 @@ pub fn run(c: Command) -> CmdResult {
             let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
             let signers = match &list.body {
                 esspass_credential::trust::ListBody::Issuers { issuers } => esspass_paper::bundle::signers(issuers, today),
-                esspass_credential::trust::ListBody::Verifiers { .. } => Vec::new(),
+                esspass_credential::trust::ListBody::Verifiers { .. } | esspass_credential::trust::ListBody::Institutions { .. } => Vec::new(),
             };
             let find = |k: &[u8]| signers.iter().find(|(kid, _)| kid.as_slice() == k).map(|(_, s)| s.clone());
             outcome(esspass_paper::verify(&qr, &find, now), j, &format!("offline, against {} (sequence {})", trusted_list.display(), list.sequence), None)
