@@ -180,6 +180,12 @@ error_codes! {
     ProfileBeyondRegistration = "7111", "a profile asks for more than the verifier's registration in the Verifier Trusted List";
     RequestUntrusted = "7112", "the request is not signed by a verifier in the Verifier Trusted List, or its client id does not match its certificate";
     RequestBeyondRegistration = "7113", "the request asks for more than the verifier is registered for";
+    EessiMessageInvalid = "7401", "the EESSI message is not a signed message of an institution (format, signature or certificate)";
+    EessiSenderUnknown = "7402", "the message's signer is not in the Institution Repository, or is not the institution the envelope names as sender";
+    EessiNotForUs = "7403", "the message is addressed to another institution";
+    EessiSedInvalid = "7404", "the envelope or the SED does not decode or validate";
+    EessiReceiverUnknown = "7405", "the receiver is not in the Institution Repository or does not take part in the BUC";
+    EessiNotConfigured = "7406", "this node has no EESSI access point ([eessi] in the configuration)";
 
     // 8xxx — paper credentials (signed QR codes)
     PaperPrefix = "8001", "not a paper credential of a known type (PA1: or EH1:)";

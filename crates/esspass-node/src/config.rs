@@ -116,6 +116,24 @@ impl Default for IssuanceConfig {
     }
 }
 
+/// The EESSI access point: where the Institution Repository comes from and what is trusted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EessiConfig {
+    /// The trust operator's root certificate(s), PEM: the repository's signer, other access points'
+    /// messages, receipts and TLS chain to it.
+    pub trust_anchor: PathBuf,
+    /// The signed Institution Repository: a file or an https URL.
+    pub repository: String,
+    /// Seconds between two runs of the outbox worker.
+    #[serde(default = "default_eessi_interval")]
+    pub deliver_every_seconds: u64,
+}
+
+fn default_eessi_interval() -> u64 {
+    2
+}
+
 /// Sign-in with a PID: the institution runs its own OpenID4VP transaction (as a relying party in the
 /// Verifier Trusted List, with a request-signing certificate of its own) and matches the presented
 /// PID to its record.
@@ -245,6 +263,9 @@ pub struct NodeConfig {
     pub secret_file: PathBuf,
     #[serde(default)]
     pub sign_in: SignInConfig,
+    /// The EESSI access point (absent: the node exchanges no SEDs).
+    #[serde(default)]
+    pub eessi: Option<EessiConfig>,
     #[serde(default)]
     pub clients: Vec<ClientConfig>,
     #[serde(default)]
@@ -272,6 +293,14 @@ impl NodeConfig {
         for p in [c.issuance.dpop_nonce_secret_file.as_mut(), c.audit.checkpoint_file.as_mut(), Some(&mut c.secret_file)].into_iter().flatten() {
             if p.is_relative() {
                 *p = base.join(&*p);
+            }
+        }
+        if let Some(e) = c.eessi.as_mut() {
+            if e.trust_anchor.is_relative() {
+                e.trust_anchor = base.join(&e.trust_anchor);
+            }
+            if !e.repository.contains("://") && Path::new(&e.repository).is_relative() {
+                e.repository = base.join(&e.repository).to_string_lossy().into_owned();
             }
         }
         if let Some(p) = c.sign_in.pid.as_mut() {

@@ -42,6 +42,8 @@ pub struct AppState {
     pub wallet_providers: Arc<Vec<crate::attestation::WalletProvider>>,
     /// The institution's own verifier for sign-in with a PID (`[sign_in.pid]`).
     pub pid_sign_in: Option<Arc<crate::verifier::service::VerifierState>>,
+    /// The EESSI access point (`[eessi]`).
+    pub eessi: Option<Arc<crate::eessi::AccessPoint>>,
 }
 
 impl AppState {
@@ -84,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(if state.cfg.sign_in.demo_eid || state.pid_sign_in.is_some() { crate::authorize::routes() } else { Router::new() })
         .merge(state.pid_sign_in.clone().map_or_else(Router::new, crate::verifier::http::wallet_routes))
+        .route(crate::eessi::INBOX_PATH, post(eessi_inbox))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .layer(axum::middleware::from_fn(problems_for_plain_errors))
@@ -515,6 +518,23 @@ async fn create_employment(State(s): State<AppState>, h: HeaderMap, body: Bytes)
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &row))
     };
     run.await.unwrap_or_else(|e| problem(&e))
+}
+
+/// `POST /eessi/messages`: another institution's access point delivers a signed message; the answer
+/// is a signed receipt (accepted, or refused with the code and the problems). Authenticated by the
+/// message's signature and the Institution Repository, not by an API key.
+async fn eessi_inbox(State(s): State<AppState>, body: Bytes) -> Response {
+    let Some(ap) = s.eessi.clone() else {
+        return problem(&ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"));
+    };
+    match ap.receive(&body, s.now()).await {
+        Ok((status, receipt)) => {
+            let mut r = (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), receipt).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwt"));
+            r
+        }
+        Err(e) => problem(&e),
+    }
 }
 
 /// RFC 9457 problem details with the stable esspass code.

@@ -9,6 +9,7 @@
 pub mod attestation;
 pub mod authorize;
 pub mod config;
+pub mod eessi;
 pub mod http;
 pub mod limits;
 pub mod node;

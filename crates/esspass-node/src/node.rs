@@ -66,6 +66,23 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
             }
         }
     });
+    // The outbox worker: due messages delivered every few seconds (several processes of one
+    // institution share the outbox; each claims with a lease).
+    if let (Some(ap), Some(e)) = (state.eessi.clone(), cfg.eessi.clone()) {
+        let clock = state.clock.clone();
+        let every = e.deliver_every_seconds.max(1);
+        let worker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+            loop {
+                tick.tick().await;
+                ap.deliver_due(clock.now().unix_timestamp()).await;
+            }
+        });
+        let republisher_and_worker = tokio::spawn(async move {
+            let _ = tokio::join!(republisher, worker);
+        });
+        return Ok(RunningNode { addr, state, server, republisher: republisher_and_worker });
+    }
     Ok(RunningNode { addr, state, server, republisher })
 }
 
@@ -99,7 +116,18 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
     let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret: Arc::new(dpop_secret) };
     let limiter = Arc::new(crate::limits::RateLimiter::new(cfg.limits.requests_per_minute));
     let pid_sign_in = crate::authorize::pid::build(&cfg, issuer.store.clone(), clock.clone()).await?;
-    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock, limiter, wallet_providers: Arc::new(wallet_providers), pid_sign_in })
+    let eessi = match &cfg.eessi {
+        None => None,
+        Some(e) => {
+            let anchors = esspass_credential::x509::Certificate::all_from_pem(&std::fs::read_to_string(&e.trust_anchor).map_err(|x| format!("{}: {x}", e.trust_anchor.display()))?).map_err(|x| x.detail)?;
+            let chains = esspass_credential::x509::ChainValidator::new(anchors.clone());
+            let client = reqwest::Client::builder().tls_certs_merge(anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect::<Vec<_>>()).timeout(std::time::Duration::from_secs(10)).build().map_err(|x| x.to_string())?;
+            let repository = crate::verifier::load_list(&e.repository, &chains, &client, clock.now().unix_timestamp()).await.map_err(|x| format!("eessi.repository: {x}"))?;
+            let transport = Box::new(crate::eessi::HttpsTransport::new(&anchors)?);
+            Some(Arc::new(crate::eessi::AccessPoint::new(issuer.store.clone(), cfg.institution.id.to_string(), issuer.signer.clone(), issuer.chain.clone(), chains, repository, transport).map_err(|x| format!("eessi: {x}"))?))
+        }
+    };
+    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock, limiter, wallet_providers: Arc::new(wallet_providers), pid_sign_in, eessi })
 }
 
 /// A 32-byte secret from a file (base64url), created with 32 random bytes and mode 0600 if missing.

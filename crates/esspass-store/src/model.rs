@@ -185,3 +185,32 @@ pub struct VerificationRow {
     pub proof: Option<String>,
     pub answered_at: Option<i64>,
 }
+
+/// A message waiting in (or delivered from) the EESSI outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    pub message_id: String,
+    pub case_id: String,
+    /// The receiving institution's id.
+    pub receiver: String,
+    /// Where its access point takes messages.
+    pub receiver_url: String,
+    /// The signed message.
+    pub body: String,
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+/// An accepted incoming EESSI message with the receipt answered for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxRow {
+    pub message_id: String,
+    pub sender: String,
+    pub case_id: String,
+    pub sed_type: String,
+    /// The signed message as received.
+    pub body: String,
+    /// The signed receipt.
+    pub receipt: String,
+    pub received_at: i64,
+}

@@ -3,7 +3,7 @@
 //! body for the SQLite and the PostgreSQL pool.
 
 use crate::audit::AuditRecord;
-use crate::model::{VerificationRow, ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, Person, SignInReviewRow, StatusListRow};
+use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, InboxRow, OutboxRow, Person, SignInReviewRow, StatusListRow, VerificationRow};
 use crate::{Result, StoreError};
 use serde_json::Value;
 use sqlx::Row;
@@ -1186,6 +1186,108 @@ impl Store {
         on_pool!(self, pool => {
             Ok(sqlx::query("UPDATE verifications SET claims = NULL WHERE claims IS NOT NULL AND answered_at < $1").bind(before).execute(pool).await?.rows_affected())
         })
+    }
+
+    // ---- EESSI access point: outbox and inbox ------------------------------------------------------
+
+    /// Queue a signed message for delivery (state `pending`, due at once).
+    pub async fn enqueue_outbox(&self, m: &OutboxRow) -> Result<()> {
+        let body = self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?;
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)")
+                .bind(&m.message_id).bind(&m.case_id).bind(&m.receiver).bind(&m.receiver_url).bind(&body).bind(m.created_at)
+                .execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Claim up to `limit` due messages for `lease` seconds: pending, due, not leased by another
+    /// worker, and the oldest pending message of their case (per-case order). On PostgreSQL the rows
+    /// are taken with `FOR UPDATE SKIP LOCKED`, so several processes never claim the same message.
+    pub async fn claim_outbox(&self, now: i64, lease: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+        macro_rules! due {
+            () => {
+                "SELECT o.seq FROM eessi_outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1 AND o.lease_until <= $1 \
+                 AND NOT EXISTS (SELECT 1 FROM eessi_outbox e WHERE e.case_id = o.case_id AND e.state = 'pending' AND e.seq < o.seq) ORDER BY o.seq LIMIT $2"
+            };
+        }
+        let rows: Vec<(String, String, String, String, String, i64, i64)> = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query_as(concat!("UPDATE eessi_outbox SET lease_until = $3 WHERE seq IN (", due!(), ") RETURNING message_id, case_id, receiver, receiver_url, body, attempts, created_at"))
+                    .bind(now).bind(limit).bind(now + lease).fetch_all(pool).await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_as(concat!("UPDATE eessi_outbox SET lease_until = $3 WHERE seq IN (", due!(), " FOR UPDATE OF o SKIP LOCKED) RETURNING message_id, case_id, receiver, receiver_url, body, attempts, created_at"))
+                    .bind(now).bind(limit).bind(now + lease).fetch_all(pool).await?
+            }
+        };
+        rows.into_iter()
+            .map(|(message_id, case_id, receiver, receiver_url, body, attempts, created_at)| {
+                let body = self.open_payload("eessi_message", &body)?.as_str().map(str::to_owned).ok_or_else(|| StoreError::Database("outbox body".into()))?;
+                Ok(OutboxRow { message_id, case_id, receiver, receiver_url, body, attempts, created_at })
+            })
+            .collect()
+    }
+
+    /// A delivered message: the receiver's signed receipt kept with it.
+    pub async fn outbox_delivered(&self, message_id: &str, receipt: &str, now: i64) -> Result<()> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE eessi_outbox SET state = 'delivered', receipt = $2, delivered_at = $3, attempts = attempts + 1, lease_until = 0, last_error = NULL WHERE message_id = $1")
+                .bind(message_id).bind(receipt).bind(now).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// A failed attempt: due again at `next` (or `failed` for good, with the receiver's signed
+    /// error receipt when it refused the message).
+    pub async fn outbox_retry(&self, message_id: &str, error: &str, next: Option<i64>, receipt: Option<&str>) -> Result<()> {
+        on_pool!(self, pool => {
+            match next {
+                Some(at) => sqlx::query("UPDATE eessi_outbox SET attempts = attempts + 1, next_attempt_at = $2, lease_until = 0, last_error = $3 WHERE message_id = $1")
+                    .bind(message_id).bind(at).bind(error).execute(pool).await?,
+                None => sqlx::query("UPDATE eessi_outbox SET attempts = attempts + 1, state = 'failed', lease_until = 0, last_error = $2, receipt = $3 WHERE message_id = $1")
+                    .bind(message_id).bind(error).bind(receipt).execute(pool).await?,
+            };
+        });
+        Ok(())
+    }
+
+    /// The delivery state of an outgoing message: state, attempts, last error, receipt.
+    pub async fn outbox_state(&self, message_id: &str) -> Result<Option<(String, i64, Option<String>, Option<String>)>> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as("SELECT state, attempts, last_error, receipt FROM eessi_outbox WHERE message_id = $1").bind(message_id).fetch_optional(pool).await?)
+        })
+    }
+
+    /// Keep an accepted incoming message once. Returns `None` when it was new, or the receipt
+    /// answered the first time when the message id is already in the inbox (a duplicate).
+    pub async fn inbox_insert(&self, m: &InboxRow) -> Result<Option<String>> {
+        let body = self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?;
+        let inserted = on_pool!(self, pool => {
+            sqlx::query("INSERT INTO eessi_inbox (message_id, sender, case_id, sed_type, body, receipt, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING")
+                .bind(&m.message_id).bind(&m.sender).bind(&m.case_id).bind(&m.sed_type).bind(&body).bind(&m.receipt).bind(m.received_at)
+                .execute(pool).await?.rows_affected()
+        });
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let first: Option<String> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT receipt FROM eessi_inbox WHERE message_id = $1").bind(&m.message_id).fetch_optional(pool).await?
+        });
+        first.map(Some).ok_or_else(|| StoreError::Database("inbox row vanished".into()))
+    }
+
+    /// The messages received in a case, oldest first (bodies opened).
+    pub async fn inbox_of_case(&self, case_id: &str) -> Result<Vec<InboxRow>> {
+        let rows: Vec<(String, String, String, String, String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT message_id, sender, case_id, sed_type, body, receipt, received_at FROM eessi_inbox WHERE case_id = $1 ORDER BY received_at, message_id").bind(case_id).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(message_id, sender, case_id, sed_type, body, receipt, received_at)| {
+                let body = self.open_payload("eessi_message", &body)?.as_str().map(str::to_owned).ok_or_else(|| StoreError::Database("inbox body".into()))?;
+                Ok(InboxRow { message_id, sender, case_id, sed_type, body, receipt, received_at })
+            })
+            .collect()
     }
 
     /// Close the pool (waits for connections to finish).

@@ -384,3 +384,48 @@ async fn sqlite_files_are_private() {
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     s.close().await;
 }
+
+/// The EESSI outbox: workers on several connections claim due messages at once (PostgreSQL: `FOR
+/// UPDATE SKIP LOCKED`); no message is claimed twice while leased, only the oldest pending message
+/// of a case is claimable (per-case order), a delivered one frees the next of its case, a retry is
+/// not due before its time; the inbox keeps a message once and returns the first receipt after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outbox_claims_are_exclusive_and_in_order_per_case() {
+    for s in stores().await {
+        for i in 0..40 {
+            let row = esspass_store::OutboxRow { message_id: format!("m{i:02}"), case_id: format!("c{}", i % 8), receiver: "IT:INPS01".into(), receiver_url: "https://it/eessi/messages".into(), body: format!("signed-{i}"), attempts: 0, created_at: 1000 + i };
+            s.enqueue_outbox(&row).await.unwrap();
+        }
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move { s.claim_outbox(2000, 60, 5).await.unwrap() }));
+        }
+        let mut claimed = Vec::new();
+        for t in tasks {
+            claimed.extend(t.await.unwrap());
+        }
+        let mut ids: Vec<String> = claimed.iter().map(|r| r.message_id.clone()).collect();
+        ids.sort();
+        // Eight cases: their first messages m00..m07, each once, whatever the workers' interleaving.
+        assert_eq!(ids, (0..8).map(|i| format!("m{i:02}")).collect::<Vec<_>>(), "{}", s.backend());
+        assert_eq!(claimed.iter().find(|r| r.message_id == "m03").unwrap().body, "signed-3", "bodies are opened");
+        // Leased: nothing more until the lease ends or a message is settled.
+        assert!(s.claim_outbox(2001, 60, 50).await.unwrap().is_empty(), "{}", s.backend());
+        s.outbox_delivered("m00", "receipt-0", 2002).await.unwrap();
+        s.outbox_retry("m01", "HTTP 503", Some(5000), None).await.unwrap();
+        let next: Vec<String> = s.claim_outbox(2003, 60, 50).await.unwrap().into_iter().map(|r| r.message_id).collect();
+        assert_eq!(next, ["m08"], "{}: m00 delivered frees m08 (case c0); m01 waits for its retry and holds c1", s.backend());
+        let due: Vec<String> = s.claim_outbox(5000, 60, 50).await.unwrap().into_iter().map(|r| r.message_id).collect();
+        assert!(due.contains(&"m01".to_owned()) && !due.contains(&"m09".to_owned()), "{}: {due:?}", s.backend());
+        assert_eq!(s.outbox_state("m01").await.unwrap().unwrap().1, 1);
+        s.outbox_retry("m02", "refused", None, Some("error-receipt")).await.unwrap();
+        assert_eq!(s.outbox_state("m02").await.unwrap().unwrap().0, "failed");
+        // The inbox: once per message id.
+        let row = esspass_store::InboxRow { message_id: "in-1".into(), sender: "EL:EFKA01".into(), case_id: "c9".into(), sed_type: "A009".into(), body: "signed".into(), receipt: "first".into(), received_at: 1 };
+        assert_eq!(s.inbox_insert(&row).await.unwrap(), None);
+        let again = esspass_store::InboxRow { receipt: "second".into(), ..row };
+        assert_eq!(s.inbox_insert(&again).await.unwrap().as_deref(), Some("first"));
+        assert_eq!(s.inbox_of_case("c9").await.unwrap().len(), 1);
+    }
+}

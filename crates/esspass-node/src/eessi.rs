@@ -1,0 +1,291 @@
+//! The EESSI access point of an institution node (`[eessi]`): messages to other institutions and
+//! from them, over HTTPS, each signed by the sending institution's key and checked against the
+//! Institution Repository, each accepted one answered with a signed receipt (non-repudiation), each
+//! refused one with a signed error receipt.
+//!
+//! Sending goes through the durable outbox (`esspass-store`): [`AccessPoint::send`] validates and
+//! signs the message and queues it; the worker ([`AccessPoint::deliver_due`]) claims due messages
+//! with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), one case's messages in order, posts them,
+//! checks the receipt (signed by the receiver named in the repository, for this message) and keeps
+//! it; a failure is retried with exponential backoff and jitter. Receiving
+//! ([`AccessPoint::receive`]) checks signature, signer, addressee, envelope and SED, keeps the
+//! message once by its id (a duplicate gets the first receipt again) and answers.
+//!
+//! The wire format is ours (the production eDelivery/AS4 profile is not public): the body of `POST
+//! {access_point}/eessi/messages` is a compact JWS (`typ: eessi-message+jwt`, `x5c`) whose payload
+//! holds the `StandardBusinessDocument` XML (`sbd`) and `iat`; the answer is a compact JWS (`typ:
+//! eessi-receipt+jwt`) with `message_id`, `message_digest` (base64url SHA-256 of the message as
+//! received), `outcome` (`accepted` / `refused`), `code`, `problems`, `receiver`, `sender`, `iat`.
+//! The [`Transport`] trait is the seam where an AS4 transport would go.
+
+use crate::services::issuance::ApiError;
+use esspass_core::{Date, ErrorCode};
+use esspass_credential::jose::{CompactJws, sign_compact};
+use esspass_credential::trust::{BucRole, TrustedList};
+use esspass_credential::x509::ChainValidator;
+use esspass_credential::{EcdsaP256Signer, b64};
+use esspass_eessi::{DecodeOptions, Message};
+use esspass_store::{InboxRow, OutboxRow, Store};
+use serde_json::{Map, Value, json};
+use std::sync::{Arc, RwLock};
+
+pub const MESSAGE_TYP: &str = "eessi-message+jwt";
+pub const RECEIPT_TYP: &str = "eessi-receipt+jwt";
+/// The path of the access point's inbox.
+pub const INBOX_PATH: &str = "/eessi/messages";
+/// Attempts before a message is given up (and reported failed).
+pub const MAX_ATTEMPTS: i64 = 25;
+/// Seconds a worker holds a claimed message.
+const LEASE: i64 = 60;
+
+/// How a signed message reaches another access point: the HTTPS transport here; an AS4
+/// (eDelivery) transport would implement the same.
+/// What a [`Transport`] answers: the HTTP status and the body, or why nothing came back.
+pub type Posted<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(u16, String), String>> + Send + 'a>>;
+
+pub trait Transport: Send + Sync {
+    /// Post the signed message; the HTTP-level status and the body (a signed receipt, when the
+    /// other side answered one).
+    fn post<'a>(&'a self, url: &'a str, message: &'a str) -> Posted<'a>;
+}
+
+/// HTTPS with the trust anchors for TLS, short timeouts, no redirects.
+pub struct HttpsTransport {
+    client: reqwest::Client,
+}
+
+impl HttpsTransport {
+    pub fn new(anchors: &[esspass_credential::x509::Certificate]) -> Result<Self, String> {
+        let cas: Vec<reqwest::Certificate> = anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect();
+        let client = reqwest::Client::builder().tls_certs_merge(cas).timeout(std::time::Duration::from_secs(10)).redirect(reqwest::redirect::Policy::none()).build().map_err(|e| e.to_string())?;
+        Ok(Self { client })
+    }
+}
+
+impl Transport for HttpsTransport {
+    fn post<'a>(&'a self, url: &'a str, message: &'a str) -> Posted<'a> {
+        Box::pin(async move {
+            let r = self.client.post(url).header("Content-Type", "application/jwt").body(message.to_owned()).send().await.map_err(|e| format!("POST {url}: {e}"))?;
+            let status = r.status().as_u16();
+            let text = r.text().await.map_err(|e| format!("POST {url}: {e}"))?;
+            Ok((status, text))
+        })
+    }
+}
+
+/// What a receipt says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Receipt {
+    pub message_id: String,
+    pub message_digest: String,
+    /// `accepted` or `refused`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    pub receiver: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    pub iat: i64,
+}
+
+/// An institution's access point.
+pub struct AccessPoint {
+    pub store: Store,
+    pub institution_id: String,
+    signer: Arc<EcdsaP256Signer>,
+    chain: Arc<Vec<Vec<u8>>>,
+    chains: ChainValidator,
+    pub repository: RwLock<TrustedList>,
+    transport: Box<dyn Transport>,
+    options: DecodeOptions,
+}
+
+impl std::fmt::Debug for AccessPoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessPoint").field("institution", &self.institution_id).finish()
+    }
+}
+
+fn digest(message: &str) -> String {
+    b64::encode(esspass_credential::sha256(message.as_bytes()))
+}
+
+/// Exponential backoff with ±20 % jitter: 5 s, 10 s, 20 s … at most an hour.
+pub fn next_attempt(now: i64, attempts: i64) -> i64 {
+    let base = 5i64.saturating_mul(1i64 << attempts.clamp(0, 10)).min(3600);
+    let [r] = esspass_credential::random_bytes::<1>();
+    let jitter = base * (i64::from(r) - 128) / 640;
+    now + (base + jitter).max(1)
+}
+
+impl AccessPoint {
+    pub fn new(store: Store, institution_id: String, signer: Arc<EcdsaP256Signer>, chain: Arc<Vec<Vec<u8>>>, chains: ChainValidator, repository: TrustedList, transport: Box<dyn Transport>) -> Result<Self, String> {
+        if !matches!(repository.body, esspass_credential::trust::ListBody::Institutions { .. }) {
+            return Err("eessi.repository is not an Institution Repository".into());
+        }
+        if repository.institution(&institution_id).is_none() {
+            return Err(format!("{institution_id} is not in the Institution Repository"));
+        }
+        Ok(Self { store, institution_id, signer, chain, chains, repository: RwLock::new(repository), transport, options: DecodeOptions::default() })
+    }
+
+    fn sign(&self, typ: &str, payload: &Map<String, Value>) -> Result<String, ApiError> {
+        let mut header = Map::new();
+        header.insert("typ".into(), json!(typ));
+        header.insert("x5c".into(), Value::Array(self.chain.iter().map(|c| Value::String(b64::encode_std(c))).collect()));
+        sign_compact(self.signer.as_ref(), header, payload).map_err(|e| ApiError::new(500, e.code, e.detail))
+    }
+
+    /// Validate, sign and queue a message to another institution; durable once this returns.
+    pub async fn send(&self, message: &Message, now: i64) -> Result<String, ApiError> {
+        let env = &message.envelope;
+        if env.sender.to_string() != self.institution_id {
+            return Err(ApiError::new(400, ErrorCode::BadRequest, format!("the envelope's sender is {}, not this institution ({})", env.sender, self.institution_id)));
+        }
+        let receiver = env.receiver.to_string();
+        let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+        let buc = env.buc_type.to_string();
+        let url = {
+            let repo = self.repository.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?;
+            let entry = repo.institution(&receiver).ok_or_else(|| ApiError::new(409, ErrorCode::EessiReceiverUnknown, format!("{receiver} is not in the Institution Repository")))?;
+            if !entry.handles(&buc, BucRole::Counterparty, today) && !entry.handles(&buc, BucRole::CaseOwner, today) {
+                return Err(ApiError::new(409, ErrorCode::EessiReceiverUnknown, format!("{receiver} does not take part in {buc}")));
+            }
+            format!("{}{INBOX_PATH}", entry.access_point.trim_end_matches('/'))
+        };
+        let xml = message.encode().map_err(|p| ApiError::new(400, ErrorCode::EessiSedInvalid, p.0.iter().map(|x| format!("{} {}: {}", x.code, x.path, x.message)).collect::<Vec<_>>().join("; ")))?;
+        let mut payload = Map::new();
+        payload.insert("sbd".into(), json!(xml));
+        payload.insert("iat".into(), json!(now));
+        let jws = self.sign(MESSAGE_TYP, &payload)?;
+        let message_id = env.message_id.to_string();
+        self.store.enqueue_outbox(&OutboxRow { message_id: message_id.clone(), case_id: env.case_id.to_string(), receiver, receiver_url: url, body: jws, attempts: 0, created_at: now }).await?;
+        Ok(message_id)
+    }
+
+    /// Deliver what is due; returns how many messages were delivered.
+    pub async fn deliver_due(&self, now: i64) -> usize {
+        let rows = match self.store.claim_outbox(now, LEASE, 32).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(target: "esspass::eessi", error = %e, "outbox claim failed");
+                return 0;
+            }
+        };
+        let mut delivered = 0;
+        for row in rows {
+            let outcome = match self.transport.post(&row.receiver_url, &row.body).await {
+                Err(e) => Err((e, None)),
+                Ok((status, body)) => match self.check_receipt(&body, &row, now) {
+                    Ok(r) if r.outcome == "accepted" && (200..300).contains(&status) => Ok(body),
+                    Ok(r) => Err((format!("refused by {}: {} {}", row.receiver, r.code.unwrap_or_default(), r.problems.join("; ")), Some(body))),
+                    Err(e) => Err((format!("HTTP {status}: {e}"), None)),
+                },
+            };
+            let stored = match outcome {
+                Ok(receipt) => {
+                    delivered += 1;
+                    self.store.outbox_delivered(&row.message_id, &receipt, now).await
+                }
+                // A signed refusal is final: sending the same message again cannot succeed.
+                Err((e, Some(receipt))) => self.store.outbox_retry(&row.message_id, &e, None, Some(&receipt)).await,
+                Err((e, None)) if row.attempts + 1 >= MAX_ATTEMPTS => self.store.outbox_retry(&row.message_id, &e, None, None).await,
+                Err((e, None)) => self.store.outbox_retry(&row.message_id, &e, Some(next_attempt(now, row.attempts)), None).await,
+            };
+            if let Err(e) = stored {
+                tracing::warn!(target: "esspass::eessi", error = %e, "outbox update failed; the lease expires and the message is tried again");
+            }
+        }
+        delivered
+    }
+
+    /// A receipt for `row`: signed by the receiver the repository names, for this very message.
+    fn check_receipt(&self, jws: &str, row: &OutboxRow, now: i64) -> Result<Receipt, String> {
+        let parsed = CompactJws::parse(jws.trim()).map_err(|e| format!("not a receipt: {}", e.detail))?;
+        if parsed.typ() != Some(RECEIPT_TYP) {
+            return Err("not a receipt (typ)".into());
+        }
+        let x5c: Vec<&str> = parsed.header.get("x5c").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let chain = self.chains.validate_x5c(&x5c, now).map_err(|e| format!("receipt signer: {}", e.detail))?;
+        let signer = self.repository.read().map_err(|_| "lock".to_owned())?.institution_for(&chain.leaf).map(|e| e.institution_id.clone());
+        if signer.as_deref() != Some(row.receiver.as_str()) {
+            return Err(format!("the receipt is not signed by {}", row.receiver));
+        }
+        let point = chain.leaf.p256_point().ok_or("receipt key is not P-256")?;
+        if !parsed.verify_with_point(point) {
+            return Err("the receipt's signature does not verify".into());
+        }
+        let r: Receipt = serde_json::from_value(Value::Object(parsed.payload)).map_err(|e| format!("receipt: {e}"))?;
+        if r.message_id != row.message_id || r.message_digest != digest(&row.body) {
+            return Err("the receipt is for another message".into());
+        }
+        Ok(r)
+    }
+
+    fn receipt(&self, message_id: &str, message: &str, sender: Option<&str>, refusal: Option<(ErrorCode, Vec<String>)>, now: i64) -> Result<String, ApiError> {
+        let r = Receipt {
+            message_id: message_id.to_owned(),
+            message_digest: digest(message),
+            outcome: if refusal.is_none() { "accepted" } else { "refused" }.into(),
+            code: refusal.as_ref().map(|(c, _)| c.code().to_owned()),
+            problems: refusal.map(|(_, p)| p).unwrap_or_default(),
+            receiver: self.institution_id.clone(),
+            sender: sender.map(str::to_owned),
+            iat: now,
+        };
+        let Value::Object(payload) = serde_json::to_value(&r).map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))? else {
+            return Err(ApiError::new(500, ErrorCode::Internal, "receipt"));
+        };
+        self.sign(RECEIPT_TYP, &payload)
+    }
+
+    /// Take a message from another access point: the HTTP status and the signed receipt (accepted,
+    /// or refused with the code and the problems). Nothing of a refused message is kept.
+    pub async fn receive(&self, body: &[u8], now: i64) -> Result<(u16, String), ApiError> {
+        let text = std::str::from_utf8(body).unwrap_or_default().trim().to_owned();
+        let refuse = |status: u16, code: ErrorCode, problems: Vec<String>, message_id: &str, sender: Option<&str>| -> Result<(u16, String), ApiError> { Ok((status, self.receipt(message_id, &text, sender, Some((code, problems)), now)?)) };
+        let Ok(parsed) = CompactJws::parse(&text) else {
+            return refuse(400, ErrorCode::EessiMessageInvalid, vec!["not a compact JWS".into()], "", None);
+        };
+        if parsed.typ() != Some(MESSAGE_TYP) {
+            return refuse(400, ErrorCode::EessiMessageInvalid, vec![format!("typ must be {MESSAGE_TYP}")], "", None);
+        }
+        let x5c: Vec<&str> = parsed.header.get("x5c").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let chain = match self.chains.validate_x5c(&x5c, now) {
+            Ok(c) => c,
+            Err(e) => return refuse(400, ErrorCode::EessiMessageInvalid, vec![format!("signer certificate: {}", e.detail)], "", None),
+        };
+        if !chain.leaf.p256_point().is_some_and(|p| parsed.verify_with_point(p)) {
+            return refuse(400, ErrorCode::EessiMessageInvalid, vec!["the signature does not verify".into()], "", None);
+        }
+        let signer = self.repository.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?.institution_for(&chain.leaf).map(|e| e.institution_id.clone());
+        let Some(signer) = signer else {
+            return refuse(403, ErrorCode::EessiSenderUnknown, vec![format!("{} is not in the Institution Repository", chain.leaf.subject_text)], "", None);
+        };
+        let xml = parsed.payload.get("sbd").and_then(Value::as_str).unwrap_or_default();
+        let message = match Message::decode(xml.as_bytes(), &self.options) {
+            Ok(m) => m,
+            Err(e) => return refuse(400, ErrorCode::EessiSedInvalid, e.problems().iter().map(|p| format!("{} {}: {}", p.code, p.path, p.message)).collect(), "", Some(&signer)),
+        };
+        let env = &message.envelope;
+        let message_id = env.message_id.to_string();
+        if env.sender.to_string() != signer {
+            return refuse(403, ErrorCode::EessiSenderUnknown, vec![format!("signed by {signer}, but the envelope names {} as sender", env.sender)], &message_id, Some(&signer));
+        }
+        if env.receiver.to_string() != self.institution_id {
+            return refuse(400, ErrorCode::EessiNotForUs, vec![format!("addressed to {}", env.receiver)], &message_id, Some(&signer));
+        }
+        let receipt = self.receipt(&message_id, &text, Some(&signer), None, now)?;
+        let row = InboxRow { message_id: message_id.clone(), sender: signer, case_id: env.case_id.to_string(), sed_type: env.sed_type.to_string(), body: text.clone(), receipt: receipt.clone(), received_at: now };
+        match self.store.inbox_insert(&row).await? {
+            None => {
+                self.store.append_audit(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", &json!({"message_id": row.message_id, "sed": row.sed_type})).await?;
+                Ok((200, receipt))
+            }
+            // The same message again (a retry whose receipt was lost): the first receipt.
+            Some(first) => Ok((200, first)),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The EESSI access point between two institution nodes over HTTPS (SQLite, and PostgreSQL when
+//! `ESSPASS_TEST_POSTGRES` is set): Greece's e-EFKA sends SED A009 (LA_BUC_04) to Italy's INPS,
+//! found in the Institution Repository; the message is durable in the outbox before it is sent,
+//! delivered by the worker, kept once in INPS's inbox, and e-EFKA keeps INPS's signed receipt. A
+//! duplicate gets the first receipt; a message signed by someone outside the repository, a tampered
+//! one, one for another institution and an invalid SED get signed error receipts and nothing is
+//! kept; a receiver that is down is retried with backoff until it answers; a receiver outside the
+//! repository is refused at sending.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+#[path = "../../esspass-eessi/tests/common/mod.rs"]
+mod seds;
+
+use esspass_eessi::{BucType, CaseId, CdmVersion, Envelope, Message, MessageId, Sed, SedType};
+use esspass_node::node::RunningNode;
+use std::path::Path;
+use support::now;
+
+fn config(pki: &Path, slug: &str, id: &str, name: &str, country: &str, url: &str, db: &str) -> esspass_node::config::NodeConfig {
+    let text = format!(
+        "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\nsecret_file = \"{slug}.secret\"\n\n[institution]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\nsigning_key = \"institutions/{slug}/signing.key\"\nchain = \"institutions/{slug}/chain.pem\"\ntls_key = \"institutions/{slug}/tls.key\"\ntls_chain = \"institutions/{slug}/tls-chain.pem\"\ncredential_types = [\"pda1\"]\n\n[status]\nlist_size = 65536\n\n[eessi]\ntrust_anchor = \"root/ca.pem\"\nrepository = \"trusted-lists/repository.jwt\"\ndeliver_every_seconds = 3600\n"
+    );
+    std::fs::write(pki.join(format!("{slug}.toml")), text).unwrap();
+    esspass_node::config::NodeConfig::load(&pki.join(format!("{slug}.toml"))).unwrap()
+}
+
+fn a009(message_id: &str, case: &str, receiver: &str) -> Message {
+    Message {
+        envelope: Envelope {
+            sender: seds::inst("EL:EFKA01"),
+            receiver: seds::inst(receiver),
+            sed_type: SedType::A009,
+            cdm_version: CdmVersion::V4_2,
+            document_id: seds::doc(&format!("doc-{message_id}")),
+            case_id: CaseId::parse(case).unwrap(),
+            buc_type: BucType::parse("LA_BUC_04").unwrap(),
+            message_id: MessageId::parse(message_id).unwrap(),
+            created_at: time::OffsetDateTime::now_utc(),
+        },
+        sed: Sed::A009(seds::a009()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
+    let (a, b) = (support::databases("esspass_ap").await, support::databases("esspass_ap").await);
+    for (el_db, it_db) in a.into_iter().zip(b) {
+        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
+        // Italy's port, free while Italy is down (connections are refused at once).
+        let it_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let it_url = format!("https://127.0.0.1:{it_port}");
+        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
+        let el: RunningNode = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
+        let el_ap = el.state.eessi.clone().unwrap();
+        // Italy is down at first: the message waits in the outbox.
+        let msg = a009("msg-a009-1", "9000001", "IT:INPS01");
+        let id = el_ap.send(&msg, now()).await.unwrap();
+        assert_eq!(el_ap.deliver_due(now()).await, 0);
+        let (state, attempts, error, _) = el.state.issuer.store.outbox_state(&id).await.unwrap().unwrap();
+        assert_eq!((state.as_str(), attempts), ("pending", 1));
+        assert!(error.unwrap().contains("POST"));
+        // Not due again before its backoff.
+        assert_eq!(el_ap.deliver_due(now()).await, 0);
+        assert_eq!(el.state.issuer.store.outbox_state(&id).await.unwrap().unwrap().1, 1);
+        // Italy comes up; the retry delivers.
+        let it_listener = std::net::TcpListener::bind(("127.0.0.1", it_port)).unwrap();
+        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
+        assert_eq!(el_ap.deliver_due(now() + 3600).await, 1);
+        let (state, _, _, receipt) = el.state.issuer.store.outbox_state(&id).await.unwrap().unwrap();
+        assert_eq!(state, "delivered");
+        let receipt = receipt.unwrap();
+        let payload: serde_json::Value = serde_json::from_slice(&esspass_credential::b64::decode(receipt.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert_eq!((payload["outcome"].as_str(), payload["receiver"].as_str(), payload["message_id"].as_str()), (Some("accepted"), Some("IT:INPS01"), Some("msg-a009-1")));
+        let inbox = it.state.issuer.store.inbox_of_case("9000001").await.unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!((inbox[0].sender.as_str(), inbox[0].sed_type.as_str()), ("EL:EFKA01", "A009"));
+        let received = Message::decode(
+            serde_json::from_slice::<serde_json::Value>(&esspass_credential::b64::decode(inbox[0].body.split('.').nth(1).unwrap()).unwrap()).unwrap()["sbd"].as_str().unwrap().as_bytes(),
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(received.sed, msg.sed, "the SED arrives as sent");
+        // Nothing more to deliver.
+        assert_eq!(el_ap.deliver_due(now() + 7200).await, 0);
+
+        let client = support::client(&root);
+        let post = |body: String| {
+            let client = client.clone();
+            let url = format!("{it_url}/eessi/messages");
+            async move {
+                let r = client.post(url).body(body).send().await.unwrap();
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap();
+                let payload: serde_json::Value = text.split('.').nth(1).and_then(|p| esspass_credential::b64::decode(p).ok()).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(serde_json::Value::Null);
+                (status, text, payload)
+            }
+        };
+        // The same message again: the first receipt, nothing added.
+        let signed = inbox[0].body.clone();
+        let (s, text, _) = post(signed.clone()).await;
+        assert_eq!((s, text.as_str()), (200, inbox[0].receipt.as_str()));
+        assert_eq!(it.state.issuer.store.inbox_of_case("9000001").await.unwrap().len(), 1);
+        // Tampered: signature fails.
+        let mut parts: Vec<String> = signed.split('.').map(str::to_owned).collect();
+        let mut p: serde_json::Value = serde_json::from_slice(&esspass_credential::b64::decode(&parts[1]).unwrap()).unwrap();
+        p["iat"] = serde_json::json!(1);
+        parts[1] = esspass_credential::b64::encode(serde_json::to_vec(&p).unwrap());
+        let (s, _, r) = post(parts.join(".")).await;
+        assert_eq!((s, r["outcome"].as_str(), r["code"].as_str()), (400, Some("refused"), Some("ESP-7401")), "{r}");
+        // Signed by a verifier (a certificate outside the repository).
+        let hospital = esspass_keys::files::load_signer(&pki.join("verifiers/es-hospital/signing.key")).unwrap();
+        let hchain = esspass_keys::files::load_chain(&pki.join("verifiers/es-hospital/chain.pem")).unwrap();
+        let sign = |signer: &esspass_credential::EcdsaP256Signer, chain: &[Vec<u8>], m: &Message| {
+            let mut h = serde_json::Map::new();
+            h.insert("typ".into(), serde_json::json!("eessi-message+jwt"));
+            h.insert("x5c".into(), serde_json::Value::Array(chain.iter().map(|c| serde_json::json!(esspass_credential::b64::encode_std(c))).collect()));
+            let mut body = serde_json::Map::new();
+            body.insert("sbd".into(), serde_json::json!(m.encode_unchecked()));
+            body.insert("iat".into(), serde_json::json!(now()));
+            esspass_credential::jose::sign_compact(signer, h, &body).unwrap()
+        };
+        let (s, _, r) = post(sign(&hospital, &hchain, &a009("msg-x-1", "9000002", "IT:INPS01"))).await;
+        assert_eq!((s, r["code"].as_str()), (403, Some("ESP-7402")), "{r}");
+        // e-EFKA's key, but for another institution; and an invalid SED.
+        let efka = esspass_keys::files::load_signer(&pki.join("institutions/el-efka/signing.key")).unwrap();
+        let echain = esspass_keys::files::load_chain(&pki.join("institutions/el-efka/chain.pem")).unwrap();
+        let (s, _, r) = post(sign(&efka, &echain, &a009("msg-x-2", "9000002", "SI:ZZZS"))).await;
+        assert_eq!((s, r["code"].as_str()), (400, Some("ESP-7403")), "{r}");
+        let mut broken = a009("msg-x-3", "9000002", "IT:INPS01");
+        broken.envelope.sed_type = SedType::A003;
+        let (s, _, r) = post(sign(&efka, &echain, &broken)).await;
+        assert_eq!((s, r["code"].as_str()), (400, Some("ESP-7404")), "{r}");
+        assert!(it.state.issuer.store.inbox_of_case("9000002").await.unwrap().is_empty(), "nothing refused is kept");
+        let (s, _, r) = post("garbage".into()).await;
+        assert_eq!((s, r["code"].as_str(), r["receiver"].as_str()), (400, Some("ESP-7401"), Some("IT:INPS01")));
+        // A receiver outside the repository is refused when sending; nothing is queued.
+        let e = el_ap.send(&a009("msg-x-4", "9000003", "ES:INSS01"), now()).await.unwrap_err();
+        assert_eq!(e.code, esspass_core::ErrorCode::EessiReceiverUnknown);
+        assert!(el.state.issuer.store.outbox_state("msg-x-4").await.unwrap().is_none());
+        el.stop();
+        it.stop();
+    }
+}
