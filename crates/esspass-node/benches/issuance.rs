@@ -29,7 +29,7 @@ async fn run(db: &str, label: &str, n: usize, pki: &std::path::Path) {
     let t0 = Instant::now();
     status.ensure_list(now).await.unwrap();
     let first_publish = t0.elapsed();
-    let issuer = Issuer { store: store.clone(), status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret: Arc::new([7u8; 32]) };
+    let issuer = Issuer { store: store.clone(), status: status.clone(), signer, chain, cfg: cfg.clone(), eessi: None, dpop_secret: Arc::new([7u8; 32]) };
     let p = Person { person_id: "bench".into(), personal_number: "SI0000000001".into(), family_name: "Novak".into(), given_name: "Živa".into(), birth_date: "1985-04-12".into(), nationality: None, residence: None, birth_country: None, birth_place: None, created_at: now };
     let cov = CoverageRow { coverage_id: "c".into(), person_id: "bench".into(), kind: "health".into(), start_date: "2020-01-01".into(), end_date: None, created_at: now };
     store.insert_person_with_coverage(&p, &[cov]).await.unwrap();

@@ -140,6 +140,14 @@ impl AccessPoint {
 
     /// Validate, sign and queue a message to another institution; durable once this returns.
     pub async fn send(&self, message: &Message, now: i64) -> Result<String, ApiError> {
+        let row = self.prepare(message, now)?;
+        self.store.enqueue_outbox(&row).await?;
+        Ok(row.message_id)
+    }
+
+    /// The outbox row of a message (validated, routed, signed), for the caller to write in the
+    /// transaction of the business change that causes it.
+    pub fn prepare(&self, message: &Message, now: i64) -> Result<OutboxRow, ApiError> {
         let env = &message.envelope;
         if env.sender.to_string() != self.institution_id {
             return Err(ApiError::new(400, ErrorCode::BadRequest, format!("the envelope's sender is {}, not this institution ({})", env.sender, self.institution_id)));
@@ -160,9 +168,13 @@ impl AccessPoint {
         payload.insert("sbd".into(), json!(xml));
         payload.insert("iat".into(), json!(now));
         let jws = self.sign(MESSAGE_TYP, &payload)?;
-        let message_id = env.message_id.to_string();
-        self.store.enqueue_outbox(&OutboxRow { message_id: message_id.clone(), case_id: env.case_id.to_string(), receiver, receiver_url: url, body: jws, attempts: 0, created_at: now }).await?;
-        Ok(message_id)
+        Ok(OutboxRow { message_id: env.message_id.to_string(), case_id: env.case_id.to_string(), receiver, receiver_url: url, body: jws, attempts: 0, created_at: now })
+    }
+
+    /// The competent institution of `country` for `buc` as counterparty, today.
+    pub fn competent(&self, country: esspass_core::Country, buc: &str, now: i64) -> Option<String> {
+        let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+        self.repository.read().ok()?.competent(country, buc, BucRole::Counterparty, today).first().map(|e| e.institution_id.clone())
     }
 
     /// Deliver what is due; returns how many messages were delivered.
@@ -288,4 +300,102 @@ impl AccessPoint {
             Some(first) => Ok((200, first)),
         }
     }
+}
+
+/// The A009 a PDA1 issued under Art 12 sends to the host state's competent institution (LA_BUC_04),
+/// built from the decided application, the person's record and the PDA1's claims. `None` when the
+/// decision is not a posting under Art 12 or names no host state; an error when no institution of
+/// the host state takes part in LA_BUC_04 or the SED does not validate.
+pub fn a009_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &esspass_store::Person, claims: &Value, now: i64) -> Option<Result<OutboxRow, String>> {
+    use esspass_eessi::blocks::{Address, Article, Decision, Employer, EmployerIdentifier, IdentifierType, InstitutionRef, Period, Person, Pin, WorkPlace};
+    use esspass_eessi::sed::A009;
+    use esspass_eessi::{BucType, CaseId, CdmVersion, DocumentId, Envelope, MessageId, Sed, SedType};
+    let fin = app.final_decision.as_ref()?;
+    let article = fin.get("article").and_then(Value::as_str).unwrap_or_default();
+    let article = if article.contains("Art 12(1)") || article.contains("SSC.11(1)") {
+        Article::Art12_1
+    } else if article.contains("Art 12(2)") || article.contains("SSC.11(2)") {
+        Article::Art12_2
+    } else {
+        return None;
+    };
+    let country = |v: Option<&Value>| v.and_then(Value::as_str).and_then(esspass_core::Country::parse);
+    let date = |v: Option<&Value>| v.and_then(Value::as_str).and_then(Date::parse);
+    let legislation = country(claims.get("legislation_country"))?;
+    let addresses: Vec<&Value> = claims.pointer("/work_information/work_address").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let host = addresses.iter().filter_map(|a| country(a.get("country"))).find(|c| *c != legislation).or_else(|| country(claims.pointer("/work_information/no_fixed_place_of_work")).filter(|c| *c != legislation))?;
+    let run = || -> Result<OutboxRow, String> {
+        let receiver = ap.competent(host, "LA_BUC_04", now).ok_or_else(|| format!("no institution of {} takes part in LA_BUC_04 in the Institution Repository", host.iso()))?;
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        let employers: Vec<Employer> = claims
+            .get("employer")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.get("type").and_then(Value::as_str) == Some("01"))
+            .map(|e| Employer {
+                name: text(e.get("name")).unwrap_or_default(),
+                identifier: text(e.get("id")).map(|id| EmployerIdentifier { id_type: IdentifierType::Registration, id }).into_iter().collect(),
+                address: country(e.get("country")).map(|c| Address { address_type: None, street: None, building: None, town: None, postal_code: None, region: None, country: c }),
+            })
+            .collect();
+        let self_employment: Vec<Employer> = claims
+            .get("employer")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.get("type").and_then(Value::as_str) == Some("02"))
+            .map(|e| Employer { name: text(e.get("name")).unwrap_or_default(), identifier: vec![], address: country(e.get("country")).map(|c| Address { address_type: None, street: None, building: None, town: None, postal_code: None, region: None, country: c }) })
+            .collect();
+        let work_place: Vec<WorkPlace> = addresses
+            .iter()
+            .filter_map(|a| {
+                let c = country(a.get("country"))?;
+                Some(WorkPlace {
+                    country: c,
+                    name: text(a.get("company_name")),
+                    no_fixed_address: false,
+                    address: Some(Address { address_type: None, street: text(a.get("street_address")), building: text(a.get("house_number")), town: text(a.get("locality")), postal_code: text(a.get("postal_code")), region: text(a.get("region")), country: c }),
+                    home_base: text(a.get("flag_base_home")),
+                })
+            })
+            .collect();
+        let start = date(claims.get("starting_date")).ok_or("the PDA1 has no starting date")?;
+        let end = date(claims.get("ending_date"));
+        let inst_id = esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?;
+        let person = Person {
+            family_name: person.family_name.clone(),
+            forename: person.given_name.clone(),
+            family_name_at_birth: None,
+            forename_at_birth: None,
+            birth_date: Date::parse(&person.birth_date).ok_or("the person's birth date")?,
+            sex: None,
+            nationality: person.nationality.as_deref().and_then(esspass_core::Country::parse).into_iter().collect(),
+            pin: vec![Pin { country: legislation, identifier: person.personal_number.clone(), sector: None, institution: Some(InstitutionRef { id: inst_id.clone(), name: None }) }],
+            place_of_birth: None,
+            address: vec![],
+        };
+        let sed = A009 { person, employer: employers, self_employment, work_place, article, decision: Decision { legislation_country: legislation, period: Period { start_date: start, end_date: end }, for_duration_of_activity: false, is_change: false, previous_decision_date: None }, additional_information: None };
+        // One A009 per application: its ids derive from the application, so a second issuance of
+        // the same PDA1 queues nothing new (the outbox keeps a message id once).
+        let key = b64::encode(esspass_credential::sha256(format!("A009:{}:{}", ap.institution_id, app.application_id).as_bytes()));
+        let short: String = key.chars().filter(char::is_ascii_alphanumeric).take(20).collect();
+        let digits: String = esspass_credential::sha256(app.application_id.as_bytes()).iter().take(8).map(|b| char::from(b'0' + b % 10)).collect();
+        let message = Message {
+            envelope: Envelope {
+                sender: inst_id,
+                receiver: esspass_core::InstitutionId::parse(&receiver).ok_or("receiver id")?,
+                sed_type: SedType::A009,
+                cdm_version: CdmVersion::V4_2,
+                document_id: DocumentId::parse(&format!("A009-{short}")).ok_or("document id")?,
+                case_id: CaseId::parse(&digits).ok_or("case id")?,
+                buc_type: BucType::LaBuc04,
+                message_id: MessageId::parse(&format!("m-A009-{short}")).ok_or("message id")?,
+                created_at: time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            },
+            sed: Sed::A009(sed),
+        };
+        ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))
+    };
+    Some(run())
 }

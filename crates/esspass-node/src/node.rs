@@ -72,7 +72,8 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
         let clock = state.clock.clone();
         let every = e.deliver_every_seconds.max(1);
         let worker = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+            let period = std::time::Duration::from_secs(every);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 tick.tick().await;
                 ap.deliver_due(clock.now().unix_timestamp()).await;
@@ -113,9 +114,8 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
         }
     };
     let wallet_providers = crate::attestation::load_providers(&cfg.wallet_providers)?;
-    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret: Arc::new(dpop_secret) };
     let limiter = Arc::new(crate::limits::RateLimiter::new(cfg.limits.requests_per_minute));
-    let pid_sign_in = crate::authorize::pid::build(&cfg, issuer.store.clone(), clock.clone()).await?;
+    let pid_sign_in = crate::authorize::pid::build(&cfg, store.clone(), clock.clone()).await?;
     let eessi = match &cfg.eessi {
         None => None,
         Some(e) => {
@@ -124,9 +124,10 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
             let client = reqwest::Client::builder().tls_certs_merge(anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect::<Vec<_>>()).timeout(std::time::Duration::from_secs(10)).build().map_err(|x| x.to_string())?;
             let repository = crate::verifier::load_list(&e.repository, &chains, &client, clock.now().unix_timestamp()).await.map_err(|x| format!("eessi.repository: {x}"))?;
             let transport = Box::new(crate::eessi::HttpsTransport::new(&anchors)?);
-            Some(Arc::new(crate::eessi::AccessPoint::new(issuer.store.clone(), cfg.institution.id.to_string(), issuer.signer.clone(), issuer.chain.clone(), chains, repository, transport).map_err(|x| format!("eessi: {x}"))?))
+            Some(Arc::new(crate::eessi::AccessPoint::new(store.clone(), cfg.institution.id.to_string(), signer.clone(), chain.clone(), chains, repository, transport).map_err(|x| format!("eessi: {x}"))?))
         }
     };
+    let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret: Arc::new(dpop_secret), eessi: eessi.clone() };
     Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock, limiter, wallet_providers: Arc::new(wallet_providers), pid_sign_in, eessi })
 }
 

@@ -18,9 +18,12 @@ use esspass_node::node::RunningNode;
 use std::path::Path;
 use support::now;
 
+const BO: &str = "bo-eessi-test-key-0123456789";
+
 fn config(pki: &Path, slug: &str, id: &str, name: &str, country: &str, url: &str, db: &str) -> esspass_node::config::NodeConfig {
     let text = format!(
-        "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\nsecret_file = \"{slug}.secret\"\n\n[institution]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\nsigning_key = \"institutions/{slug}/signing.key\"\nchain = \"institutions/{slug}/chain.pem\"\ntls_key = \"institutions/{slug}/tls.key\"\ntls_chain = \"institutions/{slug}/tls-chain.pem\"\ncredential_types = [\"pda1\"]\n\n[status]\nlist_size = 65536\n\n[eessi]\ntrust_anchor = \"root/ca.pem\"\nrepository = \"trusted-lists/repository.jwt\"\ndeliver_every_seconds = 3600\n"
+        "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\nsecret_file = \"{slug}.secret\"\n\n[institution]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\nsigning_key = \"institutions/{slug}/signing.key\"\nchain = \"institutions/{slug}/chain.pem\"\ntls_key = \"institutions/{slug}/tls.key\"\ntls_chain = \"institutions/{slug}/tls-chain.pem\"\ncredential_types = [\"pda1\"]\n\n[status]\nlist_size = 65536\n\n[eessi]\ntrust_anchor = \"root/ca.pem\"\nrepository = \"trusted-lists/repository.jwt\"\ndeliver_every_seconds = 3600\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{bo}\"\n",
+        bo = esspass_store::hash_secret(BO)
     );
     std::fs::write(pki.join(format!("{slug}.toml")), text).unwrap();
     esspass_node::config::NodeConfig::load(&pki.join(format!("{slug}.toml"))).unwrap()
@@ -139,6 +142,61 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         let e = el_ap.send(&a009("msg-x-4", "9000003", "ES:INSS01"), now()).await.unwrap_err();
         assert_eq!(e.code, esspass_core::ErrorCode::EessiReceiverUnknown);
         assert!(el.state.issuer.store.outbox_state("msg-x-4").await.unwrap().is_none());
+        el.stop();
+        it.stop();
+    }
+}
+
+/// Issue 10's first integration: a PDA1 issued under Art 12(1) by e-EFKA writes the A009 for the
+/// host state's competent institution (INPS, found in the Institution Repository) in the same
+/// transaction as the credential; the worker delivers it and INPS holds Georgios's posting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pda1_under_article_12_notifies_the_host_state_with_a009() {
+    let (a, b) = (support::databases("esspass_ap9").await, support::databases("esspass_ap9").await);
+    for (el_db, it_db) in a.into_iter().zip(b) {
+        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
+        let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
+        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
+        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
+        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
+        let c = support::client(&root);
+        let api = |method: reqwest::Method, path: String, body: serde_json::Value| {
+            let c = c.clone();
+            let url = format!("{url}{path}");
+            async move {
+                let r = c.request(method, url).bearer_auth(BO).json(&body).send().await.unwrap();
+                let s = r.status().as_u16();
+                (s, r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (s, p) = api(reqwest::Method::POST, "/api/v1/persons".into(), serde_json::json!({"personal_number": "12038501234", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        assert_eq!(s, 201, "{p}");
+        let work = serde_json::json!({"work_address": [{"street_address": "Via Torino", "house_number": "40", "postal_code": "20123", "locality": "Milano", "country": "IT"}]});
+        let (s, app) = api(reqwest::Method::POST, "/api/v1/applications/a1".into(), serde_json::json!({"person_id": p["person_id"], "application": support::georgios_posting(12), "work_information": work})).await;
+        assert_eq!((s, app["state"].as_str()), (201, Some("determined")), "{app}");
+        let (s, offer) = api(reqwest::Method::POST, "/api/v1/credential-offers".into(), serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": app["application_id"]})).await;
+        assert_eq!(s, 201, "{offer}");
+        let wallet = esspass_wallet::Oid4vciClient::new(std::slice::from_ref(&root.der)).unwrap();
+        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+        let (dpop, holder) = (esspass_credential::EcdsaP256Signer::generate().unwrap(), esspass_credential::EcdsaP256Signer::generate().unwrap());
+        wallet.redeem(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap();
+        // Queued with the credential; delivered by the worker.
+        let ap = el.state.eessi.clone().unwrap();
+        assert_eq!(ap.deliver_due(now()).await, 1, "{el_db}");
+        let inbox = it.state.issuer.store.inbox_recent(10).await.unwrap();
+        assert_eq!(inbox.len(), 1);
+        let m = &inbox[0];
+        assert_eq!((m.sender.as_str(), m.sed_type.as_str()), ("EL:EFKA01", "A009"));
+        let sbd = serde_json::from_slice::<serde_json::Value>(&esspass_credential::b64::decode(m.body.split('.').nth(1).unwrap()).unwrap()).unwrap()["sbd"].as_str().unwrap().to_owned();
+        let msg = Message::decode(sbd.as_bytes(), &Default::default()).unwrap();
+        assert_eq!(msg.envelope.buc_type.to_string(), "LA_BUC_04");
+        let Sed::A009(a) = msg.sed else { panic!("not an A009") };
+        assert_eq!((a.person.family_name.as_str(), a.person.forename.as_str()), ("Papadopoulos", "Georgios"));
+        assert_eq!(a.decision.legislation_country.iso(), "GR");
+        assert_eq!(a.work_place[0].country.iso(), "IT");
+        assert_eq!(a.employer[0].identifier[0].id, "EL094019245");
+        // The issuance's audit record names the message.
         el.stop();
         it.stop();
     }

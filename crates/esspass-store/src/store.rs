@@ -565,7 +565,17 @@ impl Store {
     /// As [`Store::insert_credentials`], keeping each credential's business claims (`claims[i]` for
     /// `rows[i]`; missing ones are not kept) sealed under the node secret, for its paper version.
     pub async fn insert_issued(&self, rows: &[CredentialRow], claims: &[Value], audit: Option<&AuditEntry>) -> Result<()> {
+        self.insert_issued_notifying(rows, claims, audit, None).await
+    }
+
+    /// As [`Store::insert_issued`], and in the same transaction the EESSI message the issuance
+    /// causes (a PDA1's A009), queued in the outbox once by its message id: both or neither.
+    pub async fn insert_issued_notifying(&self, rows: &[CredentialRow], claims: &[Value], audit: Option<&AuditEntry>, outbox: Option<&OutboxRow>) -> Result<()> {
         let head_sql = self.head_sql();
+        let queued = match outbox {
+            Some(m) => Some((m, self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?)),
+            None => None,
+        };
         let mut sealed = Vec::with_capacity(rows.len());
         for i in 0..rows.len() {
             sealed.push(match claims.get(i) {
@@ -583,6 +593,11 @@ impl Store {
                     .execute(&mut *tx).await?;
                 sqlx::query("UPDATE status_entries SET credential_id = $1 WHERE list_id = $2 AND idx = $3")
                     .bind(&c.credential_id).bind(&c.list_id).bind(idx).execute(&mut *tx).await?;
+            }
+            if let Some((m, body)) = &queued {
+                sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (message_id) DO NOTHING")
+                    .bind(&m.message_id).bind(&m.case_id).bind(&m.receiver).bind(&m.receiver_url).bind(body).bind(m.created_at)
+                    .execute(&mut *tx).await?;
             }
             if let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);
@@ -1275,6 +1290,19 @@ impl Store {
             sqlx::query_scalar("SELECT receipt FROM eessi_inbox WHERE message_id = $1").bind(&m.message_id).fetch_optional(pool).await?
         });
         first.map(Some).ok_or_else(|| StoreError::Database("inbox row vanished".into()))
+    }
+
+    /// The latest messages received, newest first (bodies opened).
+    pub async fn inbox_recent(&self, limit: i64) -> Result<Vec<InboxRow>> {
+        let rows: Vec<(String, String, String, String, String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT message_id, sender, case_id, sed_type, body, receipt, received_at FROM eessi_inbox ORDER BY received_at DESC, message_id LIMIT $1").bind(limit).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(message_id, sender, case_id, sed_type, body, receipt, received_at)| {
+                let body = self.open_payload("eessi_message", &body)?.as_str().map(str::to_owned).ok_or_else(|| StoreError::Database("inbox body".into()))?;
+                Ok(InboxRow { message_id, sender, case_id, sed_type, body, receipt, received_at })
+            })
+            .collect()
     }
 
     /// The messages received in a case, oldest first (bodies opened).
