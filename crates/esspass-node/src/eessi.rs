@@ -302,6 +302,45 @@ impl AccessPoint {
     }
 }
 
+/// The stable ids of an application's LA_BUC_04 case: a short key for document and message ids,
+/// and the case id.
+fn ids_of(institution_id: &str, application_id: &str) -> (String, String) {
+    let key = b64::encode(esspass_credential::sha256(format!("A009:{institution_id}:{application_id}").as_bytes()));
+    let short: String = key.chars().filter(char::is_ascii_alphanumeric).take(20).collect();
+    let digits: String = esspass_credential::sha256(application_id.as_bytes()).iter().take(8).map(|b| char::from(b'0' + b % 10)).collect();
+    (short, digits)
+}
+
+/// The X008 a withdrawn (revoked) PDA1 sends: it invalidates the A009 its issuance sent, in the same
+/// case and to the same institution. `None` when no A009 was sent for the credential's application.
+pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, reason: Option<&str>, now: i64) -> Option<Result<OutboxRow, String>> {
+    use esspass_eessi::sed::{InvalidationReason, X008};
+    use esspass_eessi::blocks::DocumentRef;
+    use esspass_eessi::{BucType, CaseId, CdmVersion, DocumentId, Envelope, MessageId, Sed, SedType};
+    let application_id = cred.application_id.as_deref()?;
+    let (short, digits) = ids_of(&ap.institution_id, application_id);
+    let (receiver, _) = ap.store.outbox_receiver(&format!("m-A009-{short}")).await.ok().flatten()?;
+    let run = || -> Result<OutboxRow, String> {
+        let explanation = format!("The Portable Document A1 was withdrawn{}.", reason.map(|r| format!(": {}", r.chars().take(400).collect::<String>())).unwrap_or_default());
+        let message = Message {
+            envelope: Envelope {
+                sender: esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?,
+                receiver: esspass_core::InstitutionId::parse(&receiver).ok_or("receiver id")?,
+                sed_type: SedType::X008,
+                cdm_version: CdmVersion::V4_2,
+                document_id: DocumentId::parse(&format!("X008-{short}")).ok_or("document id")?,
+                case_id: CaseId::parse(&digits).ok_or("case id")?,
+                buc_type: BucType::LaBuc04,
+                message_id: MessageId::parse(&format!("m-X008-{short}")).ok_or("message id")?,
+                created_at: time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            },
+            sed: Sed::X008(X008 { invalidates: DocumentRef::new(SedType::A009, DocumentId::parse(&format!("A009-{short}")).ok_or("document id")?), reason: InvalidationReason::Other, explanation: Some(explanation) }),
+        };
+        ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))
+    };
+    Some(run())
+}
+
 /// The A009 a PDA1 issued under Art 12 sends to the host state's competent institution (LA_BUC_04),
 /// built from the decided application, the person's record and the PDA1's claims. `None` when the
 /// decision is not a posting under Art 12 or names no host state; an error when no institution of
@@ -378,9 +417,7 @@ pub fn a009_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &
         let sed = A009 { person, employer: employers, self_employment, work_place, article, decision: Decision { legislation_country: legislation, period: Period { start_date: start, end_date: end }, for_duration_of_activity: false, is_change: false, previous_decision_date: None }, additional_information: None };
         // One A009 per application: its ids derive from the application, so a second issuance of
         // the same PDA1 queues nothing new (the outbox keeps a message id once).
-        let key = b64::encode(esspass_credential::sha256(format!("A009:{}:{}", ap.institution_id, app.application_id).as_bytes()));
-        let short: String = key.chars().filter(char::is_ascii_alphanumeric).take(20).collect();
-        let digits: String = esspass_credential::sha256(app.application_id.as_bytes()).iter().take(8).map(|b| char::from(b'0' + b % 10)).collect();
+        let (short, digits) = ids_of(&ap.institution_id, &app.application_id);
         let message = Message {
             envelope: Envelope {
                 sender: inst_id,
@@ -398,4 +435,20 @@ pub fn a009_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &
         ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))
     };
     Some(run())
+}
+
+/// The EESSI message a credential status change causes, if any: the X008 of a revoked PDA1 whose
+/// issuance notified a host state. A message that cannot be made is logged; the change goes ahead.
+pub async fn notice_for_status_change(ap: Option<&AccessPoint>, cred: &esspass_store::CredentialRow, state: esspass_store::CredentialState, reason: Option<&str>, now: i64) -> Option<OutboxRow> {
+    if state != esspass_store::CredentialState::Revoked || cred.vct != esspass_core::CredentialType::Pda1.vct() {
+        return None;
+    }
+    match x008_for(ap?, cred, reason, now).await? {
+        Ok(row) => Some(row),
+        Err(_) => {
+            // The reason may quote the SED's content: not logged.
+            tracing::warn!(target: "esspass::eessi", "X008 not sent");
+            None
+        }
+    }
 }

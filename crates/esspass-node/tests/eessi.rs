@@ -196,7 +196,18 @@ async fn a_pda1_under_article_12_notifies_the_host_state_with_a009() {
         assert_eq!(a.decision.legislation_country.iso(), "GR");
         assert_eq!(a.work_place[0].country.iso(), "IT");
         assert_eq!(a.employer[0].identifier[0].id, "EL094019245");
-        // The issuance's audit record names the message.
+        // Withdrawn: the X008 invalidating that A009 goes in the same transaction as the revocation.
+        let creds = c.get(format!("{url}/api/v1/persons/{}/credentials", p["person_id"].as_str().unwrap())).bearer_auth(BO).send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+        let cred = creds[0]["credential_id"].as_str().unwrap().to_owned();
+        let (s, v) = api(reqwest::Method::POST, format!("/api/v1/credentials/{cred}/revoke"), serde_json::json!({"reason": "the posting was cancelled"})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(ap.deliver_due(now()).await, 1);
+        let case = it.state.issuer.store.inbox_of_case(&m.case_id).await.unwrap();
+        assert_eq!(case.iter().map(|r| r.sed_type.as_str()).collect::<Vec<_>>(), ["A009", "X008"], "{el_db}");
+        let sbd = serde_json::from_slice::<serde_json::Value>(&esspass_credential::b64::decode(case[1].body.split('.').nth(1).unwrap()).unwrap()).unwrap()["sbd"].as_str().unwrap().to_owned();
+        let Sed::X008(x) = Message::decode(sbd.as_bytes(), &Default::default()).unwrap().sed else { panic!("not an X008") };
+        assert_eq!(x.invalidates.id.to_string(), msg.envelope.document_id.to_string());
+        assert!(x.explanation.unwrap().contains("the posting was cancelled"));
         el.stop();
         it.stop();
     }

@@ -662,7 +662,17 @@ impl Store {
 
     /// As [`Store::set_credential_state`], with the audit record written in the same transaction.
     pub async fn set_credential_state_audited(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&AuditEntry>) -> Result<CredentialRow> {
+        self.set_credential_state_notifying(credential_id, state, reason, now, audit, None).await
+    }
+
+    /// As [`Store::set_credential_state_audited`], and in the same transaction the EESSI message
+    /// the change causes (a withdrawn PDA1's X008), queued once by its message id.
+    pub async fn set_credential_state_notifying(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&AuditEntry>, outbox: Option<&OutboxRow>) -> Result<CredentialRow> {
         let head_sql = self.head_sql();
+        let queued = match outbox {
+            Some(m) => Some((m, self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?)),
+            None => None,
+        };
         for _ in 0..RETRIES {
             let cred = self.credential(credential_id).await?.ok_or_else(|| StoreError::NotFound(format!("credential {credential_id}")))?;
             if cred.state == CredentialState::Revoked {
@@ -684,6 +694,11 @@ impl Store {
                     false
                 };
                 if changed {
+                    if let Some((m, body)) = &queued {
+                        sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (message_id) DO NOTHING")
+                            .bind(&m.message_id).bind(&m.case_id).bind(&m.receiver).bind(&m.receiver_url).bind(body).bind(m.created_at)
+                            .execute(&mut *tx).await?;
+                    }
                     if let Some(e) = audit {
                         audit_in_tx!(tx, head_sql, e);
                     }
@@ -1265,6 +1280,13 @@ impl Store {
             };
         });
         Ok(())
+    }
+
+    /// The receiver and case of an outgoing message.
+    pub async fn outbox_receiver(&self, message_id: &str) -> Result<Option<(String, String)>> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_as("SELECT receiver, case_id FROM eessi_outbox WHERE message_id = $1").bind(message_id).fetch_optional(pool).await?)
+        })
     }
 
     /// The delivery state of an outgoing message: state, attempts, last error, receipt.
