@@ -291,14 +291,91 @@ impl AccessPoint {
         }
         let receipt = self.receipt(&message_id, &text, Some(&signer), None, now)?;
         let row = InboxRow { message_id: message_id.clone(), sender: signer, case_id: env.case_id.to_string(), sed_type: env.sed_type.to_string(), body: text.clone(), receipt: receipt.clone(), received_at: now };
-        match self.store.inbox_insert(&row).await? {
+        let posting = match &message.sed {
+            esspass_eessi::Sed::A009(a) => Some(self.posting_of(&row, a, now).await?),
+            _ => None,
+        };
+        match self.store.inbox_insert_with(&row, posting.as_ref()).await? {
             None => {
-                self.store.append_audit(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", &json!({"message_id": row.message_id, "sed": row.sed_type})).await?;
+                let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons}))});
+                self.store.append_audit(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", &details).await?;
                 Ok((200, receipt))
             }
             // The same message again (a retry whose receipt was lost): the first receipt.
             Some(first) => Ok((200, first)),
         }
+    }
+}
+
+impl AccessPoint {
+    /// An incoming A009 as a posting: registered automatically unless a check fires — the period
+    /// is open-ended or longer than 24 months, starts more than a year ahead, overlaps a posting
+    /// already notified for the person, names this institution's own state as the legislation
+    /// state, has no work place in this state, or comes from an institution the repository does not
+    /// list as case owner of LA_BUC_04 — then it waits for a case worker with the reasons.
+    async fn posting_of(&self, row: &InboxRow, a: &esspass_eessi::sed::A009, now: i64) -> Result<esspass_store::PostingRow, ApiError> {
+        let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+        let (own_country, sender_country, sender_competent) = {
+            let repo = self.repository.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?;
+            let own = repo.institution(&self.institution_id).map(|e| e.country);
+            let sender = repo.institution(&row.sender);
+            (own, sender.map(|e| e.country), sender.is_some_and(|e| e.handles("LA_BUC_04", BucRole::CaseOwner, today)))
+        };
+        let legislation = a.decision.legislation_country;
+        let period = &a.decision.period;
+        // The person is known by the sending state's PIN (the one its institutions use every time).
+        let pin = a.person.pin.iter().find(|p| Some(p.country) == sender_country).or_else(|| a.person.pin.first());
+        let key_source = match pin {
+            Some(p) => format!("pin:{}:{}", p.country.iso(), p.identifier.trim()),
+            None => format!("person:{}|{}|{}", crate::authorize::matching::fold_name(&a.person.family_name), crate::authorize::matching::fold_name(&a.person.forename), a.person.birth_date),
+        };
+        let person_key = self.store.keyed(&key_source)?;
+        let mut reasons = Vec::new();
+        match period.end_date {
+            None => reasons.push("open_ended: the posting has no end date".to_owned()),
+            Some(end) if period.start_date.add_months(24).is_some_and(|limit| end >= limit) => reasons.push(format!("over_24_months: {} to {end} is longer than 24 months (Art 12)", period.start_date)),
+            Some(_) => {}
+        }
+        if today.add_months(12).is_some_and(|limit| period.start_date > limit) {
+            reasons.push(format!("start_over_a_year_ahead: the posting starts on {}", period.start_date));
+        }
+        if Some(legislation) == own_country {
+            reasons.push(format!("own_state_as_legislation: the A009 names {} (this institution's state) as the legislation state", legislation.iso()));
+        }
+        if let Some(own) = own_country
+            && !a.work_place.is_empty()
+            && !a.work_place.iter().any(|w| w.country == own)
+        {
+            reasons.push(format!("not_host: no work place in {}", own.iso()));
+        }
+        if !sender_competent {
+            reasons.push(format!("sender_not_competent: {} is not listed as case owner of LA_BUC_04", row.sender));
+        }
+        let overlaps = |start: &str, end: Option<&str>| {
+            let (Some(s), e) = (Date::parse(start), end.and_then(Date::parse)) else { return false };
+            let ends_after_start = e.is_none_or(|e| e >= period.start_date);
+            let starts_before_end = period.end_date.is_none_or(|pe| s <= pe);
+            ends_after_start && starts_before_end
+        };
+        for other in self.store.postings_of(&person_key).await? {
+            if other.message_id != row.message_id && overlaps(&other.start_date, other.end_date.as_deref()) {
+                reasons.push(format!("overlap: overlaps the posting of case {} notified by {}", other.case_id, other.sender));
+            }
+        }
+        Ok(esspass_store::PostingRow {
+            message_id: row.message_id.clone(),
+            sender: row.sender.clone(),
+            case_id: row.case_id.clone(),
+            person_key,
+            legislation: legislation.iso().to_owned(),
+            start_date: period.start_date.to_string(),
+            end_date: period.end_date.map(|d| d.to_string()),
+            state: if reasons.is_empty() { "registered" } else { "review" }.into(),
+            reasons,
+            received_at: now,
+            decided_by: None,
+            decided_at: None,
+        })
     }
 }
 

@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/applications/{id}/contest", post(contest_application))
         .route("/api/v1/tasks", get(tasks))
         .route("/api/v1/sign-in-reviews", get(sign_in_reviews))
+        .route("/api/v1/eessi/postings", get(eessi_postings))
         .route("/api/v1/sign-in-reviews/{id}/close", post(close_sign_in_review))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
@@ -839,6 +840,38 @@ async fn sign_in_reviews(State(s): State<AppState>, h: HeaderMap) -> Response {
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PostingQuery {
+    /// `review` (default: waiting for a case worker) or `registered`.
+    #[serde(default = "review")]
+    state: String,
+}
+
+fn review() -> String {
+    "review".into()
+}
+
+#[utoipa::path(get, path = "/api/v1/eessi/postings", tag = "case work", params(PostingQuery),
+    responses((status = 200, description = "postings other institutions notified (A009), with the reasons a case worker must look at them", body = Vec<esspass_store::PostingRow>), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn eessi_postings(State(s): State<AppState>, h: HeaderMap, q: Result<Query<PostingQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker, ApiRole::Auditor])?;
+        let Query(q) = q.map_err(|e| ApiError::new(400, ErrorCode::BadRequest, e.body_text()))?;
+        if s.eessi.is_none() {
+            return Err(ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"));
+        }
+        if q.state != "review" && q.state != "registered" {
+            return Err(ApiError::new(400, ErrorCode::BadRequest, "state is review or registered"));
+        }
+        let rows = s.issuer.store.postings_in(&q.state).await?;
+        let cases: Vec<&str> = rows.iter().map(|r| r.case_id.as_str()).collect();
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_eessi_postings", "eessi postings", "case work", &json!({"state": q.state, "cases": cases})).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &rows))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
 /// What a case worker records when closing a sign-in review.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -870,7 +903,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, openapi),
+    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -87,8 +87,32 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         assert_eq!(received.sed, msg.sed, "the SED arrives as sent");
         // Nothing more to deliver.
         assert_eq!(el_ap.deliver_due(now() + 7200).await, 0);
-
         let client = support::client(&root);
+        // Registered at once: 12 months, GR legislation, work in Italy, sender competent.
+        let registered = it.state.issuer.store.postings_in("registered").await.unwrap();
+        assert_eq!(registered.len(), 1, "{:?}", it.state.issuer.store.postings_in("review").await.unwrap());
+        // The same person again: overlapping, open-ended, naming Italy's own legislation for work in
+        // France — a task for a case worker with every reason.
+        let mut second = a009("msg-a009-2", "9000004", "IT:INPS01");
+        if let Sed::A009(a) = &mut second.sed {
+            a.decision.period.start_date = seds::d("2026-06-01");
+            a.decision.period.end_date = None;
+            a.decision.legislation_country = seds::c("IT");
+            a.decision.for_duration_of_activity = true;
+            a.work_place = vec![seds::work_place("FR")];
+        }
+        el_ap.send(&second, now()).await.unwrap();
+        assert_eq!(el_ap.deliver_due(now() + 7200).await, 1);
+        let review = it.state.issuer.store.postings_in("review").await.unwrap();
+        assert_eq!(review.len(), 1);
+        let reasons = review[0].reasons.join(" | ");
+        for want in ["open_ended", "own_state_as_legislation", "not_host", "overlap"] {
+            assert!(reasons.contains(want), "{want} in {reasons}");
+        }
+        assert_eq!(review[0].person_key, registered[0].person_key, "the person is found again by the keyed PIN");
+        let resp = client.get(format!("{it_url}/api/v1/eessi/postings")).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "the queue needs a case worker's key");
+
         let post = |body: String| {
             let client = client.clone();
             let url = format!("{it_url}/eessi/messages");

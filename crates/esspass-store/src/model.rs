@@ -214,3 +214,23 @@ pub struct InboxRow {
     pub receipt: String,
     pub received_at: i64,
 }
+
+/// A posting another institution notified (A009), registered or waiting for a case worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PostingRow {
+    pub message_id: String,
+    pub sender: String,
+    pub case_id: String,
+    /// Keyed hash of the person's PIN (country and identifier).
+    pub person_key: String,
+    pub legislation: String,
+    pub start_date: String,
+    pub end_date: Option<String>,
+    /// `registered` or `review`.
+    pub state: String,
+    /// Why a case worker must look at it (codes and plain words).
+    pub reasons: Vec<String>,
+    pub received_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+}

@@ -3,7 +3,7 @@
 //! body for the SQLite and the PostgreSQL pool.
 
 use crate::audit::AuditRecord;
-use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, InboxRow, OutboxRow, Person, SignInReviewRow, StatusListRow, VerificationRow};
+use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, InboxRow, OutboxRow, Person, PostingRow, SignInReviewRow, StatusListRow, VerificationRow};
 use crate::{Result, StoreError};
 use serde_json::Value;
 use sqlx::Row;
@@ -1299,11 +1299,26 @@ impl Store {
     /// Keep an accepted incoming message once. Returns `None` when it was new, or the receipt
     /// answered the first time when the message id is already in the inbox (a duplicate).
     pub async fn inbox_insert(&self, m: &InboxRow) -> Result<Option<String>> {
+        self.inbox_insert_with(m, None).await
+    }
+
+    /// As [`Store::inbox_insert`], with the posting the message notifies (an A009) in the same
+    /// transaction: both or neither.
+    pub async fn inbox_insert_with(&self, m: &InboxRow, posting: Option<&PostingRow>) -> Result<Option<String>> {
         let body = self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?;
         let inserted = on_pool!(self, pool => {
-            sqlx::query("INSERT INTO eessi_inbox (message_id, sender, case_id, sed_type, body, receipt, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING")
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("INSERT INTO eessi_inbox (message_id, sender, case_id, sed_type, body, receipt, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING")
                 .bind(&m.message_id).bind(&m.sender).bind(&m.case_id).bind(&m.sed_type).bind(&body).bind(&m.receipt).bind(m.received_at)
-                .execute(pool).await?.rows_affected()
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 1 && let Some(p) = posting {
+                sqlx::query("INSERT INTO eessi_postings (message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&p.message_id).bind(&p.sender).bind(&p.case_id).bind(&p.person_key).bind(&p.legislation).bind(&p.start_date).bind(&p.end_date).bind(&p.state)
+                    .bind(serde_json::to_string(&p.reasons).unwrap_or_default()).bind(p.received_at)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n
         });
         if inserted == 1 {
             return Ok(None);
@@ -1312,6 +1327,44 @@ impl Store {
             sqlx::query_scalar("SELECT receipt FROM eessi_inbox WHERE message_id = $1").bind(&m.message_id).fetch_optional(pool).await?
         });
         first.map(Some).ok_or_else(|| StoreError::Database("inbox row vanished".into()))
+    }
+
+    /// The postings notified for a person (by the keyed hash of the PIN).
+    pub async fn postings_of(&self, person_key: &str) -> Result<Vec<PostingRow>> {
+        self.postings_where("person_key", person_key).await
+    }
+
+    /// The postings in a state (`review`: the case workers' queue).
+    pub async fn postings_in(&self, state: &str) -> Result<Vec<PostingRow>> {
+        self.postings_where("state", state).await
+    }
+
+    async fn postings_where(&self, column: &str, value: &str) -> Result<Vec<PostingRow>> {
+        type Row = (String, String, String, String, String, String, Option<String>, String, String, i64, Option<String>, Option<i64>);
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            if column == "state" {
+                sqlx::query_as("SELECT message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at, decided_by, decided_at FROM eessi_postings WHERE state = $1 ORDER BY received_at, message_id").bind(value).fetch_all(pool).await?
+            } else {
+                sqlx::query_as("SELECT message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at, decided_by, decided_at FROM eessi_postings WHERE person_key = $1 ORDER BY received_at, message_id").bind(value).fetch_all(pool).await?
+            }
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at, decided_by, decided_at)| PostingRow {
+                message_id,
+                sender,
+                case_id,
+                person_key,
+                legislation,
+                start_date,
+                end_date,
+                state,
+                reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                received_at,
+                decided_by,
+                decided_at,
+            })
+            .collect())
     }
 
     /// The latest messages received, newest first (bodies opened).
