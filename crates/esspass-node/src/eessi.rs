@@ -65,7 +65,22 @@ impl HttpsTransport {
 impl Transport for HttpsTransport {
     fn post<'a>(&'a self, url: &'a str, message: &'a str) -> Posted<'a> {
         Box::pin(async move {
-            let r = self.client.post(url).header("Content-Type", "application/jwt").body(message.to_owned()).send().await.map_err(|e| format!("POST {url}: {e}"))?;
+            let send = || self.client.post(url).header("Content-Type", "application/jwt").body(message.to_owned()).send();
+            // A pooled connection the other side has just closed fails before anything is sent:
+            // one immediate retry on a fresh connection (the message id makes it harmless anyway).
+            let r = match send().await {
+                Ok(r) => r,
+                Err(_) => send().await.map_err(|e| {
+                    // The cause (refused, timed out, TLS) is what an operator needs.
+                    let mut text = format!("POST {url}: {e}");
+                    let mut cause = std::error::Error::source(&e);
+                    while let Some(c) = cause {
+                        text.push_str(&format!(": {c}"));
+                        cause = c.source();
+                    }
+                    text
+                })?,
+            };
             let status = r.status().as_u16();
             let text = r.text().await.map_err(|e| format!("POST {url}: {e}"))?;
             Ok((status, text))
@@ -177,38 +192,51 @@ impl AccessPoint {
         self.repository.read().ok()?.competent(country, buc, BucRole::Counterparty, today).first().map(|e| e.institution_id.clone())
     }
 
-    /// Deliver what is due; returns how many messages were delivered.
-    pub async fn deliver_due(&self, now: i64) -> usize {
-        let rows = match self.store.claim_outbox(now, LEASE, 32).await {
+    /// Deliver what is due; returns how many messages were delivered. A claimed batch holds at
+    /// most one message per case (the oldest pending), so its messages are posted concurrently
+    /// without breaking any case's order.
+    pub async fn deliver_due(self: &Arc<Self>, now: i64) -> usize {
+        let rows = match self.store.claim_outbox(now, LEASE, 64).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(target: "esspass::eessi", error = %e, "outbox claim failed");
                 return 0;
             }
         };
-        let mut delivered = 0;
+        let mut tasks = tokio::task::JoinSet::new();
         for row in rows {
-            let outcome = match self.transport.post(&row.receiver_url, &row.body).await {
-                Err(e) => Err((e, None)),
-                Ok((status, body)) => match self.check_receipt(&body, &row, now) {
-                    Ok(r) if r.outcome == "accepted" && (200..300).contains(&status) => Ok(body),
-                    Ok(r) => Err((format!("refused by {}: {} {}", row.receiver, r.code.unwrap_or_default(), r.problems.join("; ")), Some(body))),
-                    Err(e) => Err((format!("HTTP {status}: {e}"), None)),
-                },
-            };
-            let stored = match outcome {
-                Ok(receipt) => {
-                    delivered += 1;
-                    self.store.outbox_delivered(&row.message_id, &receipt, now).await
-                }
-                // A signed refusal is final: sending the same message again cannot succeed.
-                Err((e, Some(receipt))) => self.store.outbox_retry(&row.message_id, &e, None, Some(&receipt)).await,
-                Err((e, None)) if row.attempts + 1 >= MAX_ATTEMPTS => self.store.outbox_retry(&row.message_id, &e, None, None).await,
-                Err((e, None)) => self.store.outbox_retry(&row.message_id, &e, Some(next_attempt(now, row.attempts)), None).await,
-            };
-            if let Err(e) = stored {
-                tracing::warn!(target: "esspass::eessi", error = %e, "outbox update failed; the lease expires and the message is tried again");
+            let me = self.clone();
+            tasks.spawn(async move { me.deliver_one(row, now).await });
+        }
+        let mut delivered = 0;
+        while let Some(done) = tasks.join_next().await {
+            if matches!(done, Ok(true)) {
+                delivered += 1;
             }
+        }
+        delivered
+    }
+
+    async fn deliver_one(&self, row: OutboxRow, now: i64) -> bool {
+        let outcome = match self.transport.post(&row.receiver_url, &row.body).await {
+            Err(e) => Err((e, None)),
+            Ok((status, body)) => match self.check_receipt(&body, &row, now) {
+                Ok(r) if r.outcome == "accepted" && (200..300).contains(&status) => Ok(body),
+                Ok(r) => Err((format!("refused by {}: {} {}", row.receiver, r.code.unwrap_or_default(), r.problems.join("; ")), Some(body))),
+                Err(e) => Err((format!("HTTP {status}: {e}"), None)),
+            },
+        };
+        let delivered = outcome.is_ok();
+        let stored = match outcome {
+            Ok(receipt) => self.store.outbox_delivered(&row.message_id, &receipt, now).await,
+            // A signed refusal is final: sending the same message again cannot succeed.
+            Err((e, Some(receipt))) => self.store.outbox_retry(&row.message_id, &e, None, Some(&receipt)).await,
+            Err((e, None)) if row.attempts + 1 >= MAX_ATTEMPTS => self.store.outbox_retry(&row.message_id, &e, None, None).await,
+            Err((e, None)) => self.store.outbox_retry(&row.message_id, &e, Some(next_attempt(now, row.attempts)), None).await,
+        };
+        if let Err(e) = stored {
+            tracing::warn!(target: "esspass::eessi", error = %e, "outbox update failed; the lease expires and the message is tried again");
+            return false;
         }
         delivered
     }
@@ -295,12 +323,10 @@ impl AccessPoint {
             esspass_eessi::Sed::A009(a) => Some(self.posting_of(&row, a, now).await?),
             _ => None,
         };
-        match self.store.inbox_insert_with(&row, posting.as_ref()).await? {
-            None => {
-                let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons}))});
-                self.store.append_audit(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", &details).await?;
-                Ok((200, receipt))
-            }
+        let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons}))});
+        let audit = esspass_store::AuditEntry::new(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", details);
+        match self.store.inbox_insert_with(&row, posting.as_ref(), Some(&audit)).await? {
+            None => Ok((200, receipt)),
             // The same message again (a retry whose receipt was lost): the first receipt.
             Some(first) => Ok((200, first)),
         }
@@ -357,10 +383,10 @@ impl AccessPoint {
             let starts_before_end = period.end_date.is_none_or(|pe| s <= pe);
             ends_after_start && starts_before_end
         };
-        for other in self.store.postings_of(&person_key).await? {
-            if other.message_id != row.message_id && overlaps(&other.start_date, other.end_date.as_deref()) {
-                reasons.push(format!("overlap: overlaps the posting of case {} notified by {}", other.case_id, other.sender));
-            }
+        let overlapping: Vec<esspass_store::PostingRow> = self.store.postings_of(&person_key).await?.into_iter().filter(|o| o.message_id != row.message_id && overlaps(&o.start_date, o.end_date.as_deref())).collect();
+        if let Some(first) = overlapping.first() {
+            let more = if overlapping.len() > 1 { format!(" and {} more", overlapping.len() - 1) } else { String::new() };
+            reasons.push(format!("overlap: overlaps the posting of case {} notified by {}{more}", first.case_id, first.sender));
         }
         Ok(esspass_store::PostingRow {
             message_id: row.message_id.clone(),

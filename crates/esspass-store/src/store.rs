@@ -1299,13 +1299,14 @@ impl Store {
     /// Keep an accepted incoming message once. Returns `None` when it was new, or the receipt
     /// answered the first time when the message id is already in the inbox (a duplicate).
     pub async fn inbox_insert(&self, m: &InboxRow) -> Result<Option<String>> {
-        self.inbox_insert_with(m, None).await
+        self.inbox_insert_with(m, None, None).await
     }
 
-    /// As [`Store::inbox_insert`], with the posting the message notifies (an A009) in the same
-    /// transaction: both or neither.
-    pub async fn inbox_insert_with(&self, m: &InboxRow, posting: Option<&PostingRow>) -> Result<Option<String>> {
+    /// As [`Store::inbox_insert`], with the posting the message notifies (an A009) and the audit
+    /// record of its receipt in the same transaction: all or nothing (nothing new for a duplicate).
+    pub async fn inbox_insert_with(&self, m: &InboxRow, posting: Option<&PostingRow>, audit: Option<&AuditEntry>) -> Result<Option<String>> {
         let body = self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?;
+        let head_sql = self.head_sql();
         let inserted = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let n = sqlx::query("INSERT INTO eessi_inbox (message_id, sender, case_id, sed_type, body, receipt, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING")
@@ -1316,6 +1317,9 @@ impl Store {
                     .bind(&p.message_id).bind(&p.sender).bind(&p.case_id).bind(&p.person_key).bind(&p.legislation).bind(&p.start_date).bind(&p.end_date).bind(&p.state)
                     .bind(serde_json::to_string(&p.reasons).unwrap_or_default()).bind(p.received_at)
                     .execute(&mut *tx).await?;
+            }
+            if n == 1 && let Some(e) = audit {
+                audit_in_tx!(tx, head_sql, e);
             }
             tx.commit().await?;
             n
