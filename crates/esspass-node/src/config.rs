@@ -128,6 +128,13 @@ pub struct EessiConfig {
     /// Seconds between two runs of the outbox worker.
     #[serde(default = "default_eessi_interval")]
     pub deliver_every_seconds: u64,
+    /// Read the repository again after this many seconds.
+    #[serde(default = "default_repository_refresh")]
+    pub refresh_seconds: i64,
+}
+
+fn default_repository_refresh() -> i64 {
+    300
 }
 
 fn default_eessi_interval() -> u64 {

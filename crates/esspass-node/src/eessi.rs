@@ -115,6 +115,9 @@ pub struct AccessPoint {
     pub repository: RwLock<TrustedList>,
     transport: Box<dyn Transport>,
     options: DecodeOptions,
+    /// Where the repository is read again from (a file or an https URL), and how often.
+    source: Option<(String, reqwest::Client, i64)>,
+    refreshed: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for AccessPoint {
@@ -143,7 +146,42 @@ impl AccessPoint {
         if repository.institution(&institution_id).is_none() {
             return Err(format!("{institution_id} is not in the Institution Repository"));
         }
-        Ok(Self { store, institution_id, signer, chain, chains, repository: RwLock::new(repository), transport, options: DecodeOptions::default() })
+        Ok(Self { store, institution_id, signer, chain, chains, repository: RwLock::new(repository), transport, options: DecodeOptions::default(), source: None, refreshed: std::sync::atomic::AtomicI64::new(0) })
+    }
+
+    /// Read the repository again from `source` every `every` seconds ([`AccessPoint::refresh_repository`]).
+    pub fn refreshing(mut self, source: String, client: reqwest::Client, every: i64, now: i64) -> Self {
+        self.source = Some((source, client, every.max(10)));
+        self.refreshed = std::sync::atomic::AtomicI64::new(now);
+        self
+    }
+
+    /// Once the refresh period has passed: a newer Institution Repository (same series, higher
+    /// sequence) replaces the one in use — new access points and certificates are used at once; an
+    /// older one (rollback), one that does not verify or an unreachable source leave it.
+    pub async fn refresh_repository(&self, now: i64) {
+        use std::sync::atomic::Ordering;
+        let Some((src, client, every)) = &self.source else { return };
+        if now - self.refreshed.load(Ordering::Relaxed) < *every {
+            return;
+        }
+        self.refreshed.store(now, Ordering::Relaxed);
+        let fresh = match crate::verifier::load_list(src, &self.chains, client, now).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(target: "esspass::eessi", error = %e, "Institution Repository not refreshed; the one in use stays");
+                return;
+            }
+        };
+        let Ok(mut current) = self.repository.write() else { return };
+        if fresh.series() != current.series() || fresh.sequence <= current.sequence || fresh.institution(&self.institution_id).is_none() {
+            if fresh.sequence < current.sequence {
+                tracing::warn!(target: "esspass::eessi", "Institution Repository refused: an older sequence (rollback)");
+            }
+            return;
+        }
+        *current = fresh;
+        tracing::info!(target: "esspass::eessi", "Institution Repository replaced by a newer one");
     }
 
     fn sign(&self, typ: &str, payload: &Map<String, Value>) -> Result<String, ApiError> {

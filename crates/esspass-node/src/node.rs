@@ -76,7 +76,9 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 tick.tick().await;
-                ap.deliver_due(clock.now().unix_timestamp()).await;
+                let now = clock.now().unix_timestamp();
+                ap.refresh_repository(now).await;
+                ap.deliver_due(now).await;
             }
         });
         let republisher_and_worker = tokio::spawn(async move {
@@ -124,7 +126,8 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
             let client = reqwest::Client::builder().tls_certs_merge(anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect::<Vec<_>>()).timeout(std::time::Duration::from_secs(10)).build().map_err(|x| x.to_string())?;
             let repository = crate::verifier::load_list(&e.repository, &chains, &client, clock.now().unix_timestamp()).await.map_err(|x| format!("eessi.repository: {x}"))?;
             let transport = Box::new(crate::eessi::HttpsTransport::new(&anchors)?);
-            Some(Arc::new(crate::eessi::AccessPoint::new(store.clone(), cfg.institution.id.to_string(), signer.clone(), chain.clone(), chains, repository, transport).map_err(|x| format!("eessi: {x}"))?))
+            let ap = crate::eessi::AccessPoint::new(store.clone(), cfg.institution.id.to_string(), signer.clone(), chain.clone(), chains, repository, transport).map_err(|x| format!("eessi: {x}"))?;
+            Some(Arc::new(ap.refreshing(e.repository.clone(), client, e.refresh_seconds, clock.now().unix_timestamp())))
         }
     };
     let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret: Arc::new(dpop_secret), eessi: eessi.clone() };

@@ -162,6 +162,19 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         assert!(it.state.issuer.store.inbox_of_case("9000002").await.unwrap().is_empty(), "nothing refused is kept");
         let (s, _, r) = post("garbage".into()).await;
         assert_eq!((s, r["code"].as_str(), r["receiver"].as_str()), (400, Some("ESP-7401"), Some("IT:INPS01")));
+        // A newer Institution Repository (ZZZS moved) is read after the refresh period; an older
+        // one put back (rollback) is not.
+        let before = el_ap.repository.read().unwrap().sequence;
+        let older = std::fs::read_to_string(pki.join("trusted-lists/repository.jwt")).unwrap();
+        esspass_keys::pki::reissue_institution(&pki, "si-zzzs", "https://127.0.0.1:9442", time::OffsetDateTime::now_utc()).unwrap();
+        el_ap.refresh_repository(now() + 10).await;
+        assert_eq!(el_ap.repository.read().unwrap().sequence, before, "not due yet");
+        el_ap.refresh_repository(now() + 400).await;
+        assert_eq!(el_ap.repository.read().unwrap().sequence, before + 1);
+        assert_eq!(el_ap.repository.read().unwrap().institution("SI:ZZZS").unwrap().access_point, "https://127.0.0.1:9442");
+        std::fs::write(pki.join("trusted-lists/repository.jwt"), older).unwrap();
+        el_ap.refresh_repository(now() + 800).await;
+        assert_eq!(el_ap.repository.read().unwrap().sequence, before + 1, "a rollback is refused");
         // A receiver outside the repository is refused when sending; nothing is queued.
         let e = el_ap.send(&a009("msg-x-4", "9000003", "ES:INSS01"), now()).await.unwrap_err();
         assert_eq!(e.code, esspass_core::ErrorCode::EessiReceiverUnknown);
