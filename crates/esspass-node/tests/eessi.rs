@@ -160,6 +160,9 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         let (s, _, r) = post(sign(&efka, &echain, &broken)).await;
         assert_eq!((s, r["code"].as_str()), (400, Some("ESP-7404")), "{r}");
         assert!(it.state.issuer.store.inbox_of_case("9000002").await.unwrap().is_empty(), "nothing refused is kept");
+        // A 10 MB body is refused before it is read.
+        let big = client.post(format!("{it_url}/eessi/messages")).body(vec![b'a'; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
+        assert!(big.as_ref().map_or(true, |s| *s == 413), "{big:?}");
         let (s, _, r) = post("garbage".into()).await;
         assert_eq!((s, r["code"].as_str(), r["receiver"].as_str()), (400, Some("ESP-7401"), Some("IT:INPS01")));
         // A newer Institution Repository (ZZZS moved) is read after the refresh period; an older

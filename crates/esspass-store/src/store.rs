@@ -54,6 +54,17 @@ macro_rules! on_pool {
     };
 }
 
+/// Queue a sealed outgoing EESSI message (`(&OutboxRow, sealed body)`) inside an open
+/// transaction, once by its message id; the number of rows written (0: the id was queued before).
+macro_rules! outbox_in_tx {
+    ($tx:expr, $queued:expr) => {{
+        let (m, body): &(&OutboxRow, String) = $queued;
+        sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (message_id) DO NOTHING")
+            .bind(&m.message_id).bind(&m.case_id).bind(&m.receiver).bind(&m.receiver_url).bind(body).bind(m.created_at)
+            .execute(&mut *$tx).await?.rows_affected()
+    }};
+}
+
 /// Append an audit record inside an open transaction, after the business change it records was
 /// written in the same transaction (so on SQLite the transaction already holds the write lock; on
 /// PostgreSQL the head row is locked). The record and the change commit together or not at all.
@@ -573,7 +584,7 @@ impl Store {
     pub async fn insert_issued_notifying(&self, rows: &[CredentialRow], claims: &[Value], audit: Option<&AuditEntry>, outbox: Option<&OutboxRow>) -> Result<()> {
         let head_sql = self.head_sql();
         let queued = match outbox {
-            Some(m) => Some((m, self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?)),
+            Some(m) => Some((m, self.seal_message(&m.body)?)),
             None => None,
         };
         let mut sealed = Vec::with_capacity(rows.len());
@@ -594,10 +605,8 @@ impl Store {
                 sqlx::query("UPDATE status_entries SET credential_id = $1 WHERE list_id = $2 AND idx = $3")
                     .bind(&c.credential_id).bind(&c.list_id).bind(idx).execute(&mut *tx).await?;
             }
-            if let Some((m, body)) = &queued {
-                sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (message_id) DO NOTHING")
-                    .bind(&m.message_id).bind(&m.case_id).bind(&m.receiver).bind(&m.receiver_url).bind(body).bind(m.created_at)
-                    .execute(&mut *tx).await?;
+            if let Some(q) = &queued {
+                let _ = outbox_in_tx!(tx, q);
             }
             if let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);
@@ -670,7 +679,7 @@ impl Store {
     pub async fn set_credential_state_notifying(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&AuditEntry>, outbox: Option<&OutboxRow>) -> Result<CredentialRow> {
         let head_sql = self.head_sql();
         let queued = match outbox {
-            Some(m) => Some((m, self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?)),
+            Some(m) => Some((m, self.seal_message(&m.body)?)),
             None => None,
         };
         for _ in 0..RETRIES {
@@ -694,10 +703,8 @@ impl Store {
                     false
                 };
                 if changed {
-                    if let Some((m, body)) = &queued {
-                        sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (message_id) DO NOTHING")
-                            .bind(&m.message_id).bind(&m.case_id).bind(&m.receiver).bind(&m.receiver_url).bind(body).bind(m.created_at)
-                            .execute(&mut *tx).await?;
+                    if let Some(q) = &queued {
+                        let _ = outbox_in_tx!(tx, q);
                     }
                     if let Some(e) = audit {
                         audit_in_tx!(tx, head_sql, e);
@@ -1222,13 +1229,30 @@ impl Store {
 
     /// Queue a signed message for delivery (state `pending`, due at once).
     pub async fn enqueue_outbox(&self, m: &OutboxRow) -> Result<()> {
-        let body = self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?;
+        let queued = (m, self.seal_message(&m.body)?);
         on_pool!(self, pool => {
-            sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)")
-                .bind(&m.message_id).bind(&m.case_id).bind(&m.receiver).bind(&m.receiver_url).bind(&body).bind(m.created_at)
-                .execute(pool).await?;
+            let mut tx = pool.begin().await?;
+            if outbox_in_tx!(tx, &queued) == 0 {
+                return Err(StoreError::Duplicate(format!("eessi message {}", m.message_id)));
+            }
+            tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// An EESSI message body sealed under the node secret (it carries personal data).
+    fn seal_message(&self, body: &str) -> Result<String> {
+        self.seal("eessi_message", &Value::String(body.to_owned()).to_string())
+    }
+
+    fn open_message(&self, stored: &str) -> Result<String> {
+        self.open_payload("eessi_message", stored)?.as_str().map(str::to_owned).ok_or_else(|| StoreError::Database("sealed EESSI message".into()))
+    }
+
+    fn inbox_rows(&self, rows: Vec<(String, String, String, String, String, String, i64)>) -> Result<Vec<InboxRow>> {
+        rows.into_iter()
+            .map(|(message_id, sender, case_id, sed_type, body, receipt, received_at)| Ok(InboxRow { message_id, sender, case_id, sed_type, body: self.open_message(&body)?, receipt, received_at }))
+            .collect()
     }
 
     /// Claim up to `limit` due messages for `lease` seconds: pending, due, not leased by another
@@ -1253,7 +1277,7 @@ impl Store {
         };
         rows.into_iter()
             .map(|(message_id, case_id, receiver, receiver_url, body, attempts, created_at)| {
-                let body = self.open_payload("eessi_message", &body)?.as_str().map(str::to_owned).ok_or_else(|| StoreError::Database("outbox body".into()))?;
+                let body = self.open_message(&body)?;
                 Ok(OutboxRow { message_id, case_id, receiver, receiver_url, body, attempts, created_at })
             })
             .collect()
@@ -1305,7 +1329,7 @@ impl Store {
     /// As [`Store::inbox_insert`], with the posting the message notifies (an A009) and the audit
     /// record of its receipt in the same transaction: all or nothing (nothing new for a duplicate).
     pub async fn inbox_insert_with(&self, m: &InboxRow, posting: Option<&PostingRow>, audit: Option<&AuditEntry>) -> Result<Option<String>> {
-        let body = self.seal("eessi_message", &Value::String(m.body.clone()).to_string())?;
+        let body = self.seal_message(&m.body)?;
         let head_sql = self.head_sql();
         let inserted = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -1376,12 +1400,7 @@ impl Store {
         let rows: Vec<(String, String, String, String, String, String, i64)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT message_id, sender, case_id, sed_type, body, receipt, received_at FROM eessi_inbox ORDER BY received_at DESC, message_id LIMIT $1").bind(limit).fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|(message_id, sender, case_id, sed_type, body, receipt, received_at)| {
-                let body = self.open_payload("eessi_message", &body)?.as_str().map(str::to_owned).ok_or_else(|| StoreError::Database("inbox body".into()))?;
-                Ok(InboxRow { message_id, sender, case_id, sed_type, body, receipt, received_at })
-            })
-            .collect()
+        self.inbox_rows(rows)
     }
 
     /// The messages received in a case, oldest first (bodies opened).
@@ -1389,12 +1408,7 @@ impl Store {
         let rows: Vec<(String, String, String, String, String, String, i64)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT message_id, sender, case_id, sed_type, body, receipt, received_at FROM eessi_inbox WHERE case_id = $1 ORDER BY received_at, message_id").bind(case_id).fetch_all(pool).await?
         });
-        rows.into_iter()
-            .map(|(message_id, sender, case_id, sed_type, body, receipt, received_at)| {
-                let body = self.open_payload("eessi_message", &body)?.as_str().map(str::to_owned).ok_or_else(|| StoreError::Database("inbox body".into()))?;
-                Ok(InboxRow { message_id, sender, case_id, sed_type, body, receipt, received_at })
-            })
-            .collect()
+        self.inbox_rows(rows)
     }
 
     /// Close the pool (waits for connections to finish).
