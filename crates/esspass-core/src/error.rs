@@ -186,6 +186,8 @@ error_codes! {
     EessiSedInvalid = "7404", "the envelope or the SED does not decode or validate";
     EessiReceiverUnknown = "7405", "the receiver is not in the Institution Repository or does not take part in the BUC";
     EessiNotConfigured = "7406", "this node has no EESSI access point ([eessi] in the configuration)";
+    EessiPostingNotFound = "7407", "no posting was notified with this message id";
+    EessiPostingDecided = "7408", "the posting is not waiting for a case worker's decision";
 
     // 8xxx — paper credentials (signed QR codes)
     PaperPrefix = "8001", "not a paper credential of a known type (PA1: or EH1:)";

@@ -371,6 +371,67 @@ impl AccessPoint {
     }
 }
 
+/// A case worker's decision on a posting under review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostingDecision {
+    /// Register the posting as notified (LA_BUC_04 has no acceptance SED: nothing is sent).
+    Register,
+    /// Refuse it: an X011 rejecting the A009 goes back to the sender in the same case.
+    Reject { reason: esspass_eessi::sed::RejectionReason, explanation: Option<String> },
+}
+
+impl AccessPoint {
+    /// The message inside a signed message body this access point stored (its own or a received one).
+    fn message_of(&self, jws: &str) -> Option<Message> {
+        let parsed = CompactJws::parse(jws).ok()?;
+        let xml = parsed.payload.get("sbd").and_then(Value::as_str)?;
+        Message::decode(xml.as_bytes(), &self.options).ok()
+    }
+
+    /// A case worker decides a posting under review: registered, or rejected with an X011 to the
+    /// sending institution queued in the same transaction as the decision and its audit record.
+    pub async fn decide_posting(&self, message_id: &str, decision: &PostingDecision, actor: &str, now: i64) -> Result<esspass_store::PostingRow, ApiError> {
+        use esspass_eessi::blocks::DocumentRef;
+        use esspass_eessi::sed::X011;
+        use esspass_eessi::{DocumentId, Envelope, MessageId, Sed, SedType};
+        let posting = self.store.posting(message_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::EessiPostingNotFound, "no posting was notified with this message id"))?;
+        if posting.state != "review" {
+            return Err(ApiError::new(409, ErrorCode::EessiPostingDecided, format!("the posting is {}", posting.state)));
+        }
+        let (state, send) = match decision {
+            PostingDecision::Register => ("registered", None),
+            PostingDecision::Reject { reason, explanation } => {
+                let received = self.store.inbox_of_case(&posting.case_id).await?.into_iter().find(|m| m.message_id == message_id).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message is not in the inbox"))?;
+                let a009 = self.message_of(&received.body).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message does not decode"))?;
+                let env = &a009.envelope;
+                let key: String = b64::encode(esspass_credential::sha256(format!("X011:{message_id}").as_bytes())).chars().filter(char::is_ascii_alphanumeric).take(20).collect();
+                let bad = |what: &str| ApiError::new(500, ErrorCode::Internal, format!("X011 {what}"));
+                let message = Message {
+                    envelope: Envelope {
+                        sender: env.receiver.clone(),
+                        receiver: env.sender.clone(),
+                        sed_type: SedType::X011,
+                        cdm_version: env.cdm_version,
+                        document_id: DocumentId::parse(&format!("X011-{key}")).ok_or_else(|| bad("document id"))?,
+                        case_id: env.case_id.clone(),
+                        buc_type: env.buc_type,
+                        message_id: MessageId::parse(&format!("m-X011-{key}")).ok_or_else(|| bad("message id"))?,
+                        created_at: time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+                    },
+                    sed: Sed::X011(X011 { rejects: DocumentRef::new(SedType::A009, env.document_id.clone()), reason: *reason, explanation: explanation.clone() }),
+                };
+                ("rejected", Some(self.prepare(&message, now)?))
+            }
+        };
+        let details = json!({"message_id": message_id, "decision": state, "x011": send.as_ref().map(|m| m.message_id.clone())});
+        let audit = esspass_store::AuditEntry::new(now, actor, "eessi_posting_decided", &posting.case_id, "case work", details);
+        if !self.store.decide_posting(message_id, state, actor, now, send.as_ref(), &audit).await? {
+            return Err(ApiError::new(409, ErrorCode::EessiPostingDecided, "the posting was decided meanwhile"));
+        }
+        self.store.posting(message_id).await?.ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "posting vanished"))
+    }
+}
+
 impl AccessPoint {
     /// An incoming A009 as a posting: registered automatically unless a check fires — the period
     /// is open-ended or longer than 24 months, starts more than a year ahead, overlaps a posting

@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks", get(tasks))
         .route("/api/v1/sign-in-reviews", get(sign_in_reviews))
         .route("/api/v1/eessi/postings", get(eessi_postings))
+        .route("/api/v1/eessi/postings/{message_id}/decision", post(decide_posting))
         .route("/api/v1/sign-in-reviews/{id}/close", post(close_sign_in_review))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
@@ -842,7 +843,7 @@ async fn sign_in_reviews(State(s): State<AppState>, h: HeaderMap) -> Response {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PostingQuery {
-    /// `review` (default: waiting for a case worker) or `registered`.
+    /// `review` (default: waiting for a case worker), `registered` or `rejected`.
     #[serde(default = "review")]
     state: String,
 }
@@ -861,13 +862,56 @@ async fn eessi_postings(State(s): State<AppState>, h: HeaderMap, q: Result<Query
         if s.eessi.is_none() {
             return Err(ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"));
         }
-        if q.state != "review" && q.state != "registered" {
-            return Err(ApiError::new(400, ErrorCode::BadRequest, "state is review or registered"));
+        if !["review", "registered", "rejected"].contains(&q.state.as_str()) {
+            return Err(ApiError::new(400, ErrorCode::BadRequest, "state is review, registered or rejected"));
         }
         let rows = s.issuer.store.postings_in(&q.state).await?;
         let cases: Vec<&str> = rows.iter().map(|r| r.case_id.as_str()).collect();
         s.issuer.store.append_audit(s.now(), &actor(k), "read_eessi_postings", "eessi postings", "case work", &json!({"state": q.state, "cases": cases})).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &rows))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+/// A case worker's decision on a posting under review.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostingDecisionBody {
+    /// `register` (the posting is taken as notified; LA_BUC_04 sends nothing back) or `reject` (an
+    /// X011 rejecting the A009 goes to the sending institution).
+    pub decision: String,
+    /// For `reject`: `not_competent`, `unknown_person`, `wrong_person`, `incomplete` or `other`.
+    pub reason: Option<String>,
+    /// Free text sent with the X011; required for `other`.
+    pub explanation: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/eessi/postings/{message_id}/decision", tag = "case work", request_body = PostingDecisionBody,
+    params(("message_id" = String, Path, description = "the id of the A009 message that notified the posting")),
+    responses((status = 200, description = "the posting as decided", body = esspass_store::PostingRow), (status = 400, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails), (status = 409, body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn decide_posting(State(s): State<AppState>, h: HeaderMap, Path(message_id): Path<String>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
+        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let b: PostingDecisionBody = parse_json(&body)?;
+        let decision = match b.decision.as_str() {
+            "register" => crate::eessi::PostingDecision::Register,
+            "reject" => {
+                let reason = b.reason.as_deref().and_then(esspass_eessi::sed::RejectionReason::parse).ok_or_else(|| ApiError::new(400, ErrorCode::BadRequest, "reason is not_competent, unknown_person, wrong_person, incomplete or other"))?;
+                let explanation = b.explanation.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+                if reason == esspass_eessi::sed::RejectionReason::Other && explanation.is_none() {
+                    return Err(ApiError::new(400, ErrorCode::BadRequest, "the reason other needs an explanation"));
+                }
+                if explanation.as_ref().is_some_and(|e| e.chars().count() > 500) {
+                    return Err(ApiError::new(400, ErrorCode::BadRequest, "the explanation is longer than 500 characters"));
+                }
+                crate::eessi::PostingDecision::Reject { reason, explanation }
+            }
+            _ => return Err(ApiError::new(400, ErrorCode::BadRequest, "decision is register or reject")),
+        };
+        let row = ap.decide_posting(&message_id, &decision, &actor(k), s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }
@@ -903,7 +947,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, openapi),
+    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

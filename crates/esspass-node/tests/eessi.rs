@@ -19,11 +19,13 @@ use std::path::Path;
 use support::now;
 
 const BO: &str = "bo-eessi-test-key-0123456789";
+const CW: &str = "cw-eessi-test-key-0123456789";
 
 fn config(pki: &Path, slug: &str, id: &str, name: &str, country: &str, url: &str, db: &str) -> esspass_node::config::NodeConfig {
     let text = format!(
-        "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\nsecret_file = \"{slug}.secret\"\n\n[institution]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\nsigning_key = \"institutions/{slug}/signing.key\"\nchain = \"institutions/{slug}/chain.pem\"\ntls_key = \"institutions/{slug}/tls.key\"\ntls_chain = \"institutions/{slug}/tls-chain.pem\"\ncredential_types = [\"pda1\"]\n\n[status]\nlist_size = 65536\n\n[eessi]\ntrust_anchor = \"root/ca.pem\"\nrepository = \"trusted-lists/repository.jwt\"\ndeliver_every_seconds = 3600\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{bo}\"\n",
-        bo = esspass_store::hash_secret(BO)
+        "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\nsecret_file = \"{slug}.secret\"\n\n[institution]\nid = \"{id}\"\nname = \"{name}\"\ncountry = \"{country}\"\nsigning_key = \"institutions/{slug}/signing.key\"\nchain = \"institutions/{slug}/chain.pem\"\ntls_key = \"institutions/{slug}/tls.key\"\ntls_chain = \"institutions/{slug}/tls-chain.pem\"\ncredential_types = [\"pda1\"]\n\n[status]\nlist_size = 65536\n\n[eessi]\ntrust_anchor = \"root/ca.pem\"\nrepository = \"trusted-lists/repository.jwt\"\ndeliver_every_seconds = 3600\n\n[[api_keys]]\nname = \"bo\"\nrole = \"back_office\"\nsha256 = \"{bo}\"\n\n[[api_keys]]\nname = \"cw\"\nrole = \"case_worker\"\nsha256 = \"{cw}\"\n",
+        bo = esspass_store::hash_secret(BO),
+        cw = esspass_store::hash_secret(CW)
     );
     std::fs::write(pki.join(format!("{slug}.toml")), text).unwrap();
     esspass_node::config::NodeConfig::load(&pki.join(format!("{slug}.toml"))).unwrap()
@@ -112,6 +114,34 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         assert_eq!(review[0].person_key, registered[0].person_key, "the person is found again by the keyed PIN");
         let resp = client.get(format!("{it_url}/api/v1/eessi/postings")).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 401, "the queue needs a case worker's key");
+        // The case worker rejects it: an X011 goes back to e-EFKA in the same case.
+        let decide = |key: &'static str, id: String, body: serde_json::Value| {
+            let client = client.clone();
+            let url = format!("{it_url}/api/v1/eessi/postings/{id}/decision");
+            async move {
+                let r = client.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let mid = review[0].message_id.clone();
+        let (s, _) = decide(BO, mid.clone(), serde_json::json!({"decision": "register"})).await;
+        assert_eq!(s, 403, "the back office does not decide postings");
+        let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "reject", "reason": "other"})).await;
+        assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7008")), "other needs an explanation: {v}");
+        let (s, v) = decide(CW, "nope".into(), serde_json::json!({"decision": "register"})).await;
+        assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7407")), "{v}");
+        let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "reject", "reason": "not_competent", "explanation": "Italian legislation for work in France: ask the French institution."})).await;
+        assert_eq!((s, v["state"].as_str(), v["decided_by"].as_str()), (200, Some("rejected"), Some("api:cw")), "{v}");
+        let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "register"})).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7408")), "decided once: {v}");
+        let it_ap = it.state.eessi.clone().unwrap();
+        assert_eq!(it_ap.deliver_due(now() + 7200).await, 1);
+        let back = el.state.issuer.store.inbox_of_case("9000004").await.unwrap();
+        assert_eq!(back.iter().map(|m| (m.sender.as_str(), m.sed_type.as_str())).collect::<Vec<_>>(), [("IT:INPS01", "X011")]);
+        let resp = client.get(format!("{it_url}/api/v1/eessi/postings?state=rejected")).bearer_auth(CW).send().await.unwrap();
+        let rejected: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(rejected.as_array().map(Vec::len), Some(1), "{rejected}");
+        assert!(it.state.issuer.store.postings_in("review").await.unwrap().is_empty());
 
         let post = |body: String| {
             let client = client.clone();

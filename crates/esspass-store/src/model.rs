@@ -226,7 +226,7 @@ pub struct PostingRow {
     pub legislation: String,
     pub start_date: String,
     pub end_date: Option<String>,
-    /// `registered` or `review`.
+    /// `registered`, `review` (waiting for a case worker) or `rejected` (an X011 went back).
     pub state: String,
     /// Why a case worker must look at it (codes and plain words).
     pub reasons: Vec<String>,

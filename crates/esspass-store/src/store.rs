@@ -1367,11 +1367,45 @@ impl Store {
         self.postings_where("state", state).await
     }
 
+    /// One posting, by the message that notified it.
+    pub async fn posting(&self, message_id: &str) -> Result<Option<PostingRow>> {
+        Ok(self.postings_where("message_id", message_id).await?.into_iter().next())
+    }
+
+    /// A case worker's decision on a posting under review (`registered` or `rejected`), with the
+    /// message it sends (the X011 of a rejection) queued and its audit record, in one transaction.
+    /// `false`, with nothing written, when the posting is no longer under review.
+    pub async fn decide_posting(&self, message_id: &str, state: &str, by: &str, at: i64, send: Option<&OutboxRow>, audit: &AuditEntry) -> Result<bool> {
+        let queued = match send {
+            Some(m) => Some((m, self.seal_message(&m.body)?)),
+            None => None,
+        };
+        let head_sql = self.head_sql();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("UPDATE eessi_postings SET state = $2, decided_by = $3, decided_at = $4 WHERE message_id = $1 AND state = 'review'")
+                .bind(message_id).bind(state).bind(by).bind(at).execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            if let Some(q) = &queued
+                && outbox_in_tx!(tx, q) == 0
+            {
+                return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
+            }
+            audit_in_tx!(tx, head_sql, audit);
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
     async fn postings_where(&self, column: &str, value: &str) -> Result<Vec<PostingRow>> {
         type Row = (String, String, String, String, String, String, Option<String>, String, String, i64, Option<String>, Option<i64>);
         let rows: Vec<Row> = on_pool!(self, pool => {
             if column == "state" {
                 sqlx::query_as("SELECT message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at, decided_by, decided_at FROM eessi_postings WHERE state = $1 ORDER BY received_at, message_id").bind(value).fetch_all(pool).await?
+            } else if column == "message_id" {
+                sqlx::query_as("SELECT message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at, decided_by, decided_at FROM eessi_postings WHERE message_id = $1").bind(value).fetch_all(pool).await?
             } else {
                 sqlx::query_as("SELECT message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at, decided_by, decided_at FROM eessi_postings WHERE person_key = $1 ORDER BY received_at, message_id").bind(value).fetch_all(pool).await?
             }

@@ -152,6 +152,7 @@ pub async fn build_state_on(cfg: VerifierConfig, store: esspass_store::Store, cl
         writer,
         lists_client: client,
         lists_checked: std::sync::atomic::AtomicI64::new(now),
+        open: service::PendingCache::default(),
     }))
 }
 

@@ -44,6 +44,40 @@ pub struct VerifierState {
     pub lists_client: reqwest::Client,
     /// When the trusted lists were last read.
     pub lists_checked: std::sync::atomic::AtomicI64,
+    /// The pending transactions this process opened, so that fetching the request and answering
+    /// need no database read; the database stays the authority (an answer is accepted only by the
+    /// conditional update from `pending`, so another process's answer still wins).
+    pub open: PendingCache,
+}
+
+/// Pending transactions opened by this process, by id; bounded, expired ones swept on insert.
+#[derive(Debug, Default)]
+pub struct PendingCache(std::sync::Mutex<std::collections::HashMap<String, Arc<VerificationRow>>>);
+
+impl PendingCache {
+    /// The most transactions held; beyond it new ones are read from the database.
+    const MAX: usize = 100_000;
+
+    fn insert(&self, row: VerificationRow, now: i64) {
+        let Ok(mut m) = self.0.lock() else { return };
+        if m.len() >= Self::MAX {
+            m.retain(|_, r| r.expires_at > now);
+            if m.len() >= Self::MAX {
+                return;
+            }
+        }
+        m.insert(row.transaction_id.clone(), Arc::new(row));
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<VerificationRow>> {
+        self.0.lock().ok()?.get(id).cloned()
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(id);
+        }
+    }
 }
 
 impl std::fmt::Debug for VerifierState {
@@ -188,13 +222,18 @@ impl VerifierState {
             answered_at: None,
         };
         self.store.insert_verification(&row).await?;
+        let expires_at = row.expires_at;
+        self.open.insert(row, now);
         let request_uri = format!("{}/request/{transaction_id}", self.cfg.public_url);
         let authorization_request = protocol::authorization_link(&self.client_id, &request_uri);
-        Ok(Created { transaction_id, authorization_request, request_uri, expires_at: row.expires_at, profile: p.name.clone() })
+        Ok(Created { transaction_id, authorization_request, request_uri, expires_at, profile: p.name.clone() })
     }
 
-    async fn pending(&self, transaction_id: &str) -> Result<(VerificationRow, &ProfileConfig), ApiError> {
-        let row = self.store.verification(transaction_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::TransactionNotFound, "no such transaction"))?;
+    async fn pending(&self, transaction_id: &str) -> Result<(Arc<VerificationRow>, &ProfileConfig), ApiError> {
+        let row = match self.open.get(transaction_id) {
+            Some(r) => r,
+            None => Arc::new(self.store.verification(transaction_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::TransactionNotFound, "no such transaction"))?),
+        };
         let p = self.cfg.profile(&row.profile).ok_or_else(|| ApiError::new(410, ErrorCode::TransactionNotFound, "the transaction's profile is no longer configured"))?;
         if row.state != "pending" {
             return Err(ApiError::new(409, ErrorCode::ResponseReplayed, "the transaction has been answered"));
@@ -242,6 +281,8 @@ impl VerifierState {
     /// stored together with the audit record. A refused answer stores nothing as verified.
     pub async fn respond(self: &Arc<Self>, transaction_id: &str, content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
         let (row, p) = self.pending(transaction_id).await?;
+        // One answer per transaction: whatever this one turns out to be, the next reads the database.
+        self.open.remove(transaction_id);
         let s = |k: &str| row.secrets.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         let key = protocol::EphemeralKey::from_b64(&s("key")).map_err(|e| ApiError::new(500, ErrorCode::Internal, e))?;
         let answer = protocol::open_response(content_type, body, p.response_mode, &key, &s("kid")).map_err(|e| ApiError::new(400, e.0, e.1))?;
