@@ -63,6 +63,13 @@ export async function cnfVerifier(data, signature, payload) {
   return verify(data, signature);
 }
 
+/** The trust anchor read from its PEM file once. */
+const anchors = new Map();
+function anchorOf(path) {
+  if (!anchors.has(path)) anchors.set(path, new X509Certificate(readFileSync(path)));
+  return anchors.get(path);
+}
+
 /**
  * x5c chain check done by this script (the library does none): each certificate is issued and
  * signed by the next, the last by the trust anchor; all are within their validity; the anchor is
@@ -70,7 +77,7 @@ export async function cnfVerifier(data, signature, payload) {
  */
 export function checkChain(x5c, rootPemPath) {
   const certs = x5c.map((c) => new X509Certificate(Buffer.from(c, 'base64')));
-  const root = new X509Certificate(readFileSync(rootPemPath));
+  const root = anchorOf(rootPemPath);
   const now = Date.now();
   const issuers = [...certs.slice(1), root];
   certs.forEach((cert, i) => {

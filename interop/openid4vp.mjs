@@ -39,39 +39,35 @@ import { ES256, digest } from '@sd-jwt/crypto-nodejs';
 import * as jose from 'jose';
 import crypto, { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { createServer } from 'node:https';
 import { b64urlJson, checkChain, decodeCompact, instance, out, presentationFrame, readStdin, x5cFromPem } from './common.mjs';
-
-setTimeout(() => {
-  process.stderr.write('openid4vp.mjs: watchdog expired (120 s)\n');
-  process.exit(3);
-}, 120_000).unref();
 
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
 const jweHeaderOf = (jwe) => b64urlJson(jwe.split('.')[0]);
 
 // ---------------------------------------------------------------- callbacks
 
-function hash(data, alg) {
+export function hash(data, alg) {
   const name = { [HashAlgorithm.Sha256]: 'sha256', [HashAlgorithm.Sha384]: 'sha384', [HashAlgorithm.Sha512]: 'sha512' }[alg];
   if (!name) throw new Error(`unsupported hash ${alg}`);
   return new Uint8Array(crypto.createHash(name).update(data).digest());
 }
 
-function es256Sign(key, header, payload) {
+export function es256Sign(key, header, payload) {
   const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
   const sig = crypto.sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   return `${input}.${b64u(sig)}`;
 }
 
-function publicJwkOf(keyObject) {
+export function publicJwkOf(keyObject) {
   const pub = keyObject.type === 'public' ? keyObject : crypto.createPublicKey(keyObject);
   const { kty, crv, x, y } = pub.export({ format: 'jwk' });
   return { kty, crv, x, y };
 }
 
 /** The library's verifyJwt: x5c only — ES256 with the leaf's key, the chain to `root` checked here. */
-function verifyJwtWith(root, checks) {
+export function verifyJwtWith(root, checks) {
   return async (signer, { compact }) => {
     if (signer.method !== 'x5c') return { verified: false };
     if (signer.alg !== 'ES256') return { verified: false };
@@ -93,7 +89,7 @@ function x509Metadata(certificate) {
 }
 
 /** The library's encryptJwe: ECDH-ES (direct key agreement) with jose; kid, apu, apv in the header. */
-async function encryptJwe(encryptor, data) {
+export async function encryptJwe(encryptor, data) {
   if (encryptor.method !== 'jwk') throw new Error(`encryptor method ${encryptor.method}`);
   const key = await jose.importJWK({ ...encryptor.publicJwk, alg: encryptor.alg }, encryptor.alg);
   const header = { alg: encryptor.alg, enc: encryptor.enc };
@@ -262,7 +258,7 @@ async function verifier(req) {
   return result;
 }
 
-async function checkResponse(lib, callbacks, request, form, root) {
+export async function checkResponse(lib, callbacks, request, form, root, sdjwt = instance()) {
   try {
     const jweHeader = form.response ? jweHeaderOf(form.response) : undefined;
     const parsed = await lib.parseOpenid4vpAuthorizationResponse({ authorizationResponse: form, authorizationRequestPayload: request, callbacks });
@@ -272,7 +268,7 @@ async function checkResponse(lib, callbacks, request, form, root) {
     const presentation = entries[0];
     const scriptChecks = [];
     scriptChecks.push(checkChain(decodeCompact(presentation.split('~')[0]).header.x5c ?? [], root));
-    const result = await instance().verify(presentation, { keyBindingNonce: request.nonce });
+    const result = await sdjwt.verify(presentation, { keyBindingNonce: request.nonce });
     if (!result.kb) throw new Error('no KB-JWT was verified');
     if (result.kb.payload.aud !== request.client_id) throw new Error(`KB-JWT aud ${result.kb.payload.aud} is not ${request.client_id}`);
     scriptChecks.push('KB-JWT aud is the prefixed client_id');
@@ -286,19 +282,25 @@ async function checkResponse(lib, callbacks, request, form, root) {
 
 // ---------------------------------------------------------------- main
 
-const command = process.argv[2];
-try {
-  const req = JSON.parse(await readStdin());
-  let result;
-  if (command === 'wallet') result = await wallet(req);
-  else if (command === 'verifier') result = await verifier(req);
-  else {
-    process.stderr.write(`usage: node openid4vp.mjs wallet|verifier (got ${command})\n`);
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  setTimeout(() => {
+    process.stderr.write('openid4vp.mjs: watchdog expired (120 s)\n');
+    process.exit(3);
+  }, 120_000).unref();
+  const command = process.argv[2];
+  try {
+    const req = JSON.parse(await readStdin());
+    let result;
+    if (command === 'wallet') result = await wallet(req);
+    else if (command === 'verifier') result = await verifier(req);
+    else {
+      process.stderr.write(`usage: node openid4vp.mjs wallet|verifier (got ${command})\n`);
+      process.exit(2);
+    }
+    out(result);
+    process.exit(result.ok ? 0 : 1);
+  } catch (e) {
+    process.stderr.write(`openid4vp.mjs: ${e?.stack ?? e}\n`);
     process.exit(2);
   }
-  out(result);
-  process.exit(result.ok ? 0 : 1);
-} catch (e) {
-  process.stderr.write(`openid4vp.mjs: ${e?.stack ?? e}\n`);
-  process.exit(2);
 }

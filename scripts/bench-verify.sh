@@ -11,18 +11,8 @@ RUST_N=${1:-20000}
 NODE_N=${2:-2000}
 cargo build --release -q -p esspass
 [ -d interop/node_modules ] || (cd interop && npm ci --no-audit --no-fund >/dev/null)
-E=target/release/esspass
-T=$(mktemp -d)
-trap 'kill ${HTTP_PID:-0} 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
-echo "work dir: $T" >&2
-$E pki init --out "$T/pki" >/dev/null
-$E pki new-key --out "$T/holder.key" >/dev/null
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$T/www"
-$E status-list new --bits 2 --size 1048576 --out "$T/list.json" >/dev/null
-$E status-list sign --list "$T/list.json" --key "$T/pki/institutions/el-efka/signing.key" --chain "$T/pki/institutions/el-efka/chain.pem" \
-  --uri "http://127.0.0.1:$PORT/el-efka" --ttl 86400 --out "$T/www/el-efka" >/dev/null
-(cd "$T/www" && exec python3 -m http.server "$PORT" --bind 127.0.0.1 >/dev/null 2>&1) & HTTP_PID=$!
+. scripts/bench-common.sh
+bench_setup el-efka
 TODAY=$(date -u +%F)
 python3 - "$T/claims.json" "$TODAY" <<'PY'
 import json, sys
@@ -30,7 +20,6 @@ c = json.load(open("examples/pda1-claims.json"))
 c["date_of_issuance"] = c["starting_date"] = sys.argv[2]
 json.dump(c, open(sys.argv[1], "w"))
 PY
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/el-efka" >/dev/null 2>&1 && break; sleep 0.1; done
 $E issue --type pda1 --claims "$T/claims.json" --key "$T/pki/institutions/el-efka/signing.key" \
   --chain "$T/pki/institutions/el-efka/chain.pem" --holder-jwk "$T/holder.key" --iss https://127.0.0.1:8441 \
   --status-uri "http://127.0.0.1:$PORT/el-efka" --status-idx 4242 > "$T/cred"
