@@ -50,7 +50,8 @@ pub struct VerifierState {
     pub open: PendingCache,
 }
 
-/// Pending transactions opened by this process, by id; bounded, expired ones swept on insert.
+/// Pending transactions opened by this process, by id; bounded, expired ones (with their
+/// decryption keys) swept every 256 insertions and when full.
 #[derive(Debug, Default)]
 pub struct PendingCache(std::sync::Mutex<std::collections::HashMap<String, Arc<VerificationRow>>>);
 
@@ -60,7 +61,7 @@ impl PendingCache {
 
     fn insert(&self, row: VerificationRow, now: i64) {
         let Ok(mut m) = self.0.lock() else { return };
-        if m.len() >= Self::MAX {
+        if m.len() >= Self::MAX || m.len() % 256 == 255 {
             m.retain(|_, r| r.expires_at > now);
             if m.len() >= Self::MAX {
                 return;
