@@ -286,7 +286,11 @@ async fn wallet_cli_receives_lists_shows_and_deletes() {
     let (code, _, err) = wallet(pass, &["receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", &tx, &link]);
     assert_eq!(code, Some(1), "{err}");
     let file = std::fs::read_to_string(dir.join("w.esspass")).unwrap();
-    assert!(!file.contains("urn:eudi") && !file.contains("eyJ"), "the wallet file holds nothing readable");
+    // Ciphertext in base64 may contain any short run ("eyJ" turns up in ~2 % of files): look for
+    // what a readable credential would show — its type, the person, a JWS header.
+    for readable in ["urn:eudi", "Novak", "SI0000000912", "eyJhbGci", "eyJ0eXAi"] {
+        assert!(!file.contains(readable), "the wallet file holds nothing readable: {readable} found");
+    }
     let (code, v, err) = wallet("not the passphrase", &["list", "--json"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(v["error"]["message"].as_str().unwrap().contains("passphrase"), "{v}");
