@@ -22,7 +22,7 @@ import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { cnfVerifier, presentationFrame, x5cFromPem, x5cVerifier } from './common.mjs';
-import { checkResponse, encryptJwe, es256Sign, hash, publicJwkOf } from './openid4vp.mjs';
+import { checkResponse, encryptJwe, es256Sign, hash, publicJwkOf, requestPayload } from './openid4vp.mjs';
 
 const [pki, credFile, holderFile, nArg, cArg] = process.argv.slice(2);
 const N = Number(nArg || 4000);
@@ -65,11 +65,7 @@ for (let i = 0; i < N; i++) {
   const enc = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = { ...publicJwkOf(enc.publicKey), kid: b64u(crypto.randomBytes(8)), use: 'enc', alg: 'ECDH-ES' };
   const created = await lib.createOpenId4vpAuthorizationRequest({
-    authorizationRequestPayload: {
-      response_type: 'vp_token', client_id: clientId, response_uri: `${url}/response/${i}`, response_mode: 'direct_post.jwt', nonce: b64u(crypto.randomBytes(24)),
-      dcql_query: { credentials: [{ id: 'q0', format: 'dc+sd-jwt', meta: { vct_values: ['urn:eudi:ehic:1'] }, claims: CLAIMS.map((c) => ({ path: [c] })) }] },
-      client_metadata: { jwks: { keys: [jwk] }, encrypted_response_enc_values_supported: ['A128GCM'], vp_formats_supported: { 'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256'], 'kb-jwt_alg_values': ['ES256'] } } },
-    },
+    authorizationRequestPayload: requestPayload({ clientId, responseUri: `${url}/response/${i}`, nonce: b64u(crypto.randomBytes(24)), encJwk: jwk, vct: 'urn:eudi:ehic:1', claims: CLAIMS.map((c) => [c]), enc: 'A128GCM' }),
     jar: { requestUri: `${url}/request/${i}`, jwtSigner: { method: 'x5c', x5c, alg: 'ES256' }, expiresInSeconds: 3600 },
   });
   const request = created.authorizationRequestPayload;

@@ -177,6 +177,23 @@ async function wallet(req) {
 
 // ---------------------------------------------------------------- verifier
 
+/** A `direct_post.jwt` request for one `dc+sd-jwt` of `vct` with `claims` (paths), query id `q0`. */
+export function requestPayload({ clientId, responseUri, nonce, encJwk, vct, claims, enc }) {
+  return {
+    response_type: 'vp_token',
+    client_id: clientId,
+    response_uri: responseUri,
+    response_mode: 'direct_post.jwt',
+    nonce,
+    dcql_query: { credentials: [{ id: 'q0', format: 'dc+sd-jwt', meta: { vct_values: [vct] }, claims: claims.map((path) => ({ path })) }] },
+    client_metadata: {
+      jwks: { keys: [encJwk] },
+      encrypted_response_enc_values_supported: [enc],
+      vp_formats_supported: { 'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256'], 'kb-jwt_alg_values': ['ES256'] } },
+    },
+  };
+}
+
 async function verifier(req) {
   const signingKey = crypto.createPrivateKey(readFileSync(req.signing_key, 'utf8'));
   const x5c = x5cFromPem(req.chain);
@@ -209,19 +226,7 @@ async function verifier(req) {
   const clientId = `x509_hash:${await calculateX509HashClientIdPrefixValue({ x509Certificate: x5c[0], hash })}`;
   const nonce = b64u(crypto.randomBytes(24));
   const created = await lib.createOpenId4vpAuthorizationRequest({
-    authorizationRequestPayload: {
-      response_type: 'vp_token',
-      client_id: clientId,
-      response_uri: responseUri,
-      response_mode: 'direct_post.jwt',
-      nonce,
-      dcql_query: { credentials: [{ id: 'q0', format: 'dc+sd-jwt', meta: { vct_values: [req.vct] }, claims: req.claims.map((path) => ({ path })) }] },
-      client_metadata: {
-        jwks: { keys: [encJwk] },
-        encrypted_response_enc_values_supported: [req.enc ?? 'A128GCM'],
-        vp_formats_supported: { 'dc+sd-jwt': { 'sd-jwt_alg_values': ['ES256'], 'kb-jwt_alg_values': ['ES256'] } },
-      },
-    },
+    authorizationRequestPayload: requestPayload({ clientId, responseUri, nonce, encJwk, vct: req.vct, claims: req.claims, enc: req.enc ?? 'A128GCM' }),
     jar: { requestUri, jwtSigner: { method: 'x5c', x5c, alg: 'ES256' }, expiresInSeconds: 300 },
   });
   const requestJwt = created.jar.authorizationRequestJwt;

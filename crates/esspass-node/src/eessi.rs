@@ -166,7 +166,7 @@ impl AccessPoint {
             return;
         }
         self.refreshed.store(now, Ordering::Relaxed);
-        let fresh = match crate::verifier::load_list(src, &self.chains, client, now).await {
+        let fresh = match crate::trusted_lists::load_list(src, &self.chains, client, now).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(target: "esspass::eessi", error = %e, "Institution Repository not refreshed; the one in use stays");
@@ -174,11 +174,17 @@ impl AccessPoint {
             }
         };
         let Ok(mut current) = self.repository.write() else { return };
-        if fresh.series() != current.series() || fresh.sequence <= current.sequence || fresh.institution(&self.institution_id).is_none() {
-            if fresh.sequence < current.sequence {
-                tracing::warn!(target: "esspass::eessi", "Institution Repository refused: an older sequence (rollback)");
+        match crate::trusted_lists::update(&current, &fresh) {
+            crate::trusted_lists::Update::Unchanged => return,
+            crate::trusted_lists::Update::Refused(why) => {
+                tracing::warn!(target: "esspass::eessi", "Institution Repository refused: {why}");
+                return;
             }
-            return;
+            crate::trusted_lists::Update::Newer if fresh.institution(&self.institution_id).is_none() => {
+                tracing::warn!(target: "esspass::eessi", "Institution Repository refused: it no longer lists this institution");
+                return;
+            }
+            crate::trusted_lists::Update::Newer => {}
         }
         *current = fresh;
         tracing::info!(target: "esspass::eessi", "Institution Repository replaced by a newer one");
@@ -189,6 +195,12 @@ impl AccessPoint {
         header.insert("typ".into(), json!(typ));
         header.insert("x5c".into(), Value::Array(self.chain.iter().map(|c| Value::String(b64::encode_std(c))).collect()));
         sign_compact(self.signer.as_ref(), header, payload).map_err(|e| ApiError::new(500, e.code, e.detail))
+    }
+
+    /// The envelope and SED a signed message carries (`sbd`), decoded under this access point's limits.
+    fn message_in(&self, jws: &CompactJws) -> Result<Message, esspass_eessi::DecodeError> {
+        let xml = jws.payload.get("sbd").and_then(Value::as_str).unwrap_or_default();
+        Message::decode(xml.as_bytes(), &self.options)
     }
 
     /// Validate, sign and queue a message to another institution; durable once this returns.
@@ -342,8 +354,7 @@ impl AccessPoint {
         let Some(signer) = signer else {
             return refuse(403, ErrorCode::EessiSenderUnknown, vec![format!("{} is not in the Institution Repository", chain.leaf.subject_text)], "", None);
         };
-        let xml = parsed.payload.get("sbd").and_then(Value::as_str).unwrap_or_default();
-        let message = match Message::decode(xml.as_bytes(), &self.options) {
+        let message = match self.message_in(&parsed) {
             Ok(m) => m,
             Err(e) => return refuse(400, ErrorCode::EessiSedInvalid, e.problems().iter().map(|p| format!("{} {}: {}", p.code, p.path, p.message)).collect(), "", Some(&signer)),
         };
@@ -380,14 +391,33 @@ pub enum PostingDecision {
     Reject { reason: esspass_eessi::sed::RejectionReason, explanation: Option<String> },
 }
 
-impl AccessPoint {
-    /// The message inside a signed message body this access point stored (its own or a received one).
-    fn message_of(&self, jws: &str) -> Option<Message> {
-        let parsed = CompactJws::parse(jws).ok()?;
-        let xml = parsed.payload.get("sbd").and_then(Value::as_str)?;
-        Message::decode(xml.as_bytes(), &self.options).ok()
-    }
+impl PostingDecision {
+    /// The longest explanation sent with an X011.
+    const MAX_EXPLANATION: usize = 500;
 
+    /// A decision as a case worker states it: `register`, or `reject` with a reason and, for the
+    /// reason `other`, an explanation (at most 500 characters).
+    pub fn new(decision: &str, reason: Option<&str>, explanation: Option<&str>) -> Result<Self, ApiError> {
+        use esspass_eessi::sed::RejectionReason;
+        match decision {
+            "register" => Ok(Self::Register),
+            "reject" => {
+                let reason = reason.and_then(RejectionReason::parse).ok_or_else(|| ApiError::new(400, ErrorCode::BadRequest, "reason is not_competent, unknown_person, wrong_person, incomplete or other"))?;
+                let explanation = explanation.map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned);
+                if reason == RejectionReason::Other && explanation.is_none() {
+                    return Err(ApiError::new(400, ErrorCode::BadRequest, "the reason other needs an explanation"));
+                }
+                if explanation.as_ref().is_some_and(|e| e.chars().count() > Self::MAX_EXPLANATION) {
+                    return Err(ApiError::new(400, ErrorCode::BadRequest, format!("the explanation is longer than {} characters", Self::MAX_EXPLANATION)));
+                }
+                Ok(Self::Reject { reason, explanation })
+            }
+            _ => Err(ApiError::new(400, ErrorCode::BadRequest, "decision is register or reject")),
+        }
+    }
+}
+
+impl AccessPoint {
     /// A case worker decides a posting under review: registered, or rejected with an X011 to the
     /// sending institution queued in the same transaction as the decision and its audit record.
     pub async fn decide_posting(&self, message_id: &str, decision: &PostingDecision, actor: &str, now: i64) -> Result<esspass_store::PostingRow, ApiError> {
@@ -401,10 +431,10 @@ impl AccessPoint {
         let (state, send) = match decision {
             PostingDecision::Register => ("registered", None),
             PostingDecision::Reject { reason, explanation } => {
-                let received = self.store.inbox_of_case(&posting.case_id).await?.into_iter().find(|m| m.message_id == message_id).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message is not in the inbox"))?;
-                let a009 = self.message_of(&received.body).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message does not decode"))?;
+                let received = self.store.inbox_message(message_id).await?.ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message is not in the inbox"))?;
+                let a009 = CompactJws::parse(&received.body).ok().and_then(|jws| self.message_in(&jws).ok()).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message does not decode"))?;
                 let env = &a009.envelope;
-                let key: String = b64::encode(esspass_credential::sha256(format!("X011:{message_id}").as_bytes())).chars().filter(char::is_ascii_alphanumeric).take(20).collect();
+                let key = short_id(&format!("X011:{message_id}"));
                 let bad = |what: &str| ApiError::new(500, ErrorCode::Internal, format!("X011 {what}"));
                 let message = Message {
                     envelope: Envelope {
@@ -504,11 +534,16 @@ impl AccessPoint {
     }
 }
 
+/// A short stable key (20 letters and digits) for the document and message ids a message derives
+/// from `seed`, so that the same business event never queues two messages.
+fn short_id(seed: &str) -> String {
+    b64::encode(esspass_credential::sha256(seed.as_bytes())).chars().filter(char::is_ascii_alphanumeric).take(20).collect()
+}
+
 /// The stable ids of an application's LA_BUC_04 case: a short key for document and message ids,
 /// and the case id.
 fn ids_of(institution_id: &str, application_id: &str) -> (String, String) {
-    let key = b64::encode(esspass_credential::sha256(format!("A009:{institution_id}:{application_id}").as_bytes()));
-    let short: String = key.chars().filter(char::is_ascii_alphanumeric).take(20).collect();
+    let short = short_id(&format!("A009:{institution_id}:{application_id}"));
     let digits: String = esspass_credential::sha256(application_id.as_bytes()).iter().take(8).map(|b| char::from(b'0' + b % 10)).collect();
     (short, digits)
 }

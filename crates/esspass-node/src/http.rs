@@ -895,21 +895,7 @@ async fn decide_posting(State(s): State<AppState>, h: HeaderMap, Path(message_id
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
         let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
         let b: PostingDecisionBody = parse_json(&body)?;
-        let decision = match b.decision.as_str() {
-            "register" => crate::eessi::PostingDecision::Register,
-            "reject" => {
-                let reason = b.reason.as_deref().and_then(esspass_eessi::sed::RejectionReason::parse).ok_or_else(|| ApiError::new(400, ErrorCode::BadRequest, "reason is not_competent, unknown_person, wrong_person, incomplete or other"))?;
-                let explanation = b.explanation.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
-                if reason == esspass_eessi::sed::RejectionReason::Other && explanation.is_none() {
-                    return Err(ApiError::new(400, ErrorCode::BadRequest, "the reason other needs an explanation"));
-                }
-                if explanation.as_ref().is_some_and(|e| e.chars().count() > 500) {
-                    return Err(ApiError::new(400, ErrorCode::BadRequest, "the explanation is longer than 500 characters"));
-                }
-                crate::eessi::PostingDecision::Reject { reason, explanation }
-            }
-            _ => return Err(ApiError::new(400, ErrorCode::BadRequest, "decision is register or reject")),
-        };
+        let decision = crate::eessi::PostingDecision::new(&b.decision, b.reason.as_deref(), b.explanation.as_deref())?;
         let row = ap.decide_posting(&message_id, &decision, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };

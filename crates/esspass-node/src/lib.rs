@@ -15,4 +15,5 @@ pub mod limits;
 pub mod node;
 pub mod services;
 pub mod tls;
+pub mod trusted_lists;
 pub mod verifier;

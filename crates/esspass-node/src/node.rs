@@ -124,7 +124,7 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
             let anchors = esspass_credential::x509::Certificate::all_from_pem(&std::fs::read_to_string(&e.trust_anchor).map_err(|x| format!("{}: {x}", e.trust_anchor.display()))?).map_err(|x| x.detail)?;
             let chains = esspass_credential::x509::ChainValidator::new(anchors.clone());
             let client = reqwest::Client::builder().tls_certs_merge(anchors.iter().filter_map(|c| reqwest::Certificate::from_der(&c.der).ok()).collect::<Vec<_>>()).timeout(std::time::Duration::from_secs(10)).build().map_err(|x| x.to_string())?;
-            let repository = crate::verifier::load_list(&e.repository, &chains, &client, clock.now().unix_timestamp()).await.map_err(|x| format!("eessi.repository: {x}"))?;
+            let repository = crate::trusted_lists::load_list(&e.repository, &chains, &client, clock.now().unix_timestamp()).await.map_err(|x| format!("eessi.repository: {x}"))?;
             let transport = Box::new(crate::eessi::HttpsTransport::new(&anchors)?);
             let ap = crate::eessi::AccessPoint::new(store.clone(), cfg.institution.id.to_string(), signer.clone(), chain.clone(), chains, repository, transport).map_err(|x| format!("eessi: {x}"))?;
             Some(Arc::new(ap.refreshing(e.repository.clone(), client, e.refresh_seconds, clock.now().unix_timestamp())))

@@ -126,6 +126,14 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         let mid = review[0].message_id.clone();
         let (s, _) = decide(BO, mid.clone(), serde_json::json!({"decision": "register"})).await;
         assert_eq!(s, 403, "the back office does not decide postings");
+        let url = format!("{it_url}/api/v1/eessi/postings/{mid}/decision");
+        let stranger = client.post(&url).json(&serde_json::json!({"decision": "register"})).send().await.unwrap();
+        assert_eq!(stranger.status().as_u16(), 401, "a stranger decides nothing");
+        let big = client.post(&url).bearer_auth(CW).header("Content-Type", "application/json").body(vec![b' '; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
+        assert!(big.as_ref().map_or(true, |s| *s == 413), "a 10 MB body: {big:?}");
+        let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "register", "note": "?"})).await;
+        assert_eq!((s, v["code"].as_str()), (400, Some("ESP-1010")), "an unknown field: {v}");
+        assert_eq!(it.state.issuer.store.posting(&mid).await.unwrap().unwrap().state, "review", "nothing decided by refused requests");
         let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "reject", "reason": "other"})).await;
         assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7008")), "other needs an explanation: {v}");
         let (s, v) = decide(CW, "nope".into(), serde_json::json!({"decision": "register"})).await;

@@ -1437,6 +1437,14 @@ impl Store {
         self.inbox_rows(rows)
     }
 
+    /// One received message, by its id (body opened).
+    pub async fn inbox_message(&self, message_id: &str) -> Result<Option<InboxRow>> {
+        let rows: Vec<(String, String, String, String, String, String, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT message_id, sender, case_id, sed_type, body, receipt, received_at FROM eessi_inbox WHERE message_id = $1").bind(message_id).fetch_all(pool).await?
+        });
+        Ok(self.inbox_rows(rows)?.into_iter().next())
+    }
+
     /// The messages received in a case, oldest first (bodies opened).
     pub async fn inbox_of_case(&self, case_id: &str) -> Result<Vec<InboxRow>> {
         let rows: Vec<(String, String, String, String, String, String, i64)> = on_pool!(self, pool => {

@@ -274,11 +274,8 @@ async fn wallet_cli_receives_lists_shows_and_deletes() {
     assert_eq!(s, 201, "{o}");
     let link = o["credential_offer_uri"].as_str().unwrap().to_owned();
     let tx = o["tx_code"].as_str().unwrap().to_owned();
-    let wallet = |pass: &str, args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).arg("wallet").args(args).env("ESSPASS_WALLET", dir.join("w.esspass")).env("ESSPASS_WALLET_PASSPHRASE", pass).current_dir(&dir).output().unwrap();
-        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
-    };
-    let pass = "a long wallet passphrase";
+    let wallet = |pass: &str, args: &[&str]| esspass_with_wallet(&dir, "w.esspass", pass, &[&["wallet"], args].concat());
+    let pass = WALLET_PASSPHRASE;
     let (code, v, err) = wallet(pass, &["receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", &tx, &link]);
     assert_eq!(code, Some(0), "{v} {err}");
     let id = v["received"][0].as_str().unwrap().to_owned();
@@ -331,39 +328,22 @@ async fn ehic_verified_in_real_time_by_a_hospital_over_openid4vp() {
     let person = person(&c, &node.url, 913).await;
     let (s, o) = api(&c, &node.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "ehic", "person_id": person}))).await;
     assert_eq!(s, 201, "{o}");
-    let cli = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).env("ESSPASS_WALLET", dir.join("w.esspass")).env("ESSPASS_WALLET_PASSPHRASE", "a long wallet passphrase").current_dir(&dir).output().unwrap();
-        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
-    };
+    let cli = |args: &[&str]| esspass_with_wallet(&dir, "w.esspass", WALLET_PASSPHRASE, args);
     let (code, v, err) = cli(&["wallet", "receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", o["tx_code"].as_str().unwrap(), o["credential_offer_uri"].as_str().unwrap()]);
     assert_eq!(code, Some(0), "{v} {err}");
-    let desk = |method: reqwest::Method, path: String, body: Option<Value>| {
-        let c = c.clone();
-        let url = format!("{}{path}", verifier.url);
-        async move {
-            let mut r = c.request(method, url).bearer_auth(DESK_KEY);
-            if let Some(b) = body {
-                r = r.json(&b);
-            }
-            let resp = r.send().await.unwrap();
-            let s = resp.status().as_u16();
-            let text = resp.text().await.unwrap();
-            (s, serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text)))
-        }
-    };
     let present = |link: &str| cli(&["wallet", "present", "--json", "--yes", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", link]);
-    let (s, v) = desk(reqwest::Method::POST, "/api/v1/verifications".into(), Some(json!({"profile": "pda1-inspection"}))).await;
+    let (s, v) = desk(&c, &verifier.url, reqwest::Method::POST, "/api/v1/verifications", Some(json!({"profile": "pda1-inspection"}))).await;
     assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7101")), "{v}");
-    let (s, tx) = desk(reqwest::Method::POST, "/api/v1/verifications".into(), Some(json!({"profile": "ehic-healthcare"}))).await;
+    let (s, tx) = desk(&c, &verifier.url, reqwest::Method::POST, "/api/v1/verifications", Some(json!({"profile": "ehic-healthcare"}))).await;
     assert_eq!(s, 201, "{tx}");
     let link = tx["authorization_request"].as_str().unwrap().to_owned();
     assert!(link.starts_with("openid4vp://?client_id=x509_hash%3A"), "{link}");
     let id = tx["transaction_id"].as_str().unwrap().to_owned();
-    let (s, pending) = desk(reqwest::Method::GET, format!("/api/v1/verifications/{id}"), None).await;
+    let (s, pending) = desk(&c, &verifier.url, reqwest::Method::GET, &format!("/api/v1/verifications/{id}"), None).await;
     assert_eq!((s, pending["state"].as_str()), (200, Some("pending")), "{pending}");
     let (code, v, err) = present(&link);
     assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("sent")), "{v} {err}");
-    let (s, done) = desk(reqwest::Method::GET, format!("/api/v1/verifications/{id}"), None).await;
+    let (s, done) = desk(&c, &verifier.url, reqwest::Method::GET, &format!("/api/v1/verifications/{id}"), None).await;
     assert_eq!((s, done["state"].as_str(), done["outcome"].as_str()), (200, Some("verified"), Some("valid")), "{done}");
     let claims = done["claims"].as_object().unwrap();
     let number = claims["document_number"].as_str().unwrap().to_owned();
@@ -390,10 +370,10 @@ async fn ehic_verified_in_real_time_by_a_hospital_over_openid4vp() {
     let cred = creds[0]["credential_id"].as_str().unwrap().to_owned();
     assert_eq!(api(&c, &node.url, reqwest::Method::POST, &format!("/api/v1/credentials/{cred}/revoke"), None).await.0, 200);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (_, tx2) = desk(reqwest::Method::POST, "/api/v1/verifications".into(), Some(json!({"profile": "ehic-healthcare"}))).await;
+    let (_, tx2) = desk(&c, &verifier.url, reqwest::Method::POST, "/api/v1/verifications", Some(json!({"profile": "ehic-healthcare"}))).await;
     let (code, v, err) = present(tx2["authorization_request"].as_str().unwrap());
     assert_eq!(code, Some(0), "{v} {err}");
-    let (_, done) = desk(reqwest::Method::GET, format!("/api/v1/verifications/{}", tx2["transaction_id"].as_str().unwrap()), None).await;
+    let (_, done) = desk(&c, &verifier.url, reqwest::Method::GET, &format!("/api/v1/verifications/{}", tx2["transaction_id"].as_str().unwrap()), None).await;
     assert_eq!((done["state"].as_str(), done["outcome"].as_str()), (Some("rejected"), Some("invalid")), "{done}");
     assert_eq!(done["code"], "ESP-4010", "{done}");
     assert!(done["claims"].is_null(), "nothing of a rejected credential is kept: {done}");
@@ -518,10 +498,7 @@ async fn an_institution_signs_a_person_in_with_a_pid_from_her_wallet() {
     assert_eq!(s, 201, "{insured}");
     let (s, o) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "pid", "person_id": p["person_id"]}))).await;
     assert_eq!(s, 201, "{o}");
-    let cli = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).env("ESSPASS_WALLET", dir.join("w.esspass")).env("ESSPASS_WALLET_PASSPHRASE", "a long wallet passphrase").current_dir(&dir).output().unwrap();
-        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
-    };
+    let cli = |args: &[&str]| esspass_with_wallet(&dir, "w.esspass", WALLET_PASSPHRASE, args);
     let (code, v, err) = cli(&["wallet", "receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", o["tx_code"].as_str().unwrap(), o["credential_offer_uri"].as_str().unwrap()]);
     assert_eq!(code, Some(0), "{v} {err}");
     // The PID verifies on its own: PID provider in the Issuer Trusted List, authorised for the PID.
@@ -594,10 +571,7 @@ async fn an_institution_signs_a_person_in_with_a_pid_from_her_wallet() {
     let (_, v, _) = cli(&["wallet", "list", "--json"]);
     assert_eq!(v["credentials"].as_array().unwrap().iter().filter(|c| c["vct"] == "urn:eudi:ehic:1").count(), 2, "{v}");
     // Without a PID the wallet cannot sign in; it says why.
-    let bare = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).env("ESSPASS_WALLET", dir.join("empty.esspass")).env("ESSPASS_WALLET_PASSPHRASE", "a long wallet passphrase").current_dir(&dir).output().unwrap();
-        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
-    };
+    let bare = |args: &[&str]| esspass_with_wallet(&dir, "empty.esspass", WALLET_PASSPHRASE, args);
     let (code, v, err) = bare(&["wallet", "receive", "--json", "--sign-in-with-pid", "--client-id", "wallet-1", "--redirect-uri", "https://wallet.example/cb", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", "--yes", &format!("{}#ehic", node.url)]);
     assert_eq!(code, Some(1), "{v} {err}");
     assert!(v.to_string().contains("urn:eudi:pid:1"), "{v}");

@@ -36,14 +36,18 @@ use std::process::{Command, Stdio};
 /// The claims the hospital's profile and registration allow (docs/domain.md §2.6).
 const HOSPITAL_CLAIMS: [&str; 8] = ["issuing_authority", "authentic_source", "document_number", "personal_administrative_number", "date_of_issuance", "date_of_expiry", "starting_date", "ending_date"];
 
+/// `node <interop/script>` with the demo root trusted by Node's fetch.
+fn node(dir: &Path, script: &str) -> Command {
+    let mut c = Command::new("node");
+    c.arg(support::env().interop.join(script)).env("NODE_EXTRA_CA_CERTS", dir.join("root/ca.pem"));
+    c
+}
+
 /// `node <script> <args>` with `stdin` as its input and the demo root trusted by Node's fetch; its
 /// exit code and the JSON object it printed.
 fn script(dir: &Path, script: &str, args: &[&str], stdin: Option<&Value>) -> (i32, Value) {
-    let e = support::env();
-    let mut child = Command::new("node")
-        .arg(e.interop.join(script))
+    let mut child = node(dir, script)
         .args(args)
-        .env("NODE_EXTRA_CA_CERTS", dir.join("root/ca.pem"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -76,24 +80,13 @@ async fn world(tag: &str) -> (std::path::PathBuf, reqwest::Client, Node, Node, V
     (dir, c, node, verifier, offer)
 }
 
-async fn desk(c: &reqwest::Client, verifier: &Node, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut r = c.request(method, format!("{}{path}", verifier.url)).bearer_auth(DESK_KEY);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.unwrap();
-    let s = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (s, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_animo_wallet_answers_our_verifier() {
     let (dir, c, _node, verifier, offer) = world("vpi-wallet").await;
     // The third-party wallet receives the EHIC over OpenID4VCI.
     let (code, received) = tokio::task::block_in_place(|| script(&dir, "wallet-vci.mjs", &["pre-authorized", offer["credential_offer_uri"].as_str().unwrap(), offer["tx_code"].as_str().unwrap()], None));
     assert_eq!(code, 0, "{received}");
-    let (s, tx) = desk(&c, &verifier, reqwest::Method::POST, "/api/v1/verifications", Some(json!({"profile": "ehic-healthcare"}))).await;
+    let (s, tx) = desk(&c, &verifier.url, reqwest::Method::POST, "/api/v1/verifications", Some(json!({"profile": "ehic-healthcare"}))).await;
     assert_eq!(s, 201, "{tx}");
     let link = tx["authorization_request"].as_str().unwrap();
     let req = json!({"link": link, "credential": received["credential"], "holder_private_pem": received["holder_private_pem"], "root": dir.join("root/ca.pem"), "replay": true});
@@ -111,7 +104,7 @@ async fn an_animo_wallet_answers_our_verifier() {
     assert!(v["replay"]["status"].as_u64().is_some_and(|s| (400..500).contains(&s)), "{v}");
     assert!(v["replay"]["body"]["code"].as_str().is_some_and(|c| c.starts_with("ESP-")), "{v}");
     let id = tx["transaction_id"].as_str().unwrap();
-    let (s, done) = desk(&c, &verifier, reqwest::Method::GET, &format!("/api/v1/verifications/{id}"), None).await;
+    let (s, done) = desk(&c, &verifier.url, reqwest::Method::GET, &format!("/api/v1/verifications/{id}"), None).await;
     assert_eq!((s, done["state"].as_str(), done["outcome"].as_str()), (200, Some("verified"), Some("valid")), "{done}");
     let claims = done["claims"].as_object().unwrap();
     let mut keys: Vec<&str> = claims.keys().map(String::as_str).collect();
@@ -131,17 +124,14 @@ struct AnimoVerifier {
 
 impl AnimoVerifier {
     fn start(dir: &Path, claims: &[Vec<&str>]) -> (Self, Value) {
-        let e = support::env();
         let party = dir.join("verifiers/es-hospital");
         let req = json!({
             "port": free_port(), "signing_key": party.join("signing.key"), "chain": party.join("chain.pem"),
             "tls_key": party.join("tls.key"), "tls_chain": party.join("tls-chain.pem"), "root": dir.join("root/ca.pem"),
             "vct": "urn:eudi:ehic:1", "claims": claims, "enc": "A256GCM",
         });
-        let mut child = Command::new("node")
-            .arg(e.interop.join("openid4vp.mjs"))
+        let mut child = node(dir, "openid4vp.mjs")
             .arg("verifier")
-            .env("NODE_EXTRA_CA_CERTS", dir.join("root/ca.pem"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -172,10 +162,7 @@ impl Drop for AnimoVerifier {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_wallet_answers_an_animo_verifier() {
     let (dir, _c, _node, _verifier, offer) = world("vpi-verifier").await;
-    let cli = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).env("ESSPASS_WALLET", dir.join("w.esspass")).env("ESSPASS_WALLET_PASSPHRASE", "a long wallet passphrase").current_dir(&dir).output().unwrap();
-        (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
-    };
+    let cli = |args: &[&str]| esspass_with_wallet(&dir, "w.esspass", WALLET_PASSPHRASE, args);
     let (code, v, err) = cli(&["wallet", "receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", offer["tx_code"].as_str().unwrap(), offer["credential_offer_uri"].as_str().unwrap()]);
     assert_eq!(code, Some(0), "{v} {err}");
     let present = |link: &str| cli(&["wallet", "present", "--json", "--yes", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", link]);

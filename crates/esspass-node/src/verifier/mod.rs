@@ -11,7 +11,7 @@ pub mod service;
 use config::VerifierConfig;
 use esspass_core::{Clock, Date, SystemClock};
 use esspass_credential::status::{CachePolicy, StatusCache, StatusListSource};
-use esspass_credential::trust::{ListBody, TrustedList};
+use esspass_credential::trust::ListBody;
 use esspass_credential::x509::{Certificate, ChainValidator, EKU_RELYING_PARTY};
 use service::VerifierState;
 use std::net::SocketAddr;
@@ -60,31 +60,6 @@ impl StatusListSource for HttpsSource {
     }
 }
 
-/// The largest trusted list read over HTTPS.
-const MAX_LIST_BYTES: usize = 8 * 1024 * 1024;
-
-/// A signed trusted list from a file or an `https://` URL (fetched trusting the anchors), verified.
-pub async fn load_list(src: &str, chains: &ChainValidator, client: &reqwest::Client, now: i64) -> Result<TrustedList, String> {
-    let text = if src.starts_with("https://") {
-        let resp = client.get(src).header("Accept", "application/jwt").send().await.map_err(|e| format!("GET {src}: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(format!("GET {src}: HTTP {}", resp.status()));
-        }
-        if resp.content_length().is_some_and(|n| n > MAX_LIST_BYTES as u64) {
-            return Err(format!("GET {src}: larger than {MAX_LIST_BYTES} bytes"));
-        }
-        let bytes = resp.bytes().await.map_err(|e| format!("GET {src}: {e}"))?;
-        if bytes.len() > MAX_LIST_BYTES {
-            return Err(format!("GET {src}: larger than {MAX_LIST_BYTES} bytes"));
-        }
-        String::from_utf8(bytes.to_vec()).map_err(|_| format!("GET {src}: not text"))?
-    } else if src.starts_with("http:") {
-        return Err(format!("{src}: trusted lists are fetched over https only"));
-    } else {
-        std::fs::read_to_string(src).map_err(|e| format!("{src}: {e}"))?
-    };
-    TrustedList::verify(text.trim(), chains, now).map_err(|e| format!("{} {src}: {}", e.code, e.detail))
-}
 
 /// A client for trusted lists and status lists: the anchors trusted for TLS, short timeouts, no
 /// redirects, one connection per fetch (a closed server shows at once).
@@ -116,8 +91,8 @@ pub async fn build_state_on(cfg: VerifierConfig, store: esspass_store::Store, cl
     let anchors = Certificate::all_from_pem(&std::fs::read_to_string(&cfg.trust.anchor).map_err(|e| format!("{}: {e}", cfg.trust.anchor.display()))?).map_err(|e| e.detail)?;
     let chains = ChainValidator::new(anchors.clone());
     let client = fetch_client(&anchors)?;
-    let issuers = load_list(&cfg.trust.issuer_list, &chains, &client, now).await?;
-    let verifiers = load_list(&cfg.trust.verifier_list, &chains, &client, now).await?;
+    let issuers = crate::trusted_lists::load_list(&cfg.trust.issuer_list, &chains, &client, now).await?;
+    let verifiers = crate::trusted_lists::load_list(&cfg.trust.verifier_list, &chains, &client, now).await?;
     if !matches!(issuers.body, ListBody::Issuers { .. }) || !matches!(verifiers.body, ListBody::Verifiers { .. }) {
         return Err("trust.issuer_list must be an Issuer and trust.verifier_list a Verifier Trusted List".into());
     }

@@ -167,7 +167,7 @@ impl VerifierState {
         }
         self.lists_checked.store(now, Ordering::Relaxed);
         for (src, slot, issuers) in [(&self.cfg.trust.issuer_list, &self.issuers, true), (&self.cfg.trust.verifier_list, &self.verifiers, false)] {
-            let fresh = match super::load_list(src, &self.chains, &self.lists_client, now).await {
+            let fresh = match crate::trusted_lists::load_list(src, &self.chains, &self.lists_client, now).await {
                 Ok(l) => l,
                 Err(e) => {
                     tracing::warn!(target: "esspass::verifier", list = %src, error = %e, "trusted list not refreshed; the one in use stays");
@@ -176,12 +176,17 @@ impl VerifierState {
             };
             let right_kind = matches!((&fresh.body, issuers), (esspass_credential::trust::ListBody::Issuers { .. }, true) | (esspass_credential::trust::ListBody::Verifiers { .. }, false));
             let Ok(mut current) = slot.write() else { continue };
-            if !right_kind || fresh.series() != current.series() || fresh.sequence < current.sequence {
-                tracing::warn!(target: "esspass::verifier", list = %src, "trusted list refused: another series or an older sequence (rollback)");
-                continue;
-            }
-            if fresh.sequence == current.sequence && *current == fresh {
-                continue;
+            match (right_kind, crate::trusted_lists::update(&current, &fresh)) {
+                (false, _) => {
+                    tracing::warn!(target: "esspass::verifier", list = %src, "trusted list refused: another kind of list");
+                    continue;
+                }
+                (true, crate::trusted_lists::Update::Refused(why)) => {
+                    tracing::warn!(target: "esspass::verifier", list = %src, "trusted list refused: {why}");
+                    continue;
+                }
+                (true, crate::trusted_lists::Update::Unchanged) => continue,
+                (true, crate::trusted_lists::Update::Newer) => {}
             }
             *current = fresh.clone();
             drop(current);

@@ -78,14 +78,26 @@ pub fn client(dir: &Path) -> (reqwest::Client, Vec<u8>) {
     (reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).build().unwrap(), root.der)
 }
 
-pub async fn api(c: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut r = c.request(method, format!("{url}{path}")).bearer_auth(BO_KEY);
+/// A request to a node's API with `key`; the status and the JSON answer (the text when not JSON).
+pub async fn call(c: &reqwest::Client, key: &str, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut r = c.request(method, format!("{url}{path}")).bearer_auth(key);
     if let Some(b) = body {
         r = r.json(&b);
     }
     let resp = r.send().await.unwrap();
     let s = resp.status().as_u16();
-    (s, resp.json().await.unwrap_or(Value::Null))
+    let text = resp.text().await.unwrap();
+    (s, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// The back office's request to an institution node.
+pub async fn api(c: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    call(c, BO_KEY, url, method, path, body).await
+}
+
+/// The hospital desk's request to a verifier node.
+pub async fn desk(c: &reqwest::Client, url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    call(c, DESK_KEY, url, method, path, body).await
 }
 
 pub async fn person(c: &reqwest::Client, url: &str, n: usize) -> String {
@@ -168,4 +180,14 @@ sha256 = "{key}"
     let path = dir.join(format!("verifier-{port}.toml"));
     std::fs::write(&path, cfg).unwrap();
     path
+}
+
+/// The passphrase of the test wallets.
+pub const WALLET_PASSPHRASE: &str = "a long wallet passphrase";
+
+/// `esspass ARGS` run in `dir` with the wallet file `wallet` (in `dir`) and `passphrase`: exit code,
+/// the JSON it printed (null when none), stderr.
+pub fn esspass_with_wallet(dir: &Path, wallet: &str, passphrase: &str, args: &[&str]) -> (Option<i32>, Value, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(args).env("ESSPASS_WALLET", dir.join(wallet)).env("ESSPASS_WALLET_PASSPHRASE", passphrase).current_dir(dir).output().unwrap();
+    (o.status.code(), serde_json::from_slice::<Value>(&o.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&o.stderr).into_owned())
 }
