@@ -382,6 +382,63 @@ impl AccessPoint {
     }
 }
 
+/// A SED a back office hands over to be sent (`esspass eessi send`): the SED's XML document, the
+/// receiving institution, and optionally the BUC (default: the BUC the SED starts), the case
+/// (default: a new one) and the message id (default: a new one; give it to make a retried hand-over
+/// harmless — the same id is queued once).
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub sed_xml: &'a [u8],
+    pub to: &'a str,
+    pub buc: Option<&'a str>,
+    pub case_id: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+}
+
+impl AccessPoint {
+    /// Wrap a SED in its envelope and queue it (durable once this returns). The message id, and
+    /// whether this call queued it (`false`: that message id was queued before).
+    pub async fn send_document(&self, out: &Outgoing<'_>, now: i64) -> Result<(String, bool), ApiError> {
+        use esspass_eessi::{BucType, CaseId, DocumentId, Envelope, MessageId};
+        let bad = |what: String| ApiError::new(400, ErrorCode::BadRequest, what);
+        let doc = esspass_eessi::decode(out.sed_xml, &self.options).map_err(|e| ApiError::new(400, ErrorCode::EessiSedInvalid, e.problems().iter().map(|p| format!("{} {}: {}", p.code, p.path, p.message)).collect::<Vec<_>>().join("; ")))?;
+        let sed_type = doc.sed.sed_type();
+        let buc = match out.buc {
+            Some(b) => BucType::parse(b).ok_or_else(|| bad(format!("{b} is not a BUC")))?,
+            None => BucType::ALL.iter().copied().find(|b| esspass_eessi::buc::spec(*b).starter == sed_type).ok_or_else(|| bad(format!("{sed_type} starts no BUC: give the BUC and the case")))?,
+        };
+        let receiver = esspass_core::InstitutionId::parse(out.to).ok_or_else(|| bad(format!("{} is not an institution id (CC:ID)", out.to)))?;
+        let message_id = match out.message_id {
+            Some(m) => MessageId::parse(m).ok_or_else(|| bad(format!("{m} is not a message id (1 to 64 of A-Z a-z 0-9 . _ : -)")))?,
+            None => MessageId::parse(&format!("m-{}", short_id(&b64::encode(esspass_credential::random_bytes::<16>())))).ok_or_else(|| bad("message id".into()))?,
+        };
+        let case_id = match out.case_id {
+            Some(c) => CaseId::parse(c).ok_or_else(|| bad(format!("{c} is not a case id")))?,
+            None => CaseId::parse(&esspass_credential::random_bytes::<8>().iter().map(|b| char::from(b'0' + b % 10)).collect::<String>()).ok_or_else(|| bad("case id".into()))?,
+        };
+        let message = Message {
+            envelope: Envelope {
+                sender: esspass_core::InstitutionId::parse(&self.institution_id).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "institution id"))?,
+                receiver,
+                sed_type,
+                cdm_version: doc.version,
+                document_id: DocumentId::parse(&format!("{sed_type}-{}", short_id(message_id.as_str()))).ok_or_else(|| bad("document id".into()))?,
+                case_id,
+                buc_type: buc,
+                message_id,
+                created_at: time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            },
+            sed: doc.sed,
+        };
+        let row = self.prepare(&message, now)?;
+        match self.store.enqueue_outbox(&row).await {
+            Ok(()) => Ok((row.message_id, true)),
+            Err(esspass_store::StoreError::Duplicate(_)) => Ok((row.message_id, false)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// A case worker's decision on a posting under review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PostingDecision {

@@ -78,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::audit::Command,
     },
+    /// EESSI: hand a SED to the node's access point for another institution.
+    Eessi {
+        #[command(subcommand)]
+        command: cmd::eessi::Command,
+    },
     /// New credential offers for every insured person (e.g. re-issuance of every EHIC), as CSV.
     Offers(cmd::offers::Args),
     /// Load insured persons and their coverage (CSV, JSON, JSON Lines) into a node's database.
@@ -126,6 +131,7 @@ fn main() -> ExitCode {
         Command::Import(a) => cmd::import::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Offers(a) => cmd::offers::run(a),
+        Command::Eessi { command } => cmd::eessi::run(command),
         Command::Audit { command } => cmd::audit::run(command),
         Command::ApiKey { command } => cmd::api_key::run(command),
     };

@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod audit;
 pub mod bundle;
 pub mod demo;
+pub mod eessi;
 pub mod import;
 pub mod offers;
 pub mod paper;
