@@ -188,6 +188,8 @@ error_codes! {
     EessiNotConfigured = "7406", "this node has no EESSI access point ([eessi] in the configuration)";
     EessiPostingNotFound = "7407", "no posting was notified with this message id";
     EessiPostingDecided = "7408", "the posting is not waiting for a case worker's decision";
+    EessiBucRule = "7409", "the message breaks a rule of its business use case (participant, order, state)";
+    EessiCaseNotFound = "7410", "no case with this id";
 
     // 8xxx — paper credentials (signed QR codes)
     PaperPrefix = "8001", "not a paper credential of a known type (PA1: or EH1:)";

@@ -24,7 +24,7 @@ use esspass_credential::jose::{CompactJws, sign_compact};
 use esspass_credential::trust::{BucRole, TrustedList};
 use esspass_credential::x509::ChainValidator;
 use esspass_credential::{EcdsaP256Signer, b64};
-use esspass_eessi::{DecodeOptions, Message};
+use esspass_eessi::{Case, DecodeOptions, Message};
 use esspass_store::{InboxRow, OutboxRow, Store};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, RwLock};
@@ -205,9 +205,49 @@ impl AccessPoint {
 
     /// Validate, sign and queue a message to another institution; durable once this returns.
     pub async fn send(&self, message: &Message, now: i64) -> Result<String, ApiError> {
-        let row = self.prepare(message, now)?;
+        let mut row = self.prepare(message, now)?;
+        self.attach_case(&mut row, message, now).await?;
         self.store.enqueue_outbox(&row).await?;
         Ok(row.message_id)
+    }
+
+    /// The case as sending `message` leaves it, put on its outbox row: the stored case moved, or
+    /// a new case opened with this institution as owner when the message starts its BUC. A message
+    /// in a case that was never stored and that does not start it (a case from before cases were
+    /// kept) goes without. A step the BUC does not allow is refused with the rule it breaks.
+    pub async fn attach_case(&self, row: &mut OutboxRow, message: &Message, now: i64) -> Result<(), ApiError> {
+        let env = &message.envelope;
+        let stored = match self.store.case(env.case_id.as_str()).await? {
+            Some(stored) => stored,
+            None if esspass_eessi::buc::spec(env.buc_type).starter == env.sed_type => {
+                row.case = Some(opened_case(message, now)?);
+                return Ok(());
+            }
+            None => return Ok(()),
+        };
+        let mut case = serde_json::from_value::<Case>(stored.body).map_err(|e| ApiError::new(500, ErrorCode::Internal, format!("stored case: {e}")))?;
+        case.draft_sed(env.document_id.clone(), &message.sed, vec![env.receiver.clone()], at(now)).map_err(buc_refusal)?;
+        case.send(&env.document_id, at(now)).map_err(buc_refusal)?;
+        row.case = Some(case_row(&case, stored.version, now)?);
+        Ok(())
+    }
+
+    /// The case as receiving `message` leaves it: the stored case moved, or joined when the
+    /// message starts its BUC. Why not, with the rule it breaks.
+    async fn case_on_receipt(&self, message: &Message, now: i64) -> Result<Result<esspass_store::CaseRow, String>, ApiError> {
+        let env = &message.envelope;
+        let refs = message.sed.references();
+        let moved = match self.store.case(env.case_id.as_str()).await? {
+            Some(stored) => {
+                let mut case = serde_json::from_value::<Case>(stored.body).map_err(|e| ApiError::new(500, ErrorCode::Internal, format!("stored case: {e}")))?;
+                case.receive(env, &refs, at(now)).map(|()| (case, stored.version))
+            }
+            None => Case::join(env.receiver.clone(), env, &refs, at(now)).map(|c| (c, 0)),
+        };
+        match moved {
+            Ok((case, version)) => Ok(Ok(case_row(&case, version, now)?)),
+            Err(e) => Ok(Err(format!("{}: {}", e.rule(), e.message))),
+        }
     }
 
     /// The outbox row of a message (validated, routed, signed), for the caller to write in the
@@ -233,7 +273,7 @@ impl AccessPoint {
         payload.insert("sbd".into(), json!(xml));
         payload.insert("iat".into(), json!(now));
         let jws = self.sign(MESSAGE_TYP, &payload)?;
-        Ok(OutboxRow { message_id: env.message_id.to_string(), case_id: env.case_id.to_string(), receiver, receiver_url: url, body: jws, attempts: 0, created_at: now })
+        Ok(OutboxRow { message_id: env.message_id.to_string(), case_id: env.case_id.to_string(), receiver, receiver_url: url, body: jws, attempts: 0, created_at: now, case: None })
     }
 
     /// The competent institution of `country` for `buc` as counterparty, today.
@@ -366,6 +406,15 @@ impl AccessPoint {
         if env.receiver.to_string() != self.institution_id {
             return refuse(400, ErrorCode::EessiNotForUs, vec![format!("addressed to {}", env.receiver)], &message_id, Some(&signer));
         }
+        // The same message again (a retry whose receipt was lost): the first receipt, before the
+        // case is asked (it has moved with the first).
+        if let Some(first) = self.store.inbox_receipt(&message_id).await? {
+            return Ok((200, first));
+        }
+        let case = match self.case_on_receipt(&message, now).await? {
+            Ok(c) => c,
+            Err(why) => return refuse(409, ErrorCode::EessiBucRule, vec![why], &message_id, Some(&signer)),
+        };
         let receipt = self.receipt(&message_id, &text, Some(&signer), None, now)?;
         let row = InboxRow { message_id: message_id.clone(), sender: signer, case_id: env.case_id.to_string(), sed_type: env.sed_type.to_string(), body: text.clone(), receipt: receipt.clone(), received_at: now };
         let posting = match &message.sed {
@@ -374,7 +423,7 @@ impl AccessPoint {
         };
         let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons}))});
         let audit = esspass_store::AuditEntry::new(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", details);
-        match self.store.inbox_insert_with(&row, posting.as_ref(), Some(&audit)).await? {
+        match self.store.inbox_insert_with(&row, posting.as_ref(), Some(&audit), Some(&case)).await? {
             None => Ok((200, receipt)),
             // The same message again (a retry whose receipt was lost): the first receipt.
             Some(first) => Ok((200, first)),
@@ -430,7 +479,12 @@ impl AccessPoint {
             },
             sed: doc.sed,
         };
-        let row = self.prepare(&message, now)?;
+        // A retried hand-over: queued before, nothing new (the case has moved with the first).
+        if self.store.outbox_state(message.envelope.message_id.as_str()).await?.is_some() {
+            return Ok((message.envelope.message_id.to_string(), false));
+        }
+        let mut row = self.prepare(&message, now)?;
+        self.attach_case(&mut row, &message, now).await?;
         match self.store.enqueue_outbox(&row).await {
             Ok(()) => Ok((row.message_id, true)),
             Err(esspass_store::StoreError::Duplicate(_)) => Ok((row.message_id, false)),
@@ -507,7 +561,9 @@ impl AccessPoint {
                     },
                     sed: Sed::X011(X011 { rejects: DocumentRef::new(SedType::A009, env.document_id.clone()), reason: *reason, explanation: explanation.clone() }),
                 };
-                ("rejected", Some(self.prepare(&message, now)?))
+                let mut row = self.prepare(&message, now)?;
+                self.attach_case(&mut row, &message, now).await?;
+                ("rejected", Some(row))
             }
         };
         let details = json!({"message_id": message_id, "decision": state, "x011": send.as_ref().map(|m| m.message_id.clone())});
@@ -591,6 +647,22 @@ impl AccessPoint {
     }
 }
 
+fn at(now: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A step the BUC does not allow, refused with the rule it breaks.
+fn buc_refusal(e: esspass_eessi::BucError) -> ApiError {
+    ApiError::new(409, ErrorCode::EessiBucRule, format!("{}: {}", e.rule(), e.message))
+}
+
+/// A case as stored: its id, BUC, owner and status beside the whole case.
+fn case_row(case: &Case, version: i64, now: i64) -> Result<esspass_store::CaseRow, ApiError> {
+    let body = serde_json::to_value(case).map_err(|e| ApiError::new(500, ErrorCode::Internal, format!("case: {e}")))?;
+    let status = serde_json::to_value(case.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    Ok(esspass_store::CaseRow { case_id: case.id.to_string(), buc: case.buc.to_string(), owner: case.owner.to_string(), status, body, version, updated_at: now })
+}
+
 /// A short stable key (20 letters and digits) for the document and message ids a message derives
 /// from `seed`, so that the same business event never queues two messages.
 fn short_id(seed: &str) -> String {
@@ -614,7 +686,7 @@ pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, rea
     let application_id = cred.application_id.as_deref()?;
     let (short, digits) = ids_of(&ap.institution_id, application_id);
     let (receiver, _) = ap.store.outbox_receiver(&format!("m-A009-{short}")).await.ok().flatten()?;
-    let run = || -> Result<OutboxRow, String> {
+    let run = || -> Result<Message, String> {
         let explanation = format!("The Portable Document A1 was withdrawn{}.", reason.map(|r| format!(": {}", r.chars().take(400).collect::<String>())).unwrap_or_default());
         let message = Message {
             envelope: Envelope {
@@ -630,9 +702,18 @@ pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, rea
             },
             sed: Sed::X008(X008 { invalidates: DocumentRef::new(SedType::A009, DocumentId::parse(&format!("A009-{short}")).ok_or("document id")?), reason: InvalidationReason::Other, explanation: Some(explanation) }),
         };
-        ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))
+        Ok(message)
     };
-    Some(run())
+    let message = match run() {
+        Ok(m) => m,
+        Err(e) => return Some(Err(e)),
+    };
+    let sent = async {
+        let mut row = ap.prepare(&message, now)?;
+        ap.attach_case(&mut row, &message, now).await?;
+        Ok::<_, ApiError>(row)
+    };
+    Some(sent.await.map_err(|e| format!("{} {}", e.code.code(), e.detail)))
 }
 
 /// The A009 a PDA1 issued under Art 12 sends to the host state's competent institution (LA_BUC_04),
@@ -726,9 +807,22 @@ pub fn a009_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &
             },
             sed: Sed::A009(sed),
         };
-        ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))
+        let mut row = ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?;
+        // The A009 opens its case (a second issuance of the same PDA1 queues nothing, so its case
+        // is not written again either).
+        row.case = Some(opened_case(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?);
+        Ok(row)
     };
     Some(run())
+}
+
+/// The case a starting message opens, with this institution (its sender) as owner.
+fn opened_case(message: &Message, now: i64) -> Result<esspass_store::CaseRow, ApiError> {
+    let env = &message.envelope;
+    let mut case = Case::open(env.case_id.clone(), env.buc_type, env.cdm_version, env.sender.clone(), vec![env.receiver.clone()], at(now)).map_err(buc_refusal)?;
+    case.draft_sed(env.document_id.clone(), &message.sed, vec![env.receiver.clone()], at(now)).map_err(buc_refusal)?;
+    case.send(&env.document_id, at(now)).map_err(buc_refusal)?;
+    case_row(&case, 0, now)
 }
 
 /// The EESSI message a credential status change causes, if any: the X008 of a revoked PDA1 whose

@@ -81,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sign-in-reviews", get(sign_in_reviews))
         .route("/api/v1/eessi/postings", get(eessi_postings))
         .route("/api/v1/eessi/postings/{message_id}/decision", post(decide_posting))
+        .route("/api/v1/eessi/cases", get(eessi_cases))
+        .route("/api/v1/eessi/cases/{case_id}", get(eessi_case))
         .route("/api/v1/sign-in-reviews/{id}/close", post(close_sign_in_review))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
@@ -873,6 +875,36 @@ async fn eessi_postings(State(s): State<AppState>, h: HeaderMap, q: Result<Query
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[utoipa::path(get, path = "/api/v1/eessi/cases", tag = "case work",
+    responses((status = 200, description = "the 200 cases most recently moved, newest first: BUC, owner, status, documents and history", body = Vec<esspass_store::CaseRow>), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn eessi_cases(State(s): State<AppState>, h: HeaderMap) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker, ApiRole::Auditor])?;
+        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let rows = ap.store.cases(200).await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.case_id.as_str()).collect();
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_eessi_cases", "eessi cases", "case work", &json!({"cases": ids})).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &rows))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+#[utoipa::path(get, path = "/api/v1/eessi/cases/{case_id}", tag = "case work",
+    params(("case_id" = String, Path, description = "the case id")),
+    responses((status = 200, description = "the case: participants, documents with their states, history", body = esspass_store::CaseRow), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn eessi_case(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path<String>) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker, ApiRole::Auditor])?;
+        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let row = ap.store.case(&case_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::EessiCaseNotFound, "no case with this id"))?;
+        s.issuer.store.append_audit(s.now(), &actor(k), "read_eessi_case", &case_id, "case work", &json!({"case": case_id})).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
 /// A case worker's decision on a posting under review.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -933,7 +965,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, openapi),
+    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, eessi_cases, eessi_case, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

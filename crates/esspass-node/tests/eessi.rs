@@ -90,6 +90,12 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         // Nothing more to deliver.
         assert_eq!(el_ap.deliver_due(now() + 7200).await, 0);
         let client = support::client(&root);
+        // Both sides keep the case: e-EFKA owns it and sent the A009, INPS joined and received it.
+        let el_case = el.state.issuer.store.case("9000001").await.unwrap().unwrap();
+        let it_case = it.state.issuer.store.case("9000001").await.unwrap().unwrap();
+        assert_eq!((el_case.owner.as_str(), it_case.owner.as_str(), it_case.buc.as_str(), it_case.status.as_str()), ("EL:EFKA01", "EL:EFKA01", "LA_BUC_04", "open"));
+        assert_eq!((el_case.body["documents"][0]["sed_type"].as_str(), el_case.body["documents"][0]["state"].as_str()), (Some("A009"), Some("sent")));
+        assert_eq!((it_case.body["documents"][0]["sed_type"].as_str(), it_case.body["documents"][0]["state"].as_str()), (Some("A009"), Some("received")));
         // Registered at once: 12 months, GR legislation, work in Italy, sender competent.
         let registered = it.state.issuer.store.postings_in("registered").await.unwrap();
         assert_eq!(registered.len(), 1, "{:?}", it.state.issuer.store.postings_in("review").await.unwrap());
@@ -146,6 +152,10 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         assert_eq!(it_ap.deliver_due(now() + 7200).await, 1);
         let back = el.state.issuer.store.inbox_of_case("9000004").await.unwrap();
         assert_eq!(back.iter().map(|m| (m.sender.as_str(), m.sed_type.as_str())).collect::<Vec<_>>(), [("IT:INPS01", "X011")]);
+        let docs = |c: esspass_store::CaseRow| c.body["documents"].as_array().unwrap().iter().map(|d| (d["sed_type"].as_str().unwrap().to_owned(), d["state"].as_str().unwrap().to_owned())).collect::<Vec<_>>();
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(docs(it.state.issuer.store.case("9000004").await.unwrap().unwrap()), [pair("A009", "received"), pair("X011", "sent")]);
+        assert_eq!(docs(el.state.issuer.store.case("9000004").await.unwrap().unwrap()), [pair("A009", "sent"), pair("X011", "received")]);
         let resp = client.get(format!("{it_url}/api/v1/eessi/postings?state=rejected")).bearer_auth(CW).send().await.unwrap();
         let rejected: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(rejected.as_array().map(Vec::len), Some(1), "{rejected}");
@@ -197,7 +207,35 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         broken.envelope.sed_type = SedType::A003;
         let (s, _, r) = post(sign(&efka, &echain, &broken)).await;
         assert_eq!((s, r["code"].as_str()), (400, Some("ESP-7404")), "{r}");
+        // Against the BUC: an X008 in a case INPS never heard of (it does not start LA_BUC_04), and
+        // ZZZS — in the repository, but no participant — writing into e-EFKA's case.
+        let mut stray = a009("msg-x-5", "9000077", "IT:INPS01");
+        stray.envelope.sed_type = SedType::X008;
+        stray.envelope.document_id = seds::doc("doc-x008-stray");
+        stray.sed = Sed::X008(esspass_eessi::sed::X008 { invalidates: seds::dref(SedType::A009, "doc-unknown"), reason: esspass_eessi::sed::InvalidationReason::Other, explanation: Some("withdrawn".into()) });
+        let (s, _, r) = post(sign(&efka, &echain, &stray)).await;
+        assert_eq!((s, r["code"].as_str(), r["outcome"].as_str()), (409, Some("ESP-7409"), Some("refused")), "{r}");
+        let zzzs = esspass_keys::files::load_signer(&pki.join("institutions/si-zzzs/signing.key")).unwrap();
+        let zchain = esspass_keys::files::load_chain(&pki.join("institutions/si-zzzs/chain.pem")).unwrap();
+        let mut intruder = a009("msg-x-6", "9000001", "IT:INPS01");
+        intruder.envelope.sender = seds::inst("SI:ZZZS");
+        let (s, _, r) = post(sign(&zzzs, &zchain, &intruder)).await;
+        assert_eq!((s, r["code"].as_str()), (409, Some("ESP-7409")), "{r}");
+        assert!(it.state.issuer.store.inbox_of_case("9000077").await.unwrap().is_empty() && it.state.issuer.store.case("9000077").await.unwrap().is_none());
+        assert_eq!(it.state.issuer.store.inbox_of_case("9000001").await.unwrap().len(), 1, "nothing of the intruder kept");
         assert!(it.state.issuer.store.inbox_of_case("9000002").await.unwrap().is_empty(), "nothing refused is kept");
+        // The case workers see the cases (audited); others do not.
+        let resp = client.get(format!("{it_url}/api/v1/eessi/cases")).bearer_auth(CW).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let cases: serde_json::Value = resp.json().await.unwrap();
+        assert!(cases.as_array().unwrap().iter().any(|c| c["case_id"] == "9000001"), "{cases}");
+        let resp = client.get(format!("{it_url}/api/v1/eessi/cases/9000001")).bearer_auth(CW).send().await.unwrap();
+        let case: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(case["body"]["history"].as_array().map(|h| h.iter().map(|e| e["event"]["event"].as_str().unwrap_or_default()).collect::<Vec<_>>()), Some(vec!["opened", "received"]), "joined by receiving: {case}");
+        let resp = client.get(format!("{it_url}/api/v1/eessi/cases/nope")).bearer_auth(CW).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 404);
+        assert_eq!(client.get(format!("{it_url}/api/v1/eessi/cases")).bearer_auth(BO).send().await.unwrap().status().as_u16(), 403);
+        assert_eq!(client.get(format!("{it_url}/api/v1/eessi/cases/9000001")).send().await.unwrap().status().as_u16(), 401);
         // A 10 MB body is refused before it is read.
         let big = client.post(format!("{it_url}/eessi/messages")).body(vec![b'a'; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
         assert!(big.as_ref().map_or(true, |s| *s == 413), "{big:?}");

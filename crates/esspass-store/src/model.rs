@@ -199,6 +199,27 @@ pub struct OutboxRow {
     pub body: String,
     pub attempts: i64,
     pub created_at: i64,
+    /// The case as sending this message leaves it, written with the outbox row (not read back
+    /// from the outbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseRow>,
+}
+
+/// A BUC case this institution takes part in, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CaseRow {
+    pub case_id: String,
+    pub buc: String,
+    /// The case owner (the institution that opened it).
+    pub owner: String,
+    /// `open` or `closed`.
+    pub status: String,
+    /// The case: participants, documents and their states, history (`esspass_eessi::buc::Case`).
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+    /// The version read (0: a case not stored yet); a write expects it unchanged.
+    pub version: i64,
+    pub updated_at: i64,
 }
 
 /// An accepted incoming EESSI message with the receipt answered for it.

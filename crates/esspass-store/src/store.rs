@@ -3,7 +3,7 @@
 //! body for the SQLite and the PostgreSQL pool.
 
 use crate::audit::AuditRecord;
-use crate::model::{ApplicationRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, InboxRow, OutboxRow, Person, PostingRow, SignInReviewRow, StatusListRow, VerificationRow};
+use crate::model::{ApplicationRow, CaseRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, InboxRow, OutboxRow, Person, PostingRow, SignInReviewRow, StatusListRow, VerificationRow};
 use crate::{Result, StoreError};
 use serde_json::Value;
 use sqlx::Row;
@@ -59,9 +59,33 @@ macro_rules! on_pool {
 macro_rules! outbox_in_tx {
     ($tx:expr, $queued:expr) => {{
         let (m, body): &(&OutboxRow, String) = $queued;
-        sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (message_id) DO NOTHING")
+        let n = sqlx::query("INSERT INTO eessi_outbox (message_id, case_id, receiver, receiver_url, body, state, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (message_id) DO NOTHING")
             .bind(&m.message_id).bind(&m.case_id).bind(&m.receiver).bind(&m.receiver_url).bind(body).bind(m.created_at)
-            .execute(&mut *$tx).await?.rows_affected()
+            .execute(&mut *$tx).await?.rows_affected();
+        if n == 1 && let Some(c) = &m.case {
+            case_in_tx!($tx, c);
+        }
+        n
+    }};
+}
+
+/// Write a case as a message leaves it, inside an open transaction: inserted when new (version 0),
+/// else updated only if nobody changed it since it was read (a conflict otherwise).
+macro_rules! case_in_tx {
+    ($tx:expr, $case:expr) => {{
+        let c: &CaseRow = $case;
+        let n = if c.version == 0 {
+            sqlx::query("INSERT INTO eessi_cases (case_id, buc, owner, status, body, version, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (case_id) DO NOTHING")
+                .bind(&c.case_id).bind(&c.buc).bind(&c.owner).bind(&c.status).bind(c.body.to_string()).bind(c.updated_at)
+                .execute(&mut *$tx).await?.rows_affected()
+        } else {
+            sqlx::query("UPDATE eessi_cases SET status = $2, body = $3, version = version + 1, updated_at = $4 WHERE case_id = $1 AND version = $5")
+                .bind(&c.case_id).bind(&c.status).bind(c.body.to_string()).bind(c.updated_at).bind(c.version)
+                .execute(&mut *$tx).await?.rows_affected()
+        };
+        if n != 1 {
+            return Err(StoreError::Conflict(format!("eessi case {} changed meanwhile", c.case_id)));
+        }
     }};
 }
 
@@ -1278,7 +1302,7 @@ impl Store {
         rows.into_iter()
             .map(|(message_id, case_id, receiver, receiver_url, body, attempts, created_at)| {
                 let body = self.open_message(&body)?;
-                Ok(OutboxRow { message_id, case_id, receiver, receiver_url, body, attempts, created_at })
+                Ok(OutboxRow { message_id, case_id, receiver, receiver_url, body, attempts, created_at, case: None })
             })
             .collect()
     }
@@ -1323,12 +1347,12 @@ impl Store {
     /// Keep an accepted incoming message once. Returns `None` when it was new, or the receipt
     /// answered the first time when the message id is already in the inbox (a duplicate).
     pub async fn inbox_insert(&self, m: &InboxRow) -> Result<Option<String>> {
-        self.inbox_insert_with(m, None, None).await
+        self.inbox_insert_with(m, None, None, None).await
     }
 
-    /// As [`Store::inbox_insert`], with the posting the message notifies (an A009) and the audit
-    /// record of its receipt in the same transaction: all or nothing (nothing new for a duplicate).
-    pub async fn inbox_insert_with(&self, m: &InboxRow, posting: Option<&PostingRow>, audit: Option<&AuditEntry>) -> Result<Option<String>> {
+    /// As [`Store::inbox_insert`], with the posting the message notifies (an A009), the case as
+    /// the message moves it, and the audit record of its receipt in the same transaction: all or nothing (nothing new for a duplicate).
+    pub async fn inbox_insert_with(&self, m: &InboxRow, posting: Option<&PostingRow>, audit: Option<&AuditEntry>, case: Option<&CaseRow>) -> Result<Option<String>> {
         let body = self.seal_message(&m.body)?;
         let head_sql = self.head_sql();
         let inserted = on_pool!(self, pool => {
@@ -1341,6 +1365,9 @@ impl Store {
                     .bind(&p.message_id).bind(&p.sender).bind(&p.case_id).bind(&p.person_key).bind(&p.legislation).bind(&p.start_date).bind(&p.end_date).bind(&p.state)
                     .bind(serde_json::to_string(&p.reasons).unwrap_or_default()).bind(p.received_at)
                     .execute(&mut *tx).await?;
+            }
+            if n == 1 && let Some(c) = case {
+                case_in_tx!(tx, c);
             }
             if n == 1 && let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);
@@ -1435,6 +1462,38 @@ impl Store {
             sqlx::query_as("SELECT message_id, sender, case_id, sed_type, body, receipt, received_at FROM eessi_inbox ORDER BY received_at DESC, message_id LIMIT $1").bind(limit).fetch_all(pool).await?
         });
         self.inbox_rows(rows)
+    }
+
+    /// A case, by id.
+    pub async fn case(&self, case_id: &str) -> Result<Option<CaseRow>> {
+        Ok(self.cases_where(Some(case_id), 1).await?.into_iter().next())
+    }
+
+    /// The cases most recently moved, newest first.
+    pub async fn cases(&self, limit: i64) -> Result<Vec<CaseRow>> {
+        self.cases_where(None, limit).await
+    }
+
+    async fn cases_where(&self, case_id: Option<&str>, limit: i64) -> Result<Vec<CaseRow>> {
+        let rows: Vec<(String, String, String, String, String, i64, i64)> = on_pool!(self, pool => {
+            match case_id {
+                Some(id) => sqlx::query_as("SELECT case_id, buc, owner, status, body, version, updated_at FROM eessi_cases WHERE case_id = $1").bind(id).fetch_all(pool).await?,
+                None => sqlx::query_as("SELECT case_id, buc, owner, status, body, version, updated_at FROM eessi_cases ORDER BY updated_at DESC, case_id LIMIT $1").bind(limit).fetch_all(pool).await?,
+            }
+        });
+        rows.into_iter()
+            .map(|(case_id, buc, owner, status, body, version, updated_at)| {
+                let body = serde_json::from_str(&body).map_err(|e| StoreError::Database(format!("eessi case {case_id}: {e}")))?;
+                Ok(CaseRow { case_id, buc, owner, status, body, version, updated_at })
+            })
+            .collect()
+    }
+
+    /// The receipt answered for a message already received, if it was.
+    pub async fn inbox_receipt(&self, message_id: &str) -> Result<Option<String>> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar("SELECT receipt FROM eessi_inbox WHERE message_id = $1").bind(message_id).fetch_optional(pool).await?)
+        })
     }
 
     /// One received message, by its id (body opened).

@@ -393,7 +393,7 @@ async fn sqlite_files_are_private() {
 async fn outbox_claims_are_exclusive_and_in_order_per_case() {
     for s in stores().await {
         for i in 0..40 {
-            let row = esspass_store::OutboxRow { message_id: format!("m{i:02}"), case_id: format!("c{}", i % 8), receiver: "IT:INPS01".into(), receiver_url: "https://it/eessi/messages".into(), body: format!("signed-{i}"), attempts: 0, created_at: 1000 + i };
+            let row = esspass_store::OutboxRow { message_id: format!("m{i:02}"), case_id: format!("c{}", i % 8), receiver: "IT:INPS01".into(), receiver_url: "https://it/eessi/messages".into(), body: format!("signed-{i}"), attempts: 0, created_at: 1000 + i, case: None };
             s.enqueue_outbox(&row).await.unwrap();
         }
         let mut tasks = Vec::new();
