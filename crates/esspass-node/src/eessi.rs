@@ -447,7 +447,7 @@ pub struct Outgoing<'a> {
 impl AccessPoint {
     /// Wrap a SED in its envelope and queue it (durable once this returns). The message id, and
     /// whether this call queued it (`false`: that message id was queued before).
-    pub async fn send_document(&self, out: &Outgoing<'_>, now: i64) -> Result<(String, bool), ApiError> {
+    pub async fn send_document(&self, out: &Outgoing<'_>, actor: &str, now: i64) -> Result<(String, bool), ApiError> {
         use esspass_eessi::{BucType, CaseId, DocumentId, Envelope, MessageId};
         let bad = |what: String| ApiError::new(400, ErrorCode::BadRequest, what);
         let doc = esspass_eessi::decode(out.sed_xml, &self.options).map_err(|e| ApiError::new(400, ErrorCode::EessiSedInvalid, e.problems().iter().map(|p| format!("{} {}: {}", p.code, p.path, p.message)).collect::<Vec<_>>().join("; ")))?;
@@ -485,11 +485,71 @@ impl AccessPoint {
         }
         let mut row = self.prepare(&message, now)?;
         self.attach_case(&mut row, &message, now).await?;
-        match self.store.enqueue_outbox(&row).await {
+        let audit = esspass_store::AuditEntry::new(now, actor, "eessi_document_sent", &row.case_id, "EESSI exchange", json!({"message_id": row.message_id, "sed": sed_type.to_string(), "to": row.receiver}));
+        match self.store.enqueue_outbox_all(std::slice::from_ref(&row), Some(&audit)).await {
             Ok(()) => Ok((row.message_id, true)),
             Err(esspass_store::StoreError::Duplicate(_)) => Ok((row.message_id, false)),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl AccessPoint {
+    /// A case worker sends a document in a case: the SED's XML, to the other participant (or, in a
+    /// case with several, to `to`); the BUC decides whether it may be sent now.
+    pub async fn reply(&self, case_id: &str, sed_xml: &[u8], to: Option<&str>, actor: &str, now: i64) -> Result<String, ApiError> {
+        let stored = self.store.case(case_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::EessiCaseNotFound, "no case with this id"))?;
+        let case = serde_json::from_value::<Case>(stored.body).map_err(|e| ApiError::new(500, ErrorCode::Internal, format!("stored case: {e}")))?;
+        let others: Vec<String> = std::iter::once(case.owner.to_string()).chain(case.counterparties.iter().map(ToString::to_string)).filter(|p| *p != self.institution_id).collect();
+        let to = match (to, others.as_slice()) {
+            (Some(t), _) if others.iter().any(|o| o == t) => t.to_owned(),
+            (Some(t), _) => return Err(ApiError::new(409, ErrorCode::EessiBucRule, format!("{t} takes no part in case {case_id}"))),
+            (None, [only]) => only.clone(),
+            (None, _) => return Err(ApiError::new(400, ErrorCode::BadRequest, format!("the case has several participants: say which (to), one of {}", others.join(", ")))),
+        };
+        let buc = case.buc.to_string();
+        let out = Outgoing { sed_xml, to: &to, buc: Some(&buc), case_id: Some(case_id), message_id: None };
+        Ok(self.send_document(&out, actor, now).await?.0)
+    }
+
+    /// The case owner closes a case: an X001 to every counterparty, queued with the case as it
+    /// leaves it and the audit record, all or nothing.
+    pub async fn close_case(&self, case_id: &str, reason: esspass_eessi::sed::ClosureReason, explanation: Option<String>, actor: &str, now: i64) -> Result<esspass_store::CaseRow, ApiError> {
+        use esspass_eessi::sed::X001;
+        use esspass_eessi::{DocumentId, Envelope, MessageId, Sed, SedType};
+        let stored = self.store.case(case_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::EessiCaseNotFound, "no case with this id"))?;
+        let mut case = serde_json::from_value::<Case>(stored.body).map_err(|e| ApiError::new(500, ErrorCode::Internal, format!("stored case: {e}")))?;
+        let sed = Sed::X001(X001 { reason, explanation });
+        let key = short_id(&format!("X001:{case_id}:{}", stored.version));
+        let bad = |what: &str| ApiError::new(500, ErrorCode::Internal, format!("X001 {what}"));
+        let document_id = DocumentId::parse(&format!("X001-{key}")).ok_or_else(|| bad("document id"))?;
+        case.draft_sed(document_id.clone(), &sed, case.counterparties.clone(), at(now)).map_err(buc_refusal)?;
+        case.send(&document_id, at(now)).map_err(buc_refusal)?;
+        let mut rows = Vec::new();
+        for (i, to) in case.counterparties.iter().enumerate() {
+            let message = Message {
+                envelope: Envelope {
+                    sender: case.me.clone(),
+                    receiver: to.clone(),
+                    sed_type: SedType::X001,
+                    cdm_version: case.cdm,
+                    document_id: document_id.clone(),
+                    case_id: case.id.clone(),
+                    buc_type: case.buc,
+                    message_id: MessageId::parse(&format!("m-X001-{key}-{i}")).ok_or_else(|| bad("message id"))?,
+                    created_at: at(now),
+                },
+                sed: sed.clone(),
+            };
+            rows.push(self.prepare(&message, now)?);
+        }
+        let row = case_row(&case, stored.version, now)?;
+        if let Some(first) = rows.first_mut() {
+            first.case = Some(row.clone());
+        }
+        let audit = esspass_store::AuditEntry::new(now, actor, "eessi_case_closed", case_id, "case work", json!({"case": case_id, "messages": rows.iter().map(|r| r.message_id.clone()).collect::<Vec<_>>()}));
+        self.store.enqueue_outbox_all(&rows, Some(&audit)).await?;
+        Ok(esspass_store::CaseRow { version: stored.version + 1, ..row })
     }
 }
 

@@ -83,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/eessi/postings/{message_id}/decision", post(decide_posting))
         .route("/api/v1/eessi/cases", get(eessi_cases))
         .route("/api/v1/eessi/cases/{case_id}", get(eessi_case))
+        .route("/api/v1/eessi/cases/{case_id}/documents", post(eessi_reply))
+        .route("/api/v1/eessi/cases/{case_id}/close", post(eessi_close))
         .route("/api/v1/sign-in-reviews/{id}/close", post(close_sign_in_review))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
@@ -905,6 +907,53 @@ async fn eessi_case(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ReplyQuery {
+    /// The participant to send to, when the case has more than one other.
+    to: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/eessi/cases/{case_id}/documents", tag = "case work", params(("case_id" = String, Path, description = "the case id"), ReplyQuery),
+    request_body(content = String, content_type = "application/xml", description = "the SED as an XML document"),
+    responses((status = 201, description = "queued: `{message_id}`"), (status = 400, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails), (status = 409, description = "the BUC does not allow it now", body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn eessi_reply(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path<String>, q: Result<Query<ReplyQuery>, axum::extract::rejection::QueryRejection>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
+        let Query(q) = q.map_err(|e| ApiError::new(400, ErrorCode::BadRequest, e.body_text()))?;
+        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let message_id = ap.reply(&case_id, &body, q.to.as_deref(), &actor(k), s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::CREATED, &json!({"message_id": message_id})))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
+/// Why a case owner closes a case.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    /// `case_handled`, `sent_in_error`, `duplicate` or `other`.
+    pub reason: String,
+    /// Free text sent with the X001; required for `other`.
+    pub explanation: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/eessi/cases/{case_id}/close", tag = "case work", request_body = CloseBody, params(("case_id" = String, Path, description = "the case id")),
+    responses((status = 200, description = "the case as closed (an X001 queued to every counterparty)", body = esspass_store::CaseRow), (status = 400, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails), (status = 409, description = "not the case owner, or closed already", body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn eessi_close(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path<String>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
+        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let b: CloseBody = parse_json(&body)?;
+        let reason = esspass_eessi::sed::ClosureReason::parse(&b.reason).ok_or_else(|| ApiError::new(400, ErrorCode::BadRequest, "reason is case_handled, sent_in_error, duplicate or other"))?;
+        let explanation = b.explanation.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+        let row = ap.close_case(&case_id, reason, explanation, &actor(k), s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
 /// A case worker's decision on a posting under review.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -965,7 +1014,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, eessi_cases, eessi_case, openapi),
+    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, eessi_cases, eessi_case, eessi_reply, eessi_close, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -132,10 +132,10 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         let mid = review[0].message_id.clone();
         let (s, _) = decide(BO, mid.clone(), serde_json::json!({"decision": "register"})).await;
         assert_eq!(s, 403, "the back office does not decide postings");
-        let url = format!("{it_url}/api/v1/eessi/postings/{mid}/decision");
-        let stranger = client.post(&url).json(&serde_json::json!({"decision": "register"})).send().await.unwrap();
+        let decision_url = format!("{it_url}/api/v1/eessi/postings/{mid}/decision");
+        let stranger = client.post(&decision_url).json(&serde_json::json!({"decision": "register"})).send().await.unwrap();
         assert_eq!(stranger.status().as_u16(), 401, "a stranger decides nothing");
-        let big = client.post(&url).bearer_auth(CW).header("Content-Type", "application/json").body(vec![b' '; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
+        let big = client.post(&decision_url).bearer_auth(CW).header("Content-Type", "application/json").body(vec![b' '; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
         assert!(big.as_ref().map_or(true, |s| *s == 413), "a 10 MB body: {big:?}");
         let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "register", "note": "?"})).await;
         assert_eq!((s, v["code"].as_str()), (400, Some("ESP-1010")), "an unknown field: {v}");
@@ -235,6 +235,48 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         let resp = client.get(format!("{it_url}/api/v1/eessi/cases/nope")).bearer_auth(CW).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 404);
         assert_eq!(client.get(format!("{it_url}/api/v1/eessi/cases")).bearer_auth(BO).send().await.unwrap().status().as_u16(), 403);
+        // INPS asks e-EFKA for more information in the case (A005), e-EFKA closes it (X001); then
+        // the case is closed at both and INPS can send nothing more in it.
+        let a005 = seds::full().into_iter().find(|x| x.sed_type() == SedType::A005).unwrap();
+        let xml = esspass_eessi::encode(&a005, CdmVersion::V4_2).unwrap();
+        let reply = |key: &'static str, node: String, case: &str, body: String| {
+            let client = client.clone();
+            let url = format!("{node}/api/v1/eessi/cases/{case}/documents");
+            async move {
+                let r = client.post(url).bearer_auth(key).header("Content-Type", "application/xml").body(body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (s, v) = reply(BO, it_url.clone(), "9000001", xml.clone()).await;
+        assert_eq!(s, 403, "{v}");
+        let (s, v) = reply(CW, it_url.clone(), "nope", xml.clone()).await;
+        assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7410")), "{v}");
+        let (s, v) = reply(CW, it_url.clone(), "9000001", xml.replace("</", "<")).await;
+        assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7404")), "{v}");
+        let (s, v) = reply(CW, it_url.clone(), "9000001", xml.clone()).await;
+        assert_eq!(s, 201, "{v}");
+        let it_ap = it.state.eessi.clone().unwrap();
+        assert_eq!(it_ap.deliver_due(now() + 7200).await, 1);
+        let close = |key: &'static str, node: String, case: &str, body: serde_json::Value| {
+            let client = client.clone();
+            let url = format!("{node}/api/v1/eessi/cases/{case}/close");
+            async move {
+                let r = client.post(url).bearer_auth(key).json(&body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (s, v) = close(CW, it_url.clone(), "9000001", serde_json::json!({"reason": "case_handled"})).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7409")), "only the case owner closes: {v}");
+        let (s, v) = close(CW, url.clone(), "9000001", serde_json::json!({"reason": "other"})).await;
+        assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7404")), "other needs an explanation: {v}");
+        let (s, v) = close(CW, url.clone(), "9000001", serde_json::json!({"reason": "case_handled"})).await;
+        assert_eq!((s, v["status"].as_str()), (200, Some("closed")), "{v}");
+        assert_eq!(el_ap.deliver_due(now() + 7200).await, 1);
+        let it_case = it.state.issuer.store.case("9000001").await.unwrap().unwrap();
+        let kinds: Vec<&str> = it_case.body["documents"].as_array().unwrap().iter().map(|d| d["sed_type"].as_str().unwrap()).collect();
+        assert_eq!((it_case.status.as_str(), kinds), ("closed", vec!["A009", "A005", "X001"]));
+        let (s, v) = reply(CW, it_url.clone(), "9000001", xml.clone()).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7409")), "nothing more in a closed case: {v}");
         assert_eq!(client.get(format!("{it_url}/api/v1/eessi/cases/9000001")).send().await.unwrap().status().as_u16(), 401);
         // A 10 MB body is refused before it is read.
         let big = client.post(format!("{it_url}/eessi/messages")).body(vec![b'a'; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());

@@ -1253,11 +1253,23 @@ impl Store {
 
     /// Queue a signed message for delivery (state `pending`, due at once).
     pub async fn enqueue_outbox(&self, m: &OutboxRow) -> Result<()> {
-        let queued = (m, self.seal_message(&m.body)?);
+        self.enqueue_outbox_all(std::slice::from_ref(m), None).await
+    }
+
+    /// Queue several messages (e.g. one document to each participant of a case) and the audit
+    /// record of the step, all or nothing; a message id queued before refuses the whole.
+    pub async fn enqueue_outbox_all(&self, rows: &[OutboxRow], audit: Option<&AuditEntry>) -> Result<()> {
+        let queued = rows.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
+        let head_sql = self.head_sql();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            if outbox_in_tx!(tx, &queued) == 0 {
-                return Err(StoreError::Duplicate(format!("eessi message {}", m.message_id)));
+            for q in &queued {
+                if outbox_in_tx!(tx, q) == 0 {
+                    return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
+                }
+            }
+            if let Some(e) = audit {
+                audit_in_tx!(tx, head_sql, e);
             }
             tx.commit().await?;
         });

@@ -32,6 +32,9 @@ pub enum Command {
         /// The message id (default: a new one).
         #[arg(long = "message-id")]
         message_id: Option<String>,
+        /// Who hands it over (recorded in the audit trail).
+        #[arg(long, default_value = "cli-eessi")]
+        actor: String,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -39,7 +42,7 @@ pub enum Command {
 }
 
 pub fn run(c: Command) -> CmdResult {
-    let Command::Send { file, to, config, buc, case, message_id, json } = c;
+    let Command::Send { file, to, config, buc, case, message_id, actor, json } = c;
     let run = || -> Result<(String, bool), Failure> {
         let xml = crate::cmd::read_input_max(&file, MAX_SED_BYTES)?;
         let cfg = esspass_node::config::NodeConfig::load(&config).map_err(|e| Failure::usage(ErrorCode::Usage, e))?;
@@ -49,7 +52,7 @@ pub fn run(c: Command) -> CmdResult {
             let state = esspass_node::node::build_state(cfg, clock).await.map_err(|e| Failure::usage(ErrorCode::Internal, e))?;
             let ap = state.eessi.clone().ok_or_else(|| Failure::usage(ErrorCode::EessiNotConfigured, "the configuration has no [eessi] section"))?;
             let out = esspass_node::eessi::Outgoing { sed_xml: xml.as_bytes(), to: &to, buc: buc.as_deref(), case_id: case.as_deref(), message_id: message_id.as_deref() };
-            let sent = ap.send_document(&out, time::OffsetDateTime::now_utc().unix_timestamp()).await;
+            let sent = ap.send_document(&out, &actor, time::OffsetDateTime::now_utc().unix_timestamp()).await;
             state.issuer.store.close().await;
             sent.map_err(|e| if e.status >= 500 { Failure::usage(e.code, e.detail) } else { Failure::rejected(e.code, e.detail) })
         })
