@@ -737,90 +737,107 @@ fn ids_of(institution_id: &str, application_id: &str) -> (String, String) {
     (short, digits)
 }
 
-/// The X008 a withdrawn (revoked) PDA1 sends: it invalidates the A009 its issuance sent, in the same
-/// case and to the same institution. `None` when no A009 was sent for the credential's application.
-pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, reason: Option<&str>, now: i64) -> Option<Result<OutboxRow, String>> {
-    use esspass_eessi::sed::{InvalidationReason, X008};
+/// The X008s a withdrawn (revoked) PDA1 sends: in the case its issuance opened, one to each
+/// institution its notification (the A009 or the A003s) went to, invalidating it. `None` when the
+/// issuance notified nobody (no case for its application).
+pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, reason: Option<&str>, now: i64) -> Option<Result<Vec<OutboxRow>, String>> {
     use esspass_eessi::blocks::DocumentRef;
-    use esspass_eessi::{BucType, CaseId, CdmVersion, DocumentId, Envelope, MessageId, Sed, SedType};
+    use esspass_eessi::sed::{InvalidationReason, X008};
+    use esspass_eessi::{DocumentId, Envelope, MessageId, Sed, SedType};
     let application_id = cred.application_id.as_deref()?;
     let (short, digits) = ids_of(&ap.institution_id, application_id);
-    let (receiver, _) = ap.store.outbox_receiver(&format!("m-A009-{short}")).await.ok().flatten()?;
-    let run = || -> Result<Message, String> {
+    let stored = ap.store.case(&digits).await.ok().flatten()?;
+    let run = || -> Result<Vec<OutboxRow>, String> {
+        let mut case = serde_json::from_value::<Case>(stored.body.clone()).map_err(|e| format!("stored case: {e}"))?;
+        let notified = case.documents.iter().find(|d| d.sender == case.me && matches!(d.sed_type, SedType::A009 | SedType::A003)).cloned().ok_or("the case holds no notification")?;
         let explanation = format!("The Portable Document A1 was withdrawn{}.", reason.map(|r| format!(": {}", r.chars().take(400).collect::<String>())).unwrap_or_default());
-        let message = Message {
-            envelope: Envelope {
-                sender: esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?,
-                receiver: esspass_core::InstitutionId::parse(&receiver).ok_or("receiver id")?,
-                sed_type: SedType::X008,
-                cdm_version: CdmVersion::V4_2,
-                document_id: DocumentId::parse(&format!("X008-{short}")).ok_or("document id")?,
-                case_id: CaseId::parse(&digits).ok_or("case id")?,
-                buc_type: BucType::LaBuc04,
-                message_id: MessageId::parse(&format!("m-X008-{short}")).ok_or("message id")?,
-                created_at: time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-            },
-            sed: Sed::X008(X008 { invalidates: DocumentRef::new(SedType::A009, DocumentId::parse(&format!("A009-{short}")).ok_or("document id")?), reason: InvalidationReason::Other, explanation: Some(explanation) }),
-        };
-        Ok(message)
+        let sed = Sed::X008(X008 { invalidates: DocumentRef::new(notified.sed_type, notified.id.clone()), reason: InvalidationReason::Other, explanation: Some(explanation) });
+        let document_id = DocumentId::parse(&format!("X008-{short}")).ok_or("document id")?;
+        case.draft_sed(document_id.clone(), &sed, notified.recipients.clone(), at(now)).map_err(|e| e.to_string())?;
+        case.send(&document_id, at(now)).map_err(|e| e.to_string())?;
+        let mut rows = Vec::new();
+        for (i, receiver) in notified.recipients.iter().enumerate() {
+            let message_id = if i == 0 { format!("m-X008-{short}") } else { format!("m-X008-{short}-{i}") };
+            let message = Message {
+                envelope: Envelope { sender: case.me.clone(), receiver: receiver.clone(), sed_type: SedType::X008, cdm_version: case.cdm, document_id: document_id.clone(), case_id: case.id.clone(), buc_type: case.buc, message_id: MessageId::parse(&message_id).ok_or("message id")?, created_at: at(now) },
+                sed: sed.clone(),
+            };
+            rows.push(ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?);
+        }
+        if let Some(first) = rows.first_mut() {
+            first.case = Some(case_row(&case, stored.version, now).map_err(|e| e.detail)?);
+        }
+        Ok(rows)
     };
-    let message = match run() {
-        Ok(m) => m,
-        Err(e) => return Some(Err(e)),
-    };
-    let sent = async {
-        let mut row = ap.prepare(&message, now)?;
-        ap.attach_case(&mut row, &message, now).await?;
-        Ok::<_, ApiError>(row)
-    };
-    Some(sent.await.map_err(|e| format!("{} {}", e.code.code(), e.detail)))
+    Some(run())
 }
 
-/// The A009 a PDA1 issued under Art 12 sends to the host state's competent institution (LA_BUC_04),
-/// built from the decided application, the person's record and the PDA1's claims. `None` when the
-/// decision is not a posting under Art 12 or names no host state; an error when no institution of
-/// the host state takes part in LA_BUC_04 or the SED does not validate.
-pub fn a009_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &esspass_store::Person, claims: &Value, now: i64) -> Option<Result<OutboxRow, String>> {
+/// What a PDA1 tells the other states concerned, written with the credential in one transaction:
+/// under Art 12 the A009 to the host state's competent institution (LA_BUC_04); under Art 13 an A003
+/// to the competent institution of every other state of work (LA_BUC_02, one case, one document to
+/// each). Built from the decided application, the person's record and the PDA1's claims. `None` when
+/// the decision is under another article or names no other state; an error when a state has no
+/// institution in the BUC in the Institution Repository or the SED does not validate.
+pub fn notification_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &esspass_store::Person, claims: &Value, now: i64) -> Option<Result<Vec<OutboxRow>, String>> {
     use esspass_eessi::blocks::{Address, Article, Decision, Employer, EmployerIdentifier, IdentifierType, InstitutionRef, Period, Person, Pin, WorkPlace};
-    use esspass_eessi::sed::A009;
+    use esspass_eessi::sed::{A003, A009};
     use esspass_eessi::{BucType, CaseId, CdmVersion, DocumentId, Envelope, MessageId, Sed, SedType};
     let fin = app.final_decision.as_ref()?;
-    let article = fin.get("article").and_then(Value::as_str).unwrap_or_default();
-    let article = if article.contains("Art 12(1)") || article.contains("SSC.11(1)") {
-        Article::Art12_1
-    } else if article.contains("Art 12(2)") || article.contains("SSC.11(2)") {
-        Article::Art12_2
-    } else {
-        return None;
-    };
+    let article_text = fin.get("article").and_then(Value::as_str).unwrap_or_default();
+    // The rules engine's citation (883/2004, or the TCA citing it) to the SED's article.
+    let article = [
+        ("Art 12(1)", Article::Art12_1),
+        ("SSC.11(1)", Article::Art12_1),
+        ("Art 12(2)", Article::Art12_2),
+        ("SSC.11(2)", Article::Art12_2),
+        ("Art 13(1)(a)", Article::Art13_1A),
+        ("Art 13(1)(b)(i)", Article::Art13_1BI),
+        ("Art 13(1)(b)(ii)", Article::Art13_1BIi),
+        ("Art 13(1)(b)(iii)", Article::Art13_1BIii),
+        ("Art 13(1)(b)(iv)", Article::Art13_1BIv),
+        ("Art 13(2)(a)", Article::Art13_2A),
+        ("Art 13(2)(b)", Article::Art13_2B),
+        ("Art 13(3)", Article::Art13_3),
+        ("Art 13(4)", Article::Art13_4),
+    ]
+    .into_iter()
+    .find(|(text, _)| article_text.contains(text))
+    .map(|(_, a)| a)?;
+    let posting = matches!(article, Article::Art12_1 | Article::Art12_2);
     let country = |v: Option<&Value>| v.and_then(Value::as_str).and_then(esspass_core::Country::parse);
     let date = |v: Option<&Value>| v.and_then(Value::as_str).and_then(Date::parse);
     let legislation = country(claims.get("legislation_country"))?;
     let addresses: Vec<&Value> = claims.pointer("/work_information/work_address").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
-    let host = addresses.iter().filter_map(|a| country(a.get("country"))).find(|c| *c != legislation).or_else(|| country(claims.pointer("/work_information/no_fixed_place_of_work")).filter(|c| *c != legislation))?;
-    let run = || -> Result<OutboxRow, String> {
-        let receiver = ap.competent(host, "LA_BUC_04", now).ok_or_else(|| format!("no institution of {} takes part in LA_BUC_04 in the Institution Repository", host.iso()))?;
+    let mut others: Vec<esspass_core::Country> = addresses.iter().filter_map(|a| country(a.get("country"))).chain(country(claims.pointer("/work_information/no_fixed_place_of_work"))).filter(|c| *c != legislation).collect();
+    others.dedup();
+    if posting {
+        others.truncate(1);
+    }
+    if others.is_empty() {
+        return None;
+    }
+    let buc = if posting { "LA_BUC_04" } else { "LA_BUC_02" };
+    let run = || -> Result<Vec<OutboxRow>, String> {
+        let receivers = others
+            .iter()
+            .map(|c| ap.competent(*c, buc, now).and_then(|id| esspass_core::InstitutionId::parse(&id)).ok_or_else(|| format!("no institution of {} takes part in {buc} in the Institution Repository", c.iso())))
+            .collect::<Result<Vec<_>, _>>()?;
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-        let employers: Vec<Employer> = claims
-            .get("employer")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.get("type").and_then(Value::as_str) == Some("01"))
-            .map(|e| Employer {
-                name: text(e.get("name")).unwrap_or_default(),
-                identifier: text(e.get("id")).map(|id| EmployerIdentifier { id_type: IdentifierType::Registration, id }).into_iter().collect(),
-                address: country(e.get("country")).map(|c| Address { address_type: None, street: None, building: None, town: None, postal_code: None, region: None, country: c }),
-            })
-            .collect();
-        let self_employment: Vec<Employer> = claims
-            .get("employer")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.get("type").and_then(Value::as_str) == Some("02"))
-            .map(|e| Employer { name: text(e.get("name")).unwrap_or_default(), identifier: vec![], address: country(e.get("country")).map(|c| Address { address_type: None, street: None, building: None, town: None, postal_code: None, region: None, country: c }) })
-            .collect();
+        let address = |c| Address { address_type: None, street: None, building: None, town: None, postal_code: None, region: None, country: c };
+        let employers_of = |kind: &str| -> Vec<Employer> {
+            claims
+                .get("employer")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.get("type").and_then(Value::as_str) == Some(kind))
+                .map(|e| Employer {
+                    name: text(e.get("name")).unwrap_or_default(),
+                    identifier: if kind == "01" { text(e.get("id")).map(|id| EmployerIdentifier { id_type: IdentifierType::Registration, id }).into_iter().collect() } else { vec![] },
+                    address: country(e.get("country")).map(address),
+                })
+                .collect()
+        };
         let work_place: Vec<WorkPlace> = addresses
             .iter()
             .filter_map(|a| {
@@ -849,29 +866,35 @@ pub fn a009_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &
             place_of_birth: None,
             address: vec![],
         };
-        let sed = A009 { person, employer: employers, self_employment, work_place, article, decision: Decision { legislation_country: legislation, period: Period { start_date: start, end_date: end }, for_duration_of_activity: false, is_change: false, previous_decision_date: None }, additional_information: None };
-        // One A009 per application: its ids derive from the application, so a second issuance of
-        // the same PDA1 queues nothing new (the outbox keeps a message id once).
-        let (short, digits) = ids_of(&ap.institution_id, &app.application_id);
-        let message = Message {
-            envelope: Envelope {
-                sender: inst_id,
-                receiver: esspass_core::InstitutionId::parse(&receiver).ok_or("receiver id")?,
-                sed_type: SedType::A009,
-                cdm_version: CdmVersion::V4_2,
-                document_id: DocumentId::parse(&format!("A009-{short}")).ok_or("document id")?,
-                case_id: CaseId::parse(&digits).ok_or("case id")?,
-                buc_type: BucType::LaBuc04,
-                message_id: MessageId::parse(&format!("m-A009-{short}")).ok_or("message id")?,
-                created_at: time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-            },
-            sed: Sed::A009(sed),
+        let decision = Decision { legislation_country: legislation, period: Period { start_date: start, end_date: end }, for_duration_of_activity: false, is_change: false, previous_decision_date: None };
+        let (sed_type, buc_type, sed) = if posting {
+            (SedType::A009, BucType::LaBuc04, Sed::A009(A009 { person, employer: employers_of("01"), self_employment: employers_of("02"), work_place, article, decision, additional_information: None }))
+        } else {
+            (SedType::A003, BucType::LaBuc02, Sed::A003(A003 { person, employer: employers_of("01"), self_employment: employers_of("02"), work_place, other_state_employer: vec![], article, decision, provisional: false, marginal_activity: None, additional_information: None }))
         };
-        let mut row = ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?;
-        // The A009 opens its case (a second issuance of the same PDA1 queues nothing, so its case
-        // is not written again either).
-        row.case = Some(opened_case(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?);
-        Ok(row)
+        // One notification per application: its ids derive from the application, so a second
+        // issuance of the same PDA1 queues nothing new (the outbox keeps a message id once).
+        let (short, digits) = ids_of(&ap.institution_id, &app.application_id);
+        let document_id = DocumentId::parse(&format!("{sed_type}-{short}")).ok_or("document id")?;
+        let case_id = CaseId::parse(&digits).ok_or("case id")?;
+        let mut case = Case::open(case_id.clone(), buc_type, CdmVersion::V4_2, inst_id.clone(), receivers.clone(), at(now)).map_err(|e| e.to_string())?;
+        case.draft_sed(document_id.clone(), &sed, receivers.clone(), at(now)).map_err(|e| e.to_string())?;
+        case.send(&document_id, at(now)).map_err(|e| e.to_string())?;
+        let mut rows = Vec::new();
+        for (i, receiver) in receivers.into_iter().enumerate() {
+            // The A009's message id stays what it was before A003s existed (the X008 finds it).
+            let message_id = if posting { format!("m-{sed_type}-{short}") } else { format!("m-{sed_type}-{short}-{i}") };
+            let message = Message {
+                envelope: Envelope { sender: inst_id.clone(), receiver, sed_type, cdm_version: CdmVersion::V4_2, document_id: document_id.clone(), case_id: case_id.clone(), buc_type, message_id: MessageId::parse(&message_id).ok_or("message id")?, created_at: at(now) },
+                sed: sed.clone(),
+            };
+            rows.push(ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?);
+        }
+        // The notification opens its case (a second issuance queues nothing, so writes no case).
+        if let Some(first) = rows.first_mut() {
+            first.case = Some(case_row(&case, 0, now).map_err(|e| e.detail)?);
+        }
+        Ok(rows)
     };
     Some(run())
 }
@@ -885,18 +908,20 @@ fn opened_case(message: &Message, now: i64) -> Result<esspass_store::CaseRow, Ap
     case_row(&case, 0, now)
 }
 
-/// The EESSI message a credential status change causes, if any: the X008 of a revoked PDA1 whose
-/// issuance notified a host state. A message that cannot be made is logged; the change goes ahead.
-pub async fn notice_for_status_change(ap: Option<&AccessPoint>, cred: &esspass_store::CredentialRow, state: esspass_store::CredentialState, reason: Option<&str>, now: i64) -> Option<OutboxRow> {
+/// The EESSI messages a credential status change causes: the X008s of a revoked PDA1 whose issuance
+/// notified other states. A message that cannot be made is logged; the change goes ahead.
+pub async fn notice_for_status_change(ap: Option<&AccessPoint>, cred: &esspass_store::CredentialRow, state: esspass_store::CredentialState, reason: Option<&str>, now: i64) -> Vec<OutboxRow> {
     if state != esspass_store::CredentialState::Revoked || cred.vct != esspass_core::CredentialType::Pda1.vct() {
-        return None;
+        return vec![];
     }
-    match x008_for(ap?, cred, reason, now).await? {
-        Ok(row) => Some(row),
-        Err(_) => {
+    let Some(ap) = ap else { return vec![] };
+    match x008_for(ap, cred, reason, now).await {
+        None => vec![],
+        Some(Ok(rows)) => rows,
+        Some(Err(_)) => {
             // The reason may quote the SED's content: not logged.
             tracing::warn!(target: "esspass::eessi", "X008 not sent");
-            None
+            vec![]
         }
     }
 }

@@ -696,8 +696,8 @@ async fn change_status(State(s): State<AppState>, h: HeaderMap, Path((id, action
         let now = s.now();
         let cred = s.issuer.store.credential(&id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::CredentialNotFound, "no such credential"))?;
         let notice = crate::eessi::notice_for_status_change(s.eessi.as_deref(), &cred, state, req.reason.as_deref(), now).await;
-        let audit = esspass_store::AuditEntry::new(now, &actor(k), &format!("{action}_credential"), &cred.person_id, "credential status", json!({"credential": id, "reason": req.reason, "eessi": notice.as_ref().map(|m| json!({"message_id": m.message_id, "receiver": m.receiver}))}));
-        let row = s.status.set_state_notifying(&id, state, req.reason.as_deref(), now, Some(&audit), notice.as_ref()).await?;
+        let audit = esspass_store::AuditEntry::new(now, &actor(k), &format!("{action}_credential"), &cred.person_id, "credential status", json!({"credential": id, "reason": req.reason, "eessi": notice.iter().map(|m| json!({"message_id": m.message_id, "receiver": m.receiver})).collect::<Vec<_>>()}));
+        let row = s.status.set_state_notifying(&id, state, req.reason.as_deref(), now, Some(&audit), &notice).await?;
         s.metrics.status_changes.fetch_add(1, Ordering::Relaxed);
         Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };

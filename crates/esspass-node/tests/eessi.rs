@@ -370,3 +370,69 @@ async fn a_pda1_under_article_12_notifies_the_host_state_with_a009() {
         it.stop();
     }
 }
+
+/// Art 13: Georgios lives in Greece and works there 40 % of his time, in Italy 60 %, for a Greek
+/// employer: Greek legislation (Art 13(1)(a)). The PDA1 e-EFKA issues writes, in its transaction, an
+/// A003 to INPS in a new LA_BUC_02 case (e-EFKA the owner); INPS receives it and joins the case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pda1_under_article_13_tells_the_other_state_with_a003() {
+    let (a, b) = (support::databases("esspass_ap13").await, support::databases("esspass_ap13").await);
+    for (el_db, it_db) in a.into_iter().zip(b) {
+        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
+        let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
+        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
+        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
+        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
+        let c = support::client(&root);
+        let post = |path: &str, body: serde_json::Value| {
+            let (c, url) = (c.clone(), format!("{url}{path}"));
+            async move {
+                let r = c.post(url).bearer_auth(BO).json(&body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (s, p) = post("/api/v1/persons", serde_json::json!({"personal_number": "12038501235", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        assert_eq!(s, 201, "{p}");
+        let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
+        let application = serde_json::json!({
+            "decision_date": today.to_string(),
+            "person": {"residence": "GR", "nationalities": ["GR"]},
+            "activities": [{"kind": "employed", "period": {"start": today.to_string()},
+                "employer": {"name": "Yiannis Constructions S.A.", "id": "EL094019245", "seat": "GR"},
+                "states": [{"country": "GR", "working_time_share": 0.4, "remuneration_share": 0.4}, {"country": "IT", "working_time_share": 0.6, "remuneration_share": 0.6}]}]
+        });
+        let work = serde_json::json!({"work_address": [{"locality": "Athina", "country": "GR"}, {"street_address": "Via Torino", "house_number": "40", "postal_code": "20123", "locality": "Milano", "country": "IT"}]});
+        let (s, app) = post("/api/v1/applications/a1", serde_json::json!({"person_id": p["person_id"], "application": application, "work_information": work})).await;
+        assert_eq!((s, app["state"].as_str()), (201, Some("determined")), "{app}");
+        assert!(app["decision"]["article"].as_str().unwrap_or_default().contains("Art 13(1)(a)"), "{app}");
+        let (s, offer) = post("/api/v1/credential-offers", serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": app["application_id"]})).await;
+        assert_eq!(s, 201, "{offer}");
+        let wallet = esspass_wallet::Oid4vciClient::new(std::slice::from_ref(&root.der)).unwrap();
+        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+        let (dpop, holder) = (esspass_credential::EcdsaP256Signer::generate().unwrap(), esspass_credential::EcdsaP256Signer::generate().unwrap());
+        wallet.redeem(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap();
+        assert_eq!(el.state.eessi.clone().unwrap().deliver_due(now()).await, 1, "{el_db}");
+        let inbox = it.state.issuer.store.inbox_recent(10).await.unwrap();
+        assert_eq!(inbox.iter().map(|m| (m.sender.as_str(), m.sed_type.as_str())).collect::<Vec<_>>(), [("EL:EFKA01", "A003")]);
+        let sbd = serde_json::from_slice::<serde_json::Value>(&esspass_credential::b64::decode(inbox[0].body.split('.').nth(1).unwrap()).unwrap()).unwrap()["sbd"].as_str().unwrap().to_owned();
+        let msg = Message::decode(sbd.as_bytes(), &Default::default()).unwrap();
+        assert_eq!(msg.envelope.buc_type.to_string(), "LA_BUC_02");
+        let Sed::A003(a) = msg.sed else { panic!("not an A003") };
+        assert_eq!((a.decision.legislation_country.iso(), a.article.to_string()), ("GR", "13_1_a".to_owned()));
+        assert_eq!(a.work_place.iter().map(|w| w.country.iso()).collect::<Vec<_>>(), ["GR", "IT"]);
+        let (el_case, it_case) = (el.state.issuer.store.case(&inbox[0].case_id).await.unwrap().unwrap(), it.state.issuer.store.case(&inbox[0].case_id).await.unwrap().unwrap());
+        assert_eq!((el_case.buc.as_str(), el_case.owner.as_str(), it_case.owner.as_str()), ("LA_BUC_02", "EL:EFKA01", "EL:EFKA01"));
+        assert_eq!(it_case.body["documents"][0]["state"], "received");
+        assert!(it.state.issuer.store.postings_in("review").await.unwrap().is_empty() && it.state.issuer.store.postings_in("registered").await.unwrap().is_empty(), "an A003 is no posting");
+        // Withdrawn: the X008 invalidating the A003 reaches INPS in the same case.
+        let creds = c.get(format!("{url}/api/v1/persons/{}/credentials", p["person_id"].as_str().unwrap())).bearer_auth(BO).send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+        let (s, v) = post(&format!("/api/v1/credentials/{}/revoke", creds[0]["credential_id"].as_str().unwrap()), serde_json::json!({"reason": "no longer working in Italy"})).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(el.state.eessi.clone().unwrap().deliver_due(now()).await, 1);
+        let it_case = it.state.issuer.store.case(&inbox[0].case_id).await.unwrap().unwrap();
+        assert_eq!(it_case.body["documents"].as_array().unwrap().iter().map(|d| d["sed_type"].as_str().unwrap()).collect::<Vec<_>>(), ["A003", "X008"]);
+        el.stop();
+        it.stop();
+    }
+}

@@ -600,17 +600,14 @@ impl Store {
     /// As [`Store::insert_credentials`], keeping each credential's business claims (`claims[i]` for
     /// `rows[i]`; missing ones are not kept) sealed under the node secret, for its paper version.
     pub async fn insert_issued(&self, rows: &[CredentialRow], claims: &[Value], audit: Option<&AuditEntry>) -> Result<()> {
-        self.insert_issued_notifying(rows, claims, audit, None).await
+        self.insert_issued_notifying(rows, claims, audit, &[]).await
     }
 
     /// As [`Store::insert_issued`], and in the same transaction the EESSI message the issuance
-    /// causes (a PDA1's A009), queued in the outbox once by its message id: both or neither.
-    pub async fn insert_issued_notifying(&self, rows: &[CredentialRow], claims: &[Value], audit: Option<&AuditEntry>, outbox: Option<&OutboxRow>) -> Result<()> {
+    /// causes (a PDA1's A009 or A003s), queued in the outbox once by message id: all or none.
+    pub async fn insert_issued_notifying(&self, rows: &[CredentialRow], claims: &[Value], audit: Option<&AuditEntry>, outbox: &[OutboxRow]) -> Result<()> {
         let head_sql = self.head_sql();
-        let queued = match outbox {
-            Some(m) => Some((m, self.seal_message(&m.body)?)),
-            None => None,
-        };
+        let queued = outbox.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
         let mut sealed = Vec::with_capacity(rows.len());
         for i in 0..rows.len() {
             sealed.push(match claims.get(i) {
@@ -629,7 +626,7 @@ impl Store {
                 sqlx::query("UPDATE status_entries SET credential_id = $1 WHERE list_id = $2 AND idx = $3")
                     .bind(&c.credential_id).bind(&c.list_id).bind(idx).execute(&mut *tx).await?;
             }
-            if let Some(q) = &queued {
+            for q in &queued {
                 let _ = outbox_in_tx!(tx, q);
             }
             if let Some(e) = audit {
@@ -695,17 +692,14 @@ impl Store {
 
     /// As [`Store::set_credential_state`], with the audit record written in the same transaction.
     pub async fn set_credential_state_audited(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&AuditEntry>) -> Result<CredentialRow> {
-        self.set_credential_state_notifying(credential_id, state, reason, now, audit, None).await
+        self.set_credential_state_notifying(credential_id, state, reason, now, audit, &[]).await
     }
 
     /// As [`Store::set_credential_state_audited`], and in the same transaction the EESSI message
     /// the change causes (a withdrawn PDA1's X008), queued once by its message id.
-    pub async fn set_credential_state_notifying(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&AuditEntry>, outbox: Option<&OutboxRow>) -> Result<CredentialRow> {
+    pub async fn set_credential_state_notifying(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&AuditEntry>, outbox: &[OutboxRow]) -> Result<CredentialRow> {
         let head_sql = self.head_sql();
-        let queued = match outbox {
-            Some(m) => Some((m, self.seal_message(&m.body)?)),
-            None => None,
-        };
+        let queued = outbox.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
         for _ in 0..RETRIES {
             let cred = self.credential(credential_id).await?.ok_or_else(|| StoreError::NotFound(format!("credential {credential_id}")))?;
             if cred.state == CredentialState::Revoked {
@@ -727,7 +721,7 @@ impl Store {
                     false
                 };
                 if changed {
-                    if let Some(q) = &queued {
+                    for q in &queued {
                         let _ = outbox_in_tx!(tx, q);
                     }
                     if let Some(e) = audit {
@@ -1340,13 +1334,6 @@ impl Store {
             };
         });
         Ok(())
-    }
-
-    /// The receiver and case of an outgoing message.
-    pub async fn outbox_receiver(&self, message_id: &str) -> Result<Option<(String, String)>> {
-        on_pool!(self, pool => {
-            Ok(sqlx::query_as("SELECT receiver, case_id FROM eessi_outbox WHERE message_id = $1").bind(message_id).fetch_optional(pool).await?)
-        })
     }
 
     /// The delivery state of an outgoing message: state, attempts, last error, receipt.

@@ -536,8 +536,8 @@ impl Issuer {
             }
             let ids: Vec<&str> = rows.iter().map(|r| r.credential_id.as_str()).collect();
             let notify = self.notification_for(t, person_id, application_id, claims, now).await;
-            let audit = AuditEntry::new(now, actor, "issue_credential", person_id, "credential issuance", json!({"vct": t.vct(), "credentials": ids, "application_id": application_id, "eessi": notify.as_ref().map(|m| json!({"message_id": m.message_id, "receiver": m.receiver}))}));
-            match self.store.insert_issued_notifying(&rows, &kept, Some(&audit), notify.as_ref()).await {
+            let audit = AuditEntry::new(now, actor, "issue_credential", person_id, "credential issuance", json!({"vct": t.vct(), "credentials": ids, "application_id": application_id, "eessi": notify.iter().map(|m| json!({"message_id": m.message_id, "receiver": m.receiver})).collect::<Vec<_>>()}));
+            match self.store.insert_issued_notifying(&rows, &kept, Some(&audit), &notify).await {
                 Ok(()) => return Ok((issued, rows)),
                 // A document number drawn twice (10 random digits): draw again.
                 Err(StoreError::Duplicate(_)) => continue,
@@ -547,20 +547,21 @@ impl Issuer {
         Err("could not find free document numbers".into())
     }
 
-    /// The EESSI message an issuance causes: the A009 of a PDA1 under Art 12 to the host state's
-    /// competent institution, written with the credentials in one transaction. Where it cannot be
-    /// made (no institution of the host state in the repository, a SED that does not validate) the
-    /// PDA1 is still issued and the gap is audited for a case worker.
-    async fn notification_for(&self, t: CredentialType, person_id: &str, application_id: Option<&str>, claims: &Value, now: i64) -> Option<esspass_store::OutboxRow> {
-        let (CredentialType::Pda1, Some(id), Some(ap)) = (t, application_id, self.eessi.as_ref()) else { return None };
-        let app = self.store.application(id).await.ok().flatten()?;
-        let person = self.store.person(person_id).await.ok().flatten()?;
-        match crate::eessi::a009_for(ap, &app, &person, claims, now)? {
-            Ok(row) => Some(row),
-            Err(reason) => {
-                tracing::warn!(target: "esspass::eessi", "A009 not sent");
-                let _ = self.store.append_audit(now, "eessi", "eessi_not_sent", person_id, "EESSI exchange", &json!({"application_id": id, "sed": "A009", "reason": reason})).await;
-                None
+    /// The EESSI messages an issuance causes (a PDA1 under Art 12: the A009 to the host state;
+    /// under Art 13: an A003 to every other state of work; see [`crate::eessi::notification_for`]),
+    /// written with the credentials in one transaction. Where they cannot be made (a state with no
+    /// institution in the repository, a SED that does not validate) the PDA1 is still issued and the
+    /// gap is audited for a case worker.
+    async fn notification_for(&self, t: CredentialType, person_id: &str, application_id: Option<&str>, claims: &Value, now: i64) -> Vec<esspass_store::OutboxRow> {
+        let (CredentialType::Pda1, Some(id), Some(ap)) = (t, application_id, self.eessi.as_ref()) else { return vec![] };
+        let (Some(app), Some(person)) = (self.store.application(id).await.ok().flatten(), self.store.person(person_id).await.ok().flatten()) else { return vec![] };
+        match crate::eessi::notification_for(ap, &app, &person, claims, now) {
+            None => vec![],
+            Some(Ok(rows)) => rows,
+            Some(Err(reason)) => {
+                tracing::warn!(target: "esspass::eessi", "notification not sent");
+                let _ = self.store.append_audit(now, "eessi", "eessi_not_sent", person_id, "EESSI exchange", &json!({"application_id": id, "reason": reason})).await;
+                vec![]
             }
         }
     }

@@ -139,12 +139,12 @@ impl StatusService {
 
     /// Change a credential's status: durable, then published, then answered.
     pub async fn set_state(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&esspass_store::AuditEntry>) -> Result<CredentialRow, StatusError> {
-        self.set_state_notifying(credential_id, state, reason, now, audit, None).await
+        self.set_state_notifying(credential_id, state, reason, now, audit, &[]).await
     }
 
     /// As [`StatusService::set_state`], with the EESSI message the change causes written in the
     /// same transaction.
-    pub async fn set_state_notifying(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&esspass_store::AuditEntry>, outbox: Option<&esspass_store::OutboxRow>) -> Result<CredentialRow, StatusError> {
+    pub async fn set_state_notifying(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&esspass_store::AuditEntry>, outbox: &[esspass_store::OutboxRow]) -> Result<CredentialRow, StatusError> {
         let row = self.store.set_credential_state_notifying(credential_id, state, reason, now, audit, outbox).await?;
         self.publish(&row.list_id, now, true).await?;
         Ok(row)
