@@ -258,7 +258,7 @@ impl AccessPoint {
             return Err(ApiError::new(400, ErrorCode::BadRequest, format!("the envelope's sender is {}, not this institution ({})", env.sender, self.institution_id)));
         }
         let receiver = env.receiver.to_string();
-        let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+        let today = Date::of_instant(at(now));
         let buc = env.buc_type.to_string();
         let url = {
             let repo = self.repository.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?;
@@ -278,7 +278,7 @@ impl AccessPoint {
 
     /// The competent institution of `country` for `buc` as counterparty, today.
     pub fn competent(&self, country: esspass_core::Country, buc: &str, now: i64) -> Option<String> {
-        let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+        let today = Date::of_instant(at(now));
         self.repository.read().ok()?.competent(country, buc, BucRole::Counterparty, today).first().map(|e| e.institution_id.clone())
     }
 
@@ -475,7 +475,7 @@ impl AccessPoint {
                 case_id,
                 buc_type: buc,
                 message_id,
-                created_at: time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+                created_at: at(now),
             },
             sed: doc.sed,
         };
@@ -617,7 +617,7 @@ impl AccessPoint {
                         case_id: env.case_id.clone(),
                         buc_type: env.buc_type,
                         message_id: MessageId::parse(&format!("m-X011-{key}")).ok_or_else(|| bad("message id"))?,
-                        created_at: time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+                        created_at: at(now),
                     },
                     sed: Sed::X011(X011 { rejects: DocumentRef::new(SedType::A009, env.document_id.clone()), reason: *reason, explanation: explanation.clone() }),
                 };
@@ -642,7 +642,7 @@ impl AccessPoint {
     /// state, has no work place in this state, or comes from an institution the repository does not
     /// list as case owner of LA_BUC_04 — then it waits for a case worker with the reasons.
     async fn posting_of(&self, row: &InboxRow, a: &esspass_eessi::sed::A009, now: i64) -> Result<esspass_store::PostingRow, ApiError> {
-        let today = Date::of_instant(time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+        let today = Date::of_instant(at(now));
         let (own_country, sender_country, sender_competent) = {
             let repo = self.repository.read().map_err(|_| ApiError::new(500, ErrorCode::Internal, "lock"))?;
             let own = repo.institution(&self.institution_id).map(|e| e.country);
