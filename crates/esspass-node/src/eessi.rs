@@ -421,9 +421,19 @@ impl AccessPoint {
             esspass_eessi::Sed::A009(a) => Some(self.posting_of(&row, a, now).await?),
             _ => None,
         };
-        let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons}))});
+        // The answer to an Art 16 request this institution made moves the application waiting on it.
+        let application = match &message.sed {
+            esspass_eessi::Sed::A011(_) | esspass_eessi::Sed::A002(_) => match self.store.application_of_case(env.case_id.as_str(), "awaiting_agreement").await? {
+                Some(app) => agreement_effect(&app, &message, env.sender.country(), now),
+                None => None,
+            },
+            _ => None,
+        };
+        let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons})),
+            "application": application.as_ref().map(|u| json!({"application": u.application_id, "state": u.state}))});
         let audit = esspass_store::AuditEntry::new(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", details);
-        match self.store.inbox_insert_with(&row, posting.as_ref(), Some(&audit), Some(&case)).await? {
+        let effects = esspass_store::InboxEffects { posting: posting.as_ref(), audit: Some(&audit), case: Some(&case), application: application.as_ref() };
+        match self.store.inbox_insert_with(&row, &effects).await? {
             None => Ok((200, receipt)),
             // The same message again (a retry whose receipt was lost): the first receipt.
             Some(first) => Ok((200, first)),
@@ -707,7 +717,7 @@ impl AccessPoint {
     }
 }
 
-fn at(now: i64) -> time::OffsetDateTime {
+pub(crate) fn at(now: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(now).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
@@ -779,7 +789,7 @@ pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, rea
 /// the decision is under another article or names no other state; an error when a state has no
 /// institution in the BUC in the Institution Repository or the SED does not validate.
 pub fn notification_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &esspass_store::Person, claims: &Value, now: i64) -> Option<Result<Vec<OutboxRow>, String>> {
-    use esspass_eessi::blocks::{Address, Article, Decision, Employer, EmployerIdentifier, IdentifierType, InstitutionRef, Period, Person, Pin, WorkPlace};
+    use esspass_eessi::blocks::{Article, Decision, Period};
     use esspass_eessi::sed::{A003, A009};
     use esspass_eessi::{BucType, CaseId, CdmVersion, DocumentId, Envelope, MessageId, Sed, SedType};
     let fin = app.final_decision.as_ref()?;
@@ -822,55 +832,15 @@ pub fn notification_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, p
             .iter()
             .map(|c| ap.competent(*c, buc, now).and_then(|id| esspass_core::InstitutionId::parse(&id)).ok_or_else(|| format!("no institution of {} takes part in {buc} in the Institution Repository", c.iso())))
             .collect::<Result<Vec<_>, _>>()?;
-        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-        let address = |c| Address { address_type: None, street: None, building: None, town: None, postal_code: None, region: None, country: c };
-        let employers_of = |kind: &str| -> Vec<Employer> {
-            claims
-                .get("employer")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|e| e.get("type").and_then(Value::as_str) == Some(kind))
-                .map(|e| Employer {
-                    name: text(e.get("name")).unwrap_or_default(),
-                    identifier: if kind == "01" { text(e.get("id")).map(|id| EmployerIdentifier { id_type: IdentifierType::Registration, id }).into_iter().collect() } else { vec![] },
-                    address: country(e.get("country")).map(address),
-                })
-                .collect()
-        };
-        let work_place: Vec<WorkPlace> = addresses
-            .iter()
-            .filter_map(|a| {
-                let c = country(a.get("country"))?;
-                Some(WorkPlace {
-                    country: c,
-                    name: text(a.get("company_name")),
-                    no_fixed_address: false,
-                    address: Some(Address { address_type: None, street: text(a.get("street_address")), building: text(a.get("house_number")), town: text(a.get("locality")), postal_code: text(a.get("postal_code")), region: text(a.get("region")), country: c }),
-                    home_base: text(a.get("flag_base_home")),
-                })
-            })
-            .collect();
+        let inst_id = esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?;
+        let SedParts { person, employer, self_employment, work_place } = sed_parts(claims, person, legislation, &inst_id)?;
         let start = date(claims.get("starting_date")).ok_or("the PDA1 has no starting date")?;
         let end = date(claims.get("ending_date"));
-        let inst_id = esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?;
-        let person = Person {
-            family_name: person.family_name.clone(),
-            forename: person.given_name.clone(),
-            family_name_at_birth: None,
-            forename_at_birth: None,
-            birth_date: Date::parse(&person.birth_date).ok_or("the person's birth date")?,
-            sex: None,
-            nationality: person.nationality.as_deref().and_then(esspass_core::Country::parse).into_iter().collect(),
-            pin: vec![Pin { country: legislation, identifier: person.personal_number.clone(), sector: None, institution: Some(InstitutionRef { id: inst_id.clone(), name: None }) }],
-            place_of_birth: None,
-            address: vec![],
-        };
         let decision = Decision { legislation_country: legislation, period: Period { start_date: start, end_date: end }, for_duration_of_activity: false, is_change: false, previous_decision_date: None };
         let (sed_type, buc_type, sed) = if posting {
-            (SedType::A009, BucType::LaBuc04, Sed::A009(A009 { person, employer: employers_of("01"), self_employment: employers_of("02"), work_place, article, decision, additional_information: None }))
+            (SedType::A009, BucType::LaBuc04, Sed::A009(A009 { person, employer, self_employment, work_place, article, decision, additional_information: None }))
         } else {
-            (SedType::A003, BucType::LaBuc02, Sed::A003(A003 { person, employer: employers_of("01"), self_employment: employers_of("02"), work_place, other_state_employer: vec![], article, decision, provisional: false, marginal_activity: None, additional_information: None }))
+            (SedType::A003, BucType::LaBuc02, Sed::A003(A003 { person, employer, self_employment, work_place, other_state_employer: vec![], article, decision, provisional: false, marginal_activity: None, additional_information: None }))
         };
         // One notification per application: its ids derive from the application, so a second
         // issuance of the same PDA1 queues nothing new (the outbox keeps a message id once).
@@ -923,5 +893,222 @@ pub async fn notice_for_status_change(ap: Option<&AccessPoint>, cred: &esspass_s
             tracing::warn!(target: "esspass::eessi", "X008 not sent");
             vec![]
         }
+    }
+}
+
+/// The blocks every legislation SED built from a PDA1's claims (or an application's, shaped
+/// alike) carries: the person (with the PIN this institution knows, of `pin_country`), the
+/// employers and self-employed activities, the places of work.
+struct SedParts {
+    person: esspass_eessi::blocks::Person,
+    employer: Vec<esspass_eessi::blocks::Employer>,
+    self_employment: Vec<esspass_eessi::blocks::Employer>,
+    work_place: Vec<esspass_eessi::blocks::WorkPlace>,
+}
+
+fn sed_parts(claims: &Value, person: &esspass_store::Person, pin_country: esspass_core::Country, inst_id: &esspass_core::InstitutionId) -> Result<SedParts, String> {
+    use esspass_eessi::blocks::{Address, Employer, EmployerIdentifier, IdentifierType, InstitutionRef, Person, Pin, WorkPlace};
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    let country = |v: Option<&Value>| v.and_then(Value::as_str).and_then(esspass_core::Country::parse);
+    let address = |c| Address { address_type: None, street: None, building: None, town: None, postal_code: None, region: None, country: c };
+    let employers_of = |kind: &str| -> Vec<Employer> {
+        claims
+            .get("employer")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.get("type").and_then(Value::as_str) == Some(kind))
+            .map(|e| Employer {
+                name: text(e.get("name")).unwrap_or_default(),
+                identifier: if kind == "01" { text(e.get("id")).map(|id| EmployerIdentifier { id_type: IdentifierType::Registration, id }).into_iter().collect() } else { vec![] },
+                address: country(e.get("country")).map(address),
+            })
+            .collect()
+    };
+    let work_place: Vec<WorkPlace> = claims
+        .pointer("/work_information/work_address")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            let c = country(a.get("country"))?;
+            Some(WorkPlace {
+                country: c,
+                name: text(a.get("company_name")),
+                no_fixed_address: false,
+                address: Some(Address { address_type: None, street: text(a.get("street_address")), building: text(a.get("house_number")), town: text(a.get("locality")), postal_code: text(a.get("postal_code")), region: text(a.get("region")), country: c }),
+                home_base: text(a.get("flag_base_home")),
+            })
+        })
+        .collect();
+    let person = Person {
+        family_name: person.family_name.clone(),
+        forename: person.given_name.clone(),
+        family_name_at_birth: None,
+        forename_at_birth: None,
+        birth_date: Date::parse(&person.birth_date).ok_or("the person's birth date")?,
+        sex: None,
+        nationality: person.nationality.as_deref().and_then(esspass_core::Country::parse).into_iter().collect(),
+        pin: vec![Pin { country: pin_country, identifier: person.personal_number.clone(), sector: None, institution: Some(InstitutionRef { id: inst_id.clone(), name: None }) }],
+        place_of_birth: None,
+        address: vec![],
+    };
+    Ok(SedParts { person, employer: employers_of("01"), self_employment: employers_of("02"), work_place })
+}
+
+/// A new case owned by this institution, its starting SED drafted and sent to `receivers`, one
+/// outbox row per receiver (message ids `m-{SED}-{short}-{i}`); the first row carries the new case.
+fn open_case_sending(ap: &AccessPoint, buc: esspass_eessi::BucType, sed: &esspass_eessi::Sed, receivers: Vec<esspass_core::InstitutionId>, seed: &str, now: i64) -> Result<(Vec<OutboxRow>, String), String> {
+    use esspass_eessi::{CaseId, CdmVersion, DocumentId, Envelope, MessageId};
+    let inst_id = esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?;
+    let sed_type = sed.sed_type();
+    let short = short_id(&format!("{sed_type}:{}:{seed}", ap.institution_id));
+    let digits: String = esspass_credential::sha256(format!("{sed_type}:{seed}").as_bytes()).iter().take(8).map(|b| char::from(b'0' + b % 10)).collect();
+    let document_id = DocumentId::parse(&format!("{sed_type}-{short}")).ok_or("document id")?;
+    let case_id = CaseId::parse(&digits).ok_or("case id")?;
+    let mut case = Case::open(case_id.clone(), buc, CdmVersion::V4_2, inst_id.clone(), receivers.clone(), at(now)).map_err(|e| e.to_string())?;
+    case.draft_sed(document_id.clone(), sed, receivers.clone(), at(now)).map_err(|e| e.to_string())?;
+    case.send(&document_id, at(now)).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for (i, receiver) in receivers.into_iter().enumerate() {
+        let message = Message {
+            envelope: Envelope { sender: inst_id.clone(), receiver, sed_type, cdm_version: CdmVersion::V4_2, document_id: document_id.clone(), case_id: case_id.clone(), buc_type: buc, message_id: MessageId::parse(&format!("m-{sed_type}-{short}-{i}")).ok_or("message id")?, created_at: at(now) },
+            sed: sed.clone(),
+        };
+        rows.push(ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?);
+    }
+    if let Some(first) = rows.first_mut() {
+        first.case = Some(case_row(&case, 0, now).map_err(|e| e.detail)?);
+    }
+    Ok((rows, case_id.to_string()))
+}
+
+/// An Art 16(1)/(2) exception request (987/2009 Art 18): an A001 in a new LA_BUC_01 case to the
+/// competent institution of each state in `states` (whose legislation would otherwise apply),
+/// asking that this institution's state's legislation apply for the period the case worker
+/// approved. `claims` is the PDA1 the agreement would allow (its period, employers, places of
+/// work). The outbox rows (first one opening the case) and the case id.
+pub fn exception_request_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &esspass_store::Person, claims: &Value, states: &[esspass_core::Country], now: i64) -> Result<(Vec<OutboxRow>, String), String> {
+    use esspass_eessi::blocks::{Article, Period};
+    use esspass_eessi::sed::A001;
+    use esspass_eessi::{BucType, Sed};
+    let country = |v: Option<&Value>| v.and_then(Value::as_str).and_then(esspass_core::Country::parse);
+    let date = |v: Option<&Value>| v.and_then(Value::as_str).and_then(Date::parse);
+    let requested = country(claims.get("legislation_country")).ok_or("the decision names no legislation")?;
+    let receivers = states
+        .iter()
+        .map(|c| ap.competent(*c, "LA_BUC_01", now).and_then(|id| esspass_core::InstitutionId::parse(&id)).ok_or_else(|| format!("no institution of {} takes part in LA_BUC_01 in the Institution Repository", c.iso())))
+        .collect::<Result<Vec<_>, _>>()?;
+    if receivers.is_empty() {
+        return Err("no other state concerned to ask for the exception".into());
+    }
+    let inst_id = esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?;
+    let SedParts { person, employer, self_employment, work_place } = sed_parts(claims, person, requested, &inst_id)?;
+    let start = date(claims.get("starting_date")).ok_or("no starting date")?;
+    let end = date(claims.get("ending_date")).ok_or("an exception is asked for a period with an end")?;
+    let fin = app.final_decision.as_ref();
+    let article = if fin.and_then(|f| f.get("article")).and_then(Value::as_str).is_some_and(|a| a.contains("16(2)")) { Article::Art16_2 } else { Article::Art16_1 };
+    let grounds = app.input.pointer("/application/exception_request/grounds").and_then(Value::as_str).map(str::trim).filter(|g| !g.is_empty());
+    let reasons: String = grounds.map_or_else(|| "request for an exception under Art 16 of Regulation (EC) No 883/2004 made by the employer or the person concerned".to_owned(), str::to_owned).chars().take(500).collect();
+    let sed = Sed::A001(A001 {
+        person,
+        employer,
+        self_employment,
+        work_place,
+        host_employer: vec![],
+        current_legislation: states.to_vec(),
+        requested_legislation: requested,
+        article,
+        requested_period: Period { start_date: start, end_date: Some(end) },
+        previous_period: vec![],
+        insured_since: None,
+        contract_start: None,
+        is_change: false,
+        previous_request_date: None,
+        special_circumstances: None,
+        reasons,
+        additional_information: None,
+    });
+    open_case_sending(ap, BucType::LaBuc01, &sed, receivers, &format!("{}:{now}", app.application_id), now)
+}
+
+/// What an answer to an Art 16 request changes of the application waiting on its case: an A011
+/// (acceptance) or an A002 granting another period records that state's agreement, and once every
+/// state asked has agreed the application is `approved` for the period all agreed (the
+/// intersection); an A002 refusing it sends the application back to the case workers with the
+/// refusal's reasons (the ordinary rules then decide). `None` for any other SED.
+pub fn agreement_effect(app: &esspass_store::ApplicationRow, message: &Message, sender_country: esspass_core::Country, now: i64) -> Option<esspass_store::ApplicationUpdate> {
+    use esspass_eessi::Sed;
+    use esspass_eessi::sed::RefusalKind;
+    let fin = app.final_decision.clone()?;
+    let env = &message.envelope;
+    let reference = format!("{} {}", env.case_id, env.document_id);
+    let today = Date::of_instant(at(now)).to_string();
+    let (granted, sed_name, refusal) = match &message.sed {
+        Sed::A011(a) => (Some(a.granted_period.clone()), "A011", None),
+        Sed::A002(a) if a.decision == RefusalKind::OtherPeriod => (a.other_period.clone(), "A002", None),
+        Sed::A002(a) => (None, "A002", Some(a.reasons.clone())),
+        _ => return None,
+    };
+    let update = |state: &str, final_decision: Option<Value>, note: String| esspass_store::ApplicationUpdate {
+        application_id: app.application_id.clone(),
+        from_state: app.state.clone(),
+        from_final: app.final_decision.clone(),
+        state: state.to_owned(),
+        final_decision,
+        note: match &app.decision_note {
+            Some(n) if !n.is_empty() => format!("{n}\n{note}"),
+            _ => note,
+        },
+        at: now,
+    };
+    if let Some(reasons) = refusal {
+        let note = format!("{} refused the Art 16 exception ({sed_name}, {reference}): {reasons}. Back for a decision under the ordinary rules.", sender_country.iso());
+        return Some(update("pending_review", None, note));
+    }
+    let granted = granted?;
+    let mut f = fin;
+    let waiting: Vec<String> = f.pointer("/awaiting_agreement/states").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default();
+    if !waiting.iter().any(|s| s == sender_country.iso()) {
+        return None;
+    }
+    let rest: Vec<String> = waiting.into_iter().filter(|s| s != sender_country.iso()).collect();
+    let agreement = json!({"state": sender_country.iso(), "sed": sed_name, "date": today, "reference": reference,
+        "period": {"start": granted.start_date.to_string(), "end": granted.end_date.map(|d| d.to_string())}});
+    let obj = f.as_object_mut()?;
+    let agreements = obj.entry("agreements").or_insert_with(|| json!([]));
+    if let Some(a) = agreements.as_array_mut() {
+        a.push(agreement.clone());
+    }
+    // The period is what every state agreed: the requested one narrowed to each grant.
+    let narrow = |k: &str, d: Option<Date>, later: bool, o: &mut Map<String, Value>| {
+        let cur = o.get(k).and_then(Value::as_str).and_then(Date::parse);
+        let pick = match (cur, d) {
+            (Some(c), Some(d)) => Some(if later == (d > c) { d } else { c }),
+            (c, d) => c.or(d),
+        };
+        if let Some(p) = pick {
+            o.insert(k.into(), json!(p.to_string()));
+        }
+    };
+    narrow("start", Some(granted.start_date), true, obj);
+    narrow("end", granted.end_date, false, obj);
+    let (start, end) = (obj.get("start").and_then(Value::as_str).and_then(Date::parse), obj.get("end").and_then(Value::as_str).and_then(Date::parse));
+    if let (Some(s), Some(e)) = (start, end)
+        && e < s
+    {
+        let note = format!("{} agreed to the exception only for a period that leaves nothing of the one agreed by the others ({sed_name}, {reference}). Back for a decision.", sender_country.iso());
+        return Some(update("pending_review", None, note));
+    }
+    let note = format!("{} agreed to the Art 16 exception ({sed_name}, {reference}) for {} to {}.", sender_country.iso(), granted.start_date, granted.end_date.map(|d| d.to_string()).unwrap_or_default());
+    if rest.is_empty() {
+        obj.remove("awaiting_agreement");
+        obj.insert("agreement".into(), agreement);
+        Some(update("approved", Some(f), note))
+    } else {
+        if let Some(w) = obj.get_mut("awaiting_agreement").and_then(Value::as_object_mut) {
+            w.insert("states".into(), json!(rest));
+        }
+        Some(update("awaiting_agreement", Some(f), note))
     }
 }

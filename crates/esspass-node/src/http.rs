@@ -809,7 +809,7 @@ async fn decide_application(State(s): State<AppState>, h: HeaderMap, Path(id): P
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
         let d: crate::services::applications::CaseDecision = parse_json(&body)?;
-        let row = crate::services::applications::decide(&s.issuer.store, &s.cfg.institution, &id, d, &actor(k), s.now()).await?;
+        let row = crate::services::applications::decide(&s.issuer.store, &s.cfg.institution, s.eessi.as_deref(), &id, d, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };
     run.await.unwrap_or_else(|e| problem(&e))

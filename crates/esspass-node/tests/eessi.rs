@@ -436,3 +436,101 @@ async fn a_pda1_under_article_13_tells_the_other_state_with_a003() {
         it.stop();
     }
 }
+
+/// Art 16: Georgios is to work in Italy for 30 months; his employer asks that Greek legislation
+/// keep applying by way of exception. The e-EFKA case worker approves the exception: no PDA1 yet —
+/// an A001 goes to INPS in a new LA_BUC_01 case (in the decision's transaction) and the application
+/// waits. INPS agrees with an A011 for 24 months only: the application is approved for those 24
+/// months, with the agreement recorded, and the PDA1 can be offered. A second request INPS refuses
+/// with an A002 goes back to e-EFKA's case workers with INPS's reasons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi() {
+    use esspass_eessi::sed::{A002, A011, RefusalKind};
+    let (a, b) = (support::databases("esspass_ap16").await, support::databases("esspass_ap16").await);
+    for (el_db, it_db) in a.into_iter().zip(b) {
+        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
+        let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
+        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
+        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
+        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
+        let c = support::client(&root);
+        let call = |key: &'static str, path: String, body: serde_json::Value| {
+            let c = c.clone();
+            async move {
+                let r = c.post(path).bearer_auth(key).json(&body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let reply = |case: String, body: String| {
+            let (c, it_url) = (c.clone(), it_url.clone());
+            async move {
+                let r = c.post(format!("{it_url}/api/v1/eessi/cases/{case}/documents")).bearer_auth(CW).header("Content-Type", "application/xml").body(body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (s, p) = call(BO, format!("{url}/api/v1/persons"), serde_json::json!({"personal_number": "12038501236", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        assert_eq!(s, 201, "{p}");
+        let mut application = support::georgios_posting(30);
+        let period = application["activities"][0]["period"].clone();
+        application["exception_request"] = serde_json::json!({"legislation_country": "GR", "period": period, "grounds": "the bridge project in Milan needs the same site manager throughout"});
+        let work = serde_json::json!({"work_address": [{"street_address": "Via Torino", "house_number": "40", "postal_code": "20123", "locality": "Milano", "country": "IT"}]});
+        let exception = serde_json::json!({"approve": true, "legislation_country": "GR", "status_confirmation": "11", "article": "883/2004 Art 16(1)", "note": "exception asked for the whole project"});
+        let mut asked = Vec::new();
+        for _ in 0..2 {
+            let (s, app) = call(BO, format!("{url}/api/v1/applications/a1"), serde_json::json!({"person_id": p["person_id"], "application": application, "work_information": work})).await;
+            assert_eq!((s, app["state"].as_str()), (201, Some("pending_review")), "{app}");
+            let id = app["application_id"].as_str().unwrap().to_owned();
+            let (s, d) = call(CW, format!("{url}/api/v1/applications/{id}/decision"), exception.clone()).await;
+            assert_eq!((s, d["state"].as_str()), (200, Some("awaiting_agreement")), "{d}");
+            assert_eq!(d["final_decision"]["awaiting_agreement"]["states"], serde_json::json!(["IT"]), "{d}");
+            // No PDA1 while the agreement is outstanding.
+            let (s, v) = call(BO, format!("{url}/api/v1/credential-offers"), serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": id})).await;
+            assert_eq!(s, 409, "{v}");
+            asked.push((id, d["final_decision"]["awaiting_agreement"]["case_id"].as_str().unwrap().to_owned()));
+        }
+        let el_ap = el.state.eessi.clone().unwrap();
+        assert_eq!(el_ap.deliver_due(now()).await, 2, "{el_db}");
+        // INPS holds two LA_BUC_01 cases, each with the A001 asking for Greek legislation.
+        let mut a001s = Vec::new();
+        for (_, case_id) in &asked {
+            let inbox = it.state.issuer.store.inbox_of_case(case_id).await.unwrap();
+            assert_eq!(inbox.iter().map(|m| m.sed_type.as_str()).collect::<Vec<_>>(), ["A001"]);
+            let sbd = serde_json::from_slice::<serde_json::Value>(&esspass_credential::b64::decode(inbox[0].body.split('.').nth(1).unwrap()).unwrap()).unwrap()["sbd"].as_str().unwrap().to_owned();
+            let msg = Message::decode(sbd.as_bytes(), &Default::default()).unwrap();
+            assert_eq!(msg.envelope.buc_type.to_string(), "LA_BUC_01");
+            let Sed::A001(a) = msg.sed else { panic!("not an A001") };
+            assert_eq!((a.requested_legislation.iso(), a.article.to_string(), a.current_legislation.iter().map(|c| c.iso()).collect::<Vec<_>>()), ("GR", "16_1".to_owned(), vec!["IT"]));
+            assert!(a.reasons.contains("site manager"));
+            a001s.push((msg.envelope.document_id.to_string(), a));
+        }
+        // INPS agrees to the first for 24 months only.
+        let (doc, a) = &a001s[0];
+        let start = a.requested_period.start_date;
+        let end = start.add_months(24).unwrap().pred().unwrap();
+        let a011 = Sed::A011(A011 { person: a.person.clone(), answers: seds::dref(SedType::A001, doc), article: a.article, legislation_country: seds::c("GR"), granted_period: seds::period(&start.to_string(), Some(&end.to_string())), additional_information: None });
+        let (s, v) = reply(asked[0].1.clone(), esspass_eessi::encode(&a011, CdmVersion::V4_2).unwrap()).await;
+        assert_eq!(s, 201, "{v}");
+        // And refuses the second.
+        let (doc, a) = &a001s[1];
+        let a002 = Sed::A002(A002 { person: a.person.clone(), answers: seds::dref(SedType::A001, doc), decision: RefusalKind::Refused, other_period: None, reasons: "the project can be staffed locally after two years".into(), additional_information: None });
+        let (s, v) = reply(asked[1].1.clone(), esspass_eessi::encode(&a002, CdmVersion::V4_2).unwrap()).await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(it.state.eessi.clone().unwrap().deliver_due(now()).await, 2);
+        let agreed = el.state.issuer.store.application(&asked[0].0).await.unwrap().unwrap();
+        let fin = agreed.final_decision.clone().unwrap();
+        assert_eq!((agreed.state.as_str(), fin["agreement"]["state"].as_str(), fin["agreement"]["sed"].as_str()), ("approved", Some("IT"), Some("A011")), "{fin}");
+        assert_eq!((fin["start"].as_str(), fin["end"].as_str()), (Some(start.to_string().as_str()), Some(end.to_string().as_str())), "the agreed period: {fin}");
+        assert!(agreed.decision_note.unwrap().contains("IT agreed"));
+        let (s, offer) = call(BO, format!("{url}/api/v1/credential-offers"), serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": asked[0].0})).await;
+        assert_eq!(s, 201, "the PDA1 follows the agreement: {offer}");
+        let refused = el.state.issuer.store.application(&asked[1].0).await.unwrap().unwrap();
+        assert_eq!((refused.state.as_str(), refused.final_decision.is_none()), ("pending_review", true));
+        assert!(refused.decision_note.unwrap().contains("staffed locally"), "the refusal's reasons reach the case worker");
+        // The receipt of each answer is in the audit trail with what it changed.
+        let audit = el.state.issuer.store.audit_records(1, 1000).await.unwrap();
+        assert!(audit.iter().any(|r| r.action == "eessi_received" && r.details["application"]["state"] == "approved"));
+        el.stop();
+        it.stop();
+    }
+}

@@ -131,7 +131,9 @@ pub struct ApplicationRow {
     /// The rules engine's decision.
     #[schema(value_type = Object)]
     pub decision: serde_json::Value,
-    /// `determined`, `pending_review`, `approved`, `refused` or `not_applicable`.
+    /// `determined`, `pending_review`, `awaiting_agreement` (an Art 16 request out over EESSI),
+    /// `approved`, `refused`, `not_applicable`, `not_competent` or `forwarded` (to the competent
+    /// institution over EESSI).
     pub state: String,
     /// What the PDA1 states: legislation country, article, status code, period.
     #[schema(value_type = Option<Object>)]

@@ -275,6 +275,35 @@ pub struct ApplicationDecision<'a> {
     pub by: &'a str,
     pub at: i64,
     pub note: Option<&'a str>,
+    /// The EESSI case the decision opens and waits on (an Art 16 request's LA_BUC_01).
+    pub eessi_case: Option<&'a str>,
+    /// The messages the decision sends (the A001s of an Art 16 request), queued in its transaction.
+    pub outbox: &'a [OutboxRow],
+}
+
+/// What an incoming EESSI message changes of an application waiting on its case (an A011 or A002
+/// answering an Art 16 request): written with the inbox row, only if the application is still
+/// `from_state` with the final decision `from_final` as read (else a conflict: the sender retries).
+#[derive(Debug, Clone)]
+pub struct ApplicationUpdate {
+    pub application_id: String,
+    pub from_state: String,
+    pub from_final: Option<Value>,
+    pub state: String,
+    pub final_decision: Option<Value>,
+    pub note: String,
+    pub at: i64,
+}
+
+/// What receiving an EESSI message writes besides its inbox row, in the same transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InboxEffects<'a> {
+    /// The posting an A009 notifies.
+    pub posting: Option<&'a PostingRow>,
+    pub audit: Option<&'a AuditEntry>,
+    /// The case as the message moves it.
+    pub case: Option<&'a CaseRow>,
+    pub application: Option<&'a ApplicationUpdate>,
 }
 
 /// How often an optimistic update is retried before giving up.
@@ -978,14 +1007,26 @@ impl Store {
     // ---- A1 applications -------------------------------------------------------------------
 
     pub async fn insert_application(&self, a: &ApplicationRow, audit: Option<&AuditEntry>) -> Result<()> {
+        self.insert_application_sending(a, audit, None, &[]).await
+    }
+
+    /// As [`Store::insert_application`], with the messages its submission sends (a forwarding to
+    /// the competent institution) and their case, in the same transaction.
+    pub async fn insert_application_sending(&self, a: &ApplicationRow, audit: Option<&AuditEntry>, eessi_case: Option<&str>, outbox: &[OutboxRow]) -> Result<()> {
         let fin = a.final_decision.as_ref().map(Value::to_string);
+        let queued = outbox.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
         let head_sql = self.head_sql();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO applications (application_id, person_id, employer_id, submitted_by, input, decision, state, final, decided_by, decided_at, decision_note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            sqlx::query("INSERT INTO applications (application_id, person_id, employer_id, submitted_by, input, decision, state, final, decided_by, decided_at, decision_note, created_at, eessi_case) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                 .bind(&a.application_id).bind(&a.person_id).bind(&a.employer_id).bind(&a.submitted_by).bind(a.input.to_string()).bind(a.decision.to_string())
-                .bind(&a.state).bind(fin).bind(&a.decided_by).bind(a.decided_at).bind(&a.decision_note).bind(a.created_at)
+                .bind(&a.state).bind(fin).bind(&a.decided_by).bind(a.decided_at).bind(&a.decision_note).bind(a.created_at).bind(eessi_case)
                 .execute(&mut *tx).await?;
+            for q in &queued {
+                if outbox_in_tx!(tx, q) == 0 {
+                    return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
+                }
+            }
             if let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);
             }
@@ -997,6 +1038,14 @@ impl Store {
     pub async fn application(&self, application_id: &str) -> Result<Option<ApplicationRow>> {
         on_pool!(self, pool => {
             let row = sqlx::query("SELECT * FROM applications WHERE application_id = $1").bind(application_id).fetch_optional(pool).await?;
+            Ok(match row { Some(r) => Some(application_from!(r)), None => None })
+        })
+    }
+
+    /// The application in `state` that waits on (or was forwarded in) an EESSI case.
+    pub async fn application_of_case(&self, case_id: &str, state: &str) -> Result<Option<ApplicationRow>> {
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM applications WHERE eessi_case = $1 AND state = $2 ORDER BY created_at LIMIT 1").bind(case_id).bind(state).fetch_optional(pool).await?;
             Ok(match row { Some(r) => Some(application_from!(r)), None => None })
         })
     }
@@ -1014,16 +1063,22 @@ impl Store {
     /// Record a case worker's decision on a pending application — once: `false` if it was not
     /// pending (already decided by someone else).
     pub async fn decide_application(&self, application_id: &str, d: &ApplicationDecision<'_>, audit: Option<&AuditEntry>) -> Result<bool> {
-        let ApplicationDecision { state, final_decision, by, at, note } = *d;
+        let ApplicationDecision { state, final_decision, by, at, note, eessi_case, outbox } = *d;
         let fin = final_decision.map(Value::to_string);
+        let queued = outbox.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
         let head_sql = self.head_sql();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let r = sqlx::query("UPDATE applications SET state = $1, final = $2, decided_by = $3, decided_at = $4, decision_note = $5 WHERE application_id = $6 AND state = 'pending_review'")
-                .bind(state).bind(fin).bind(by).bind(at).bind(note).bind(application_id).execute(&mut *tx).await?;
+            let r = sqlx::query("UPDATE applications SET state = $1, final = $2, decided_by = $3, decided_at = $4, decision_note = $5, eessi_case = COALESCE($7, eessi_case) WHERE application_id = $6 AND state = 'pending_review'")
+                .bind(state).bind(fin).bind(by).bind(at).bind(note).bind(application_id).bind(eessi_case).execute(&mut *tx).await?;
             if r.rows_affected() != 1 {
                 tx.rollback().await?;
                 return Ok(false);
+            }
+            for q in &queued {
+                if outbox_in_tx!(tx, q) == 0 {
+                    return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
+                }
             }
             if let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);
@@ -1346,12 +1401,13 @@ impl Store {
     /// Keep an accepted incoming message once. Returns `None` when it was new, or the receipt
     /// answered the first time when the message id is already in the inbox (a duplicate).
     pub async fn inbox_insert(&self, m: &InboxRow) -> Result<Option<String>> {
-        self.inbox_insert_with(m, None, None, None).await
+        self.inbox_insert_with(m, &InboxEffects::default()).await
     }
 
     /// As [`Store::inbox_insert`], with the posting the message notifies (an A009), the case as
     /// the message moves it, and the audit record of its receipt in the same transaction: all or nothing (nothing new for a duplicate).
-    pub async fn inbox_insert_with(&self, m: &InboxRow, posting: Option<&PostingRow>, audit: Option<&AuditEntry>, case: Option<&CaseRow>) -> Result<Option<String>> {
+    pub async fn inbox_insert_with(&self, m: &InboxRow, fx: &InboxEffects<'_>) -> Result<Option<String>> {
+        let InboxEffects { posting, audit, case, application } = *fx;
         let body = self.seal_message(&m.body)?;
         let head_sql = self.head_sql();
         let inserted = on_pool!(self, pool => {
@@ -1367,6 +1423,15 @@ impl Store {
             }
             if n == 1 && let Some(c) = case {
                 case_in_tx!(tx, c);
+            }
+            if n == 1 && let Some(u) = application {
+                let moved = sqlx::query("UPDATE applications SET state = $2, final = $3, decision_note = $4, decided_at = $5 WHERE application_id = $1 AND state = $6 AND COALESCE(final, '') = $7")
+                    .bind(&u.application_id).bind(&u.state).bind(u.final_decision.as_ref().map(Value::to_string)).bind(&u.note).bind(u.at).bind(&u.from_state)
+                    .bind(u.from_final.as_ref().map(Value::to_string).unwrap_or_default())
+                    .execute(&mut *tx).await?.rows_affected();
+                if moved != 1 {
+                    return Err(StoreError::Conflict(format!("application {} changed meanwhile", u.application_id)));
+                }
             }
             if n == 1 && let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);

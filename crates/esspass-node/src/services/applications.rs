@@ -234,7 +234,12 @@ pub async fn submit(store: &Store, inst: &InstitutionConfig, req: A1Request, key
 }
 
 /// A case worker decides a pending application.
-pub async fn decide(store: &Store, inst: &InstitutionConfig, id: &str, d: CaseDecision, by: &str, now: i64) -> Result<ApplicationRow, ApiError> {
+///
+/// An approval under Art 16 without the other states' agreement in hand is asked for over EESSI
+/// when the node has an access point: an A001 goes, in the decision's transaction, to the
+/// competent institution of every other state concerned (LA_BUC_01), and the application waits
+/// (`awaiting_agreement`) until their A011/A002 answers arrive ([`crate::eessi::agreement_effect`]).
+pub async fn decide(store: &Store, inst: &InstitutionConfig, ap: Option<&crate::eessi::AccessPoint>, id: &str, d: CaseDecision, by: &str, now: i64) -> Result<ApplicationRow, ApiError> {
     let app = store.application(id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
     if app.state != "pending_review" {
         return Err(ApiError::new(409, ErrorCode::BadRequest, format!("the application is {}, not pending review", app.state)));
@@ -243,6 +248,7 @@ pub async fn decide(store: &Store, inst: &InstitutionConfig, id: &str, d: CaseDe
         return Err(ApiError::new(400, ErrorCode::BadRequest, "a decision needs a note saying why"));
     }
     let mut audit_details = json!({"application": id});
+    let mut ask_agreement = false;
     let (state, fin) = if d.approve {
         // The approval starts from what the law allows on the engine's reasons, not from what was
         // asked: the first allowed outcome, else the engine's candidate.
@@ -286,15 +292,23 @@ pub async fn decide(store: &Store, inst: &InstitutionConfig, id: &str, d: CaseDe
         }
         // An Art 16 exception is never issued on one side's say-so.
         let exception = status == StatusConfirmation::Exception || article.as_deref().is_some_and(|a| a.contains("Art 16(1)"));
-        let agreement = if exception {
-            let a = d.agreement.as_ref().ok_or_else(|| ApiError::new(409, ErrorCode::AgreementRequired, "an Art 16(1) exception needs the other state's agreement (agreement: state, sed A002 or A011, date, reference) before a PDA1 follows"))?;
-            let other = Country::parse(&a.state).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidCountry, "agreement.state"))?;
-            if other == country || !matches!(a.sed.as_str(), "A002" | "A011") || Date::parse(&a.date).is_none() || a.reference.trim().is_empty() {
-                return Err(ApiError::new(409, ErrorCode::AgreementRequired, "the agreement must come from another state, by SED A002 or A011, with its date (YYYY-MM-DD) and reference"));
+        let agreement = match (exception, d.agreement.as_ref()) {
+            (false, _) => None,
+            (true, None) if ap.is_none() => {
+                return Err(ApiError::new(409, ErrorCode::AgreementRequired, "an Art 16(1) exception needs the other state's agreement (agreement: state, sed A002 or A011, date, reference) before a PDA1 follows; this node has no EESSI access point to ask for it"));
             }
-            Some(json!(a))
-        } else {
-            None
+            // Asked for over EESSI below: the application waits for the answers.
+            (true, None) => {
+                ask_agreement = true;
+                None
+            }
+            (true, Some(a)) => {
+                let other = Country::parse(&a.state).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidCountry, "agreement.state"))?;
+                if other == country || !matches!(a.sed.as_str(), "A002" | "A011") || Date::parse(&a.date).is_none() || a.reference.trim().is_empty() {
+                    return Err(ApiError::new(409, ErrorCode::AgreementRequired, "the agreement must come from another state, by SED A002 or A011, with its date (YYYY-MM-DD) and reference"));
+                }
+                Some(json!(a))
+            }
         };
         if let Some(m) = audit_details.as_object_mut() {
             if let Some(r) = override_reason {
@@ -313,8 +327,36 @@ pub async fn decide(store: &Store, inst: &InstitutionConfig, id: &str, d: CaseDe
         Some(c) if c != inst.country => ("not_competent", Some(not_competent(c))),
         _ => (state, fin),
     };
+    // An exception approved without the agreement in hand: asked for, in this transaction.
+    let (mut fin, mut outbox, mut eessi_case) = (fin, Vec::new(), None);
+    let state = match (state, ap) {
+        ("approved", Some(ap)) if ask_agreement => {
+            let f = fin.as_mut().and_then(Value::as_object_mut).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "decision"))?;
+            let country = f.get("legislation_country").and_then(Value::as_str).and_then(Country::parse).unwrap_or(inst.country);
+            // Every other state concerned (where the ordinary rules would point, and where the person
+            // lives and works) is asked.
+            let mut states: Vec<Country> = app.decision.get("states_concerned").and_then(Value::as_array).into_iter().flatten()
+                .chain(app.decision.get("allowed").and_then(Value::as_array).into_iter().flatten().filter_map(|a| a.get("legislation_country")))
+                .filter_map(Value::as_str).filter_map(Country::parse).filter(|c| *c != country && c.area().is_some()).collect();
+            states.sort();
+            states.dedup();
+            let person = store.person(&app.person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "the application's person is gone"))?;
+            let probe = ApplicationRow { state: "approved".into(), final_decision: Some(Value::Object(f.clone())), ..app.clone() };
+            let claims = pda1_claims(&probe, &person, inst, Date::of_instant(crate::eessi::at(now)))?;
+            let (rows, case_id) = crate::eessi::exception_request_for(ap, &probe, &person, &claims, &states, now)
+                .map_err(|e| ApiError::new(409, ErrorCode::AgreementRequired, format!("the other states' agreement cannot be asked for over EESSI: {e}")))?;
+            f.insert("awaiting_agreement".into(), json!({"case_id": case_id, "states": states.iter().map(|c| c.iso()).collect::<Vec<_>>(), "requested_at": Date::of_instant(crate::eessi::at(now)).to_string(), "sed": "A001", "buc": "LA_BUC_01"}));
+            if let Some(m) = audit_details.as_object_mut() {
+                m.insert("exception_requested".into(), json!({"case_id": case_id, "states": states.iter().map(|c| c.iso()).collect::<Vec<_>>()}));
+            }
+            outbox = rows;
+            eessi_case = Some(case_id);
+            "awaiting_agreement"
+        }
+        (s, _) => s,
+    };
     let audit = AuditEntry::new(now, by, &format!("{state}_a1_application"), &app.person_id, "applicable legislation", audit_details);
-    let decision = esspass_store::ApplicationDecision { state, final_decision: fin.as_ref(), by, at: now, note: Some(&d.note) };
+    let decision = esspass_store::ApplicationDecision { state, final_decision: fin.as_ref(), by, at: now, note: Some(&d.note), eessi_case: eessi_case.as_deref(), outbox: &outbox };
     if !store.decide_application(id, &decision, Some(&audit)).await? {
         return Err(ApiError::new(409, ErrorCode::BadRequest, "the application was decided meanwhile"));
     }
