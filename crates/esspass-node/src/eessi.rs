@@ -1112,3 +1112,70 @@ pub fn agreement_effect(app: &esspass_store::ApplicationRow, message: &Message, 
         Some(update("awaiting_agreement", Some(f), note))
     }
 }
+
+/// Where an application went: the competent institution it was forwarded to, and the case.
+#[derive(Debug, Clone)]
+pub struct Forwarded {
+    pub rows: Vec<OutboxRow>,
+    pub case_id: String,
+    pub institution_id: String,
+    pub institution_name: String,
+}
+
+/// Forward an application this institution is not competent for (883/2004 Art 81: the date it
+/// was submitted here counts there) to the competent institution of `to` — the one the Institution
+/// Repository lists as case owner of `buc`, the BUC the rules engine names for the decision (that
+/// institution opens it) — as an H001 in a new H_BUC_01 case: the person, the application's facts
+/// and the engine's result, in words a case worker reads.
+pub fn forwarding_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &esspass_store::Person, own: esspass_core::Country, to: esspass_core::Country, buc: &str, now: i64) -> Result<Forwarded, String> {
+    use esspass_eessi::sed::H001;
+    use esspass_eessi::{BucType, Sed};
+    let today = Date::of_instant(at(now));
+    let (institution_id, institution_name) = {
+        let repo = ap.repository.read().map_err(|_| "lock".to_owned())?;
+        let found = repo.competent(to, buc, BucRole::CaseOwner, today).into_iter().chain(repo.competent(to, "H_BUC_01", BucRole::Counterparty, today)).find(|e| e.handles("H_BUC_01", BucRole::Counterparty, today) || e.handles("H_BUC_01", BucRole::CaseOwner, today));
+        let e = found.ok_or_else(|| format!("no institution of {} takes part in {buc} in the Institution Repository", to.iso()))?;
+        (e.institution_id.clone(), e.name.clone())
+    };
+    let receiver = esspass_core::InstitutionId::parse(&institution_id).ok_or("institution id")?;
+    let inst_id = esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?;
+    let claims = json!({"work_information": app.input.get("work_information")});
+    let SedParts { person: p, .. } = sed_parts(&claims, person, own, &inst_id)?;
+    let rules = app.input.get("application").cloned().unwrap_or(Value::Null);
+    let mut facts = Vec::new();
+    for a in rules.get("activities").and_then(Value::as_array).into_iter().flatten() {
+        let kind = a.get("kind").and_then(Value::as_str).unwrap_or("activity").replace('_', " ");
+        let start = a.pointer("/period/start").and_then(Value::as_str).unwrap_or("?");
+        let end = a.pointer("/period/end").and_then(Value::as_str).unwrap_or("open-ended");
+        let employer = a.get("employer").map(|e| format!(" for {} ({}, seat {})", e.get("name").and_then(Value::as_str).unwrap_or("?"), e.get("id").and_then(Value::as_str).unwrap_or("no id"), e.get("seat").and_then(Value::as_str).unwrap_or("?"))).unwrap_or_default();
+        let states: Vec<String> = a.get("states").and_then(Value::as_array).into_iter().flatten().filter_map(|s| s.get("country").and_then(Value::as_str)).map(str::to_owned).collect();
+        facts.push(format!("{kind}{employer} from {start} to {end} in {}", states.join(", ")));
+    }
+    let d = &app.decision;
+    let result = format!(
+        "The rules of Title II point to the legislation of {} ({}); the deciding institution is in {}.",
+        d.get("legislation_country").and_then(Value::as_str).unwrap_or("?"),
+        d.get("article").and_then(Value::as_str).unwrap_or("no article"),
+        d.get("institution_country").and_then(Value::as_str).unwrap_or(to.iso())
+    );
+    let residence = rules.pointer("/person/residence").and_then(Value::as_str).unwrap_or("?");
+    let information: String = format!(
+        "Application {} for a PDA1 was submitted to {} on {}. Under Art 81 of Regulation (EC) No 883/2004 that is its date of submission to your institution. Residence: {residence}. Activities: {}. {result}",
+        app.application_id,
+        ap.institution_id,
+        Date::of_instant(at(app.created_at)),
+        facts.join("; ")
+    )
+    .chars()
+    .take(4000)
+    .collect();
+    let sed = Sed::H001(H001 {
+        person: Some(p),
+        subject: "Forwarded application: determination of the applicable legislation".into(),
+        question: vec![format!("Please determine the applicable legislation and issue the PDA1 ({buc}); this institution is not competent.")],
+        information: Some(information),
+        reply_by: None,
+    });
+    let (rows, case_id) = open_case_sending(ap, BucType::HBuc01, &sed, vec![receiver], &format!("{}:forward", app.application_id), now)?;
+    Ok(Forwarded { rows, case_id, institution_id, institution_name })
+}

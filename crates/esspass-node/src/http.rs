@@ -764,7 +764,7 @@ async fn submit_a1(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Resp
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::Employer])?;
         let req: crate::services::applications::A1Request = parse_json(&body)?;
-        let row = crate::services::applications::submit(&s.issuer.store, &s.cfg.institution, req, k, s.now()).await?;
+        let row = crate::services::applications::submit(&s.issuer.store, &s.cfg.institution, s.eessi.as_deref(), req, k, s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &row))
     };
     run.await.unwrap_or_else(|e| problem(&e))

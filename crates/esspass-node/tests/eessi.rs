@@ -534,3 +534,57 @@ async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi
         it.stop();
     }
 }
+
+/// An application that reaches a non-competent institution is forwarded: Georgios's employer asks
+/// e-EFKA for a 30-month posting to Italy; the law gives Italian legislation (Art 11(3)(a)), so
+/// e-EFKA forwards the application to INPS (an H001 in a new H_BUC_01 case, written with the
+/// application) and the answer tells the employer where it went. No PDA1 comes from e-EFKA and the
+/// forwarded decision is contested at INPS, not here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_for_another_states_legislation_is_forwarded_to_its_competent_institution() {
+    let (a, b) = (support::databases("esspass_apfw").await, support::databases("esspass_apfw").await);
+    for (el_db, it_db) in a.into_iter().zip(b) {
+        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
+        let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
+        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
+        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
+        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
+        let c = support::client(&root);
+        let call = |path: String, body: serde_json::Value| {
+            let c = c.clone();
+            async move {
+                let r = c.post(path).bearer_auth(BO).json(&body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (s, p) = call(format!("{url}/api/v1/persons"), serde_json::json!({"personal_number": "12038501237", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        assert_eq!(s, 201, "{p}");
+        let work = serde_json::json!({"work_address": [{"street_address": "Via Torino", "house_number": "40", "postal_code": "20123", "locality": "Milano", "country": "IT"}]});
+        let (s, app) = call(format!("{url}/api/v1/applications/a1"), serde_json::json!({"person_id": p["person_id"], "application": support::georgios_posting(30), "work_information": work})).await;
+        assert_eq!((s, app["state"].as_str()), (201, Some("forwarded")), "{app}");
+        let fin = &app["final_decision"];
+        assert_eq!((fin["competent_state"].as_str(), fin["forwarded_to"]["institution_id"].as_str(), fin["forwarded_to"]["name"].as_str()), (Some("IT"), Some("IT:INPS01"), Some("INPS")), "{app}");
+        assert!(fin["reason"].as_str().unwrap().contains("forwarded"), "the applicant is told where it went: {app}");
+        let id = app["application_id"].as_str().unwrap();
+        let (s, v) = call(format!("{url}/api/v1/credential-offers"), serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": id})).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7014")), "{v}");
+        let (s, v) = call(format!("{url}/api/v1/applications/{id}/contest"), serde_json::json!({"reason": "the posting is shorter"})).await;
+        assert_eq!(s, 409, "{v}");
+        assert!(v["detail"].as_str().unwrap_or_default().contains("INPS"), "{v}");
+        assert_eq!(el.state.eessi.clone().unwrap().deliver_due(now()).await, 1, "{el_db}");
+        let case_id = fin["eessi_case"].as_str().unwrap();
+        let inbox = it.state.issuer.store.inbox_of_case(case_id).await.unwrap();
+        assert_eq!(inbox.iter().map(|m| (m.sender.as_str(), m.sed_type.as_str())).collect::<Vec<_>>(), [("EL:EFKA01", "H001")]);
+        let sbd = serde_json::from_slice::<serde_json::Value>(&esspass_credential::b64::decode(inbox[0].body.split('.').nth(1).unwrap()).unwrap()).unwrap()["sbd"].as_str().unwrap().to_owned();
+        let msg = Message::decode(sbd.as_bytes(), &Default::default()).unwrap();
+        assert_eq!(msg.envelope.buc_type.to_string(), "H_BUC_01");
+        let Sed::H001(h) = msg.sed else { panic!("not an H001") };
+        assert_eq!(h.person.as_ref().map(|p| p.family_name.as_str()), Some("Papadopoulos"));
+        let info = h.information.unwrap();
+        assert!(info.contains(id) && info.contains("Art 81") && info.contains("Yiannis Constructions"), "{info}");
+        assert_eq!(it.state.issuer.store.case(case_id).await.unwrap().unwrap().owner, "EL:EFKA01");
+        el.stop();
+        it.stop();
+    }
+}

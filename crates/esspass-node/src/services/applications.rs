@@ -156,12 +156,49 @@ fn not_competent(c: Country) -> Value {
     json!({"competent_state": c.iso(), "reason": format!("the legislation of {} applies: its competent institution issues the PDA1", c.iso())})
 }
 
+/// An application another state is competent for: forwarded over EESSI to that state's competent
+/// institution when the node has an access point (`forwarded`, the final decision saying where it
+/// went), else left `not_competent` for the applicant to take there. The state, the final decision,
+/// the messages to queue with it and their case.
+async fn leave_to_competent(store: &Store, ap: Option<&crate::eessi::AccessPoint>, inst: &InstitutionConfig, app: &ApplicationRow, c: Country, now: i64) -> Result<(&'static str, Value, Vec<esspass_store::OutboxRow>, Option<String>), ApiError> {
+    let mut fin = not_competent(c);
+    let Some(ap) = ap else { return Ok(("not_competent", fin, vec![], None)) };
+    // The deciding institution's state (the residence state under Art 13), else the state whose
+    // legislation applies; routed by the BUC the engine names.
+    let to = app.decision.get("institution_country").and_then(Value::as_str).and_then(Country::parse).filter(|x| *x != inst.country).unwrap_or(c);
+    let buc = app.decision.get("buc").and_then(Value::as_str).unwrap_or("LA_BUC_02").to_owned();
+    let person = store.person(&app.person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
+    match crate::eessi::forwarding_for(ap, app, &person, inst.country, to, &buc, now) {
+        Ok(f) => {
+            let day = Date::of_instant(crate::eessi::at(now));
+            if let Some(m) = fin.as_object_mut() {
+                m.insert("forwarded_to".into(), json!({"institution_id": f.institution_id, "name": f.institution_name, "country": to.iso()}));
+                m.insert("forwarded_at".into(), json!(day.to_string()));
+                m.insert("eessi_case".into(), json!(f.case_id));
+                m.insert("buc".into(), json!(buc));
+                m.insert("reason".into(), json!(format!(
+                    "the legislation of {} applies: the application was forwarded on {day} to {} ({}), the competent institution of {}, which decides and issues the PDA1; the date it was submitted here counts there (Art 81 Reg. 883/2004)",
+                    c.iso(), f.institution_name, f.institution_id, to.iso()
+                )));
+            }
+            Ok(("forwarded", fin, f.rows, Some(f.case_id)))
+        }
+        Err(e) => {
+            tracing::warn!(target: "esspass::eessi", "an application could not be forwarded: no route");
+            if let Some(m) = fin.as_object_mut() {
+                m.insert("forwarding".into(), json!(format!("not forwarded: {e}")));
+            }
+            Ok(("not_competent", fin, vec![], None))
+        }
+    }
+}
+
 /// Whether an application may still yield a PDA1 from this institution: not refused, not left to
 /// another state, and no PDA1 of it revoked (a revocation ends the application's issuance).
 pub async fn check_yields(store: &Store, app: &ApplicationRow, inst: &InstitutionConfig) -> Result<(), ApiError> {
     match app.state.as_str() {
         "refused" | "not_applicable" => return Err(ApiError::new(409, ErrorCode::ApplicationClosed, format!("the application was {}", app.state.replace('_', " ")))),
-        "not_competent" => {
+        "not_competent" | "forwarded" => {
             let c = app.final_decision.as_ref().and_then(|f| f.get("competent_state")).and_then(Value::as_str).unwrap_or("another state");
             return Err(ApiError::new(409, ErrorCode::NotCompetent, format!("{c}'s legislation applies: its competent institution issues the PDA1")));
         }
@@ -178,8 +215,9 @@ pub async fn check_yields(store: &Store, app: &ApplicationRow, inst: &Institutio
     Ok(())
 }
 
-/// Submit an application: validated, decided by the engine, stored, audited.
-pub async fn submit(store: &Store, inst: &InstitutionConfig, req: A1Request, key: &ApiKeyConfig, now: i64) -> Result<ApplicationRow, ApiError> {
+/// Submit an application: validated, decided by the engine, stored, audited; forwarded over EESSI
+/// when another state's institution is competent (see [`leave_to_competent`]).
+pub async fn submit(store: &Store, inst: &InstitutionConfig, ap: Option<&crate::eessi::AccessPoint>, req: A1Request, key: &ApiKeyConfig, now: i64) -> Result<ApplicationRow, ApiError> {
     store.person(&req.person_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::PersonNotFound, "no such person"))?;
     let app = esspass_rules::parse_application(&req.application.to_string()).map_err(|p| ApiError::new(400, ErrorCode::RulesInvalidInput, problems_detail(&p)))?;
     if key.role == ApiRole::Employer {
@@ -214,7 +252,7 @@ pub async fn submit(store: &Store, inst: &InstitutionConfig, req: A1Request, key
         Outcome::ManualReview => ("pending_review", None),
         Outcome::NotApplicable => ("not_applicable", None),
     };
-    let row = ApplicationRow {
+    let mut row = ApplicationRow {
         application_id: format!("A1-{}", esspass_credential::vc::uuid_v4()),
         person_id: req.person_id.clone(),
         employer_id: if key.role == ApiRole::Employer { key.employer_id.clone() } else { None },
@@ -228,8 +266,15 @@ pub async fn submit(store: &Store, inst: &InstitutionConfig, req: A1Request, key
         decision_note: None,
         created_at: now,
     };
-    let audit = AuditEntry::new(now, &row.submitted_by, "submit_a1_application", &row.person_id, "applicable legislation", json!({"application": row.application_id, "outcome": state}));
-    store.insert_application(&row, Some(&audit)).await?;
+    let (mut outbox, mut eessi_case) = (Vec::new(), None);
+    if let Some(c) = row.final_decision.as_ref().filter(|_| state == "not_competent").and_then(|f| f.get("competent_state")).and_then(Value::as_str).and_then(Country::parse) {
+        let (s, f, rows, case) = leave_to_competent(store, ap, inst, &row, c, now).await?;
+        row.state = s.into();
+        row.final_decision = Some(f);
+        (outbox, eessi_case) = (rows, case);
+    }
+    let audit = AuditEntry::new(now, &row.submitted_by, "submit_a1_application", &row.person_id, "applicable legislation", json!({"application": row.application_id, "outcome": row.state, "eessi_case": eessi_case}));
+    store.insert_application_sending(&row, Some(&audit), eessi_case.as_deref(), &outbox).await?;
     Ok(row)
 }
 
@@ -322,13 +367,18 @@ pub async fn decide(store: &Store, inst: &InstitutionConfig, ap: Option<&crate::
     } else {
         ("refused", None)
     };
-    // A case worker who finds another state's legislation applicable leaves the PDA1 to that state.
-    let (state, fin) = match fin.as_ref().and_then(|f| f.get("legislation_country")).and_then(Value::as_str).and_then(Country::parse) {
-        Some(c) if c != inst.country => ("not_competent", Some(not_competent(c))),
-        _ => (state, fin),
+    // A case worker who finds another state's legislation applicable leaves the PDA1 to that state
+    // (forwarding the application to its competent institution).
+    let (mut fin, mut outbox, mut eessi_case) = (fin, Vec::new(), None);
+    let state = match fin.as_ref().and_then(|f| f.get("legislation_country")).and_then(Value::as_str).and_then(Country::parse) {
+        Some(c) if c != inst.country => {
+            let (s, f, rows, case) = leave_to_competent(store, ap, inst, &app, c, now).await?;
+            (fin, outbox, eessi_case) = (Some(f), rows, case);
+            s
+        }
+        _ => state,
     };
     // An exception approved without the agreement in hand: asked for, in this transaction.
-    let (mut fin, mut outbox, mut eessi_case) = (fin, Vec::new(), None);
     let state = match (state, ap) {
         ("approved", Some(ap)) if ask_agreement => {
             let f = fin.as_mut().and_then(Value::as_object_mut).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "decision"))?;
@@ -374,6 +424,10 @@ pub async fn contest(store: &Store, id: &str, req: ContestRequest, key: &ApiKeyC
     let reason = req.reason.trim();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(ApiError::new(400, ErrorCode::LengthOutOfRange, "reason must have 1 to 2000 characters"));
+    }
+    if app.state == "forwarded" {
+        let to = app.final_decision.as_ref().and_then(|f| f.pointer("/forwarded_to/name")).and_then(Value::as_str).unwrap_or("the competent institution");
+        return Err(ApiError::new(409, ErrorCode::NotContestable, format!("the application was forwarded to {to}, which decides it: contest its decision there")));
     }
     let contestable = app.decision.get("contestable").and_then(Value::as_bool) == Some(true);
     if !contestable || app.decided_by.as_deref() != Some("rules-engine") {
