@@ -131,6 +131,13 @@ pub struct EessiConfig {
     /// Read the repository again after this many seconds.
     #[serde(default = "default_repository_refresh")]
     pub refresh_seconds: i64,
+    /// Seconds between two runs of the case timers (reminders and automatic closures).
+    #[serde(default = "default_timers_interval")]
+    pub timers_every_seconds: i64,
+}
+
+fn default_timers_interval() -> i64 {
+    3600
 }
 
 fn default_repository_refresh() -> i64 {

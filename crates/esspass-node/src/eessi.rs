@@ -563,6 +563,101 @@ impl AccessPoint {
     }
 }
 
+/// What one run of the case timers did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimerRun {
+    /// X009 reminders queued.
+    pub reminders: usize,
+    /// Cases closed with an X001.
+    pub closed: usize,
+}
+
+/// The shortest quiet period after which anything falls due (reminders after 30 days).
+const SHORTEST_PERIOD_DAYS: i64 = 30;
+
+impl AccessPoint {
+    /// The BUCs' clocks: for every open case quiet for at least the shortest period, the reminders
+    /// that fell due (an X009 to each addressee who has not answered a request this institution
+    /// sent, 30 days after it — 60 for an A001 — and again after each reminder) and, for a case this
+    /// institution owns, the automatic closure (an X001 to every counterparty once the BUC's trigger
+    /// and the quiet period have passed). Each step is queued with the case and its audit record;
+    /// ids derive from the case's state, so two processes running the timers queue a step once.
+    pub async fn run_case_timers(&self, now: i64) -> TimerRun {
+        let mut run = TimerRun::default();
+        let before = now - SHORTEST_PERIOD_DAYS * 86_400;
+        let mut cursor = (i64::MIN, String::new());
+        loop {
+            let page = match self.store.quiet_open_cases(before, (cursor.0, &cursor.1), 200).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(target: "esspass::eessi", error = %e, "case timers: cases not read");
+                    return run;
+                }
+            };
+            let Some(last) = page.last() else { return run };
+            cursor = (last.updated_at, last.case_id.clone());
+            let full = page.len() == 200;
+            for stored in page {
+                let Ok(case) = serde_json::from_value::<Case>(stored.body.clone()) else { continue };
+                if let Some(closure) = case.due_closure(at(now)) {
+                    let explanation = Some(format!("closed automatically: the BUC's period after document {} has passed", closure.trigger));
+                    match self.close_case(&stored.case_id, esspass_eessi::sed::ClosureReason::CaseHandled, explanation, "eessi-timer", now).await {
+                        Ok(_) => run.closed += 1,
+                        Err(e) => tracing::warn!(target: "esspass::eessi", code = e.code.code(), "case timers: a due closure was not queued"),
+                    }
+                    continue;
+                }
+                for due in case.due_reminders(at(now)) {
+                    match self.remind(&stored.case_id, &due, now).await {
+                        Ok(n) => run.reminders += n,
+                        Err(e) => tracing::warn!(target: "esspass::eessi", code = e.code.code(), "case timers: a due reminder was not queued"),
+                    }
+                }
+            }
+            if !full {
+                return run;
+            }
+        }
+    }
+
+    /// An X009 about one request to each addressee who has not answered it, each queued with the
+    /// case as it leaves it and the audit record.
+    async fn remind(&self, case_id: &str, due: &esspass_eessi::buc::DueReminder, now: i64) -> Result<usize, ApiError> {
+        use esspass_eessi::sed::X009;
+        use esspass_eessi::{DocumentId, Envelope, MessageId, Sed, SedType};
+        let mut sent = 0;
+        for to in &due.recipients {
+            let stored = self.store.case(case_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::EessiCaseNotFound, "no case with this id"))?;
+            let case = serde_json::from_value::<Case>(stored.body).map_err(|e| ApiError::new(500, ErrorCode::Internal, format!("stored case: {e}")))?;
+            let key = short_id(&format!("X009:{case_id}:{}:{to}:{}", due.document.id, due.due_since.unix_timestamp()));
+            let bad = |what: &str| ApiError::new(500, ErrorCode::Internal, format!("X009 {what}"));
+            let message = Message {
+                envelope: Envelope {
+                    sender: case.me.clone(),
+                    receiver: to.clone(),
+                    sed_type: SedType::X009,
+                    cdm_version: case.cdm,
+                    document_id: DocumentId::parse(&format!("X009-{key}")).ok_or_else(|| bad("document id"))?,
+                    case_id: case.id.clone(),
+                    buc_type: case.buc,
+                    message_id: MessageId::parse(&format!("m-X009-{key}")).ok_or_else(|| bad("message id"))?,
+                    created_at: at(now),
+                },
+                sed: Sed::X009(X009 { reminds_of: vec![due.document.clone()], reply_by: None, explanation: Some(format!("no answer to {} {} since {}", due.document.sed_type, due.document.id, Date::of_instant(due.due_since))) }),
+            };
+            let mut row = self.prepare(&message, now)?;
+            self.attach_case(&mut row, &message, now).await?;
+            let audit = esspass_store::AuditEntry::new(now, "eessi-timer", "eessi_reminder_sent", case_id, "case work", json!({"case": case_id, "message_id": row.message_id, "reminds_of": due.document.id.to_string(), "to": to.to_string()}));
+            match self.store.enqueue_outbox_all(std::slice::from_ref(&row), Some(&audit)).await {
+                Ok(()) => sent += 1,
+                Err(esspass_store::StoreError::Duplicate(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(sent)
+    }
+}
+
 /// A case worker's decision on a posting under review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PostingDecision {

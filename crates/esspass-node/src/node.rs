@@ -71,13 +71,24 @@ pub async fn start_with_clock(cfg: NodeConfig, listener: Option<std::net::TcpLis
     if let (Some(ap), Some(e)) = (state.eessi.clone(), cfg.eessi.clone()) {
         let clock = state.clock.clone();
         let every = e.deliver_every_seconds.max(1);
+        let timers_every = e.timers_every_seconds.max(1);
         let worker = tokio::spawn(async move {
             let period = std::time::Duration::from_secs(every);
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            // The BUCs' clocks (reminders, automatic closures) run at start and then every
+            // `timers_every_seconds`.
+            let mut timers_at = i64::MIN;
             loop {
                 tick.tick().await;
                 let now = clock.now().unix_timestamp();
                 ap.refresh_repository(now).await;
+                if now.saturating_sub(timers_at) >= timers_every {
+                    timers_at = now;
+                    let run = ap.run_case_timers(now).await;
+                    if run != crate::eessi::TimerRun::default() {
+                        tracing::info!(target: "esspass::eessi", reminders = run.reminders, closed = run.closed, "case timers");
+                    }
+                }
                 ap.deliver_due(now).await;
             }
         });

@@ -530,6 +530,26 @@ async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi
         // The receipt of each answer is in the audit trail with what it changed.
         let audit = el.state.issuer.store.audit_records(1, 1000).await.unwrap();
         assert!(audit.iter().any(|r| r.action == "eessi_received" && r.details["application"]["state"] == "approved"));
+        // The BUCs' clocks: a third request INPS leaves unanswered is reminded (X009) after 60
+        // days; the two answered cases close (X001) 60 days after the answer, the case quiet as long.
+        let (_, app) = call(BO, format!("{url}/api/v1/applications/a1"), serde_json::json!({"person_id": p["person_id"], "application": application, "work_information": work})).await;
+        let (s, d) = call(CW, format!("{url}/api/v1/applications/{}/decision", app["application_id"].as_str().unwrap()), exception.clone()).await;
+        assert_eq!(s, 200, "{d}");
+        let third = d["final_decision"]["awaiting_agreement"]["case_id"].as_str().unwrap().to_owned();
+        assert_eq!(el_ap.deliver_due(now()).await, 1);
+        let day = 86_400;
+        assert_eq!(el_ap.run_case_timers(now() + 30 * day).await, esspass_node::eessi::TimerRun::default(), "nothing due yet");
+        let later = now() + 61 * day;
+        assert_eq!(el_ap.run_case_timers(later).await, esspass_node::eessi::TimerRun { reminders: 1, closed: 2 }, "{el_db}");
+        assert_eq!(el_ap.run_case_timers(later + day).await, esspass_node::eessi::TimerRun::default(), "each step once");
+        assert_eq!(el_ap.deliver_due(later).await, 3);
+        for (_, case_id) in &asked {
+            let it_case = it.state.issuer.store.case(case_id).await.unwrap().unwrap();
+            assert_eq!(it_case.status, "closed", "{}", it_case.body);
+        }
+        let reminded = it.state.issuer.store.inbox_of_case(&third).await.unwrap();
+        assert_eq!(reminded.iter().map(|m| m.sed_type.as_str()).collect::<Vec<_>>(), ["A001", "X009"]);
+        assert_eq!(el_ap.run_case_timers(now() + 122 * day).await.reminders, 1, "reminded again 60 days after the last reminder");
         el.stop();
         it.stop();
     }

@@ -1538,6 +1538,21 @@ impl Store {
         self.cases_where(None, limit).await
     }
 
+    /// Open cases nothing moved since `before`, oldest first, after the cursor `(updated_at,
+    /// case_id)`: where reminders and automatic closures can fall due.
+    pub async fn quiet_open_cases(&self, before: i64, after: (i64, &str), limit: i64) -> Result<Vec<CaseRow>> {
+        let rows: Vec<(String, String, String, String, String, i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT case_id, buc, owner, status, body, version, updated_at FROM eessi_cases WHERE status <> 'closed' AND updated_at <= $1 AND (updated_at > $2 OR (updated_at = $2 AND case_id > $3)) ORDER BY updated_at, case_id LIMIT $4")
+                .bind(before).bind(after.0).bind(after.1).bind(limit).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(case_id, buc, owner, status, body, version, updated_at)| {
+                let body = serde_json::from_str(&body).map_err(|e| StoreError::Database(format!("eessi case {case_id}: {e}")))?;
+                Ok(CaseRow { case_id, buc, owner, status, body, version, updated_at })
+            })
+            .collect()
+    }
+
     async fn cases_where(&self, case_id: Option<&str>, limit: i64) -> Result<Vec<CaseRow>> {
         let rows: Vec<(String, String, String, String, String, i64, i64)> = on_pool!(self, pool => {
             match case_id {
