@@ -563,6 +563,45 @@ impl AccessPoint {
     }
 }
 
+impl AccessPoint {
+    /// The cases most recently moved (at most `limit`), newest first; who read them is audited.
+    pub async fn list_cases(&self, limit: i64, actor: &str, now: i64) -> Result<Vec<esspass_store::CaseRow>, ApiError> {
+        let rows = self.store.cases(limit).await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.case_id.as_str()).collect();
+        self.store.append_audit(now, actor, "read_eessi_cases", "eessi cases", "case work", &json!({"cases": ids})).await?;
+        Ok(rows)
+    }
+
+    /// One case with its documents' content: the case (participants, documents and their states,
+    /// history) and every message exchanged in it — received ones with the receipt this
+    /// institution answered, sent ones with their delivery state — each with its SED as XML. Who
+    /// read it is audited (the SEDs carry personal data).
+    pub async fn show_case(&self, case_id: &str, actor: &str, now: i64) -> Result<Value, ApiError> {
+        let row = self.store.case(case_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::EessiCaseNotFound, "no case with this id"))?;
+        let sed_of = |jws: &str| -> Value {
+            let Ok(parsed) = CompactJws::parse(jws.trim()) else { return Value::Null };
+            match self.message_in(&parsed) {
+                Ok(m) => json!({"document_id": m.envelope.document_id.to_string(), "sed_type": m.envelope.sed_type.to_string(), "xml": esspass_eessi::encode(&m.sed, m.envelope.cdm_version).ok()}),
+                Err(_) => Value::Null,
+            }
+        };
+        let mut messages: Vec<(i64, Value)> = Vec::new();
+        for m in self.store.inbox_of_case(case_id).await? {
+            messages.push((m.received_at, json!({"direction": "received", "message_id": m.message_id, "from": m.sender, "at": m.received_at, "sed": sed_of(&m.body)})));
+        }
+        for m in self.store.outbox_of_case(case_id).await? {
+            messages.push((m.created_at, json!({"direction": "sent", "message_id": m.message_id, "to": m.receiver, "at": m.created_at, "delivery": {"state": m.state, "attempts": m.attempts, "delivered_at": m.delivered_at, "last_error": m.last_error}, "sed": sed_of(&m.body)})));
+        }
+        messages.sort_by_key(|(t, _)| *t);
+        self.store.append_audit(now, actor, "read_eessi_case", case_id, "case work", &json!({"case": case_id})).await?;
+        let mut v = serde_json::to_value(&row).map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("messages".into(), Value::Array(messages.into_iter().map(|(_, m)| m).collect()));
+        }
+        Ok(v)
+    }
+}
+
 /// What one run of the case timers did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TimerRun {

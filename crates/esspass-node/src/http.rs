@@ -884,9 +884,7 @@ async fn eessi_cases(State(s): State<AppState>, h: HeaderMap) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker, ApiRole::Auditor])?;
         let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
-        let rows = ap.store.cases(200).await?;
-        let ids: Vec<&str> = rows.iter().map(|r| r.case_id.as_str()).collect();
-        s.issuer.store.append_audit(s.now(), &actor(k), "read_eessi_cases", "eessi cases", "case work", &json!({"cases": ids})).await?;
+        let rows = ap.list_cases(200, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &rows))
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -894,15 +892,14 @@ async fn eessi_cases(State(s): State<AppState>, h: HeaderMap) -> Response {
 
 #[utoipa::path(get, path = "/api/v1/eessi/cases/{case_id}", tag = "case work",
     params(("case_id" = String, Path, description = "the case id")),
-    responses((status = 200, description = "the case: participants, documents with their states, history", body = esspass_store::CaseRow), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)),
+    responses((status = 200, description = "the case: participants, documents with their states, history, and `messages` — every message received (with its SED as XML) or sent (with its delivery state)", body = esspass_store::CaseRow), (status = 403, body = ProblemDetails), (status = 404, body = ProblemDetails)),
     security(("api_key" = [])))]
 async fn eessi_case(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path<String>) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker, ApiRole::Auditor])?;
         let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
-        let row = ap.store.case(&case_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::EessiCaseNotFound, "no case with this id"))?;
-        s.issuer.store.append_audit(s.now(), &actor(k), "read_eessi_case", &case_id, "case work", &json!({"case": case_id})).await?;
-        Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
+        let view = ap.show_case(&case_id, &actor(k), s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::OK, &view))
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }

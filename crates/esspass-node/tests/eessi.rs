@@ -232,6 +232,8 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         let resp = client.get(format!("{it_url}/api/v1/eessi/cases/9000001")).bearer_auth(CW).send().await.unwrap();
         let case: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(case["body"]["history"].as_array().map(|h| h.iter().map(|e| e["event"]["event"].as_str().unwrap_or_default()).collect::<Vec<_>>()), Some(vec!["opened", "received"]), "joined by receiving: {case}");
+        assert_eq!((case["messages"][0]["direction"].as_str(), case["messages"][0]["from"].as_str(), case["messages"][0]["sed"]["sed_type"].as_str()), (Some("received"), Some("EL:EFKA01"), Some("A009")), "the documents' content: {case}");
+        assert!(case["messages"][0]["sed"]["xml"].as_str().unwrap_or_default().contains("<"), "{case}");
         let resp = client.get(format!("{it_url}/api/v1/eessi/cases/nope")).bearer_auth(CW).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 404);
         assert_eq!(client.get(format!("{it_url}/api/v1/eessi/cases")).bearer_auth(BO).send().await.unwrap().status().as_u16(), 403);

@@ -14,7 +14,7 @@ mod model;
 mod store;
 
 pub use audit::{AuditRecord, ChainProblem, verify_chain};
-pub use model::{ApplicationRow, CaseRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, InboxRow, OutboxRow, Person, PostingRow, SignInReviewRow, StatusListRow, VerificationRow};
+pub use model::{ApplicationRow, CaseRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, InboxRow, OutboxRow, Person, PostingRow, SentMessage, SignInReviewRow, StatusListRow, VerificationRow};
 pub use store::{ApplicationDecision, ApplicationUpdate, AuditEntry, Checked, Db, FinishVerification, InboxEffects, NewSingleUse, Store};
 
 /// Errors of the store.

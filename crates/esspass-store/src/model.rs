@@ -257,3 +257,18 @@ pub struct PostingRow {
     pub decided_by: Option<String>,
     pub decided_at: Option<i64>,
 }
+
+/// A message this institution sent in an EESSI case, as its outbox holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub message_id: String,
+    pub receiver: String,
+    /// The signed message (opened).
+    pub body: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+    pub last_error: Option<String>,
+}

@@ -1591,6 +1591,19 @@ impl Store {
         self.inbox_rows(rows)
     }
 
+    /// The messages this institution sent (or is sending) in a case, oldest first, bodies opened.
+    pub async fn outbox_of_case(&self, case_id: &str) -> Result<Vec<crate::model::SentMessage>> {
+        type Row = (String, String, String, String, i64, i64, Option<i64>, Option<String>);
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT message_id, receiver, body, state, attempts, created_at, delivered_at, last_error FROM eessi_outbox WHERE case_id = $1 ORDER BY seq").bind(case_id).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(message_id, receiver, body, state, attempts, created_at, delivered_at, last_error)| {
+                Ok(crate::model::SentMessage { message_id, receiver, body: self.open_message(&body)?, state, attempts, created_at, delivered_at, last_error })
+            })
+            .collect()
+    }
+
     /// Close the pool (waits for connections to finish).
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)

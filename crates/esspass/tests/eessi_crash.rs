@@ -156,4 +156,31 @@ async fn eessi_send_refuses_what_cannot_be_sent() {
     std::fs::write(&plain, std::fs::read_to_string(&cfg).unwrap().replace("[eessi]\ntrust_anchor = \"root/ca.pem\"\nrepository = \"trusted-lists/repository.jwt\"\ndeliver_every_seconds = 1\n", "")).unwrap();
     let (exit, v) = send("a009.xml", "IT:INPS01", &plain, &[]);
     assert_eq!((exit, v["error"]["code"].as_str()), (Some(2), Some("ESP-7406")), "{v}");
+    // The case worker's commands on the case the hand-over opened: list, show (with the SED),
+    // a step the BUC refuses, close (owner); reads and steps land in the audit trail.
+    let cli = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(["eessi"]).args(args).args(["--json", "--config", cfg.to_str().unwrap(), "--actor", "cw-anna"]).current_dir(&dir).output().unwrap();
+        (o.status.code(), serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default())
+    };
+    let (exit, cases) = cli(&["cases"]);
+    assert_eq!(exit, Some(0), "{cases}");
+    let case_id = cases[0]["case_id"].as_str().unwrap().to_owned();
+    assert_eq!((cases[0]["buc"].as_str(), cases[0]["owner"].as_str()), (Some("LA_BUC_04"), Some("EL:EFKA01")));
+    let (exit, case) = cli(&["case", &case_id]);
+    assert_eq!(exit, Some(0), "{case}");
+    let m = &case["messages"][0];
+    assert_eq!((m["direction"].as_str(), m["to"].as_str(), m["sed"]["sed_type"].as_str(), m["delivery"]["state"].as_str()), (Some("sent"), Some("IT:INPS01"), Some("A009"), Some("pending")), "{case}");
+    assert!(m["sed"]["xml"].as_str().unwrap().contains("A009"), "{case}");
+    let (exit, v) = cli(&["case", "424242"]);
+    assert_eq!((exit, v["error"]["code"].as_str()), (Some(1), Some("ESP-7410")), "{v}");
+    let x010 = seds::full().into_iter().find(|x| x.sed_type() == esspass_eessi::SedType::X010).unwrap();
+    std::fs::write(dir.join("x010.xml"), esspass_eessi::encode(&x010, esspass_eessi::CdmVersion::V4_2).unwrap()).unwrap();
+    let (exit, v) = cli(&["reply", &case_id, "x010.xml"]);
+    assert_eq!((exit, v["error"]["code"].as_str()), (Some(1), Some("ESP-7409")), "no reminder to answer: {v}");
+    let (exit, v) = cli(&["close", &case_id, "--reason", "whatever"]);
+    assert_eq!((exit, v["error"]["code"].as_str()), (Some(2), Some("ESP-9001")), "{v}");
+    let (exit, v) = cli(&["close", &case_id, "--reason", "sent_in_error"]);
+    assert_eq!((exit, v["status"].as_str()), (Some(0), Some("closed")), "{v}");
+    assert_eq!(count(&dir.join("el-efka.db"), "SELECT count(*) FROM eessi_outbox").await, 2, "the X001 queued");
+    assert_eq!(count(&dir.join("el-efka.db"), "SELECT count(*) FROM audit_log WHERE actor = 'cw-anna' AND action IN ('read_eessi_cases', 'read_eessi_case', 'eessi_case_closed')").await, 3);
 }
