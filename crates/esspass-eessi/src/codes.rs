@@ -3,10 +3,10 @@
 //!
 //! The codes follow the scheme of `esspass_core::ErrorCode` (`ESP-` + four digits, grouped by area):
 //! they sit in the institution node's area, `72xx` for SED and envelope documents (refusals,
-//! structure, validation) and `73xx` for the rules of the business use cases. They are declared here
-//! and not in `esspass-core` only because that crate was being edited by someone else when this one
-//! was written: **merge them into `esspass_core::ErrorCode` (and `docs/error-codes.md`) later**,
-//! keeping every number and meaning. Codes never change meaning; messages may.
+//! structure, validation) and `73xx` for the rules of the business use cases. One catalogue holds
+//! both, `docs/error-codes.md` (and `docs/eessi.md` explains these); the type stays here so that
+//! `esspass-core` knows nothing of SEDs, and a test keeps the numbers disjoint from the core's.
+//! Codes never change meaning; messages may.
 
 use serde::{Serialize, Serializer};
 
@@ -196,13 +196,13 @@ mod tests {
 
     #[test]
     fn catalogue_document_lists_every_code() {
-        let doc = include_str!("../../../docs/eessi.md");
-        for c in EessiCode::ALL {
-            assert!(
-                doc.contains(c.as_str()),
-                "{} missing from docs/eessi.md",
-                c.as_str()
-            );
+        for (name, doc) in [
+            ("docs/eessi.md", include_str!("../../../docs/eessi.md")),
+            ("docs/error-codes.md", include_str!("../../../docs/error-codes.md")),
+        ] {
+            for c in EessiCode::ALL {
+                assert!(doc.contains(c.as_str()), "{} missing from {name}", c.as_str());
+            }
         }
     }
 

@@ -432,7 +432,8 @@ impl AccessPoint {
         let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons})),
             "application": application.as_ref().map(|u| json!({"application": u.application_id, "state": u.state}))});
         let audit = esspass_store::AuditEntry::new(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", details);
-        let effects = esspass_store::InboxEffects { posting: posting.as_ref(), audit: Some(&audit), case: Some(&case), application: application.as_ref() };
+        let reopen = matches!(message.sed, esspass_eessi::Sed::A006(_)).then(|| row.case_id.as_str());
+        let effects = esspass_store::InboxEffects { posting: posting.as_ref(), audit: Some(&audit), case: Some(&case), application: application.as_ref(), reopen_posting_of_case: reopen };
         match self.store.inbox_insert_with(&row, &effects).await? {
             None => Ok((200, receipt)),
             // The same message again (a retry whose receipt was lost): the first receipt.
@@ -704,6 +705,9 @@ pub enum PostingDecision {
     Register,
     /// Refuse it: an X011 rejecting the A009 goes back to the sender in the same case.
     Reject { reason: esspass_eessi::sed::RejectionReason, explanation: Option<String> },
+    /// Ask the sender for more information first: an A005 with the questions goes back in the same
+    /// case; the posting waits (`information_requested`) and returns to review when the A006 arrives.
+    Ask { questions: Vec<String> },
 }
 
 impl PostingDecision {
@@ -713,9 +717,21 @@ impl PostingDecision {
     /// A decision as a case worker states it: `register`, or `reject` with a reason and, for the
     /// reason `other`, an explanation (at most 500 characters).
     pub fn new(decision: &str, reason: Option<&str>, explanation: Option<&str>) -> Result<Self, ApiError> {
+        Self::with_questions(decision, reason, explanation, &[])
+    }
+
+    /// As [`PostingDecision::new`], and `ask` with 1 to 10 questions (each at most 500 characters).
+    pub fn with_questions(decision: &str, reason: Option<&str>, explanation: Option<&str>, questions: &[String]) -> Result<Self, ApiError> {
         use esspass_eessi::sed::RejectionReason;
         match decision {
             "register" => Ok(Self::Register),
+            "ask" => {
+                let questions: Vec<String> = questions.iter().map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()).collect();
+                if questions.is_empty() || questions.len() > 10 || questions.iter().any(|q| q.chars().count() > Self::MAX_EXPLANATION) {
+                    return Err(ApiError::new(400, ErrorCode::BadRequest, format!("ask needs 1 to 10 questions of at most {} characters", Self::MAX_EXPLANATION)));
+                }
+                Ok(Self::Ask { questions })
+            }
             "reject" => {
                 let reason = reason.and_then(RejectionReason::parse).ok_or_else(|| ApiError::new(400, ErrorCode::BadRequest, "reason is not_competent, unknown_person, wrong_person, incomplete or other"))?;
                 let explanation = explanation.map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned);
@@ -727,7 +743,7 @@ impl PostingDecision {
                 }
                 Ok(Self::Reject { reason, explanation })
             }
-            _ => Err(ApiError::new(400, ErrorCode::BadRequest, "decision is register or reject")),
+            _ => Err(ApiError::new(400, ErrorCode::BadRequest, "decision is register, reject or ask")),
         }
     }
 }
@@ -743,34 +759,46 @@ impl AccessPoint {
         if posting.state != "review" {
             return Err(ApiError::new(409, ErrorCode::EessiPostingDecided, format!("the posting is {}", posting.state)));
         }
+        // The answer goes back in the A009's case, to its sender.
+        let answer = async |sed_type: SedType, sed: &(dyn Fn(&Message) -> Option<Sed> + Sync)| -> Result<OutboxRow, ApiError> {
+            let received = self.store.inbox_message(message_id).await?.ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message is not in the inbox"))?;
+            let a009 = CompactJws::parse(&received.body).ok().and_then(|jws| self.message_in(&jws).ok()).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message does not decode"))?;
+            let env = &a009.envelope;
+            let key = short_id(&format!("{sed_type}:{message_id}:{}", posting.decided_at.unwrap_or(now)));
+            let bad = |what: &str| ApiError::new(500, ErrorCode::Internal, format!("{sed_type} {what}"));
+            let message = Message {
+                envelope: Envelope {
+                    sender: env.receiver.clone(),
+                    receiver: env.sender.clone(),
+                    sed_type,
+                    cdm_version: env.cdm_version,
+                    document_id: DocumentId::parse(&format!("{sed_type}-{key}")).ok_or_else(|| bad("document id"))?,
+                    case_id: env.case_id.clone(),
+                    buc_type: env.buc_type,
+                    message_id: MessageId::parse(&format!("m-{sed_type}-{key}")).ok_or_else(|| bad("message id"))?,
+                    created_at: at(now),
+                },
+                sed: sed(&a009).ok_or_else(|| bad("answers no A009"))?,
+            };
+            let mut row = self.prepare(&message, now)?;
+            self.attach_case(&mut row, &message, now).await?;
+            Ok(row)
+        };
         let (state, send) = match decision {
             PostingDecision::Register => ("registered", None),
             PostingDecision::Reject { reason, explanation } => {
-                let received = self.store.inbox_message(message_id).await?.ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message is not in the inbox"))?;
-                let a009 = CompactJws::parse(&received.body).ok().and_then(|jws| self.message_in(&jws).ok()).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "the posting's message does not decode"))?;
-                let env = &a009.envelope;
-                let key = short_id(&format!("X011:{message_id}"));
-                let bad = |what: &str| ApiError::new(500, ErrorCode::Internal, format!("X011 {what}"));
-                let message = Message {
-                    envelope: Envelope {
-                        sender: env.receiver.clone(),
-                        receiver: env.sender.clone(),
-                        sed_type: SedType::X011,
-                        cdm_version: env.cdm_version,
-                        document_id: DocumentId::parse(&format!("X011-{key}")).ok_or_else(|| bad("document id"))?,
-                        case_id: env.case_id.clone(),
-                        buc_type: env.buc_type,
-                        message_id: MessageId::parse(&format!("m-X011-{key}")).ok_or_else(|| bad("message id"))?,
-                        created_at: at(now),
-                    },
-                    sed: Sed::X011(X011 { rejects: DocumentRef::new(SedType::A009, env.document_id.clone()), reason: *reason, explanation: explanation.clone() }),
+                let x011 = |m: &Message| Some(Sed::X011(X011 { rejects: DocumentRef::new(SedType::A009, m.envelope.document_id.clone()), reason: *reason, explanation: explanation.clone() }));
+                ("rejected", Some(answer(SedType::X011, &x011).await?))
+            }
+            PostingDecision::Ask { questions } => {
+                let a005 = |m: &Message| match &m.sed {
+                    Sed::A009(a) => Some(Sed::A005(esspass_eessi::sed::A005 { person: a.person.clone(), question: questions.clone(), reply_by: None, additional_information: None })),
+                    _ => None,
                 };
-                let mut row = self.prepare(&message, now)?;
-                self.attach_case(&mut row, &message, now).await?;
-                ("rejected", Some(row))
+                ("information_requested", Some(answer(SedType::A005, &a005).await?))
             }
         };
-        let details = json!({"message_id": message_id, "decision": state, "x011": send.as_ref().map(|m| m.message_id.clone())});
+        let details = json!({"message_id": message_id, "decision": state, "sent": send.as_ref().map(|m| m.message_id.clone())});
         let audit = esspass_store::AuditEntry::new(now, actor, "eessi_posting_decided", &posting.case_id, "case work", details);
         if !self.store.decide_posting(message_id, state, actor, now, send.as_ref(), &audit).await? {
             return Err(ApiError::new(409, ErrorCode::EessiPostingDecided, "the posting was decided meanwhile"));

@@ -955,13 +955,17 @@ async fn eessi_close(State(s): State<AppState>, h: HeaderMap, Path(case_id): Pat
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostingDecisionBody {
-    /// `register` (the posting is taken as notified; LA_BUC_04 sends nothing back) or `reject` (an
-    /// X011 rejecting the A009 goes to the sending institution).
+    /// `register` (the posting is taken as notified; LA_BUC_04 sends nothing back), `reject` (an
+    /// X011 rejecting the A009 goes to the sending institution) or `ask` (an A005 with `questions`
+    /// goes to it; the posting returns to review when its A006 answer arrives).
     pub decision: String,
     /// For `reject`: `not_competent`, `unknown_person`, `wrong_person`, `incomplete` or `other`.
     pub reason: Option<String>,
     /// Free text sent with the X011; required for `other`.
     pub explanation: Option<String>,
+    /// For `ask`: the questions the A005 puts to the sending institution (1 to 10).
+    #[serde(default)]
+    pub questions: Vec<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/eessi/postings/{message_id}/decision", tag = "case work", request_body = PostingDecisionBody,
@@ -973,7 +977,7 @@ async fn decide_posting(State(s): State<AppState>, h: HeaderMap, Path(message_id
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
         let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
         let b: PostingDecisionBody = parse_json(&body)?;
-        let decision = crate::eessi::PostingDecision::new(&b.decision, b.reason.as_deref(), b.explanation.as_deref())?;
+        let decision = crate::eessi::PostingDecision::with_questions(&b.decision, b.reason.as_deref(), b.explanation.as_deref(), &b.questions)?;
         let row = ap.decide_posting(&message_id, &decision, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };

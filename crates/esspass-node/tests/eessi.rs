@@ -144,18 +144,32 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7008")), "other needs an explanation: {v}");
         let (s, v) = decide(CW, "nope".into(), serde_json::json!({"decision": "register"})).await;
         assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7407")), "{v}");
+        // First the case worker asks e-EFKA (A005); the posting waits and comes back to review
+        // when e-EFKA's A006 answer arrives.
+        let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "ask", "questions": []})).await;
+        assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7008")), "ask needs questions: {v}");
+        let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "ask", "questions": ["Where in France does the person work, and for whom?"]})).await;
+        assert_eq!((s, v["state"].as_str()), (200, Some("information_requested")), "{v}");
+        let it_ap = it.state.eessi.clone().unwrap();
+        assert_eq!(it_ap.deliver_due(now() + 7200).await, 1);
+        let el_case = el.state.issuer.store.case("9000004").await.unwrap().unwrap();
+        let a005_id = el_case.body["documents"].as_array().unwrap().iter().find(|d| d["sed_type"] == "A005").unwrap()["id"].as_str().unwrap().to_owned();
+        let a006 = Sed::A006(esspass_eessi::sed::A006 { person: seds::person_minimal(), answers: seds::dref(SedType::A005, &a005_id), answer: vec!["Chantier Lyon-Part-Dieu, for Yiannis Constructions S.A.".into()], additional_information: None });
+        let r = client.post(format!("{url}/api/v1/eessi/cases/9000004/documents")).bearer_auth(CW).header("Content-Type", "application/xml").body(esspass_eessi::encode(&a006, CdmVersion::V4_2).unwrap()).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        assert_eq!(el_ap.deliver_due(now() + 7200).await, 1);
+        assert_eq!(it.state.issuer.store.posting(&mid).await.unwrap().unwrap().state, "review", "the answer brings the posting back to review");
         let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "reject", "reason": "not_competent", "explanation": "Italian legislation for work in France: ask the French institution."})).await;
         assert_eq!((s, v["state"].as_str(), v["decided_by"].as_str()), (200, Some("rejected"), Some("api:cw")), "{v}");
         let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "register"})).await;
         assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7408")), "decided once: {v}");
-        let it_ap = it.state.eessi.clone().unwrap();
         assert_eq!(it_ap.deliver_due(now() + 7200).await, 1);
         let back = el.state.issuer.store.inbox_of_case("9000004").await.unwrap();
-        assert_eq!(back.iter().map(|m| (m.sender.as_str(), m.sed_type.as_str())).collect::<Vec<_>>(), [("IT:INPS01", "X011")]);
+        assert_eq!(back.iter().map(|m| (m.sender.as_str(), m.sed_type.as_str())).collect::<Vec<_>>(), [("IT:INPS01", "A005"), ("IT:INPS01", "X011")]);
         let docs = |c: esspass_store::CaseRow| c.body["documents"].as_array().unwrap().iter().map(|d| (d["sed_type"].as_str().unwrap().to_owned(), d["state"].as_str().unwrap().to_owned())).collect::<Vec<_>>();
         let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
-        assert_eq!(docs(it.state.issuer.store.case("9000004").await.unwrap().unwrap()), [pair("A009", "received"), pair("X011", "sent")]);
-        assert_eq!(docs(el.state.issuer.store.case("9000004").await.unwrap().unwrap()), [pair("A009", "sent"), pair("X011", "received")]);
+        assert_eq!(docs(it.state.issuer.store.case("9000004").await.unwrap().unwrap()), [pair("A009", "received"), pair("A005", "sent"), pair("A006", "received"), pair("X011", "sent")]);
+        assert_eq!(docs(el.state.issuer.store.case("9000004").await.unwrap().unwrap()), [pair("A009", "sent"), pair("A005", "received"), pair("A006", "sent"), pair("X011", "received")]);
         let resp = client.get(format!("{it_url}/api/v1/eessi/postings?state=rejected")).bearer_auth(CW).send().await.unwrap();
         let rejected: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(rejected.as_array().map(Vec::len), Some(1), "{rejected}");

@@ -304,6 +304,9 @@ pub struct InboxEffects<'a> {
     /// The case as the message moves it.
     pub case: Option<&'a CaseRow>,
     pub application: Option<&'a ApplicationUpdate>,
+    /// A case whose posting waits for information (`information_requested`): back to `review`
+    /// (the A006 answer came).
+    pub reopen_posting_of_case: Option<&'a str>,
 }
 
 /// How often an optimistic update is retried before giving up.
@@ -1407,7 +1410,7 @@ impl Store {
     /// As [`Store::inbox_insert`], with the posting the message notifies (an A009), the case as
     /// the message moves it, and the audit record of its receipt in the same transaction: all or nothing (nothing new for a duplicate).
     pub async fn inbox_insert_with(&self, m: &InboxRow, fx: &InboxEffects<'_>) -> Result<Option<String>> {
-        let InboxEffects { posting, audit, case, application } = *fx;
+        let InboxEffects { posting, audit, case, application, reopen_posting_of_case } = *fx;
         let body = self.seal_message(&m.body)?;
         let head_sql = self.head_sql();
         let inserted = on_pool!(self, pool => {
@@ -1423,6 +1426,9 @@ impl Store {
             }
             if n == 1 && let Some(c) = case {
                 case_in_tx!(tx, c);
+            }
+            if n == 1 && let Some(case_id) = reopen_posting_of_case {
+                sqlx::query("UPDATE eessi_postings SET state = 'review' WHERE case_id = $1 AND state = 'information_requested'").bind(case_id).execute(&mut *tx).await?;
             }
             if n == 1 && let Some(u) = application {
                 let moved = sqlx::query("UPDATE applications SET state = $2, final = $3, decision_note = $4, decided_at = $5 WHERE application_id = $1 AND state = $6 AND COALESCE(final, '') = $7")
@@ -1463,8 +1469,9 @@ impl Store {
         Ok(self.postings_where("message_id", message_id).await?.into_iter().next())
     }
 
-    /// A case worker's decision on a posting under review (`registered` or `rejected`), with the
-    /// message it sends (the X011 of a rejection) queued and its audit record, in one transaction.
+    /// A case worker's decision on a posting under review (`registered`, `rejected` or
+    /// `information_requested`), with the message it sends (the X011 of a rejection, the A005 of a
+    /// question) queued and its audit record, in one transaction.
     /// `false`, with nothing written, when the posting is no longer under review.
     pub async fn decide_posting(&self, message_id: &str, state: &str, by: &str, at: i64, send: Option<&OutboxRow>, audit: &AuditEntry) -> Result<bool> {
         let queued = match send {
