@@ -624,3 +624,89 @@ async fn an_application_for_another_states_legislation_is_forwarded_to_its_compe
         it.stop();
     }
 }
+
+/// Three institutions, one full LA_BUC_02: Georgios lives in Greece and works there 40 %, in Italy
+/// and Slovenia 30 % each: Greek legislation (Art 13(1)(a)). e-EFKA's PDA1 sends an A003 to INPS
+/// and to ZZZS in one case; each approves it (A012) in the case; e-EFKA, the case owner, closes it
+/// (an X001 to both) and the case is closed at all three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_institutions_run_a_whole_la_buc_02() {
+    let (a, b, c3) = (support::databases("esspass_ap3").await, support::databases("esspass_ap3").await, support::databases("esspass_ap3").await);
+    for ((el_db, it_db), si_db) in a.into_iter().zip(b).zip(c3) {
+        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
+        let (it_listener, si_listener) = (std::net::TcpListener::bind("127.0.0.1:0").unwrap(), std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
+        let si_url = format!("https://127.0.0.1:{}", si_listener.local_addr().unwrap().port());
+        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
+        esspass_keys::pki::reissue_institution(&pki, "si-zzzs", &si_url, time::OffsetDateTime::now_utc()).unwrap();
+        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
+        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
+        let si = esspass_node::node::start(config(&pki, "si-zzzs", "SI:ZZZS", "ZZZS", "SI", &si_url, &si_db), Some(si_listener)).await.unwrap();
+        let c = support::client(&root);
+        let post = |u: String, body: serde_json::Value| {
+            let c = c.clone();
+            async move {
+                let r = c.post(u).bearer_auth(BO).json(&body).send().await.unwrap();
+                (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
+            }
+        };
+        let (s, p) = post(format!("{url}/api/v1/persons"), serde_json::json!({"personal_number": "12038501238", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        assert_eq!(s, 201, "{p}");
+        let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
+        let application = serde_json::json!({
+            "decision_date": today.to_string(),
+            "person": {"residence": "GR", "nationalities": ["GR"]},
+            "activities": [{"kind": "employed", "period": {"start": today.to_string()},
+                "employer": {"name": "Yiannis Constructions S.A.", "id": "EL094019245", "seat": "GR"},
+                "states": [{"country": "GR", "working_time_share": 0.4, "remuneration_share": 0.4}, {"country": "IT", "working_time_share": 0.3, "remuneration_share": 0.3}, {"country": "SI", "working_time_share": 0.3, "remuneration_share": 0.3}]}]
+        });
+        let work = serde_json::json!({"work_address": [{"locality": "Athina", "country": "GR"}, {"locality": "Milano", "country": "IT"}, {"locality": "Ljubljana", "country": "SI"}]});
+        let (s, app) = post(format!("{url}/api/v1/applications/a1"), serde_json::json!({"person_id": p["person_id"], "application": application, "work_information": work})).await;
+        assert_eq!((s, app["state"].as_str()), (201, Some("determined")), "{app}");
+        let (s, offer) = post(format!("{url}/api/v1/credential-offers"), serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": app["application_id"]})).await;
+        assert_eq!(s, 201, "{offer}");
+        let wallet = esspass_wallet::Oid4vciClient::new(std::slice::from_ref(&root.der)).unwrap();
+        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+        let (dpop, holder) = (esspass_credential::EcdsaP256Signer::generate().unwrap(), esspass_credential::EcdsaP256Signer::generate().unwrap());
+        wallet.redeem(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap();
+        let el_ap = el.state.eessi.clone().unwrap();
+        // One case's messages go in order, one per round.
+        let drain = |ap: std::sync::Arc<esspass_node::eessi::AccessPoint>| async move {
+            let mut n = 0;
+            loop {
+                match ap.deliver_due(now()).await {
+                    0 => return n,
+                    k => n += k,
+                }
+            }
+        };
+        assert_eq!(drain(el_ap.clone()).await, 2, "{el_db}");
+        let case_id = it.state.issuer.store.inbox_recent(1).await.unwrap()[0].case_id.clone();
+        // Each counterparty approves the determination in the case (A012).
+        for (node, base) in [(&it, &it_url), (&si, &si_url)] {
+            let inbox = node.state.issuer.store.inbox_of_case(&case_id).await.unwrap();
+            assert_eq!(inbox.iter().map(|m| (m.sender.as_str(), m.sed_type.as_str())).collect::<Vec<_>>(), [("EL:EFKA01", "A003")]);
+            let case = node.state.issuer.store.case(&case_id).await.unwrap().unwrap();
+            let doc = case.body["documents"][0]["id"].as_str().unwrap().to_owned();
+            let a012 = Sed::A012(esspass_eessi::sed::A012 { person: seds::person_minimal(), answers: seds::dref(SedType::A003, &doc), additional_information: None });
+            let r = c.post(format!("{base}/api/v1/eessi/cases/{case_id}/documents")).bearer_auth(CW).header("Content-Type", "application/xml").body(esspass_eessi::encode(&a012, CdmVersion::V4_2).unwrap()).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+            assert_eq!(node.state.eessi.clone().unwrap().deliver_due(now()).await, 1);
+        }
+        let el_case = el.state.issuer.store.case(&case_id).await.unwrap().unwrap();
+        let a003 = el_case.body["documents"].as_array().unwrap().iter().find(|d| d["sed_type"] == "A003").unwrap().clone();
+        assert_eq!(a003["answered_by"].as_array().map(Vec::len), Some(2), "both approved: {}", el_case.body);
+        // Only the owner closes; then the case is closed at all three.
+        let r = c.post(format!("{it_url}/api/v1/eessi/cases/{case_id}/close")).bearer_auth(CW).json(&serde_json::json!({"reason": "case_handled"})).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 409);
+        let r = c.post(format!("{url}/api/v1/eessi/cases/{case_id}/close")).bearer_auth(CW).json(&serde_json::json!({"reason": "case_handled"})).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(drain(el_ap.clone()).await, 2);
+        for node in [&el, &it, &si] {
+            assert_eq!(node.state.issuer.store.case(&case_id).await.unwrap().unwrap().status, "closed");
+        }
+        el.stop();
+        it.stop();
+        si.stop();
+    }
+}
