@@ -228,6 +228,32 @@ struct Cached {
     fetched_at: i64,
 }
 
+thread_local! {
+    /// Set by [`from_cache_only`]: lookups on this thread do not fetch.
+    static CACHED_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set when a lookup under [`from_cache_only`] would have fetched.
+    static FETCH_WANTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` with status lists taken from the cache only, for a caller that must not block (an async
+/// runtime's thread): `Some(result)` when every list `f` looked up was fresh in the cache, `None`
+/// when one would have been fetched — the result is then discarded (it may say "could not check")
+/// and the caller runs `f` again where blocking is allowed.
+pub fn from_cache_only<T>(f: impl FnOnce() -> T) -> Option<T> {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CACHED_ONLY.with(|c| c.set(false));
+        }
+    }
+    CACHED_ONLY.with(|c| c.set(true));
+    FETCH_WANTED.with(|c| c.set(false));
+    let reset = Reset;
+    let out = f();
+    drop(reset);
+    if FETCH_WANTED.with(|c| c.replace(false)) { None } else { Some(out) }
+}
+
 /// Fetches, verifies and caches status lists by URI.
 pub struct StatusCache {
     source: Box<dyn StatusListSource>,
@@ -260,6 +286,10 @@ impl StatusCache {
             if fresh {
                 return Ok((c.token.clone(), StatusSource::Cache, c.fetched_at));
             }
+        }
+        if CACHED_ONLY.with(std::cell::Cell::get) {
+            FETCH_WANTED.with(|c| c.set(true));
+            return Err(Error::new(ErrorCode::StatusUnavailable, format!("status list {uri} is not fresh in the cache")));
         }
         match self.source.fetch(uri) {
             Ok(token) => {

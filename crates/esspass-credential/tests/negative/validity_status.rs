@@ -292,3 +292,25 @@ fn status_uri_of_an_unauthenticated_credential_is_not_fetched() {
     expect(&run(&v, &s.present(s.issue()))).valid();
     assert_eq!(src.1.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[test]
+fn cache_only_verification_never_fetches_and_says_when_it_would() {
+    // The verifier node runs the pipeline on its async threads only when every status list is
+    // fresh in the cache: a cold cache must be reported (and nothing fetched), a warm one used.
+    use esspass_credential::status::{CachePolicy, StatusCache, from_cache_only};
+    use esspass_credential::verify::Verifier;
+    use esspass_credential::x509::ChainValidator;
+    let s = Scenario::pda1();
+    let src = Counting(s.status_source(), Default::default());
+    let v = Verifier::new(ChainValidator::new(vec![pki().anchor()]), Some(pki().trusted_list()), Some(StatusCache::new(Box::new(src.clone()), CachePolicy::default())));
+    let p = s.present(s.issue());
+    assert!(from_cache_only(|| run(&v, &p)).is_none(), "a cold cache needs a fetch");
+    assert_eq!(src.1.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing fetched under from_cache_only");
+    expect(&run(&v, &p)).valid();
+    assert_eq!(src.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let warm = from_cache_only(|| run(&v, &s.present(s.issue()))).expect("fresh in the cache");
+    expect(&warm).valid();
+    assert_eq!(src.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Outside from_cache_only, lookups fetch again as before (the flag does not stick).
+    assert!(from_cache_only(|| 1).is_some());
+}

@@ -296,14 +296,20 @@ impl VerifierState {
             return Err(ApiError::new(400, ErrorCode::ResponseForAnotherTransaction, "the response's state is not this transaction's"));
         }
         let presentation = answer.presentation_for(&p.name).map_err(|e| ApiError::new(400, e.0, e.1))?;
-        // The whole pipeline off the async threads: signatures, chains, the status list (which may
-        // be fetched over the network).
-        let me = self.clone();
+        // The pipeline (signatures, chains, the status list) runs here when the status lists it
+        // needs are fresh in the cache — CPU only, no hand-off to another thread; when one must be
+        // fetched over the network it runs again off the async threads.
         let (nonce, pname) = (s("nonce"), p.name.clone());
         let for_date = row.for_date.clone();
         let now = self.now();
-        let tid = transaction_id.to_owned();
-        let checked = tokio::task::spawn_blocking(move || me.check(&pname, &tid, &presentation, &nonce, for_date.as_deref(), now)).await.map_err(|_| ApiError::new(500, ErrorCode::Internal, "verification task"))??;
+        let checked = match esspass_credential::status::from_cache_only(|| self.check(&pname, transaction_id, &presentation, &nonce, for_date.as_deref(), now)) {
+            Some(checked) => checked?,
+            None => {
+                let me = self.clone();
+                let tid = transaction_id.to_owned();
+                tokio::task::spawn_blocking(move || me.check(&pname, &tid, &presentation, &nonce, for_date.as_deref(), now)).await.map_err(|_| ApiError::new(500, ErrorCode::Internal, "verification task"))??
+            }
+        };
         let (report, claims, proof_payload) = checked;
         let proof = proof_payload.sign(self.signer.as_ref(), &self.chain).map_err(|e| ApiError::new(500, e.code, e.detail))?;
         let outcome = proof_payload.outcome.clone();
