@@ -167,6 +167,9 @@ error_codes! {
     NotContestable = "7020", "the decision cannot be contested: it is not an adverse automatic decision, or it is no longer open";
     OfferGone = "7021", "the offer was used, has expired or never existed";
     CredentialRevoked = "7022", "the credential is revoked; a revocation is final";
+    StaffNotListed = "7023", "the PID verified but matches no staff member of this institution";
+    StaffSignInGone = "7024", "no such staff sign-in: unknown, already completed or expired";
+    StaffSignInRefused = "7025", "the PID presented for the staff sign-in did not verify";
     UnknownProfile = "7101", "the verifier has no such profile";
     TransactionNotFound = "7102", "no such verification transaction, or it has not been answered";
     TransactionExpired = "7103", "the verification transaction has expired";

@@ -288,6 +288,31 @@ pub struct NodeConfig {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub audit: AuditConfig,
+    /// The institution's staff who sign in with their PID (`[sign_in.pid]` needed): each a role of
+    /// the API for the length of a session (`crate::staff`).
+    #[serde(default)]
+    pub staff: Vec<StaffConfig>,
+    /// One API identity per staff member (`staff:{name}`), made at load: what a staff session
+    /// token authorizes as.
+    #[serde(skip)]
+    pub staff_keys: Vec<ApiKeyConfig>,
+}
+
+/// A member of staff who signs in with a PID: matched on the PID's personal number, names (after
+/// Unicode normalisation) and birth date.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffConfig {
+    /// Who, in the audit trail (`staff:{name}`): letters, digits, `.`, `-`, `_`.
+    pub name: String,
+    /// `back_office`, `case_worker` or `auditor`.
+    pub role: ApiRole,
+    /// The PID's `personal_administrative_number`.
+    pub personal_number: String,
+    pub family_name: String,
+    pub given_name: String,
+    /// YYYY-MM-DD.
+    pub birth_date: String,
 }
 
 fn default_secret_file() -> PathBuf {
@@ -341,6 +366,7 @@ impl NodeConfig {
             }
         }
         c.check()?;
+        c.staff_keys = c.staff.iter().map(|m| ApiKeyConfig { name: format!("staff:{}", m.name), role: m.role, sha256: String::new(), employer_id: None }).collect();
         Ok(c)
     }
 
@@ -376,6 +402,29 @@ impl NodeConfig {
         }
         if self.issuance.batch_size == 0 || !(4..=8).contains(&self.issuance.tx_code_length) {
             return Err("issuance.batch_size ≥ 1 and issuance.tx_code_length 4–8".into());
+        }
+        for k in &self.api_keys {
+            if k.name.starts_with("staff:") {
+                return Err(format!("api key {}: names starting with staff: are kept for staff sessions", k.name));
+            }
+        }
+        if !self.staff.is_empty() && self.sign_in.pid.is_none() {
+            return Err("[[staff]] sign in with a PID: configure [sign_in.pid]".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for m in &self.staff {
+            if m.name.is_empty() || m.name.len() > 64 || !m.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+                return Err(format!("staff {:?}: name is 1 to 64 of A-Z a-z 0-9 . - _", m.name));
+            }
+            if !names.insert(m.name.as_str()) {
+                return Err(format!("staff {}: listed twice", m.name));
+            }
+            if !matches!(m.role, ApiRole::BackOffice | ApiRole::CaseWorker | ApiRole::Auditor) {
+                return Err(format!("staff {}: role is back_office, case_worker or auditor", m.name));
+            }
+            if m.personal_number.trim().is_empty() || m.family_name.trim().is_empty() || m.given_name.trim().is_empty() || esspass_core::Date::parse(&m.birth_date).is_none() {
+                return Err(format!("staff {}: personal_number, family_name, given_name and birth_date (YYYY-MM-DD) are required", m.name));
+            }
         }
         for c in &self.clients {
             if c.client_id.is_empty() || c.redirect_uris.is_empty() {
@@ -441,5 +490,12 @@ mod tests {
             std::fs::write(&p, base.replace(from, to)).unwrap();
             assert!(NodeConfig::load(&p).is_err(), "accepted: {to}");
         }
+        // Staff sign in with a PID: refused without [sign_in.pid]; an API key may not pose as staff.
+        let staff = "\n[[staff]]\nname = \"anna.kos\"\nrole = \"case_worker\"\npersonal_number = \"SI1\"\nfamily_name = \"Kos\"\ngiven_name = \"Ana\"\nbirth_date = \"1979-06-14\"\n";
+        let p = dir.join("c.toml");
+        std::fs::write(&p, format!("{base}{staff}")).unwrap();
+        assert!(NodeConfig::load(&p).unwrap_err().contains("[sign_in.pid]"));
+        std::fs::write(&p, base.replacen("name = \"auditor\"", "name = \"staff:auditor\"", 1)).unwrap();
+        assert!(NodeConfig::load(&p).unwrap_err().contains("staff:"));
     }
 }

@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(if state.cfg.sign_in.demo_eid || state.pid_sign_in.is_some() { crate::authorize::routes() } else { Router::new() })
         .merge(state.pid_sign_in.clone().map_or_else(Router::new, crate::verifier::http::wallet_routes))
+        .merge(if state.pid_sign_in.is_some() && !state.cfg.staff.is_empty() { crate::staff::routes() } else { Router::new() })
         .route(crate::eessi::INBOX_PATH, post(eessi_inbox))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
@@ -107,7 +108,8 @@ const DRAIN_FACTOR: u64 = 16;
 /// Routes whose callers authenticate with an API key, and the operators' probes: not rate-limited
 /// per address (the limit is for strangers).
 fn exempt_from_rate_limit(path: &str, h: &HeaderMap) -> bool {
-    matches!(path, "/healthz" | "/readyz" | "/metrics") || (path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" && h.contains_key(header::AUTHORIZATION))
+    // The staff sign-in takes no key: it is limited like every stranger's request.
+    matches!(path, "/healthz" | "/readyz" | "/metrics") || (path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" && !path.starts_with("/api/v1/staff/") && h.contains_key(header::AUTHORIZATION))
 }
 
 /// Before any handler reads a body: refuse a declared `Content-Length` over the limit (so no
@@ -233,16 +235,21 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The API key of a request and its role; every `/api/v1` route names the roles it admits.
 fn authorize<'a>(state: &'a AppState, h: &HeaderMap, allowed: &[ApiRole]) -> Result<&'a ApiKeyConfig, ApiError> {
     let key = header_str(h, "authorization").and_then(|a| a.strip_prefix("Bearer ")).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "send the API key as Authorization: Bearer …"))?;
-    let hash = esspass_store::hash_secret(key);
-    let k = state.cfg.api_keys.iter().find(|k| k.sha256 == hash).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "unknown API key"))?;
+    let k = if key.starts_with(crate::staff::TOKEN_PREFIX) {
+        crate::staff::authorize_token(state, key, state.now()).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "the staff session is not valid or has expired: sign in again with your PID"))?
+    } else {
+        let hash = esspass_store::hash_secret(key);
+        state.cfg.api_keys.iter().find(|k| k.sha256 == hash).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "unknown API key"))?
+    };
     if !allowed.contains(&k.role) {
         return Err(ApiError::new(403, ErrorCode::Forbidden, format!("the {} role may not use this route", serde_json::to_value(k.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())));
     }
     Ok(k)
 }
 
+/// Who acts, in the audit trail: `api:{key name}`, or `staff:{name}` for a staff session.
 fn actor(k: &ApiKeyConfig) -> String {
-    format!("api:{}", k.name)
+    if k.name.starts_with("staff:") { k.name.clone() } else { format!("api:{}", k.name) }
 }
 
 // ---- OpenID4VCI --------------------------------------------------------------------------------
@@ -1014,8 +1021,8 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 /// The back-office API's OpenAPI document, generated from the handlers' annotations and types.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`."),
-    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, eessi_cases, eessi_case, eessi_reply, eessi_close, openapi),
+    info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`, or with a staff session token from a PID sign-in (`/api/v1/staff/sign-in`)."),
+    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, eessi_cases, eessi_case, eessi_reply, eessi_close, crate::staff::start, crate::staff::session, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;
@@ -1045,7 +1052,7 @@ mod tests {
     /// documented path is routed.
     #[test]
     fn openapi_document_matches_the_routes() {
-        let src = include_str!("http.rs");
+        let src = concat!(include_str!("http.rs"), include_str!("staff.rs"));
         let mut routed = Vec::new();
         for line in src.lines() {
             let line = line.trim();

@@ -14,6 +14,7 @@ pub mod http;
 pub mod limits;
 pub mod node;
 pub mod services;
+pub mod staff;
 pub mod tls;
 pub mod trusted_lists;
 pub mod verifier;

@@ -598,3 +598,88 @@ async fn an_institution_signs_a_person_in_with_a_pid_from_her_wallet() {
     let (s, v) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "ehic", "person_id": p["person_id"]}))).await;
     assert_eq!(s, 400, "{v}");
 }
+
+/// Back-office sign-in with a PID (issue 9): Anna, a case worker listed in `[[staff]]`, asks the
+/// node for a staff sign-in, presents her PID with `esspass wallet`, and receives a session token
+/// with her role: the case workers' routes take it, others refuse it, the audit trail names her.
+/// The session is handed out once; a tampered token, an unlisted person's PID and a sign-in before
+/// the wallet answered are refused with their codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_worker_signs_in_to_the_back_office_with_her_pid() {
+    let dir = tmp("staff");
+    let port = free_port();
+    let config = setup(&dir, port, &format!("sqlite:{}", dir.join("node.db").display()));
+    let pport = free_port();
+    let pid_config = pid_provider_config(&dir, pport);
+    let text = std::fs::read_to_string(&config).unwrap()
+        + "\n[sign_in.pid]\nverifier_id = \"SI:ZZZS\"\nsigning_key = \"verifiers/si-zzzs-signin/signing.key\"\nchain = \"verifiers/si-zzzs-signin/chain.pem\"\ntrust_anchor = \"root/ca.pem\"\nissuer_list = \"trusted-lists/issuers.jwt\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\n\n[[staff]]\nname = \"anna.kos\"\nrole = \"case_worker\"\npersonal_number = \"SI1979061433\"\nfamily_name = \"KOS\"\ngiven_name = \"Ana\"\nbirth_date = \"1979-06-14\"\n";
+    std::fs::write(&config, text).unwrap();
+    let c = reqwest::Client::builder()
+        .tls_certs_merge([reqwest::Certificate::from_der(&esspass_credential::x509::Certificate::from_pem(&std::fs::read_to_string(dir.join("root/ca.pem")).unwrap()).unwrap().der).unwrap()])
+        .build()
+        .unwrap();
+    let provider = spawn(&pid_config, &c).await;
+    let node = spawn(&config, &c).await;
+    // Anna's PID (names as her PID provider writes them) and Živa's, each in a wallet.
+    let mut wallets = Vec::new();
+    for (file, person) in [
+        ("anna.esspass", json!({"personal_number": "SI1979061433", "family_name": "Kos", "given_name": "Ana", "birth_date": "1979-06-14", "nationality": "SI", "birth_country": "SI", "birth_place": "Maribor"})),
+        ("ziva.esspass", json!({"personal_number": "SI1985041277", "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "birth_country": "SI", "birth_place": "Ljubljana"})),
+    ] {
+        let (s, p) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/persons", Some(person)).await;
+        assert_eq!(s, 201, "{p}");
+        let (_, o) = api(&c, &provider.url, reqwest::Method::POST, "/api/v1/credential-offers", Some(json!({"credential_configuration_id": "pid", "person_id": p["person_id"]}))).await;
+        let (code, v, err) = esspass_with_wallet(&dir, file, WALLET_PASSPHRASE, &["wallet", "receive", "--json", "--tls-ca", "root/ca.pem", "--tx-code", o["tx_code"].as_str().unwrap(), o["credential_offer_uri"].as_str().unwrap()]);
+        assert_eq!(code, Some(0), "{v} {err}");
+        wallets.push(file);
+    }
+    let post = |path: &str, body: Value| {
+        let (c, url) = (c.clone(), format!("{}{path}", node.url));
+        async move {
+            let r = c.post(url).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    let present = |wallet: &str, link: &str| esspass_with_wallet(&dir, wallet, WALLET_PASSPHRASE, &["wallet", "present", "--json", "--yes", "--trust-anchor", "root/ca.pem", "--verifier-list", "trusted-lists/verifiers.jwt", link]);
+    let (s, start) = post("/api/v1/staff/sign-in", json!({})).await;
+    assert_eq!(s, 201, "{start}");
+    assert!(start["authorization_request"].as_str().unwrap().starts_with("openid4vp://") && start["qr_svg"].as_str().unwrap().contains("<svg"), "{start}");
+    let poll = start["poll"].as_str().unwrap().to_owned();
+    let (s, v) = post("/api/v1/staff/sign-in/session", json!({"poll": poll})).await;
+    assert_eq!((s, v["state"].as_str()), (202, Some("pending")), "{v}");
+    let (code, v, err) = present(wallets[0], start["authorization_request"].as_str().unwrap());
+    assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("sent")), "{v} {err}");
+    let (s, session) = post("/api/v1/staff/sign-in/session", json!({"poll": poll})).await;
+    assert_eq!((s, session["name"].as_str(), session["role"].as_str()), (200, Some("anna.kos"), Some("case_worker")), "{session}");
+    let (s, v) = post("/api/v1/staff/sign-in/session", json!({"poll": poll})).await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7024")), "handed out once: {v}");
+    let token = session["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("ess-staff."));
+    let get = |path: &str, token: &str| {
+        let (c, url, token) = (c.clone(), format!("{}{path}", node.url), token.to_owned());
+        async move { c.get(url).bearer_auth(token).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get("/api/v1/tasks", &token).await, 200, "a case worker's route");
+    let r = c.post(format!("{}/api/v1/persons", node.url)).bearer_auth(&token).json(&json!({"personal_number": "X1", "family_name": "A", "given_name": "B", "birth_date": "1990-01-01"})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403, "not a back-office route for a case worker");
+    // A token altered in its payload (another role) or its tag is refused.
+    let (payload, tag) = token.strip_prefix("ess-staff.").unwrap().split_once('.').unwrap();
+    let mut claims: Value = serde_json::from_slice(&esspass_credential::b64::decode(payload).unwrap()).unwrap();
+    claims["role"] = json!("back_office");
+    let forged = format!("ess-staff.{}.{tag}", esspass_credential::b64::encode(serde_json::to_vec(&claims).unwrap()));
+    assert_eq!(get("/api/v1/tasks", &forged).await, 401);
+    assert_eq!(get("/api/v1/tasks", &format!("{}x", &token[..token.len() - 1])).await, 401);
+    // Živa has a valid PID but is not staff.
+    let (_, start) = post("/api/v1/staff/sign-in", json!({})).await;
+    let (code, v, err) = present(wallets[1], start["authorization_request"].as_str().unwrap());
+    assert_eq!(code, Some(0), "{v} {err}");
+    let (s, v) = post("/api/v1/staff/sign-in/session", json!({"poll": start["poll"]})).await;
+    assert_eq!((s, v["code"].as_str()), (403, Some("ESP-7023")), "{v}");
+    // The audit trail names Anna's sign-in, and the refused one.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}?mode=ro", dir.join("node.db").display())).await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT actor, action FROM audit_log WHERE action LIKE 'staff_%' ORDER BY seq").fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    assert_eq!(rows, [("staff:anna.kos".to_owned(), "staff_signed_in".to_owned()), ("staff-sign-in".to_owned(), "staff_sign_in_refused".to_owned())]);
+    drop(provider);
+    drop(node);
+}
