@@ -130,7 +130,8 @@ pub fn run(c: Command) -> CmdResult {
                 println!("no cases");
             } else {
                 for r in rows {
-                    let docs: Vec<String> = r.body.get("documents").and_then(serde_json::Value::as_array).into_iter().flatten().map(|d| format!("{} {}", d["sed_type"].as_str().unwrap_or("?"), d["state"].as_str().unwrap_or("?"))).collect();
+                    let field = |d: &serde_json::Value, k: &str| d.get(k).and_then(serde_json::Value::as_str).unwrap_or("?").to_owned();
+                    let docs: Vec<String> = r.body.get("documents").and_then(serde_json::Value::as_array).into_iter().flatten().map(|d| format!("{} {}", field(d, "sed_type"), field(d, "state"))).collect();
                     println!("{}  {}  owner {}  {}  [{}]", r.case_id, r.buc, r.owner, r.status, docs.join(", "));
                 }
             }
@@ -141,11 +142,13 @@ pub fn run(c: Command) -> CmdResult {
             if json {
                 output::print_json(&view);
             } else {
-                println!("case {}  {}  owner {}  {}", view["case_id"].as_str().unwrap_or(""), view["buc"].as_str().unwrap_or(""), view["owner"].as_str().unwrap_or(""), view["status"].as_str().unwrap_or(""));
-                for m in view["messages"].as_array().into_iter().flatten() {
+                let text = |k: &str| view.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+                println!("case {}  {}  owner {}  {}", text("case_id"), text("buc"), text("owner"), text("status"));
+                for m in view.get("messages").and_then(serde_json::Value::as_array).into_iter().flatten() {
                     let who = m.get("from").or_else(|| m.get("to")).and_then(serde_json::Value::as_str).unwrap_or("?");
                     let delivery = m.pointer("/delivery/state").and_then(serde_json::Value::as_str).map(|s| format!(" ({s})")).unwrap_or_default();
-                    println!("  {} {} {} {}{}", m["direction"].as_str().unwrap_or(""), m.pointer("/sed/sed_type").and_then(serde_json::Value::as_str).unwrap_or("?"), if m["direction"] == "sent" { "to" } else { "from" }, who, delivery);
+                    let direction = m.get("direction").and_then(serde_json::Value::as_str).unwrap_or("");
+                    println!("  {direction} {} {} {who}{delivery}", m.pointer("/sed/sed_type").and_then(serde_json::Value::as_str).unwrap_or("?"), if direction == "sent" { "to" } else { "from" });
                 }
             }
             Ok(Exit::Ok)
