@@ -48,6 +48,44 @@ fn a009(message_id: &str, case: &str, receiver: &str) -> Message {
     }
 }
 
+/// e-EFKA (Greece) and INPS (Italy) as two institution nodes over HTTPS, with a client trusting
+/// the demo root.
+struct Pair {
+    el: RunningNode,
+    url: String,
+    it: RunningNode,
+    it_url: String,
+    c: reqwest::Client,
+    root: esspass_credential::x509::Certificate,
+}
+
+async fn pair(el_db: &str, it_db: &str) -> Pair {
+    let support::Setup { pki, listener, url, root } = support::setup("el-efka");
+    let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
+    esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
+    let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, el_db), Some(listener)).await.unwrap();
+    let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, it_db), Some(it_listener)).await.unwrap();
+    let c = support::client(&root);
+    Pair { el, url, it, it_url, c, root }
+}
+
+/// Georgios in e-EFKA's register, employed by Yiannis Constructions (a personal number per test).
+fn georgios(personal_number: &str) -> serde_json::Value {
+    serde_json::json!({"personal_number": personal_number, "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})
+}
+
+/// The PDA1 of a decided application: offered by the back office, redeemed by a fresh wallet.
+async fn issue_pda1(c: &reqwest::Client, url: &str, root: &esspass_credential::x509::Certificate, person_id: &serde_json::Value, application_id: &serde_json::Value) {
+    let r = c.post(format!("{url}/api/v1/credential-offers")).bearer_auth(BO).json(&serde_json::json!({"credential_configuration_id": "pda1", "person_id": person_id, "application_id": application_id})).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let offer: serde_json::Value = r.json().await.unwrap();
+    let wallet = esspass_wallet::Oid4vciClient::new(std::slice::from_ref(&root.der)).unwrap();
+    let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+    let (dpop, holder) = (esspass_credential::EcdsaP256Signer::generate().unwrap(), esspass_credential::EcdsaP256Signer::generate().unwrap());
+    wallet.redeem(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
     let (a, b) = (support::databases("esspass_ap").await, support::databases("esspass_ap").await);
@@ -328,13 +366,7 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
 async fn a_pda1_under_article_12_notifies_the_host_state_with_a009() {
     let (a, b) = (support::databases("esspass_ap9").await, support::databases("esspass_ap9").await);
     for (el_db, it_db) in a.into_iter().zip(b) {
-        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
-        let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
-        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
-        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
-        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
-        let c = support::client(&root);
+        let Pair { el, url, it, c, root, .. } = pair(&el_db, &it_db).await;
         let api = |method: reqwest::Method, path: String, body: serde_json::Value| {
             let c = c.clone();
             let url = format!("{url}{path}");
@@ -344,17 +376,12 @@ async fn a_pda1_under_article_12_notifies_the_host_state_with_a009() {
                 (s, r.json::<serde_json::Value>().await.unwrap_or_default())
             }
         };
-        let (s, p) = api(reqwest::Method::POST, "/api/v1/persons".into(), serde_json::json!({"personal_number": "12038501234", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        let (s, p) = api(reqwest::Method::POST, "/api/v1/persons".into(), georgios("12038501234")).await;
         assert_eq!(s, 201, "{p}");
         let work = serde_json::json!({"work_address": [{"street_address": "Via Torino", "house_number": "40", "postal_code": "20123", "locality": "Milano", "country": "IT"}]});
         let (s, app) = api(reqwest::Method::POST, "/api/v1/applications/a1".into(), serde_json::json!({"person_id": p["person_id"], "application": support::georgios_posting(12), "work_information": work})).await;
         assert_eq!((s, app["state"].as_str()), (201, Some("determined")), "{app}");
-        let (s, offer) = api(reqwest::Method::POST, "/api/v1/credential-offers".into(), serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": app["application_id"]})).await;
-        assert_eq!(s, 201, "{offer}");
-        let wallet = esspass_wallet::Oid4vciClient::new(std::slice::from_ref(&root.der)).unwrap();
-        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
-        let (dpop, holder) = (esspass_credential::EcdsaP256Signer::generate().unwrap(), esspass_credential::EcdsaP256Signer::generate().unwrap());
-        wallet.redeem(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap();
+        issue_pda1(&c, &url, &root, &p["person_id"], &app["application_id"]).await;
         // Queued with the credential; delivered by the worker.
         let ap = el.state.eessi.clone().unwrap();
         assert_eq!(ap.deliver_due(now()).await, 1, "{el_db}");
@@ -394,13 +421,7 @@ async fn a_pda1_under_article_12_notifies_the_host_state_with_a009() {
 async fn a_pda1_under_article_13_tells_the_other_state_with_a003() {
     let (a, b) = (support::databases("esspass_ap13").await, support::databases("esspass_ap13").await);
     for (el_db, it_db) in a.into_iter().zip(b) {
-        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
-        let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
-        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
-        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
-        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
-        let c = support::client(&root);
+        let Pair { el, url, it, c, root, .. } = pair(&el_db, &it_db).await;
         let post = |path: &str, body: serde_json::Value| {
             let (c, url) = (c.clone(), format!("{url}{path}"));
             async move {
@@ -408,7 +429,7 @@ async fn a_pda1_under_article_13_tells_the_other_state_with_a003() {
                 (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
             }
         };
-        let (s, p) = post("/api/v1/persons", serde_json::json!({"personal_number": "12038501235", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        let (s, p) = post("/api/v1/persons", georgios("12038501235")).await;
         assert_eq!(s, 201, "{p}");
         let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
         let application = serde_json::json!({
@@ -422,12 +443,7 @@ async fn a_pda1_under_article_13_tells_the_other_state_with_a003() {
         let (s, app) = post("/api/v1/applications/a1", serde_json::json!({"person_id": p["person_id"], "application": application, "work_information": work})).await;
         assert_eq!((s, app["state"].as_str()), (201, Some("determined")), "{app}");
         assert!(app["decision"]["article"].as_str().unwrap_or_default().contains("Art 13(1)(a)"), "{app}");
-        let (s, offer) = post("/api/v1/credential-offers", serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": app["application_id"]})).await;
-        assert_eq!(s, 201, "{offer}");
-        let wallet = esspass_wallet::Oid4vciClient::new(std::slice::from_ref(&root.der)).unwrap();
-        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
-        let (dpop, holder) = (esspass_credential::EcdsaP256Signer::generate().unwrap(), esspass_credential::EcdsaP256Signer::generate().unwrap());
-        wallet.redeem(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap();
+        issue_pda1(&c, &url, &root, &p["person_id"], &app["application_id"]).await;
         assert_eq!(el.state.eessi.clone().unwrap().deliver_due(now()).await, 1, "{el_db}");
         let inbox = it.state.issuer.store.inbox_recent(10).await.unwrap();
         assert_eq!(inbox.iter().map(|m| (m.sender.as_str(), m.sed_type.as_str())).collect::<Vec<_>>(), [("EL:EFKA01", "A003")]);
@@ -464,13 +480,7 @@ async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi
     use esspass_eessi::sed::{A002, A011, RefusalKind};
     let (a, b) = (support::databases("esspass_ap16").await, support::databases("esspass_ap16").await);
     for (el_db, it_db) in a.into_iter().zip(b) {
-        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
-        let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
-        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
-        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
-        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
-        let c = support::client(&root);
+        let Pair { el, url, it, it_url, c, .. } = pair(&el_db, &it_db).await;
         let call = |key: &'static str, path: String, body: serde_json::Value| {
             let c = c.clone();
             async move {
@@ -485,7 +495,7 @@ async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi
                 (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
             }
         };
-        let (s, p) = call(BO, format!("{url}/api/v1/persons"), serde_json::json!({"personal_number": "12038501236", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        let (s, p) = call(BO, format!("{url}/api/v1/persons"), georgios("12038501236")).await;
         assert_eq!(s, 201, "{p}");
         let mut application = support::georgios_posting(30);
         let period = application["activities"][0]["period"].clone();
@@ -580,13 +590,7 @@ async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi
 async fn an_application_for_another_states_legislation_is_forwarded_to_its_competent_institution() {
     let (a, b) = (support::databases("esspass_apfw").await, support::databases("esspass_apfw").await);
     for (el_db, it_db) in a.into_iter().zip(b) {
-        let support::Setup { pki, listener, url, root } = support::setup("el-efka");
-        let it_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let it_url = format!("https://127.0.0.1:{}", it_listener.local_addr().unwrap().port());
-        esspass_keys::pki::reissue_institution(&pki, "it-inps", &it_url, time::OffsetDateTime::now_utc()).unwrap();
-        let el = esspass_node::node::start(config(&pki, "el-efka", "EL:EFKA01", "e-EFKA", "GR", &url, &el_db), Some(listener)).await.unwrap();
-        let it = esspass_node::node::start(config(&pki, "it-inps", "IT:INPS01", "INPS", "IT", &it_url, &it_db), Some(it_listener)).await.unwrap();
-        let c = support::client(&root);
+        let Pair { el, url, it, c, .. } = pair(&el_db, &it_db).await;
         let call = |path: String, body: serde_json::Value| {
             let c = c.clone();
             async move {
@@ -594,7 +598,7 @@ async fn an_application_for_another_states_legislation_is_forwarded_to_its_compe
                 (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
             }
         };
-        let (s, p) = call(format!("{url}/api/v1/persons"), serde_json::json!({"personal_number": "12038501237", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        let (s, p) = call(format!("{url}/api/v1/persons"), georgios("12038501237")).await;
         assert_eq!(s, 201, "{p}");
         let work = serde_json::json!({"work_address": [{"street_address": "Via Torino", "house_number": "40", "postal_code": "20123", "locality": "Milano", "country": "IT"}]});
         let (s, app) = call(format!("{url}/api/v1/applications/a1"), serde_json::json!({"person_id": p["person_id"], "application": support::georgios_posting(30), "work_information": work})).await;
@@ -650,7 +654,7 @@ async fn three_institutions_run_a_whole_la_buc_02() {
                 (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap_or_default())
             }
         };
-        let (s, p) = post(format!("{url}/api/v1/persons"), serde_json::json!({"personal_number": "12038501238", "family_name": "Papadopoulos", "given_name": "Georgios", "birth_date": "1985-03-12", "nationality": "GR", "employer_id": "EL094019245", "employment_start": "2015-09-01"})).await;
+        let (s, p) = post(format!("{url}/api/v1/persons"), georgios("12038501238")).await;
         assert_eq!(s, 201, "{p}");
         let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
         let application = serde_json::json!({
@@ -663,12 +667,7 @@ async fn three_institutions_run_a_whole_la_buc_02() {
         let work = serde_json::json!({"work_address": [{"locality": "Athina", "country": "GR"}, {"locality": "Milano", "country": "IT"}, {"locality": "Ljubljana", "country": "SI"}]});
         let (s, app) = post(format!("{url}/api/v1/applications/a1"), serde_json::json!({"person_id": p["person_id"], "application": application, "work_information": work})).await;
         assert_eq!((s, app["state"].as_str()), (201, Some("determined")), "{app}");
-        let (s, offer) = post(format!("{url}/api/v1/credential-offers"), serde_json::json!({"credential_configuration_id": "pda1", "person_id": p["person_id"], "application_id": app["application_id"]})).await;
-        assert_eq!(s, 201, "{offer}");
-        let wallet = esspass_wallet::Oid4vciClient::new(std::slice::from_ref(&root.der)).unwrap();
-        let o = wallet.resolve_offer(offer["credential_offer_uri"].as_str().unwrap()).await.unwrap();
-        let (dpop, holder) = (esspass_credential::EcdsaP256Signer::generate().unwrap(), esspass_credential::EcdsaP256Signer::generate().unwrap());
-        wallet.redeem(&o, offer["tx_code"].as_str(), &dpop, &[&holder]).await.unwrap();
+        issue_pda1(&c, &url, &root, &p["person_id"], &app["application_id"]).await;
         let el_ap = el.state.eessi.clone().unwrap();
         // One case's messages go in order, one per round.
         let drain = |ap: std::sync::Arc<esspass_node::eessi::AccessPoint>| async move {

@@ -22,9 +22,6 @@ pub enum Command {
         /// The receiving institution (CC:ID as in the Institution Repository).
         #[arg(long)]
         to: String,
-        /// The node's configuration (its database, key and `[eessi]` section).
-        #[arg(long, env = "ESSPASS_CONFIG")]
-        config: PathBuf,
         /// The BUC (default: the one this SED starts).
         #[arg(long)]
         buc: Option<String>,
@@ -34,38 +31,25 @@ pub enum Command {
         /// The message id (default: a new one).
         #[arg(long = "message-id")]
         message_id: Option<String>,
-        /// Who hands it over (recorded in the audit trail).
-        #[arg(long, default_value = "cli-eessi")]
-        actor: String,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// The cases most recently moved (newest first): BUC, owner, status, documents and history.
     #[command(after_help = "EXAMPLES:\n  esspass eessi cases --config node/esspass.toml\n  esspass eessi cases --limit 20 --json")]
     Cases {
-        #[arg(long, env = "ESSPASS_CONFIG")]
-        config: PathBuf,
         /// How many cases at most.
         #[arg(long, default_value_t = 50)]
         limit: i64,
-        /// Who reads (recorded in the audit trail).
-        #[arg(long, default_value = "cli-eessi")]
-        actor: String,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// One case: participants, documents and their states, history, and every message with its SED.
     #[command(after_help = "EXAMPLES:\n  esspass eessi case 12345678 --config node/esspass.toml --json")]
     Case {
         /// The case id.
         case: String,
-        #[arg(long, env = "ESSPASS_CONFIG")]
-        config: PathBuf,
-        #[arg(long, default_value = "cli-eessi")]
-        actor: String,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Send a SED in a case (an answer, a request for information …); the BUC decides whether it
     /// may be sent now. Exit 0 queued, 1 refused (the BUC, an invalid SED, no such case), 2 usage.
@@ -78,12 +62,8 @@ pub enum Command {
         /// The participant to send to, when the case has more than one other.
         #[arg(long)]
         to: Option<String>,
-        #[arg(long, env = "ESSPASS_CONFIG")]
-        config: PathBuf,
-        #[arg(long, default_value = "cli-eessi")]
-        actor: String,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        node: NodeArgs,
     },
     /// Close a case this institution owns: an X001 to every counterparty.
     #[command(after_help = "EXAMPLES:\n  esspass eessi close 12345678 --reason case_handled --config node/esspass.toml\n  esspass eessi close 12345678 --reason other --explanation \"merged with 87654321\"")]
@@ -95,13 +75,23 @@ pub enum Command {
         reason: String,
         #[arg(long)]
         explanation: Option<String>,
-        #[arg(long, env = "ESSPASS_CONFIG")]
-        config: PathBuf,
-        #[arg(long, default_value = "cli-eessi")]
-        actor: String,
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        node: NodeArgs,
     },
+}
+
+/// What every `esspass eessi` command takes: the node, who acts, the output form.
+#[derive(clap::Args)]
+pub struct NodeArgs {
+    /// The node's configuration (its database, key and `[eessi]` section).
+    #[arg(long, env = "ESSPASS_CONFIG")]
+    config: PathBuf,
+    /// Who acts (recorded in the audit trail).
+    #[arg(long, default_value = "cli-eessi")]
+    actor: String,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Run `f` against the node's access point (its database, keys and repository), then close the
@@ -122,7 +112,7 @@ fn with_access_point<T>(config: &std::path::Path, f: impl AsyncFnOnce(&esspass_n
 pub fn run(c: Command) -> CmdResult {
     match c {
         Command::Send { .. } => send(c),
-        Command::Cases { config, limit, actor, json } => {
+        Command::Cases { limit, node: NodeArgs { config, actor, json } } => {
             let rows = with_access_point(&config, async |ap, now| ap.list_cases(limit.clamp(1, 1000), &actor, now).await).map_err(|f| f.json(json))?;
             if json {
                 output::print_json(&serde_json::json!(rows));
@@ -137,7 +127,7 @@ pub fn run(c: Command) -> CmdResult {
             }
             Ok(Exit::Ok)
         }
-        Command::Case { case, config, actor, json } => {
+        Command::Case { case, node: NodeArgs { config, actor, json } } => {
             let view = with_access_point(&config, async |ap, now| ap.show_case(&case, &actor, now).await).map_err(|f| f.json(json))?;
             if json {
                 output::print_json(&view);
@@ -153,7 +143,7 @@ pub fn run(c: Command) -> CmdResult {
             }
             Ok(Exit::Ok)
         }
-        Command::Reply { case, file, to, config, actor, json } => {
+        Command::Reply { case, file, to, node: NodeArgs { config, actor, json } } => {
             let xml = crate::cmd::read_input_max(&file, MAX_SED_BYTES).map_err(|f| f.json(json))?;
             let id = with_access_point(&config, async |ap, now| ap.reply(&case, xml.as_bytes(), to.as_deref(), &actor, now).await).map_err(|f| f.json(json))?;
             if json {
@@ -163,7 +153,7 @@ pub fn run(c: Command) -> CmdResult {
             }
             Ok(Exit::Ok)
         }
-        Command::Close { case, reason, explanation, config, actor, json } => {
+        Command::Close { case, reason, explanation, node: NodeArgs { config, actor, json } } => {
             let why = esspass_eessi::sed::ClosureReason::parse(&reason).ok_or_else(|| Failure::usage(ErrorCode::Usage, "--reason is case_handled, sent_in_error, duplicate or other").json(json))?;
             let explanation = explanation.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
             let row = with_access_point(&config, async |ap, now| ap.close_case(&case, why, explanation, &actor, now).await).map_err(|f| f.json(json))?;
@@ -178,7 +168,7 @@ pub fn run(c: Command) -> CmdResult {
 }
 
 fn send(c: Command) -> CmdResult {
-    let Command::Send { file, to, config, buc, case, message_id, actor, json } = c else { return Ok(Exit::Ok) };
+    let Command::Send { file, to, buc, case, message_id, node: NodeArgs { config, actor, json } } = c else { return Ok(Exit::Ok) };
     let run = || -> Result<(String, bool), Failure> {
         let xml = crate::cmd::read_input_max(&file, MAX_SED_BYTES)?;
         let out = esspass_node::eessi::Outgoing { sed_xml: xml.as_bytes(), to: &to, buc: buc.as_deref(), case_id: case.as_deref(), message_id: message_id.as_deref() };
