@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use esspass_core::{Clock, ErrorCode};
 use esspass_oid4vc::vci::{Endpoint, ErrorResponse};
-use esspass_store::CredentialState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -107,10 +106,16 @@ const DRAIN_FACTOR: u64 = 16;
 
 /// Routes whose callers authenticate with an API key, and the operators' probes: not rate-limited
 /// per address (the limit is for strangers).
-fn exempt_from_rate_limit(path: &str, h: &HeaderMap) -> bool {
-    // The staff sign-in takes no key: it is limited like every stranger's request.
-    matches!(path, "/healthz" | "/readyz" | "/metrics") || (path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" && !path.starts_with("/api/v1/staff/") && h.contains_key(header::AUTHORIZATION))
+fn exempt_from_rate_limit(s: &AppState, path: &str, h: &HeaderMap) -> bool {
+    // Keyed API calls are not limited per address — but only with a key (or staff session) that
+    // is valid: a junk Authorization header does not lift the limit. The staff sign-in takes no
+    // key and is always limited.
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+        || (path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" && !path.starts_with("/api/v1/staff/") && h.contains_key(header::AUTHORIZATION) && authorize(s, h, ALL_ROLES).is_ok())
 }
+
+/// Every role: for checking that a key is valid at all.
+const ALL_ROLES: &[ApiRole] = &[ApiRole::BackOffice, ApiRole::Employer, ApiRole::CaseWorker, ApiRole::Auditor, ApiRole::Verifier];
 
 /// Before any handler reads a body: refuse a declared `Content-Length` over the limit (so no
 /// `100 Continue` is sent and nothing is read), and rate-limit strangers per address.
@@ -130,7 +135,7 @@ async fn guard(State(s): State<AppState>, req: axum::extract::Request, next: axu
         }
         return r;
     }
-    if !exempt_from_rate_limit(req.uri().path(), req.headers())
+    if !exempt_from_rate_limit(&s, req.uri().path(), req.headers())
         && let Some(axum::extract::ConnectInfo(peer)) = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         && let Err(wait) = s.limiter.hit(peer.ip(), s.now())
     {
@@ -693,18 +698,11 @@ pub struct StatusChange {
 async fn change_status(State(s): State<AppState>, h: HeaderMap, Path((id, action)): Path<(String, String)>, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::BackOffice, ApiRole::CaseWorker])?;
-        let state = match action.as_str() {
-            "revoke" => CredentialState::Revoked,
-            "suspend" => CredentialState::Suspended,
-            "reinstate" => CredentialState::Valid,
-            _ => return Err(ApiError::new(404, ErrorCode::BadRequest, "the action is revoke, suspend or reinstate")),
-        };
+        if !matches!(action.as_str(), "revoke" | "suspend" | "reinstate") {
+            return Err(ApiError::new(404, ErrorCode::BadRequest, "the action is revoke, suspend or reinstate"));
+        }
         let req: StatusChange = if body.is_empty() { StatusChange::default() } else { parse_json(&body)? };
-        let now = s.now();
-        let cred = s.issuer.store.credential(&id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::CredentialNotFound, "no such credential"))?;
-        let notice = crate::eessi::notice_for_status_change(s.eessi.as_deref(), &cred, state, req.reason.as_deref(), now).await;
-        let audit = esspass_store::AuditEntry::new(now, &actor(k), &format!("{action}_credential"), &cred.person_id, "credential status", json!({"credential": id, "reason": req.reason, "eessi": notice.iter().map(|m| json!({"message_id": m.message_id, "receiver": m.receiver})).collect::<Vec<_>>()}));
-        let row = s.status.set_state_notifying(&id, state, req.reason.as_deref(), now, Some(&audit), &notice).await?;
+        let row = s.status.change(s.eessi.as_deref(), &id, &action, req.reason.as_deref(), &actor(k), s.now()).await?;
         s.metrics.status_changes.fetch_add(1, Ordering::Relaxed);
         Ok::<_, ApiError>(json_response(StatusCode::OK, &row))
     };

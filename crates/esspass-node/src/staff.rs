@@ -17,7 +17,8 @@
 //! The token is `ess-staff.{payload}.{tag}`: the payload (base64url JSON: name, role, expiry, a
 //! random id) and an HMAC-SHA-256 under the node secret, so every process of the institution checks
 //! it without a database read. A member removed from `[[staff]]` or given another role loses the
-//! session at once; otherwise it ends at its expiry (there is no sign-out list).
+//! session when the node starts with that configuration; otherwise it ends at its expiry (there is
+//! no sign-out list).
 
 use crate::config::{ApiKeyConfig, NodeConfig};
 use crate::http::{AppState, json_response, problem};

@@ -459,9 +459,12 @@ async fn limits_for_strangers() {
     let (retry, v) = limited.expect("no 429 after 12 requests with a limit of 8");
     assert!(retry.is_some_and(|r| (1..=60).contains(&r)), "{retry:?}");
     assert_eq!(v["code"], "ESP-7012");
-    // Back-office calls with an API key are not limited per address.
+    // Back-office calls with an API key are not limited per address; a junk key does not lift
+    // the limit.
     let (s, _) = n.api(reqwest::Method::GET, "/api/v1/audit", Some(AUDITOR), None).await;
     assert_eq!(s, 200);
+    let (s, v) = n.api(reqwest::Method::GET, "/api/v1/audit", Some("not-a-key-of-this-node"), None).await;
+    assert_eq!((s, v["code"].as_str()), (429, Some("ESP-7012")), "{v}");
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // A client that announces a 10 MB body and waits for `100 Continue` gets the 413 instead,
     // before it sends anything.

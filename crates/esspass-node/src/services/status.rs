@@ -142,6 +142,26 @@ impl StatusService {
         self.set_state_notifying(credential_id, state, reason, now, audit, &[]).await
     }
 
+    /// A person's (back office, case worker, staff) change of a credential's status, as the API and
+    /// the portal make it: the credential looked up, the EESSI notices the change causes (the X008s
+    /// of a withdrawn PDA1 to the states its issuance told), the audit record naming them, all
+    /// written in one transaction, then published. `action` is `revoke`, `suspend` or `reinstate`.
+    pub async fn change(&self, ap: Option<&crate::eessi::AccessPoint>, credential_id: &str, action: &str, reason: Option<&str>, actor: &str, now: i64) -> Result<CredentialRow, crate::services::issuance::ApiError> {
+        use crate::services::issuance::ApiError;
+        use esspass_core::ErrorCode;
+        let state = match action {
+            "revoke" => CredentialState::Revoked,
+            "suspend" => CredentialState::Suspended,
+            "reinstate" => CredentialState::Valid,
+            _ => return Err(ApiError::new(404, ErrorCode::BadRequest, "the action is revoke, suspend or reinstate")),
+        };
+        let cred = self.store.credential(credential_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::CredentialNotFound, "no such credential"))?;
+        let notice = crate::eessi::notice_for_status_change(ap, &cred, state, reason, now).await;
+        let details = serde_json::json!({"credential": credential_id, "reason": reason, "eessi": notice.iter().map(|m| serde_json::json!({"message_id": m.message_id, "receiver": m.receiver})).collect::<Vec<_>>()});
+        let audit = esspass_store::AuditEntry::new(now, actor, &format!("{action}_credential"), &cred.person_id, "credential status", details);
+        Ok(self.set_state_notifying(credential_id, state, reason, now, Some(&audit), &notice).await?)
+    }
+
     /// As [`StatusService::set_state`], with the EESSI message the change causes written in the
     /// same transaction.
     pub async fn set_state_notifying(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&esspass_store::AuditEntry>, outbox: &[esspass_store::OutboxRow]) -> Result<CredentialRow, StatusError> {
