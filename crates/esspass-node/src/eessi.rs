@@ -1206,10 +1206,18 @@ pub fn agreement_effect(app: &esspass_store::ApplicationRow, message: &Message, 
     let env = &message.envelope;
     let reference = format!("{} {}", env.case_id, env.document_id);
     let today = Date::of_instant(at(now)).to_string();
+    let requested = fin.get("legislation_country").and_then(Value::as_str).and_then(esspass_core::Country::parse);
     let (granted, sed_name, refusal) = match &message.sed {
+        // An acceptance of another state's legislation than the one asked for agrees to nothing
+        // asked: the case worker looks at it.
+        Sed::A011(a) if Some(a.legislation_country) != requested => (
+            None,
+            "A011",
+            Some(format!("its A011 accepts the legislation of {}, not of {} as asked", a.legislation_country.iso(), requested.map_or_else(|| "?".to_owned(), |c| c.iso().to_owned()))),
+        ),
         Sed::A011(a) => (Some(a.granted_period.clone()), "A011", None),
         Sed::A002(a) if a.decision == RefusalKind::OtherPeriod => (a.other_period.clone(), "A002", None),
-        Sed::A002(a) => (None, "A002", Some(a.reasons.clone())),
+        Sed::A002(a) => (None, "A002", Some(format!("refused: {}", a.reasons))),
         _ => return None,
     };
     let update = |state: &str, final_decision: Option<Value>, note: String| esspass_store::ApplicationUpdate {
@@ -1225,7 +1233,7 @@ pub fn agreement_effect(app: &esspass_store::ApplicationRow, message: &Message, 
         at: now,
     };
     if let Some(reasons) = refusal {
-        let note = format!("{} refused the Art 16 exception ({sed_name}, {reference}): {reasons}. Back for a decision under the ordinary rules.", sender_country.iso());
+        let note = format!("{} did not agree to the Art 16 exception ({sed_name}, {reference}): {reasons}. Back for a decision.", sender_country.iso());
         return Some(update("pending_review", None, note));
     }
     let granted = granted?;

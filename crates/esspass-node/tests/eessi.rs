@@ -576,6 +576,23 @@ async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi
         let reminded = it.state.issuer.store.inbox_of_case(&third).await.unwrap();
         assert_eq!(reminded.iter().map(|m| m.sed_type.as_str()).collect::<Vec<_>>(), ["A001", "X009"]);
         assert_eq!(el_ap.run_case_timers(now() + 122 * day).await.reminders, 1, "reminded again 60 days after the last reminder");
+        // An A011 accepting another state's legislation than the one asked for agrees to nothing.
+        let (_, app) = call(BO, format!("{url}/api/v1/applications/a1"), serde_json::json!({"person_id": p["person_id"], "application": application, "work_information": work})).await;
+        let fourth_id = app["application_id"].as_str().unwrap().to_owned();
+        let (s, d) = call(CW, format!("{url}/api/v1/applications/{fourth_id}/decision"), exception.clone()).await;
+        assert_eq!(s, 200, "{d}");
+        let fourth = d["final_decision"]["awaiting_agreement"]["case_id"].as_str().unwrap().to_owned();
+        assert_eq!(el_ap.deliver_due(now()).await, 1);
+        let it_case = it.state.issuer.store.case(&fourth).await.unwrap().unwrap();
+        let doc = it_case.body["documents"][0]["id"].as_str().unwrap().to_owned();
+        let (_, a) = &a001s[0];
+        let wrong = Sed::A011(A011 { person: a.person.clone(), answers: seds::dref(SedType::A001, &doc), article: a.article, legislation_country: seds::c("IT"), granted_period: a.requested_period.clone(), additional_information: None });
+        let (s, v) = reply(fourth.clone(), esspass_eessi::encode(&wrong, CdmVersion::V4_2).unwrap()).await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(it.state.eessi.clone().unwrap().deliver_due(now()).await, 1);
+        let back = el.state.issuer.store.application(&fourth_id).await.unwrap().unwrap();
+        assert_eq!(back.state, "pending_review");
+        assert!(back.decision_note.unwrap().contains("accepts the legislation of IT"));
         el.stop();
         it.stop();
     }
