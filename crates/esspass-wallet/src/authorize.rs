@@ -8,7 +8,7 @@
 //! ([`pid_sign_in_of`]), the wallet presents its PID to that link (the caller does, after the usual
 //! checks and consent), and [`Oid4vciClient::continue_pid_sign_in`] takes the redirect.
 
-use crate::{Oid4vciClient, Redeemed, WalletError, answer, dpop_proof, wants_nonce};
+use crate::{Oid4vciClient, Redeemed, WalletError, answer};
 use esspass_credential::{EcdsaP256Signer, b64};
 use serde_json::Value;
 
@@ -89,36 +89,19 @@ impl Oid4vciClient {
             form.push(("issuer_state", s.to_owned()));
         }
         let mut nonce: Option<String> = None;
-        for _ in 0..2 {
-            let resp = self.http.post(&par).header("DPoP", dpop_proof(dpop_key, "POST", &par, None, nonce.as_deref())?).form(&form).send().await?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let text = resp.text().await?;
-            let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            if let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
-                let retry = wants_nonce(status, &headers, &body) && nonce.as_deref() != Some(n);
-                nonce = Some(n.to_owned());
-                if retry {
-                    continue;
-                }
-            }
-            if !(200..300).contains(&status) {
-                return Err(WalletError::Issuer { status, body });
-            }
-            let request_uri = body.get("request_uri").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("the pushed authorization request gave no request_uri".into()))?;
-            let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("client_id", client_id).append_pair("request_uri", request_uri).finish();
-            return Ok(Started {
-                issuer: issuer.to_owned(),
-                configuration: configuration.to_owned(),
-                authorize_url: format!("{authorize}?{q}"),
-                code_verifier,
-                state,
-                client_id: client_id.to_owned(),
-                redirect_uri: redirect_uri.to_owned(),
-                dpop_nonce: nonce,
-            });
-        }
-        Err(WalletError::Protocol("the pushed authorization request kept asking for a new DPoP nonce".into()))
+        let body = self.post_form_dpop(&par, &form, dpop_key, &mut nonce).await?;
+        let request_uri = body.get("request_uri").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("the pushed authorization request gave no request_uri".into()))?;
+        let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("client_id", client_id).append_pair("request_uri", request_uri).finish();
+        Ok(Started {
+            issuer: issuer.to_owned(),
+            configuration: configuration.to_owned(),
+            authorize_url: format!("{authorize}?{q}"),
+            code_verifier,
+            state,
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            dpop_nonce: nonce,
+        })
     }
 
     /// The institution's sign-in page (HTML), as the person's browser would fetch it.

@@ -172,6 +172,31 @@ impl Oid4vciClient {
         self.exchange(issuer, config, &form, dpop_key, holders, None).await
     }
 
+    /// POST a form with a DPoP proof by `key`; where the server asks for a (new) DPoP nonce (RFC 9449
+    /// §8), the identical request once more with it. The answer's body; `nonce` is left at the
+    /// server's latest (the next request starts with it).
+    pub(crate) async fn post_form_dpop(&self, url: &str, form: &[(&str, String)], key: &EcdsaP256Signer, nonce: &mut Option<String>) -> Result<Value, WalletError> {
+        for attempt in 0..2 {
+            let resp = self.http.post(url).header("DPoP", dpop_proof(key, "POST", url, None, nonce.as_deref())?).form(form).send().await?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let text = resp.text().await?;
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            if let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
+                let retry = attempt == 0 && wants_nonce(status, &headers, &body) && nonce.as_deref() != Some(n);
+                *nonce = Some(n.to_owned());
+                if retry {
+                    continue;
+                }
+            }
+            if !(200..300).contains(&status) {
+                return Err(WalletError::Issuer { status, body });
+            }
+            return Ok(body);
+        }
+        Err(WalletError::Protocol(format!("{url} kept asking for a new DPoP nonce")))
+    }
+
     /// The token request (`form`), then the credential request with one key proof per holder key;
     /// DPoP-bound to `dpop_key`, retrying once with the server's DPoP nonce where it asks for one.
     pub(crate) async fn exchange(&self, issuer: &str, config: &str, form: &[(&str, String)], dpop_key: &EcdsaP256Signer, holders: &[&EcdsaP256Signer], nonce: Option<String>) -> Result<Redeemed, WalletError> {
@@ -180,26 +205,7 @@ impl Oid4vciClient {
         let token_url = as_meta.get("token_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no token_endpoint".into()))?.to_owned();
         // The server may ask for a DPoP nonce; the retry resends the identical request with it.
         let mut dpop_nonce: Option<String> = nonce;
-        let mut tok = Value::Null;
-        for _ in 0..2 {
-            let resp = self.http.post(&token_url).header("DPoP", dpop_proof(dpop_key, "POST", &token_url, None, dpop_nonce.as_deref())?).form(form).send().await?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let text = resp.text().await?;
-            let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            if let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) {
-                let retry = wants_nonce(status, &headers, &body) && dpop_nonce.as_deref() != Some(n);
-                dpop_nonce = Some(n.to_owned());
-                if retry {
-                    continue;
-                }
-            }
-            if !(200..300).contains(&status) {
-                return Err(WalletError::Issuer { status, body });
-            }
-            tok = body;
-            break;
-        }
+        let tok = self.post_form_dpop(&token_url, form, dpop_key, &mut dpop_nonce).await?;
         let token = tok.get("access_token").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol(format!("no access_token in {tok}")))?.to_owned();
         let nonce_url = meta.get("nonce_endpoint").and_then(Value::as_str).ok_or_else(|| WalletError::Protocol("no nonce_endpoint".into()))?;
         let c_nonce = answer(self.http.post(nonce_url).send().await?).await?.get("c_nonce").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| WalletError::Protocol("no c_nonce".into()))?;
