@@ -523,6 +523,47 @@ impl AccessPoint {
         Ok(self.send_document(&out, actor, now).await?.0)
     }
 
+    /// A case worker answers an Art 16 request received in a case (the A001): agree (an A011
+    /// granting the requested legislation for the requested period, or for `period` within it),
+    /// or refuse (an A002 with the reasons; with `period`, a partial refusal granting that period
+    /// only). The SED goes to the requesting institution through [`AccessPoint::reply`], so the
+    /// BUC decides whether it may be sent now (once per A001).
+    pub async fn answer_exception(&self, case_id: &str, answer: &ExceptionAnswer, actor: &str, now: i64) -> Result<String, ApiError> {
+        use esspass_eessi::blocks::{DocumentRef, Period};
+        use esspass_eessi::sed::{A002, A011, RefusalKind};
+        use esspass_eessi::{Sed, SedType};
+        let received = self.store.inbox_of_case(case_id).await?;
+        let request = received
+            .iter()
+            .filter(|m| m.sed_type == "A001")
+            .filter_map(|m| CompactJws::parse(&m.body).ok().and_then(|jws| self.message_in(&jws).ok()))
+            .last()
+            .ok_or_else(|| ApiError::new(404, ErrorCode::EessiCaseNotFound, "no request for an exception (A001) was received in this case"))?;
+        let Sed::A001(a) = &request.sed else { return Err(ApiError::new(500, ErrorCode::Internal, "not an A001")) };
+        let answers = DocumentRef::new(SedType::A001, request.envelope.document_id.clone());
+        let period = match answer.period {
+            Some((start, end)) => {
+                let inside = start >= a.requested_period.start_date && a.requested_period.end_date.is_none_or(|e| end <= e) && start <= end;
+                if !inside {
+                    return Err(ApiError::new(400, ErrorCode::BadRequest, "the period granted lies within the period requested"));
+                }
+                Some(Period { start_date: start, end_date: Some(end) })
+            }
+            None => None,
+        };
+        let reasons = answer.reasons.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        let sed = match (answer.agree, period, reasons) {
+            (true, period, _) => Sed::A011(A011 { person: a.person.clone(), answers, article: a.article, legislation_country: a.requested_legislation, granted_period: period.unwrap_or_else(|| a.requested_period.clone()), additional_information: None }),
+            (false, _, None) => return Err(ApiError::new(400, ErrorCode::BadRequest, "a refusal gives its reasons")),
+            (false, period, Some(reasons)) => {
+                let decision = if period.is_some() { RefusalKind::OtherPeriod } else { RefusalKind::Refused };
+                Sed::A002(A002 { person: a.person.clone(), answers, decision, other_period: period, reasons, additional_information: None })
+            }
+        };
+        let xml = esspass_eessi::encode(&sed, request.envelope.cdm_version).map_err(|p| ApiError::new(400, ErrorCode::EessiSedInvalid, p.0.iter().map(|x| format!("{} {}: {}", x.code, x.path, x.message)).collect::<Vec<_>>().join("; ")))?;
+        self.reply(case_id, xml.as_bytes(), Some(&request.envelope.sender.to_string()), actor, now).await
+    }
+
     /// The case owner closes a case: an X001 to every counterparty, queued with the case as it
     /// leaves it and the audit record, all or nothing.
     pub async fn close_case(&self, case_id: &str, reason: esspass_eessi::sed::ClosureReason, explanation: Option<String>, actor: &str, now: i64) -> Result<esspass_store::CaseRow, ApiError> {
@@ -601,6 +642,16 @@ impl AccessPoint {
         }
         Ok(v)
     }
+}
+
+/// A case worker's answer to an Art 16 request (see [`AccessPoint::answer_exception`]).
+#[derive(Debug, Clone)]
+pub struct ExceptionAnswer {
+    pub agree: bool,
+    /// The period granted, within the one requested (agreeing for part of it, or a partial refusal).
+    pub period: Option<(Date, Date)>,
+    /// Required for a refusal (at most 4000 characters).
+    pub reasons: Option<String>,
 }
 
 /// What one run of the case timers did.

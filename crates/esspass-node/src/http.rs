@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/eessi/cases/{case_id}", get(eessi_case))
         .route("/api/v1/eessi/cases/{case_id}/documents", post(eessi_reply))
         .route("/api/v1/eessi/cases/{case_id}/close", post(eessi_close))
+        .route("/api/v1/eessi/cases/{case_id}/exception-answer", post(eessi_exception_answer))
         .route("/api/v1/sign-in-reviews/{id}/close", post(close_sign_in_review))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
@@ -956,6 +957,46 @@ async fn eessi_close(State(s): State<AppState>, h: HeaderMap, Path(case_id): Pat
     run.await.unwrap_or_else(|e| problem(&e))
 }
 
+/// A case worker's answer to another institution's Art 16 request (A001) in a case.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionAnswerBody {
+    /// `agree` (an A011) or `refuse` (an A002).
+    pub decision: String,
+    /// The period granted (YYYY-MM-DD), within the one requested: agreeing for part of it, or with
+    /// `refuse`, a partial refusal granting this period only. Default: the whole period (agree).
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// Why; required to refuse.
+    pub reasons: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/eessi/cases/{case_id}/exception-answer", tag = "case work", request_body = ExceptionAnswerBody, params(("case_id" = String, Path, description = "the LA_BUC_01 case")),
+    responses((status = 201, description = "the A011 or A002 queued: `{message_id}`"), (status = 400, body = ProblemDetails), (status = 403, body = ProblemDetails), (status = 404, description = "no such case, or no A001 received in it", body = ProblemDetails), (status = 409, description = "answered already, or the case is closed", body = ProblemDetails)),
+    security(("api_key" = [])))]
+async fn eessi_exception_answer(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path<String>, body: Bytes) -> Response {
+    let run = async {
+        let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
+        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let b: ExceptionAnswerBody = parse_json(&body)?;
+        let agree = match b.decision.as_str() {
+            "agree" => true,
+            "refuse" => false,
+            _ => return Err(ApiError::new(400, ErrorCode::BadRequest, "decision is agree or refuse")),
+        };
+        let date = |v: &Option<String>, k: &str| v.as_deref().map(|d| esspass_core::Date::parse(d).ok_or_else(|| ApiError::new(400, ErrorCode::InvalidDate, format!("{k} is YYYY-MM-DD")))).transpose();
+        let period = match (date(&b.start, "start")?, date(&b.end, "end")?) {
+            (Some(a), Some(e)) => Some((a, e)),
+            (None, None) => None,
+            _ => return Err(ApiError::new(400, ErrorCode::BadRequest, "give both start and end, or neither")),
+        };
+        let answer = crate::eessi::ExceptionAnswer { agree, period, reasons: b.reasons };
+        let message_id = ap.answer_exception(&case_id, &answer, &actor(k), s.now()).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::CREATED, &json!({"message_id": message_id})))
+    };
+    run.await.unwrap_or_else(|e| problem(&e))
+}
+
 /// A case worker's decision on a posting under review.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -1020,7 +1061,7 @@ async fn close_sign_in_review(State(s): State<AppState>, h: HeaderMap, Path(id):
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "esspass institution node — back-office API", version = "1", description = "RFC 9457 errors carry a stable `code` (docs/error-codes.md). Authenticate with `Authorization: Bearer <API key>`, or with a staff session token from a PID sign-in (`/api/v1/staff/sign-in`)."),
-    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, eessi_cases, eessi_case, eessi_reply, eessi_close, crate::staff::start, crate::staff::session, openapi),
+    paths(create_person, find_person, create_employment, create_offer, person_credentials, paper, change_status, audit, submit_a1, get_application, tasks, decide_application, contest_application, sign_in_reviews, close_sign_in_review, eessi_postings, decide_posting, eessi_cases, eessi_case, eessi_reply, eessi_close, eessi_exception_answer, crate::staff::start, crate::staff::session, openapi),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

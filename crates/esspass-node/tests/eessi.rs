@@ -477,7 +477,7 @@ async fn a_pda1_under_article_13_tells_the_other_state_with_a003() {
 /// with an A002 goes back to e-EFKA's case workers with INPS's reasons.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi() {
-    use esspass_eessi::sed::{A002, A011, RefusalKind};
+    use esspass_eessi::sed::A011;
     let (a, b) = (support::databases("esspass_ap16").await, support::databases("esspass_ap16").await);
     for (el_db, it_db) in a.into_iter().zip(b) {
         let Pair { el, url, it, it_url, c, .. } = pair(&el_db, &it_db).await;
@@ -537,11 +537,16 @@ async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi
         let a011 = Sed::A011(A011 { person: a.person.clone(), answers: seds::dref(SedType::A001, doc), article: a.article, legislation_country: seds::c("GR"), granted_period: seds::period(&start.to_string(), Some(&end.to_string())), additional_information: None });
         let (s, v) = reply(asked[0].1.clone(), esspass_eessi::encode(&a011, CdmVersion::V4_2).unwrap()).await;
         assert_eq!(s, 201, "{v}");
-        // And refuses the second.
-        let (doc, a) = &a001s[1];
-        let a002 = Sed::A002(A002 { person: a.person.clone(), answers: seds::dref(SedType::A001, doc), decision: RefusalKind::Refused, other_period: None, reasons: "the project can be staffed locally after two years".into(), additional_information: None });
-        let (s, v) = reply(asked[1].1.clone(), esspass_eessi::encode(&a002, CdmVersion::V4_2).unwrap()).await;
+        // And refuses the second, through the JSON answer (the A002 built from the A001).
+        let answer_url = format!("{it_url}/api/v1/eessi/cases/{}/exception-answer", asked[1].1);
+        let (s, v) = call(CW, answer_url.clone(), serde_json::json!({"decision": "refuse"})).await;
+        assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7008")), "a refusal gives reasons: {v}");
+        let (s, v) = call(BO, answer_url.clone(), serde_json::json!({"decision": "refuse", "reasons": "x"})).await;
+        assert_eq!(s, 403, "case workers answer: {v}");
+        let (s, v) = call(CW, answer_url.clone(), serde_json::json!({"decision": "refuse", "reasons": "the project can be staffed locally after two years"})).await;
         assert_eq!(s, 201, "{v}");
+        let (s, v) = call(CW, answer_url, serde_json::json!({"decision": "agree"})).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("ESP-7409")), "answered once: {v}");
         assert_eq!(it.state.eessi.clone().unwrap().deliver_due(now()).await, 2);
         let agreed = el.state.issuer.store.application(&asked[0].0).await.unwrap().unwrap();
         let fin = agreed.final_decision.clone().unwrap();
