@@ -118,6 +118,42 @@ pub struct AccessPoint {
     /// Where the repository is read again from (a file or an https URL), and how often.
     source: Option<(String, reqwest::Client, i64)>,
     refreshed: std::sync::atomic::AtomicI64,
+    /// The inbox's writer: messages received at the same time are kept in one transaction (one
+    /// sync to disk for the group); each is answered once its group is committed.
+    inbox_writer: Option<tokio::sync::mpsc::Sender<InboxJob>>,
+}
+
+/// A message to keep, and where to say how it went.
+type InboxJob = (esspass_store::InboxWrite, tokio::sync::oneshot::Sender<Result<Option<String>, esspass_store::StoreError>>);
+
+/// The inbox writer task: takes every message waiting (up to 256) and keeps them together.
+async fn write_inbox(store: Store, mut rx: tokio::sync::mpsc::Receiver<InboxJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut items = vec![first.0];
+        let mut replies = vec![first.1];
+        while items.len() < 256 {
+            match rx.try_recv() {
+                Ok((i, r)) => {
+                    items.push(i);
+                    replies.push(r);
+                }
+                Err(_) => break,
+            }
+        }
+        match store.inbox_insert_batch(&items).await {
+            Ok(results) => {
+                for (reply, r) in replies.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(esspass_store::StoreError::Database(why.clone())));
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for AccessPoint {
@@ -146,7 +182,13 @@ impl AccessPoint {
         if repository.institution(&institution_id).is_none() {
             return Err(format!("{institution_id} is not in the Institution Repository"));
         }
-        Ok(Self { store, institution_id, signer, chain, chains, repository: RwLock::new(repository), transport, options: DecodeOptions::default(), source: None, refreshed: std::sync::atomic::AtomicI64::new(0) })
+        // With a runtime (always, in a node), received messages are committed in groups.
+        let inbox_writer = tokio::runtime::Handle::try_current().ok().map(|h| {
+            let (tx, rx) = tokio::sync::mpsc::channel(4096);
+            h.spawn(write_inbox(store.clone(), rx));
+            tx
+        });
+        Ok(Self { store, institution_id, signer, chain, chains, repository: RwLock::new(repository), transport, options: DecodeOptions::default(), source: None, refreshed: std::sync::atomic::AtomicI64::new(0), inbox_writer })
     }
 
     /// Read the repository again from `source` every `every` seconds ([`AccessPoint::refresh_repository`]).
@@ -284,7 +326,9 @@ impl AccessPoint {
 
     /// Deliver what is due; returns how many messages were delivered. A claimed batch holds at
     /// most one message per case (the oldest pending), so its messages are posted concurrently
-    /// without breaking any case's order.
+    /// without breaking any case's order; the receipts of the batch are kept in one transaction (a
+    /// crash before it sends them again, and the receivers answer a duplicate with its first
+    /// receipt).
     pub async fn deliver_due(self: &Arc<Self>, now: i64) -> usize {
         let rows = match self.store.claim_outbox(now, LEASE, 64).await {
             Ok(r) => r,
@@ -296,39 +340,48 @@ impl AccessPoint {
         let mut tasks = tokio::task::JoinSet::new();
         for row in rows {
             let me = self.clone();
-            tasks.spawn(async move { me.deliver_one(row, now).await });
+            tasks.spawn(async move {
+                let outcome = me.attempt(&row, now).await;
+                (row, outcome)
+            });
         }
-        let mut delivered = 0;
+        let mut delivered = Vec::new();
         while let Some(done) = tasks.join_next().await {
-            if matches!(done, Ok(true)) {
-                delivered += 1;
+            let Ok((row, outcome)) = done else { continue };
+            let stored = match outcome {
+                Ok(receipt) => {
+                    delivered.push((row.message_id, receipt));
+                    continue;
+                }
+                // A signed refusal is final: sending the same message again cannot succeed.
+                Err((e, Some(receipt))) => self.store.outbox_retry(&row.message_id, &e, None, Some(&receipt)).await,
+                Err((e, None)) if row.attempts + 1 >= MAX_ATTEMPTS => self.store.outbox_retry(&row.message_id, &e, None, None).await,
+                Err((e, None)) => self.store.outbox_retry(&row.message_id, &e, Some(next_attempt(now, row.attempts)), None).await,
+            };
+            if let Err(e) = stored {
+                tracing::warn!(target: "esspass::eessi", error = %e, "outbox update failed; the lease expires and the message is tried again");
             }
         }
-        delivered
+        match self.store.outbox_delivered_all(&delivered, now).await {
+            Ok(()) => delivered.len(),
+            Err(e) => {
+                tracing::warn!(target: "esspass::eessi", error = %e, "outbox update failed; the lease expires and the messages are sent again");
+                0
+            }
+        }
     }
 
-    async fn deliver_one(&self, row: OutboxRow, now: i64) -> bool {
-        let outcome = match self.transport.post(&row.receiver_url, &row.body).await {
+    /// Post one message: its receipt when accepted, else why (with the receiver's signed error
+    /// receipt when it refused the message).
+    async fn attempt(&self, row: &OutboxRow, now: i64) -> Result<String, (String, Option<String>)> {
+        match self.transport.post(&row.receiver_url, &row.body).await {
             Err(e) => Err((e, None)),
-            Ok((status, body)) => match self.check_receipt(&body, &row, now) {
+            Ok((status, body)) => match self.check_receipt(&body, row, now) {
                 Ok(r) if r.outcome == "accepted" && (200..300).contains(&status) => Ok(body),
                 Ok(r) => Err((format!("refused by {}: {} {}", row.receiver, r.code.unwrap_or_default(), r.problems.join("; ")), Some(body))),
                 Err(e) => Err((format!("HTTP {status}: {e}"), None)),
             },
-        };
-        let delivered = outcome.is_ok();
-        let stored = match outcome {
-            Ok(receipt) => self.store.outbox_delivered(&row.message_id, &receipt, now).await,
-            // A signed refusal is final: sending the same message again cannot succeed.
-            Err((e, Some(receipt))) => self.store.outbox_retry(&row.message_id, &e, None, Some(&receipt)).await,
-            Err((e, None)) if row.attempts + 1 >= MAX_ATTEMPTS => self.store.outbox_retry(&row.message_id, &e, None, None).await,
-            Err((e, None)) => self.store.outbox_retry(&row.message_id, &e, Some(next_attempt(now, row.attempts)), None).await,
-        };
-        if let Err(e) = stored {
-            tracing::warn!(target: "esspass::eessi", error = %e, "outbox update failed; the lease expires and the message is tried again");
-            return false;
         }
-        delivered
     }
 
     /// A receipt for `row`: signed by the receiver the repository names, for this very message.
@@ -432,9 +485,17 @@ impl AccessPoint {
         let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons})),
             "application": application.as_ref().map(|u| json!({"application": u.application_id, "state": u.state}))});
         let audit = esspass_store::AuditEntry::new(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", details);
-        let reopen = matches!(message.sed, esspass_eessi::Sed::A006(_)).then(|| row.case_id.as_str());
-        let effects = esspass_store::InboxEffects { posting: posting.as_ref(), audit: Some(&audit), case: Some(&case), application: application.as_ref(), reopen_posting_of_case: reopen };
-        match self.store.inbox_insert_with(&row, &effects).await? {
+        let reopen = matches!(message.sed, esspass_eessi::Sed::A006(_)).then(|| row.case_id.clone());
+        let write = esspass_store::InboxWrite { row, posting, audit: Some(audit), case: Some(case), application, reopen_posting_of_case: reopen };
+        let kept = match &self.inbox_writer {
+            Some(writer) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                writer.send((write, tx)).await.map_err(|_| ApiError::new(503, ErrorCode::Internal, "the inbox writer has stopped"))?;
+                rx.await.map_err(|_| ApiError::new(503, ErrorCode::Internal, "the inbox writer has stopped"))??
+            }
+            None => self.store.inbox_insert_batch(std::slice::from_ref(&write)).await?.into_iter().next().ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "inbox"))??,
+        };
+        match kept {
             None => Ok((200, receipt)),
             // The same message again (a retry whose receipt was lost): the first receipt.
             Some(first) => Ok((200, first)),

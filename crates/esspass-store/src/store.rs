@@ -295,6 +295,18 @@ pub struct ApplicationUpdate {
     pub at: i64,
 }
 
+/// An incoming EESSI message to keep and what its receipt writes besides (owned, for batches:
+/// [`Store::inbox_insert_batch`]).
+#[derive(Debug, Clone)]
+pub struct InboxWrite {
+    pub row: InboxRow,
+    pub posting: Option<PostingRow>,
+    pub audit: Option<AuditEntry>,
+    pub case: Option<CaseRow>,
+    pub application: Option<ApplicationUpdate>,
+    pub reopen_posting_of_case: Option<String>,
+}
+
 /// What receiving an EESSI message writes besides its inbox row, in the same transaction.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InboxEffects<'a> {
@@ -1373,9 +1385,22 @@ impl Store {
 
     /// A delivered message: the receiver's signed receipt kept with it.
     pub async fn outbox_delivered(&self, message_id: &str, receipt: &str, now: i64) -> Result<()> {
+        self.outbox_delivered_all(&[(message_id.to_owned(), receipt.to_owned())], now).await
+    }
+
+    /// Several messages delivered, each with its receipt, in one transaction (one commit for a
+    /// whole batch of the worker).
+    pub async fn outbox_delivered_all(&self, delivered: &[(String, String)], now: i64) -> Result<()> {
+        if delivered.is_empty() {
+            return Ok(());
+        }
         on_pool!(self, pool => {
-            sqlx::query("UPDATE eessi_outbox SET state = 'delivered', receipt = $2, delivered_at = $3, attempts = attempts + 1, lease_until = 0, last_error = NULL WHERE message_id = $1")
-                .bind(message_id).bind(receipt).bind(now).execute(pool).await?;
+            let mut tx = pool.begin().await?;
+            for (message_id, receipt) in delivered {
+                sqlx::query("UPDATE eessi_outbox SET state = 'delivered', receipt = $2, delivered_at = $3, attempts = attempts + 1, lease_until = 0, last_error = NULL WHERE message_id = $1")
+                    .bind(message_id).bind(receipt).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -1410,48 +1435,81 @@ impl Store {
     /// As [`Store::inbox_insert`], with the posting the message notifies (an A009), the case as
     /// the message moves it, and the audit record of its receipt in the same transaction: all or nothing (nothing new for a duplicate).
     pub async fn inbox_insert_with(&self, m: &InboxRow, fx: &InboxEffects<'_>) -> Result<Option<String>> {
-        let InboxEffects { posting, audit, case, application, reopen_posting_of_case } = *fx;
-        let body = self.seal_message(&m.body)?;
+        let w = InboxWrite {
+            row: m.clone(),
+            posting: fx.posting.cloned(),
+            audit: fx.audit.cloned(),
+            case: fx.case.cloned(),
+            application: fx.application.cloned(),
+            reopen_posting_of_case: fx.reopen_posting_of_case.map(str::to_owned),
+        };
+        self.inbox_insert_batch(std::slice::from_ref(&w)).await?.into_iter().next().ok_or_else(|| StoreError::Database("inbox batch".into()))?
+    }
+
+    /// Keep several incoming messages in one transaction (one commit for the group), each as
+    /// [`Store::inbox_insert_with`] would, each in a savepoint of its own: one that fails (a case
+    /// or an application changed meanwhile) is rolled back alone and reported in its place; the
+    /// others are kept.
+    pub async fn inbox_insert_batch(&self, items: &[InboxWrite]) -> Result<Vec<Result<Option<String>>>> {
+        use sqlx::Acquire;
+        let bodies = items.iter().map(|w| self.seal_message(&w.row.body)).collect::<Result<Vec<_>>>()?;
         let head_sql = self.head_sql();
-        let inserted = on_pool!(self, pool => {
+        let mut out = Vec::with_capacity(items.len());
+        on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let n = sqlx::query("INSERT INTO eessi_inbox (message_id, sender, case_id, sed_type, body, receipt, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING")
-                .bind(&m.message_id).bind(&m.sender).bind(&m.case_id).bind(&m.sed_type).bind(&body).bind(&m.receipt).bind(m.received_at)
-                .execute(&mut *tx).await?.rows_affected();
-            if n == 1 && let Some(p) = posting {
-                sqlx::query("INSERT INTO eessi_postings (message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                    .bind(&p.message_id).bind(&p.sender).bind(&p.case_id).bind(&p.person_key).bind(&p.legislation).bind(&p.start_date).bind(&p.end_date).bind(&p.state)
-                    .bind(serde_json::to_string(&p.reasons).unwrap_or_default()).bind(p.received_at)
-                    .execute(&mut *tx).await?;
-            }
-            if n == 1 && let Some(c) = case {
-                case_in_tx!(tx, c);
-            }
-            if n == 1 && let Some(case_id) = reopen_posting_of_case {
-                sqlx::query("UPDATE eessi_postings SET state = 'review' WHERE case_id = $1 AND state = 'information_requested'").bind(case_id).execute(&mut *tx).await?;
-            }
-            if n == 1 && let Some(u) = application {
-                let moved = sqlx::query("UPDATE applications SET state = $2, final = $3, decision_note = $4, decided_at = $5 WHERE application_id = $1 AND state = $6 AND COALESCE(final, '') = $7")
-                    .bind(&u.application_id).bind(&u.state).bind(u.final_decision.as_ref().map(Value::to_string)).bind(&u.note).bind(u.at).bind(&u.from_state)
-                    .bind(u.from_final.as_ref().map(Value::to_string).unwrap_or_default())
-                    .execute(&mut *tx).await?.rows_affected();
-                if moved != 1 {
-                    return Err(StoreError::Conflict(format!("application {} changed meanwhile", u.application_id)));
+            for (w, body) in items.iter().zip(&bodies) {
+                let mut sp = (&mut tx).begin().await?;
+                let kept: Result<Option<String>> = async {
+                    let m = &w.row;
+                    let n = sqlx::query("INSERT INTO eessi_inbox (message_id, sender, case_id, sed_type, body, receipt, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING")
+                        .bind(&m.message_id).bind(&m.sender).bind(&m.case_id).bind(&m.sed_type).bind(body).bind(&m.receipt).bind(m.received_at)
+                        .execute(&mut *sp).await?.rows_affected();
+                    if n == 0 {
+                        // The same message again (a retry whose receipt was lost): the first receipt.
+                        let first: Option<String> = sqlx::query_scalar("SELECT receipt FROM eessi_inbox WHERE message_id = $1").bind(&m.message_id).fetch_optional(&mut *sp).await?;
+                        return first.map(Some).ok_or_else(|| StoreError::Database("inbox row vanished".into()));
+                    }
+                    if let Some(p) = &w.posting {
+                        sqlx::query("INSERT INTO eessi_postings (message_id, sender, case_id, person_key, legislation, start_date, end_date, state, reasons, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                            .bind(&p.message_id).bind(&p.sender).bind(&p.case_id).bind(&p.person_key).bind(&p.legislation).bind(&p.start_date).bind(&p.end_date).bind(&p.state)
+                            .bind(serde_json::to_string(&p.reasons).unwrap_or_default()).bind(p.received_at)
+                            .execute(&mut *sp).await?;
+                    }
+                    if let Some(c) = &w.case {
+                        case_in_tx!(sp, c);
+                    }
+                    if let Some(case_id) = &w.reopen_posting_of_case {
+                        sqlx::query("UPDATE eessi_postings SET state = 'review' WHERE case_id = $1 AND state = 'information_requested'").bind(case_id).execute(&mut *sp).await?;
+                    }
+                    if let Some(u) = &w.application {
+                        let moved = sqlx::query("UPDATE applications SET state = $2, final = $3, decision_note = $4, decided_at = $5 WHERE application_id = $1 AND state = $6 AND COALESCE(final, '') = $7")
+                            .bind(&u.application_id).bind(&u.state).bind(u.final_decision.as_ref().map(Value::to_string)).bind(&u.note).bind(u.at).bind(&u.from_state)
+                            .bind(u.from_final.as_ref().map(Value::to_string).unwrap_or_default())
+                            .execute(&mut *sp).await?.rows_affected();
+                        if moved != 1 {
+                            return Err(StoreError::Conflict(format!("application {} changed meanwhile", u.application_id)));
+                        }
+                    }
+                    if let Some(e) = &w.audit {
+                        audit_in_tx!(sp, head_sql, e);
+                    }
+                    Ok(None)
+                }
+                .await;
+                match kept {
+                    Ok(v) => {
+                        sp.commit().await?;
+                        out.push(Ok(v));
+                    }
+                    Err(e) => {
+                        sp.rollback().await?;
+                        out.push(Err(e));
+                    }
                 }
             }
-            if n == 1 && let Some(e) = audit {
-                audit_in_tx!(tx, head_sql, e);
-            }
             tx.commit().await?;
-            n
         });
-        if inserted == 1 {
-            return Ok(None);
-        }
-        let first: Option<String> = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT receipt FROM eessi_inbox WHERE message_id = $1").bind(&m.message_id).fetch_optional(pool).await?
-        });
-        first.map(Some).ok_or_else(|| StoreError::Database("inbox row vanished".into()))
+        Ok(out)
     }
 
     /// The postings notified for a person (by the keyed hash of the PIN).
