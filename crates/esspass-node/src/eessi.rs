@@ -128,18 +128,8 @@ type InboxJob = (esspass_store::InboxWrite, tokio::sync::oneshot::Sender<Result<
 
 /// The inbox writer task: takes every message waiting (up to 256) and keeps them together.
 async fn write_inbox(store: Store, mut rx: tokio::sync::mpsc::Receiver<InboxJob>) {
-    while let Some(first) = rx.recv().await {
-        let mut items = vec![first.0];
-        let mut replies = vec![first.1];
-        while items.len() < 256 {
-            match rx.try_recv() {
-                Ok((i, r)) => {
-                    items.push(i);
-                    replies.push(r);
-                }
-                Err(_) => break,
-            }
-        }
+    while let Some(group) = crate::batch::next_group(&mut rx, 256).await {
+        let (items, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
         match store.inbox_insert_batch(&items).await {
             Ok(results) => {
                 for (reply, r) in replies.into_iter().zip(results) {

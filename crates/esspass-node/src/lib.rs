@@ -8,6 +8,7 @@
 
 pub mod attestation;
 pub mod authorize;
+pub mod batch;
 pub mod config;
 pub mod eessi;
 pub mod http;

@@ -589,18 +589,8 @@ fn period_problem(claims: Option<&Map<String, Value>>, day: Date) -> Option<Stri
 
 /// The results' writer task: takes every result waiting (up to 256) and commits them together.
 pub async fn write_results(store: Store, mut rx: tokio::sync::mpsc::Receiver<(esspass_store::FinishVerification, tokio::sync::oneshot::Sender<Result<bool, String>>)>) {
-    while let Some(first) = rx.recv().await {
-        let mut items = vec![first.0];
-        let mut replies = vec![first.1];
-        while items.len() < 256 {
-            match rx.try_recv() {
-                Ok((i, r)) => {
-                    items.push(i);
-                    replies.push(r);
-                }
-                Err(_) => break,
-            }
-        }
+    while let Some(group) = crate::batch::next_group(&mut rx, 256).await {
+        let (items, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
         let res = store.finish_verifications(&items).await;
         for (k, reply) in replies.into_iter().enumerate() {
             let _ = reply.send(match &res {
