@@ -619,7 +619,7 @@ impl AccessPoint {
     /// leaves it and the audit record, all or nothing.
     pub async fn close_case(&self, case_id: &str, reason: esspass_eessi::sed::ClosureReason, explanation: Option<String>, actor: &str, now: i64) -> Result<esspass_store::CaseRow, ApiError> {
         use esspass_eessi::sed::X001;
-        use esspass_eessi::{DocumentId, Envelope, MessageId, Sed, SedType};
+        use esspass_eessi::{DocumentId, Sed};
         let stored = self.store.case(case_id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::EessiCaseNotFound, "no case with this id"))?;
         let mut case = serde_json::from_value::<Case>(stored.body).map_err(|e| ApiError::new(500, ErrorCode::Internal, format!("stored case: {e}")))?;
         let sed = Sed::X001(X001 { reason, explanation });
@@ -628,28 +628,8 @@ impl AccessPoint {
         let document_id = DocumentId::parse(&format!("X001-{key}")).ok_or_else(|| bad("document id"))?;
         case.draft_sed(document_id.clone(), &sed, case.counterparties.clone(), at(now)).map_err(buc_refusal)?;
         case.send(&document_id, at(now)).map_err(buc_refusal)?;
-        let mut rows = Vec::new();
-        for (i, to) in case.counterparties.iter().enumerate() {
-            let message = Message {
-                envelope: Envelope {
-                    sender: case.me.clone(),
-                    receiver: to.clone(),
-                    sed_type: SedType::X001,
-                    cdm_version: case.cdm,
-                    document_id: document_id.clone(),
-                    case_id: case.id.clone(),
-                    buc_type: case.buc,
-                    message_id: MessageId::parse(&format!("m-X001-{key}-{i}")).ok_or_else(|| bad("message id"))?,
-                    created_at: at(now),
-                },
-                sed: sed.clone(),
-            };
-            rows.push(self.prepare(&message, now)?);
-        }
+        let rows = rows_for_step(self, (&case, stored.version), (&document_id, &sed), &case.counterparties, |i| format!("m-X001-{key}-{i}"), now)?;
         let row = case_row(&case, stored.version, now)?;
-        if let Some(first) = rows.first_mut() {
-            first.case = Some(row.clone());
-        }
         let audit = esspass_store::AuditEntry::new(now, actor, "eessi_case_closed", case_id, "case work", json!({"case": case_id, "messages": rows.iter().map(|r| r.message_id.clone()).collect::<Vec<_>>()}));
         self.store.enqueue_outbox_all(&rows, Some(&audit)).await?;
         Ok(esspass_store::CaseRow { version: stored.version + 1, ..row })
@@ -1017,7 +997,7 @@ fn ids_of(institution_id: &str, application_id: &str) -> (String, String) {
 pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, reason: Option<&str>, now: i64) -> Option<Result<Vec<OutboxRow>, String>> {
     use esspass_eessi::blocks::DocumentRef;
     use esspass_eessi::sed::{InvalidationReason, X008};
-    use esspass_eessi::{DocumentId, Envelope, MessageId, Sed, SedType};
+    use esspass_eessi::{DocumentId, Sed, SedType};
     let application_id = cred.application_id.as_deref()?;
     let (short, digits) = ids_of(&ap.institution_id, application_id);
     let stored = ap.store.case(&digits).await.ok().flatten()?;
@@ -1029,19 +1009,9 @@ pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, rea
         let document_id = DocumentId::parse(&format!("X008-{short}")).ok_or("document id")?;
         case.draft_sed(document_id.clone(), &sed, notified.recipients.clone(), at(now)).map_err(|e| e.to_string())?;
         case.send(&document_id, at(now)).map_err(|e| e.to_string())?;
-        let mut rows = Vec::new();
-        for (i, receiver) in notified.recipients.iter().enumerate() {
-            let message_id = if i == 0 { format!("m-X008-{short}") } else { format!("m-X008-{short}-{i}") };
-            let message = Message {
-                envelope: Envelope { sender: case.me.clone(), receiver: receiver.clone(), sed_type: SedType::X008, cdm_version: case.cdm, document_id: document_id.clone(), case_id: case.id.clone(), buc_type: case.buc, message_id: MessageId::parse(&message_id).ok_or("message id")?, created_at: at(now) },
-                sed: sed.clone(),
-            };
-            rows.push(ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?);
-        }
-        if let Some(first) = rows.first_mut() {
-            first.case = Some(case_row(&case, stored.version, now).map_err(|e| e.detail)?);
-        }
-        Ok(rows)
+        // The first message id stays what it was before X008s went to several institutions.
+        let message_id = |i: usize| if i == 0 { format!("m-X008-{short}") } else { format!("m-X008-{short}-{i}") };
+        rows_for_step(ap, (&case, stored.version), (&document_id, &sed), &notified.recipients, message_id, now).map_err(as_text)
     };
     Some(run())
 }
@@ -1055,7 +1025,7 @@ pub async fn x008_for(ap: &AccessPoint, cred: &esspass_store::CredentialRow, rea
 pub fn notification_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, person: &esspass_store::Person, claims: &Value, now: i64) -> Option<Result<Vec<OutboxRow>, String>> {
     use esspass_eessi::blocks::{Article, Decision, Period};
     use esspass_eessi::sed::{A003, A009};
-    use esspass_eessi::{BucType, CaseId, CdmVersion, DocumentId, Envelope, MessageId, Sed, SedType};
+    use esspass_eessi::{BucType, Sed, SedType};
     let fin = app.final_decision.as_ref()?;
     let article_text = fin.get("article").and_then(Value::as_str).unwrap_or_default();
     // The rules engine's citation (883/2004, or the TCA citing it) to the SED's article.
@@ -1109,28 +1079,37 @@ pub fn notification_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, p
         // One notification per application: its ids derive from the application, so a second
         // issuance of the same PDA1 queues nothing new (the outbox keeps a message id once).
         let (short, digits) = ids_of(&ap.institution_id, &app.application_id);
-        let document_id = DocumentId::parse(&format!("{sed_type}-{short}")).ok_or("document id")?;
-        let case_id = CaseId::parse(&digits).ok_or("case id")?;
-        let mut case = Case::open(case_id.clone(), buc_type, CdmVersion::V4_2, inst_id.clone(), receivers.clone(), at(now)).map_err(|e| e.to_string())?;
-        case.draft_sed(document_id.clone(), &sed, receivers.clone(), at(now)).map_err(|e| e.to_string())?;
-        case.send(&document_id, at(now)).map_err(|e| e.to_string())?;
-        let mut rows = Vec::new();
-        for (i, receiver) in receivers.into_iter().enumerate() {
-            // The A009's message id stays what it was before A003s existed (the X008 finds it).
-            let message_id = if posting { format!("m-{sed_type}-{short}") } else { format!("m-{sed_type}-{short}-{i}") };
-            let message = Message {
-                envelope: Envelope { sender: inst_id.clone(), receiver, sed_type, cdm_version: CdmVersion::V4_2, document_id: document_id.clone(), case_id: case_id.clone(), buc_type, message_id: MessageId::parse(&message_id).ok_or("message id")?, created_at: at(now) },
-                sed: sed.clone(),
-            };
-            rows.push(ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?);
-        }
-        // The notification opens its case (a second issuance queues nothing, so writes no case).
-        if let Some(first) = rows.first_mut() {
-            first.case = Some(case_row(&case, 0, now).map_err(|e| e.detail)?);
-        }
-        Ok(rows)
+        // The A009's message id stays what it was before A003s existed (the X008 finds it). The
+        // notification opens its case (a second issuance queues nothing, so writes no case).
+        let message_id = |i: usize| if posting { format!("m-{sed_type}-{short}") } else { format!("m-{sed_type}-{short}-{i}") };
+        open_case_sending(ap, buc_type, &sed, receivers, (&short, &digits), message_id, now)
     };
     Some(run())
+}
+
+/// The outbox rows of a document just sent in `case` (drafted and marked sent by the caller): one
+/// message to each receiver, ids from `message_id(i)`, signed and routed; the first row carries the
+/// case as the step leaves it (`version`: as read, 0 for a new case).
+fn rows_for_step(ap: &AccessPoint, (case, version): (&Case, i64), (document_id, sed): (&esspass_eessi::DocumentId, &esspass_eessi::Sed), receivers: &[esspass_core::InstitutionId], message_id: impl Fn(usize) -> String, now: i64) -> Result<Vec<OutboxRow>, ApiError> {
+    use esspass_eessi::{Envelope, MessageId};
+    let mut rows = Vec::with_capacity(receivers.len());
+    for (i, receiver) in receivers.iter().enumerate() {
+        let id = message_id(i);
+        let message = Message {
+            envelope: Envelope { sender: case.me.clone(), receiver: receiver.clone(), sed_type: sed.sed_type(), cdm_version: case.cdm, document_id: document_id.clone(), case_id: case.id.clone(), buc_type: case.buc, message_id: MessageId::parse(&id).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, format!("message id {id}")))?, created_at: at(now) },
+            sed: sed.clone(),
+        };
+        rows.push(ap.prepare(&message, now)?);
+    }
+    if let Some(first) = rows.first_mut() {
+        first.case = Some(case_row(case, version, now)?);
+    }
+    Ok(rows)
+}
+
+/// An [`ApiError`] as the text the notification builders report.
+fn as_text(e: ApiError) -> String {
+    format!("{} {}", e.code.code(), e.detail)
 }
 
 /// The case a starting message opens, with this institution (its sender) as owner.
@@ -1220,31 +1199,26 @@ fn sed_parts(claims: &Value, person: &esspass_store::Person, pin_country: esspas
     Ok(SedParts { person, employer: employers_of("01"), self_employment: employers_of("02"), work_place })
 }
 
-/// A new case owned by this institution, its starting SED drafted and sent to `receivers`, one
-/// outbox row per receiver (message ids `m-{SED}-{short}-{i}`); the first row carries the new case.
-fn open_case_sending(ap: &AccessPoint, buc: esspass_eessi::BucType, sed: &esspass_eessi::Sed, receivers: Vec<esspass_core::InstitutionId>, seed: &str, now: i64) -> Result<(Vec<OutboxRow>, String), String> {
-    use esspass_eessi::{CaseId, CdmVersion, DocumentId, Envelope, MessageId};
-    let inst_id = esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?;
-    let sed_type = sed.sed_type();
+/// The ids a new case and its first document take from a seed: a short key for document and
+/// message ids, and the case id (8 digits).
+fn seeded_ids(ap: &AccessPoint, sed_type: esspass_eessi::SedType, seed: &str) -> (String, String) {
     let short = short_id(&format!("{sed_type}:{}:{seed}", ap.institution_id));
     let digits: String = esspass_credential::sha256(format!("{sed_type}:{seed}").as_bytes()).iter().take(8).map(|b| char::from(b'0' + b % 10)).collect();
-    let document_id = DocumentId::parse(&format!("{sed_type}-{short}")).ok_or("document id")?;
-    let case_id = CaseId::parse(&digits).ok_or("case id")?;
-    let mut case = Case::open(case_id.clone(), buc, CdmVersion::V4_2, inst_id.clone(), receivers.clone(), at(now)).map_err(|e| e.to_string())?;
+    (short, digits)
+}
+
+/// A new case `case_id` owned by this institution, its starting SED (document `{SED}-{short}`)
+/// drafted and sent to `receivers`, one outbox row per receiver (ids from `message_id(i)`); the
+/// first row carries the new case.
+fn open_case_sending(ap: &AccessPoint, buc: esspass_eessi::BucType, sed: &esspass_eessi::Sed, receivers: Vec<esspass_core::InstitutionId>, (short, case_id): (&str, &str), message_id: impl Fn(usize) -> String, now: i64) -> Result<Vec<OutboxRow>, String> {
+    use esspass_eessi::{CaseId, CdmVersion, DocumentId};
+    let inst_id = esspass_core::InstitutionId::parse(&ap.institution_id).ok_or("institution id")?;
+    let document_id = DocumentId::parse(&format!("{}-{short}", sed.sed_type())).ok_or("document id")?;
+    let case_id = CaseId::parse(case_id).ok_or("case id")?;
+    let mut case = Case::open(case_id, buc, CdmVersion::V4_2, inst_id, receivers.clone(), at(now)).map_err(|e| e.to_string())?;
     case.draft_sed(document_id.clone(), sed, receivers.clone(), at(now)).map_err(|e| e.to_string())?;
     case.send(&document_id, at(now)).map_err(|e| e.to_string())?;
-    let mut rows = Vec::new();
-    for (i, receiver) in receivers.into_iter().enumerate() {
-        let message = Message {
-            envelope: Envelope { sender: inst_id.clone(), receiver, sed_type, cdm_version: CdmVersion::V4_2, document_id: document_id.clone(), case_id: case_id.clone(), buc_type: buc, message_id: MessageId::parse(&format!("m-{sed_type}-{short}-{i}")).ok_or("message id")?, created_at: at(now) },
-            sed: sed.clone(),
-        };
-        rows.push(ap.prepare(&message, now).map_err(|e| format!("{} {}", e.code.code(), e.detail))?);
-    }
-    if let Some(first) = rows.first_mut() {
-        first.case = Some(case_row(&case, 0, now).map_err(|e| e.detail)?);
-    }
-    Ok((rows, case_id.to_string()))
+    rows_for_step(ap, (&case, 0), (&document_id, sed), &receivers, message_id, now).map_err(as_text)
 }
 
 /// An Art 16(1)/(2) exception request (987/2009 Art 18): an A001 in a new LA_BUC_01 case to the
@@ -1293,7 +1267,9 @@ pub fn exception_request_for(ap: &AccessPoint, app: &esspass_store::ApplicationR
         reasons,
         additional_information: None,
     });
-    open_case_sending(ap, BucType::LaBuc01, &sed, receivers, &format!("{}:{now}", app.application_id), now)
+    let (short, case_id) = seeded_ids(ap, esspass_eessi::SedType::A001, &format!("{}:{now}", app.application_id));
+    let rows = open_case_sending(ap, BucType::LaBuc01, &sed, receivers, (&short, &case_id), |i| format!("m-A001-{short}-{i}"), now)?;
+    Ok((rows, case_id))
 }
 
 /// What an answer to an Art 16 request changes of the application waiting on its case: an A011
@@ -1448,6 +1424,7 @@ pub fn forwarding_for(ap: &AccessPoint, app: &esspass_store::ApplicationRow, per
         information: Some(information),
         reply_by: None,
     });
-    let (rows, case_id) = open_case_sending(ap, BucType::HBuc01, &sed, vec![receiver], &format!("{}:forward", app.application_id), now)?;
+    let (short, case_id) = seeded_ids(ap, esspass_eessi::SedType::H001, &format!("{}:forward", app.application_id));
+    let rows = open_case_sending(ap, BucType::HBuc01, &sed, vec![receiver], (&short, &case_id), |i| format!("m-H001-{short}-{i}"), now)?;
     Ok(Forwarded { rows, case_id, institution_id, institution_name })
 }
