@@ -34,6 +34,13 @@ pub enum ApiRole {
     Verifier,
 }
 
+impl ApiRole {
+    /// The role as the configuration names it (`back_office`, `case_worker`, …).
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyConfig {

@@ -248,7 +248,7 @@ fn authorize<'a>(state: &'a AppState, h: &HeaderMap, allowed: &[ApiRole]) -> Res
         state.cfg.api_keys.iter().find(|k| k.sha256 == hash).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "unknown API key"))?
     };
     if !allowed.contains(&k.role) {
-        return Err(ApiError::new(403, ErrorCode::Forbidden, format!("the {} role may not use this route", serde_json::to_value(k.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())));
+        return Err(ApiError::new(403, ErrorCode::Forbidden, format!("the {} role may not use this route", k.role.name())));
     }
     Ok(k)
 }

@@ -60,16 +60,13 @@ pub fn authorize_token<'a>(state: &'a AppState, token: &str, now: i64) -> Option
     if now >= exp {
         return None;
     }
-    member_key(&state.cfg, name).filter(|k| role_name(k) == role)
+    member_key(&state.cfg, name).filter(|k| k.role.name() == role)
 }
 
 fn member_key<'a>(cfg: &'a NodeConfig, name: &str) -> Option<&'a ApiKeyConfig> {
     cfg.staff_keys.iter().find(|k| k.name.strip_prefix("staff:") == Some(name))
 }
 
-fn role_name(k: &ApiKeyConfig) -> String {
-    serde_json::to_value(k.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
 
 fn pid_verifier(s: &AppState) -> Result<&std::sync::Arc<crate::verifier::service::VerifierState>, ApiError> {
     match (&s.pid_sign_in, s.cfg.staff.is_empty()) {
@@ -143,7 +140,7 @@ pub(crate) async fn session(State(s): State<AppState>, body: Bytes) -> Response 
             return Err(ApiError::new(403, ErrorCode::StaffNotListed, "the PID matches no member of this institution's staff"));
         };
         let key = member_key(&s.cfg, &member.name).ok_or_else(|| ApiError::new(500, ErrorCode::Internal, "staff key"))?;
-        let (role, exp) = (role_name(key), now + SESSION_SECONDS);
+        let (role, exp) = (key.role.name(), now + SESSION_SECONDS);
         let payload = b64::encode(serde_json::to_vec(&json!({"name": member.name, "role": role, "exp": exp, "jti": b64::encode(esspass_credential::random_bytes::<12>())})).map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))?);
         let tag = s.issuer.store.keyed(&format!("{KIND}:{payload}"))?;
         s.issuer.store.append_audit(now, &key.name, "staff_signed_in", &key.name, "back-office sign-in", &json!({"transaction": tx, "role": role, "expires_at": exp})).await?;

@@ -543,6 +543,10 @@ async fn an_article_16_exception_waits_for_the_other_states_agreement_over_eessi
         assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7008")), "a refusal gives reasons: {v}");
         let (s, v) = call(BO, answer_url.clone(), serde_json::json!({"decision": "refuse", "reasons": "x"})).await;
         assert_eq!(s, 403, "case workers answer: {v}");
+        let stranger = c.post(&answer_url).json(&serde_json::json!({"decision": "agree"})).send().await.unwrap().status().as_u16();
+        assert_eq!(stranger, 401, "a stranger answers nothing");
+        let big = c.post(&answer_url).bearer_auth(CW).header("Content-Type", "application/json").body(vec![b' '; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
+        assert!(big.as_ref().map_or(true, |s| *s == 413), "a 10 MB body: {big:?}");
         let (s, v) = call(CW, answer_url.clone(), serde_json::json!({"decision": "refuse", "reasons": "the project can be staffed locally after two years"})).await;
         assert_eq!(s, 201, "{v}");
         let (s, v) = call(CW, answer_url, serde_json::json!({"decision": "agree"})).await;

@@ -647,6 +647,11 @@ async fn a_case_worker_signs_in_to_the_back_office_with_her_pid() {
     let poll = start["poll"].as_str().unwrap().to_owned();
     let (s, v) = post("/api/v1/staff/sign-in/session", json!({"poll": poll})).await;
     assert_eq!((s, v["state"].as_str()), (202, Some("pending")), "{v}");
+    // A guessed reference, and a 10 MB body, get nothing.
+    let (s, v) = post("/api/v1/staff/sign-in/session", json!({"poll": "guessed-reference"})).await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("ESP-7024")), "{v}");
+    let big = c.post(format!("{}/api/v1/staff/sign-in/session", node.url)).header("Content-Type", "application/json").body(vec![b' '; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
+    assert!(big.as_ref().map_or(true, |s| *s == 413), "{big:?}");
     let (code, v, err) = present(wallets[0], start["authorization_request"].as_str().unwrap());
     assert_eq!((code, v["outcome"].as_str()), (Some(0), Some("sent")), "{v} {err}");
     let (s, session) = post("/api/v1/staff/sign-in/session", json!({"poll": poll})).await;
