@@ -637,6 +637,19 @@ impl AccessPoint {
 }
 
 impl AccessPoint {
+    /// The postings other institutions notified (A009s) in a state — `review` (the case workers'
+    /// queue), `information_requested`, `registered` or `rejected` —, with their reasons; who read
+    /// them is audited.
+    pub async fn postings(&self, state: &str, actor: &str, now: i64) -> Result<Vec<esspass_store::PostingRow>, ApiError> {
+        if !["review", "information_requested", "registered", "rejected"].contains(&state) {
+            return Err(ApiError::new(400, ErrorCode::BadRequest, "state is review, information_requested, registered or rejected"));
+        }
+        let rows = self.store.postings_in(state).await?;
+        let cases: Vec<&str> = rows.iter().map(|r| r.case_id.as_str()).collect();
+        self.store.append_audit(now, actor, "read_eessi_postings", "eessi postings", "case work", &json!({"state": state, "cases": cases})).await?;
+        Ok(rows)
+    }
+
     /// The cases most recently moved (at most `limit`), newest first; who read them is audited.
     pub async fn list_cases(&self, limit: i64, actor: &str, now: i64) -> Result<Vec<esspass_store::CaseRow>, ApiError> {
         let rows = self.store.cases(limit).await?;

@@ -253,6 +253,11 @@ fn authorize<'a>(state: &'a AppState, h: &HeaderMap, allowed: &[ApiRole]) -> Res
     Ok(k)
 }
 
+/// The node's EESSI access point, for the case-work routes.
+fn access_point(s: &AppState) -> Result<&Arc<crate::eessi::AccessPoint>, ApiError> {
+    s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))
+}
+
 /// Who acts, in the audit trail: `api:{key name}`, or `staff:{name}` for a staff session.
 fn actor(k: &ApiKeyConfig) -> String {
     if k.name.starts_with("staff:") { k.name.clone() } else { format!("api:{}", k.name) }
@@ -869,15 +874,7 @@ async fn eessi_postings(State(s): State<AppState>, h: HeaderMap, q: Result<Query
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker, ApiRole::Auditor])?;
         let Query(q) = q.map_err(|e| ApiError::new(400, ErrorCode::BadRequest, e.body_text()))?;
-        if s.eessi.is_none() {
-            return Err(ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"));
-        }
-        if !["review", "registered", "rejected"].contains(&q.state.as_str()) {
-            return Err(ApiError::new(400, ErrorCode::BadRequest, "state is review, registered or rejected"));
-        }
-        let rows = s.issuer.store.postings_in(&q.state).await?;
-        let cases: Vec<&str> = rows.iter().map(|r| r.case_id.as_str()).collect();
-        s.issuer.store.append_audit(s.now(), &actor(k), "read_eessi_postings", "eessi postings", "case work", &json!({"state": q.state, "cases": cases})).await?;
+        let rows = access_point(&s)?.postings(&q.state, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &rows))
     };
     run.await.unwrap_or_else(|e| problem(&e))
@@ -889,7 +886,7 @@ async fn eessi_postings(State(s): State<AppState>, h: HeaderMap, q: Result<Query
 async fn eessi_cases(State(s): State<AppState>, h: HeaderMap) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker, ApiRole::Auditor])?;
-        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let ap = access_point(&s)?;
         let rows = ap.list_cases(200, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &rows))
     };
@@ -903,7 +900,7 @@ async fn eessi_cases(State(s): State<AppState>, h: HeaderMap) -> Response {
 async fn eessi_case(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path<String>) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker, ApiRole::Auditor])?;
-        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let ap = access_point(&s)?;
         let view = ap.show_case(&case_id, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &view))
     };
@@ -924,7 +921,7 @@ async fn eessi_reply(State(s): State<AppState>, h: HeaderMap, Path(case_id): Pat
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
         let Query(q) = q.map_err(|e| ApiError::new(400, ErrorCode::BadRequest, e.body_text()))?;
-        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let ap = access_point(&s)?;
         let message_id = ap.reply(&case_id, &body, q.to.as_deref(), &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::CREATED, &json!({"message_id": message_id})))
     };
@@ -947,7 +944,7 @@ pub struct CloseBody {
 async fn eessi_close(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path<String>, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
-        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let ap = access_point(&s)?;
         let b: CloseBody = parse_json(&body)?;
         let reason = esspass_eessi::sed::ClosureReason::parse(&b.reason).ok_or_else(|| ApiError::new(400, ErrorCode::BadRequest, "reason is case_handled, sent_in_error, duplicate or other"))?;
         let explanation = b.explanation.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
@@ -977,7 +974,7 @@ pub struct ExceptionAnswerBody {
 async fn eessi_exception_answer(State(s): State<AppState>, h: HeaderMap, Path(case_id): Path<String>, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
-        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let ap = access_point(&s)?;
         let b: ExceptionAnswerBody = parse_json(&body)?;
         let agree = match b.decision.as_str() {
             "agree" => true,
@@ -1021,7 +1018,7 @@ pub struct PostingDecisionBody {
 async fn decide_posting(State(s): State<AppState>, h: HeaderMap, Path(message_id): Path<String>, body: Bytes) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
-        let ap = s.eessi.as_ref().ok_or_else(|| ApiError::new(404, ErrorCode::EessiNotConfigured, "this node has no EESSI access point"))?;
+        let ap = access_point(&s)?;
         let b: PostingDecisionBody = parse_json(&body)?;
         let decision = crate::eessi::PostingDecision::with_questions(&b.decision, b.reason.as_deref(), b.explanation.as_deref(), &b.questions)?;
         let row = ap.decide_posting(&message_id, &decision, &actor(k), s.now()).await?;

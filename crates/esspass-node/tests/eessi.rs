@@ -188,6 +188,8 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         assert_eq!((s, v["code"].as_str()), (400, Some("ESP-7008")), "ask needs questions: {v}");
         let (s, v) = decide(CW, mid.clone(), serde_json::json!({"decision": "ask", "questions": ["Where in France does the person work, and for whom?"]})).await;
         assert_eq!((s, v["state"].as_str()), (200, Some("information_requested")), "{v}");
+        let waiting: serde_json::Value = client.get(format!("{it_url}/api/v1/eessi/postings?state=information_requested")).bearer_auth(CW).send().await.unwrap().json().await.unwrap();
+        assert_eq!(waiting.as_array().map(Vec::len), Some(1), "the postings waiting for an answer are listed: {waiting}");
         let it_ap = it.state.eessi.clone().unwrap();
         assert_eq!(it_ap.deliver_due(now() + 7200).await, 1);
         let el_case = el.state.issuer.store.case("9000004").await.unwrap().unwrap();
