@@ -69,6 +69,18 @@ macro_rules! outbox_in_tx {
     }};
 }
 
+/// Queue every sealed message of a step inside an open transaction; one queued before (its message
+/// id taken) refuses the whole step.
+macro_rules! queue_all_in_tx {
+    ($tx:expr, $queued:expr) => {{
+        for q in $queued {
+            if outbox_in_tx!($tx, q) == 0 {
+                return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
+            }
+        }
+    }};
+}
+
 /// Write a case as a message leaves it, inside an open transaction: inserted when new (version 0),
 /// else updated only if nobody changed it since it was read (a conflict otherwise).
 macro_rules! case_in_tx {
@@ -651,7 +663,7 @@ impl Store {
     /// causes (a PDA1's A009 or A003s), queued in the outbox once by message id: all or none.
     pub async fn insert_issued_notifying(&self, rows: &[CredentialRow], claims: &[Value], audit: Option<&AuditEntry>, outbox: &[OutboxRow]) -> Result<()> {
         let head_sql = self.head_sql();
-        let queued = outbox.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
+        let queued = self.seal_outbox(outbox)?;
         let mut sealed = Vec::with_capacity(rows.len());
         for i in 0..rows.len() {
             sealed.push(match claims.get(i) {
@@ -743,7 +755,7 @@ impl Store {
     /// the change causes (a withdrawn PDA1's X008), queued once by its message id.
     pub async fn set_credential_state_notifying(&self, credential_id: &str, state: CredentialState, reason: Option<&str>, now: i64, audit: Option<&AuditEntry>, outbox: &[OutboxRow]) -> Result<CredentialRow> {
         let head_sql = self.head_sql();
-        let queued = outbox.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
+        let queued = self.seal_outbox(outbox)?;
         for _ in 0..RETRIES {
             let cred = self.credential(credential_id).await?.ok_or_else(|| StoreError::NotFound(format!("credential {credential_id}")))?;
             if cred.state == CredentialState::Revoked {
@@ -1029,7 +1041,7 @@ impl Store {
     /// the competent institution) and their case, in the same transaction.
     pub async fn insert_application_sending(&self, a: &ApplicationRow, audit: Option<&AuditEntry>, eessi_case: Option<&str>, outbox: &[OutboxRow]) -> Result<()> {
         let fin = a.final_decision.as_ref().map(Value::to_string);
-        let queued = outbox.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
+        let queued = self.seal_outbox(outbox)?;
         let head_sql = self.head_sql();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -1037,11 +1049,7 @@ impl Store {
                 .bind(&a.application_id).bind(&a.person_id).bind(&a.employer_id).bind(&a.submitted_by).bind(a.input.to_string()).bind(a.decision.to_string())
                 .bind(&a.state).bind(fin).bind(&a.decided_by).bind(a.decided_at).bind(&a.decision_note).bind(a.created_at).bind(eessi_case)
                 .execute(&mut *tx).await?;
-            for q in &queued {
-                if outbox_in_tx!(tx, q) == 0 {
-                    return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
-                }
-            }
+            queue_all_in_tx!(tx, &queued);
             if let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);
             }
@@ -1080,7 +1088,7 @@ impl Store {
     pub async fn decide_application(&self, application_id: &str, d: &ApplicationDecision<'_>, audit: Option<&AuditEntry>) -> Result<bool> {
         let ApplicationDecision { state, final_decision, by, at, note, eessi_case, outbox } = *d;
         let fin = final_decision.map(Value::to_string);
-        let queued = outbox.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
+        let queued = self.seal_outbox(outbox)?;
         let head_sql = self.head_sql();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -1090,11 +1098,7 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(false);
             }
-            for q in &queued {
-                if outbox_in_tx!(tx, q) == 0 {
-                    return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
-                }
-            }
+            queue_all_in_tx!(tx, &queued);
             if let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);
             }
@@ -1323,21 +1327,22 @@ impl Store {
     /// Queue several messages (e.g. one document to each participant of a case) and the audit
     /// record of the step, all or nothing; a message id queued before refuses the whole.
     pub async fn enqueue_outbox_all(&self, rows: &[OutboxRow], audit: Option<&AuditEntry>) -> Result<()> {
-        let queued = rows.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect::<Result<Vec<_>>>()?;
+        let queued = self.seal_outbox(rows)?;
         let head_sql = self.head_sql();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for q in &queued {
-                if outbox_in_tx!(tx, q) == 0 {
-                    return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
-                }
-            }
+            queue_all_in_tx!(tx, &queued);
             if let Some(e) = audit {
                 audit_in_tx!(tx, head_sql, e);
             }
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// Messages to queue, each with its body sealed.
+    fn seal_outbox<'r>(&self, rows: &'r [OutboxRow]) -> Result<Vec<(&'r OutboxRow, String)>> {
+        rows.iter().map(|m| Ok((m, self.seal_message(&m.body)?))).collect()
     }
 
     /// An EESSI message body sealed under the node secret (it carries personal data).
@@ -1532,10 +1537,7 @@ impl Store {
     /// question) queued and its audit record, in one transaction.
     /// `false`, with nothing written, when the posting is no longer under review.
     pub async fn decide_posting(&self, message_id: &str, state: &str, by: &str, at: i64, send: Option<&OutboxRow>, audit: &AuditEntry) -> Result<bool> {
-        let queued = match send {
-            Some(m) => Some((m, self.seal_message(&m.body)?)),
-            None => None,
-        };
+        let queued = self.seal_outbox(send.map(std::slice::from_ref).unwrap_or_default())?;
         let head_sql = self.head_sql();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -1544,11 +1546,7 @@ impl Store {
             if n != 1 {
                 return Ok(false);
             }
-            if let Some(q) = &queued
-                && outbox_in_tx!(tx, q) == 0
-            {
-                return Err(StoreError::Duplicate(format!("eessi message {}", q.0.message_id)));
-            }
+            queue_all_in_tx!(tx, &queued);
             audit_in_tx!(tx, head_sql, audit);
             tx.commit().await?;
         });
