@@ -143,7 +143,9 @@ impl<'a> Situation<'a> {
             let deemed = if let Some(v) = &a.vessel {
                 let seat = a.effective_employer().map(|e| e.seat);
                 match seat {
-                    Some(seat) if a.kind == ActivityKind::Employed && seat != v.flag && Some(seat) == self.residence() => {
+                    // "another Member State": a paying undertaking outside the participating states
+                    // leaves the flag state's legislation (first sentence).
+                    Some(seat) if a.kind == ActivityKind::Employed && seat.area().is_some() && seat != v.flag && Some(seat) == self.residence() => {
                         Some((seat, Deemed::MarinerEmployerResidence))
                     }
                     _ => Some((v.flag, Deemed::Flag)),

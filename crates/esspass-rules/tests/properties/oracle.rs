@@ -114,7 +114,7 @@ pub fn counted_states(app: &Application, a: &Activity) -> Vec<Country> {
     if let Some(v) = &a.vessel {
         let seat = a.effective_employer().map(|e| e.seat);
         return match seat {
-            Some(s) if a.kind == ActivityKind::Employed && s != v.flag && Some(s) == app.person.residence => vec![s],
+            Some(s) if a.kind == ActivityKind::Employed && s.area().is_some() && s != v.flag && Some(s) == app.person.residence => vec![s],
             _ => vec![v.flag],
         };
     }

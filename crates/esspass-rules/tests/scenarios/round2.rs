@@ -200,6 +200,8 @@ pub fn second_round() -> Vec<Scenario> {
             offshore(Some("NO")), det("NO", A11, "12").codes(&["R-SCOPE-EEA", "R-11-3-A-OFFSHORE"])),
         sc("R2-45", "883/2004 Art 11(4)", "ship outside territorial waters under the Danish flag",
             app("PL", &["PL"], vec![mariner("DK", "DK")]), det("DK", "883/2004 Art 11(4)", "07").codes(&["R-11-4-FLAG-STATE"])),
+        sc("R2-56", "883/2004 Art 11(4), second sentence ('another Member State')", "Greek seafarer living in the US, paid by a US shipowner, on a Greek-flagged ship",
+            app("US", &["GR"], vec![mariner("GR", "US")]), det("GR", "883/2004 Art 11(4)", "07").concerned(&["GR"]).codes(&["R-11-4-FLAG-STATE"])),
 
         // ---- EU contract staff: the Art 15 option
         sc("R2-46", "883/2004 Art 15; 987/2009 Art 15(2)", "contract staff opting for the state of employment (BE)",
