@@ -170,6 +170,9 @@ error_codes! {
     StaffNotListed = "7023", "the PID verified but matches no staff member of this institution";
     StaffSignInGone = "7024", "no such staff sign-in: unknown, already completed or expired";
     StaffSignInRefused = "7025", "the PID presented for the staff sign-in did not verify";
+    UnknownProcedure = "7026", "the gateway offers no such procedure, or the country is not a participating state";
+    NoCompetentInstitution = "7027", "no institution of that country handles this procedure in the Institution Repository";
+    ListUnavailable = "7028", "the trust operator has no valid list or bundle part of that name to publish";
     UnknownProfile = "7101", "the verifier has no such profile";
     TransactionNotFound = "7102", "no such verification transaction, or it has not been answered";
     TransactionExpired = "7103", "the verification transaction has expired";

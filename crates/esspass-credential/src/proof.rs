@@ -135,6 +135,22 @@ impl VerificationProof {
         }
         Ok((proof, entry.clone()))
     }
+
+    /// What the institution asked for reimbursement checks: [`Self::verify`], and that the proof
+    /// refers to `document_number` (its salted hash reference) and, when given, names
+    /// `institution_id` as the document's issuer.
+    pub fn verify_for(jws: &str, chains: &ChainValidator, verifiers: &TrustedList, document_number: &str, institution_id: Option<&str>) -> Result<(Self, VerifierEntry)> {
+        let (p, entry) = Self::verify(jws, chains, verifiers)?;
+        if !p.document.as_ref().is_some_and(|d| d.matches(document_number)) {
+            return Err(Error::new(ErrorCode::ProofDocumentMismatch, format!("the proof's document reference is not to {document_number}")));
+        }
+        if let Some(id) = institution_id
+            && p.issuer.as_ref().is_none_or(|i| i.institution_id != id)
+        {
+            return Err(Error::new(ErrorCode::ProofDocumentMismatch, format!("the proof names issuer {}, not {id}", p.issuer.as_ref().map_or("(none)", |i| i.institution_id.as_str()))));
+        }
+        Ok((p, entry))
+    }
 }
 
 #[cfg(test)]

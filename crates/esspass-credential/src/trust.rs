@@ -86,6 +86,10 @@ pub struct InstitutionEntry {
     pub country: Country,
     /// The base URL of its access point (`https://…`).
     pub access_point: String,
+    /// Its public web address for people (`https://…`): where a single entry point (the gateway)
+    /// hands someone over for a procedure. Absent for institutions without a public portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<String>,
     /// Base64 (standard) DER certificates whose keys sign its messages.
     pub certificates: Vec<String>,
     pub bucs: Vec<BucParticipation>,

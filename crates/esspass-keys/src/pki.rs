@@ -245,6 +245,7 @@ const INSTITUTIONS: &[Party] = &[
     Party { slug: "el-efka", id: "EL:EFKA01", name: "e-EFKA", country: "GR", port: 8441, types: &[CredentialType::Pda1] },
     Party { slug: "si-zzzs", id: "SI:ZZZS", name: "ZZZS", country: "SI", port: 8442, types: &[CredentialType::Ehic] },
     Party { slug: "it-inps", id: "IT:INPS01", name: "INPS", country: "IT", port: 8443, types: &[CredentialType::Pda1, CredentialType::Ehic] },
+    Party { slug: "es-inss", id: "ES:INSS01", name: "INSS", country: "ES", port: 8444, types: &[CredentialType::Ehic, CredentialType::Pda1] },
     // The demo PID provider (`role = "pid_provider"`): issues PIDs to the demo people.
     Party { slug: "si-pid", id: "SI:PID01", name: "Demo PID provider", country: "SI", port: 8440, types: &[CredentialType::Pid] },
 ];
@@ -257,7 +258,12 @@ const VERIFIERS: &[Party] = &[
     Party { slug: "el-efka-signin", id: "EL:EFKA01", name: "e-EFKA", country: "GR", port: 8441, types: &[CredentialType::Pid] },
     Party { slug: "si-zzzs-signin", id: "SI:ZZZS", name: "ZZZS", country: "SI", port: 8442, types: &[CredentialType::Pid] },
     Party { slug: "it-inps-signin", id: "IT:INPS01", name: "INPS", country: "IT", port: 8443, types: &[CredentialType::Pid] },
+    Party { slug: "es-inss-signin", id: "ES:INSS01", name: "INSS", country: "ES", port: 8444, types: &[CredentialType::Pid] },
 ];
+
+/// Services that only serve HTTPS (no signing key of their own): the trust operator's publication
+/// point, the gateway and the web wallet; each gets `services/<name>/tls-chain.pem` and `tls.key`.
+pub const TLS_SERVICES: &[&str] = &["trust-operator", "gateway", "wallet"];
 
 fn chain_pem(leaf: &[u8], ca: &Ca) -> String {
     format!("{}{}", to_pem("CERTIFICATE", leaf), to_pem("CERTIFICATE", &ca.der))
@@ -337,6 +343,14 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
     )?;
     write_public(&out.join("trust-operator/chain.pem"), &chain_pem(&tsl_der, &inter))?;
     write_private_key(&out.join("trust-operator/signing.key"), &key_der(&tsl_key))?;
+    for name in TLS_SERVICES {
+        let (k, der) = new_leaf(
+            &inter,
+            &LeafSpec { common_name: "127.0.0.1", organization: Some("esspass demo"), country: None, san_uris: vec![], kind: LeafKind::TlsServer, not_before: start, not_after: leaf_validity },
+        )?;
+        write_public(&out.join(format!("services/{name}/tls-chain.pem")), &chain_pem(&der, &inter))?;
+        write_private_key(&out.join(format!("services/{name}/tls.key")), &key_der(&k))?;
+    }
 
     // Authorised since the start of the digital PDA1/EHIC pilots, so documents dated before the PKI was made verify.
     let today = Date::from_ymd(2024, 1, 1).ok_or_else(|| KeyError::Certificate("date".into()))?;
@@ -353,6 +367,7 @@ pub fn init_demo(out: &Path, now: OffsetDateTime) -> Result<Manifest, KeyError> 
                 name: p.name.into(),
                 country: esspass_core::Country::parse(p.country).ok_or_else(|| KeyError::Certificate("country".into()))?,
                 access_point: iss.clone(),
+                portal: Some(iss.clone()),
                 certificates: vec![b64::encode_std(&der)],
                 bucs: DEMO_BUCS.iter().map(|b| BucParticipation { buc: (*b).into(), roles: vec![BucRole::CaseOwner, BucRole::Counterparty] }).collect(),
                 valid_from: today,
@@ -498,6 +513,7 @@ pub fn reissue_institution(dir: &Path, slug: &str, iss: &str, now: OffsetDateTim
                 for e in institutions.iter_mut().filter(|e| e.institution_id == institution_id) {
                     e.certificates = vec![b64::encode_std(&der)];
                     e.access_point = iss.to_owned();
+                    e.portal = Some(iss.to_owned());
                 }
             }
             ListBody::Verifiers { .. } => {}

@@ -17,6 +17,12 @@ pub enum Role {
     /// its register, with which institutions then sign them in.
     #[serde(alias = "pid-provider")]
     PidProvider,
+    /// The trust operator's publication point: trusted lists, Institution Repository, offline
+    /// bundle (`crate::trust`).
+    Trust,
+    /// The single entry point: procedure and country → the competent institution's portal
+    /// (`crate::gateway`).
+    Gateway,
 }
 
 /// Who an API key belongs to.
@@ -396,7 +402,7 @@ impl NodeConfig {
                 return Err("a PID provider issues PIDs only: institution.credential_types = [\"pid\"]".into());
             }
             Role::Institution | Role::PidProvider => {}
-            Role::Verifier => return Err("this is not an institution configuration (role = \"institution\" or \"pid_provider\")".into()),
+            Role::Verifier | Role::Trust | Role::Gateway => return Err("this is not an institution configuration (role = \"institution\" or \"pid_provider\")".into()),
         }
         if !self.public_url.starts_with("https://") || self.public_url.ends_with('/') {
             return Err("public_url must be an https URL without a trailing slash".into());

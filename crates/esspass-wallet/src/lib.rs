@@ -6,6 +6,7 @@
 //! What must not live here: issuer or verifier logic.
 
 pub mod authorize;
+pub mod holder;
 pub mod present;
 pub mod store;
 

@@ -24,22 +24,59 @@ fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
 }
 
+/// `esspass demo --exit --json`: the whole network in one process over HTTPS, both journeys
+/// through the nodes' interfaces; every step asserted from the JSON.
 #[test]
 fn demo_runs_both_journeys_end_to_end() {
     let d = tmp("demo");
-    let o = esspass(&["demo", "--data-dir", d.join("data").to_str().unwrap()]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(out.matches("outcome    VALID").count(), 2, "{out}");
-    assert!(out.contains("outcome    INVALID (ESP-4010"), "{out}");
-    assert!(out.contains("outcome determined — legislation GR under 883/2004 Art 12(1), status confirmation 01"), "the rules engine decides Georgios's A1: {out}");
-    assert!(d.join("data/wallet/pda1.sd-jwt").exists() && d.join("data/pki/root/ca.pem").exists());
+    let data = d.join("data");
+    let o = esspass(&["demo", "--exit", "--json", "--any-ports", "--data-dir", data.to_str().unwrap()]);
+    let v = json(&o);
+    assert!(o.status.success(), "{v:#}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(v["ok"], true, "{v:#}");
+    let steps = v["steps"].as_array().unwrap();
+    let of = |j: &str| steps.iter().filter(|s| s["journey"] == j).collect::<Vec<_>>();
+    let (ziva, georgios) = (of("ziva"), of("georgios"));
+    assert_eq!((ziva.len(), georgios.len()), (5, 8), "{v:#}");
+    for s in steps {
+        assert_eq!(s["ok"], true, "{s:#}");
+        assert!(!s["checks"].as_array().unwrap().is_empty(), "every step says what it checked: {s:#}");
+        assert!(s["millis"].as_u64().is_some() && s["country"].as_str().is_some_and(|c| c.len() == 2));
+    }
+    // Živa: the gateway hands her to ZZZS; her PID sign-in discloses only what matching needs; the
+    // hospital sees its profile's claims only; the proof verifies against her document.
+    assert_eq!(ziva[0]["details"]["institution_id"], "SI:ZZZS", "{:#}", ziva[0]);
+    let disclosed = ziva[2]["details"]["disclosed_for_sign_in"].as_array().unwrap();
+    assert!(disclosed.iter().all(|d| ["birthdate", "family_name", "given_name", "personal_administrative_number"].contains(&d.as_str().unwrap())), "{disclosed:?}");
+    assert_eq!(ziva[3]["details"]["outcome"], "valid");
+    assert_eq!(ziva[4]["details"]["outcome"], "valid");
+    // Georgios: decided by the rules engine under Art 12(1); the A009 registered at INPS; the
+    // inspection valid, the withdrawal notified with an X008, the next inspection revoked.
+    assert_eq!((georgios[1]["details"]["state"].as_str(), georgios[1]["details"]["article"].as_str()), (Some("determined"), Some("883/2004 Art 12(1)")), "{:#}", georgios[1]);
+    assert_eq!(georgios[4]["details"]["state"], "registered", "{:#}", georgios[4]);
+    assert_eq!(georgios[4]["details"]["legislation"], "GR");
+    assert_eq!(georgios[5]["details"]["outcome"], "valid");
+    assert_eq!((georgios[7]["details"]["outcome"].as_str(), georgios[7]["details"]["code"].as_str()), (Some("invalid"), Some("ESP-4010")), "{:#}", georgios[7]);
+    // network.json: every node, its role, URL and configuration (each runnable with `esspass serve`).
+    let net: Value = serde_json::from_str(&std::fs::read_to_string(data.join("network.json")).unwrap()).unwrap();
+    let roles: Vec<&str> = net["nodes"].as_array().unwrap().iter().map(|n| n["role"].as_str().unwrap()).collect();
+    for r in ["trust", "gateway", "pid_provider", "institution", "verifier"] {
+        assert!(roles.contains(&r), "{roles:?}");
+    }
+    assert_eq!(roles.iter().filter(|r| **r == "institution").count(), 4);
+    for n in net["nodes"].as_array().unwrap() {
+        assert!(n["url"].as_str().unwrap().starts_with("https://127.0.0.1:"), "{n}");
+        assert!(std::path::Path::new(n["config"].as_str().unwrap()).is_file(), "{n}");
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(d.join("data/pki/institutions/el-efka/signing.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(data.join("pki/institutions/el-efka/signing.key")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "private keys are owner-only");
     }
+    // The wallets are encrypted at rest: nothing of the credentials in clear.
+    let wallet = std::fs::read_to_string(data.join("wallets/ziva.esspass")).unwrap();
+    assert!(!wallet.contains("Novak") && !wallet.contains("urn:eudi"), "the wallet file is sealed");
 }
 
 #[test]

@@ -47,17 +47,7 @@ pub fn run(c: Command) -> CmdResult {
         return Err(Failure::usage(ErrorCode::TrustedListInvalid, format!("{}: not a Verifier Trusted List", verifier_list.display())).json(j));
     }
     let text = super::read_input(&proof).map_err(|e| e.json(j))?;
-    let checked = VerificationProof::verify(text.trim(), &chains, &list).and_then(|(p, entry)| {
-        if !p.document.as_ref().is_some_and(|d| d.matches(&document_number)) {
-            return Err(esspass_credential::Error::new(ErrorCode::ProofDocumentMismatch, format!("the proof's document reference is not to {document_number}")));
-        }
-        if let Some(id) = &institution_id
-            && p.issuer.as_ref().is_none_or(|i| &i.institution_id != id)
-        {
-            return Err(esspass_credential::Error::new(ErrorCode::ProofDocumentMismatch, format!("the proof names issuer {}, not {id}", p.issuer.as_ref().map_or("(none)", |i| i.institution_id.as_str()))));
-        }
-        Ok((p, entry))
-    });
+    let checked = VerificationProof::verify_for(text.trim(), &chains, &list, &document_number, institution_id.as_deref());
     match checked {
         Ok((p, entry)) => {
             if j {

@@ -1,4 +1,5 @@
-//! `esspass serve --config FILE`: run a node (the institution role).
+//! `esspass serve --config FILE`: run a node in the role its configuration names (institution,
+//! pid_provider, verifier, trust or gateway).
 
 use crate::{CmdResult, Exit, Failure};
 use esspass_core::ErrorCode;
@@ -56,9 +57,42 @@ fn run_verifier(a: &Args) -> CmdResult {
     Ok(Exit::Ok)
 }
 
+/// The trust and gateway roles: serve until Ctrl-C.
+fn run_service<N, F>(a: &Args, target: &'static str, start: F) -> CmdResult
+where
+    F: FnOnce() -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = Result<(std::net::SocketAddr, N), String>>>>, String>,
+    N: Send,
+{
+    init_logs(&a.log);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
+    let fut = start().map_err(|e| start_error(&a.config, &e))?;
+    rt.block_on(async {
+        let (addr, node) = fut.await.map_err(|e| start_error(&a.config, &e))?;
+        tracing::info!(target: "esspass::node", address = %addr, role = target, "listening");
+        tokio::signal::ctrl_c().await.map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?;
+        tracing::info!(target: "esspass::node", "stopping");
+        drop(node);
+        Ok::<_, Failure>(())
+    })?;
+    Ok(Exit::Ok)
+}
+
 pub fn run(a: Args) -> CmdResult {
-    if role_of(&a.config)? == "verifier" {
-        return run_verifier(&a);
+    match role_of(&a.config)?.as_str() {
+        "verifier" => return run_verifier(&a),
+        "trust" => {
+            return run_service(&a, "trust", || {
+                let cfg = esspass_node::trust::TrustNodeConfig::load(&a.config)?;
+                Ok(Box::pin(async move { esspass_node::trust::start(cfg, None).await.map(|n| (n.addr, n)) }))
+            });
+        }
+        "gateway" => {
+            return run_service(&a, "gateway", || {
+                let cfg = esspass_node::gateway::GatewayConfig::load(&a.config)?;
+                Ok(Box::pin(async move { esspass_node::gateway::start(cfg, None).await.map(|n| (n.addr, n)) }))
+            });
+        }
+        _ => {}
     }
     let cfg = esspass_node::config::NodeConfig::load(&a.config).map_err(|e| Failure::usage(ErrorCode::Usage, e))?;
     if let Some(path) = cfg.database.strip_prefix("sqlite:")

@@ -8,11 +8,12 @@
 
 use crate::{CmdResult, Exit, Failure, output};
 use esspass_core::ErrorCode;
-use esspass_credential::EcdsaP256Signer;
 use esspass_credential::sdjwt::SdJwt;
-use esspass_credential::x509::Certificate;
-use esspass_wallet::store::{StoredCredential, StoredPending, WalletFile};
-use esspass_wallet::{Oid4vciClient, Pending, Redeemed, WalletError};
+use esspass_credential::trust::TrustedList;
+use esspass_credential::x509::{Certificate, ChainValidator};
+use esspass_wallet::holder::{Consent, HolderError, Received, SignIn};
+use esspass_wallet::store::WalletFile;
+use esspass_wallet::{Oid4vciClient, WalletError};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -168,56 +169,24 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn key_b64(k: &EcdsaP256Signer) -> Result<String, Failure> {
-    Ok(esspass_credential::b64::encode(k.to_pkcs8_der().map_err(|e| Failure::usage(ErrorCode::KeyInvalid, e.detail))?))
-}
-
-fn key_of(b64: &str) -> Result<EcdsaP256Signer, Failure> {
-    esspass_credential::b64::decode(b64).and_then(|d| EcdsaP256Signer::from_pkcs8_der(&d)).map_err(|e| Failure::usage(ErrorCode::KeyInvalid, format!("a key in the wallet: {}", e.detail)))
-}
-
-/// Store issued credentials, each with the key it was bound to.
-fn keep(w: &mut WalletFile, issuer: &str, issued: &[String], keys: &[String]) -> Result<Vec<String>, Failure> {
-    let mut ids = Vec::new();
-    for (i, sd) in issued.iter().enumerate() {
-        let parsed = SdJwt::parse(sd).map_err(|e| Failure::rejected(e.code, format!("the issuer sent something that is not an SD-JWT VC: {}", e.detail)))?;
-        let claims = esspass_credential::sdjwt::present::contents(&parsed).map_err(|e| Failure::rejected(e.code, format!("the issuer sent an SD-JWT VC that does not decode: {}", e.detail)))?.claims;
-        let vct = claims.get("vct").and_then(|v| v.as_str()).unwrap_or("?").to_owned();
-        // One key per credential: the batch's i-th credential is bound to the i-th key.
-        let key = keys.get(i).or(keys.first()).cloned().ok_or_else(|| Failure::usage(ErrorCode::Internal, "no key"))?;
-        let id = WalletFile::new_id("c").map_err(wallet_err)?;
-        w.contents.credentials.push(StoredCredential { id: id.clone(), vct, issuer: issuer.to_owned(), received_at: now(), sd_jwt: sd.clone(), key });
-        ids.push(id);
+fn holder_err(e: HolderError) -> Failure {
+    match e {
+        HolderError::Wallet(w) => wallet_err(w),
+        HolderError::Refused(r) => Failure::rejected(r.code, r.reason),
+        HolderError::Declined => Failure::rejected(ErrorCode::Usage, "declined: nothing was sent"),
     }
-    Ok(ids)
-}
-
-fn pending_of(p: &StoredPending) -> Pending {
-    Pending { transaction_id: p.transaction_id.clone(), interval: p.interval, deferred_endpoint: p.deferred_endpoint.clone(), access_token: p.access_token.clone(), dpop_nonce: p.dpop_nonce.clone() }
 }
 
 /// Ask for pending issuances until `deadline` (Unix seconds; once when it has passed).
 fn collect(w: &mut WalletFile, c: &Oid4vciClient, rt: &tokio::runtime::Runtime, deadline: i64) -> Result<Vec<String>, Failure> {
     let mut got = Vec::new();
     loop {
-        let mut still = Vec::new();
-        let mut wait = u64::MAX;
-        for p in std::mem::take(&mut w.contents.pending) {
-            let dpop = key_of(&p.dpop_key)?;
-            match rt.block_on(c.collect(&pending_of(&p), &dpop)).map_err(wallet_err)? {
-                Redeemed::Issued(creds) => got.extend(keep(w, &p.issuer, &creds, &p.holder_keys)?),
-                Redeemed::Deferred(next) => {
-                    wait = wait.min(next.interval.max(1));
-                    still.push(StoredPending { interval: next.interval, dpop_nonce: next.dpop_nonce, ..p });
-                }
-            }
+        let (ids, wait) = rt.block_on(c.collect_pending(w, now())).map_err(holder_err)?;
+        got.extend(ids);
+        match wait {
+            Some(wait) if now() + i64::try_from(wait).unwrap_or(i64::MAX) <= deadline => std::thread::sleep(std::time::Duration::from_secs(wait)),
+            _ => return Ok(got),
         }
-        w.contents.pending = still;
-        w.save().map_err(wallet_err)?;
-        if w.contents.pending.is_empty() || now() + i64::try_from(wait).unwrap_or(i64::MAX) > deadline {
-            return Ok(got);
-        }
-        std::thread::sleep(std::time::Duration::from_secs(wait));
     }
 }
 
@@ -227,61 +196,33 @@ fn document_number(sd: &str) -> Option<String> {
     c.claims.get("document_number").and_then(|v| v.as_str()).map(str::to_owned)
 }
 
-/// Answer a verifier's request link with a credential of the wallet: the request checked (signature,
-/// verifier in the Verifier Trusted List, query within its registration), what will be disclosed
-/// shown, consent asked unless `yes`, the answer sent. `quiet` leaves the result to the caller.
-#[allow(clippy::too_many_arguments)]
-fn present_link(w: &WalletFile, c: &Oid4vciClient, rt: &tokio::runtime::Runtime, link: &str, trust_anchor: &std::path::Path, verifier_list: &std::path::Path, credential: Option<&str>, yes: bool, j: bool, quiet: bool) -> CmdResult {
-    let refused = |r: esspass_wallet::present::Refused| Failure::rejected(r.code, r.reason).json(j);
-    let (client_id, request_uri, method) = esspass_wallet::present::parse_link(link).map_err(refused)?;
+/// The trust a presentation is checked against: the anchors and the Verifier Trusted List.
+fn verifier_trust(trust_anchor: &std::path::Path, verifier_list: &std::path::Path, j: bool) -> Result<(ChainValidator, TrustedList), Failure> {
     let anchors = Certificate::all_from_pem(&std::fs::read_to_string(trust_anchor).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", trust_anchor.display())).json(j))?).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
-    let chains = esspass_credential::x509::ChainValidator::new(anchors);
+    let chains = ChainValidator::new(anchors);
     let vtl_text = std::fs::read_to_string(verifier_list).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", verifier_list.display())).json(j))?;
-    let vtl = esspass_credential::trust::TrustedList::verify(vtl_text.trim(), &chains, now()).map_err(|e| Failure::usage(e.code, format!("{}: {}", verifier_list.display(), e.detail)).json(j))?;
-    let jwt = rt.block_on(c.fetch_request(&request_uri, method.as_deref())).map_err(|e| wallet_err(e).json(j))?;
-    let req = esspass_wallet::present::check_request(&jwt, &client_id, &chains, &vtl, now()).map_err(refused)?;
-    let fitting: Vec<&StoredCredential> = w.contents.credentials.iter().filter(|c| c.vct == req.vct && credential.is_none_or(|id| c.id == id || c.id.starts_with(id))).collect();
-    let chosen = fitting.iter().max_by_key(|c| c.received_at).ok_or_else(|| Failure::rejected(ErrorCode::WrongCredentialType, format!("the wallet holds no {} credential{}", req.vct, credential.map(|c| format!(" {c}")).unwrap_or_default())).json(j))?;
-    let sd = SdJwt::parse(&chosen.sd_jwt).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
-    let (selected, plan) = esspass_wallet::present::plan(&req, &sd).map_err(refused)?;
+    let vtl = TrustedList::verify(vtl_text.trim(), &chains, now()).map_err(|e| Failure::usage(e.code, format!("{}: {}", verifier_list.display(), e.detail)).json(j))?;
+    Ok((chains, vtl))
+}
+
+/// Show the holder what a presentation discloses (stderr) and, unless `yes`, ask.
+fn ask_consent(c: &Consent, yes: bool, j: bool) -> bool {
+    let req = &c.request;
     if !j || !yes {
         eprintln!("verifier   {} ({}, {}) — in the Verifier Trusted List as {}", req.verifier.name, req.verifier.country.iso(), req.client_id, req.verifier.verifier_id);
         if let Some(p) = &req.purpose {
             eprintln!("purpose    {p}");
         }
-        eprintln!("credential {} ({})", chosen.id, chosen.vct);
-        eprintln!("discloses  {}", if plan.disclosed.is_empty() { "(nothing selectively disclosable)".to_owned() } else { plan.disclosed.join(", ") });
-        eprintln!("visible    {} (always part of this credential)", plan.always_visible.join(", "));
+        eprintln!("credential {} ({})", c.credential_id, c.vct);
+        eprintln!("discloses  {}", if c.plan.disclosed.is_empty() { "(nothing selectively disclosable)".to_owned() } else { c.plan.disclosed.join(", ") });
+        eprintln!("visible    {} (always part of this credential)", c.plan.always_visible.join(", "));
     }
-    if !yes {
-        eprint!("share this with {}? [y/N] ", req.verifier.name);
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer).map_err(|e| Failure::usage(ErrorCode::Usage, e.to_string()).json(j))?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            if quiet {
-                return Err(Failure::rejected(ErrorCode::Usage, "declined: nothing was sent").json(j));
-            }
-            if j {
-                output::print_json(&serde_json::json!({"outcome": "declined"}));
-            } else {
-                println!("declined   nothing was sent");
-            }
-            return Ok(Exit::Rejected);
-        }
+    if yes {
+        return true;
     }
-    let holder = key_of(&chosen.key).map_err(|e| e.json(j))?;
-    let body = esspass_wallet::present::response_body(&req, selected, &holder, now()).map_err(refused)?;
-    let answer = rt.block_on(c.post_response(&req.response_uri, body)).map_err(|e| wallet_err(e).json(j))?;
-    if quiet {
-        if !j {
-            eprintln!("sent       your {} to {} ({})", chosen.vct, req.verifier.name, req.verifier.verifier_id);
-        }
-    } else if j {
-        output::print_json(&serde_json::json!({"outcome": "sent", "verifier": req.verifier.verifier_id, "credential": chosen.id, "disclosed": plan.disclosed, "answer": answer}));
-    } else {
-        println!("sent       to {} ({})", req.verifier.name, req.verifier.verifier_id);
-    }
-    Ok(Exit::Ok)
+    eprint!("share this with {}? [y/N] ", req.verifier.name);
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok() && matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
 pub fn run(cmd: Command) -> CmdResult {
@@ -301,51 +242,22 @@ pub fn run(cmd: Command) -> CmdResult {
                 _ => rt.block_on(c.resolve_offer(&link)).map_err(|e| wallet_err(e).json(j))?,
             };
             let issuer = resolved.get("credential_issuer").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-            let dpop = EcdsaP256Signer::generate().map_err(|e| Failure::usage(ErrorCode::Internal, e.detail).json(j))?;
-            let holder = EcdsaP256Signer::generate().map_err(|e| Failure::usage(ErrorCode::Internal, e.detail).json(j))?;
-            let keys = vec![key_b64(&holder).map_err(|e| e.json(j))?];
-            let mut received = Vec::new();
-            let redeemed = if sign_in_with_pid {
-                let need = |what: &str| Failure::usage(ErrorCode::Usage, format!("--sign-in-with-pid needs {what}")).json(j);
-                let (Some(client_id), Some(redirect_uri), Some(anchor), Some(vlist)) = (client_id.as_deref(), redirect_uri.as_deref(), trust_anchor.as_ref(), verifier_list.as_ref()) else {
-                    return Err(need("--client-id, --redirect-uri, --trust-anchor and --verifier-list"));
-                };
-                let config = resolved.pointer("/credential_configuration_ids/0").and_then(|v| v.as_str()).ok_or_else(|| Failure::usage(ErrorCode::Usage, "the offer names no credential configuration").json(j))?.to_owned();
-                let issuer_state = resolved.pointer("/grants/authorization_code/issuer_state").and_then(|v| v.as_str()).map(str::to_owned);
-                let started = rt.block_on(c.start_authorization(&issuer, &config, issuer_state.as_deref(), client_id, redirect_uri, &dpop)).map_err(|e| wallet_err(e).json(j))?;
-                let page = rt.block_on(c.sign_in_page(&started)).map_err(|e| wallet_err(e).json(j))?;
-                let (pid_link, signin) = esspass_wallet::authorize::pid_sign_in_of(&page).map_err(|e| wallet_err(e).json(j))?;
-                if !j {
-                    eprintln!("sign-in    {issuer} asks for your PID to identify you");
-                }
-                present_link(&w, &c, &rt, &pid_link, anchor, vlist, None, yes, j, true)?;
-                let location = rt.block_on(c.continue_pid_sign_in(&started.authorize_url, &signin)).map_err(|e| wallet_err(e).json(j))?;
-                let code = esspass_wallet::authorize::code_of_redirect(&location, &started).map_err(|e| wallet_err(e).json(j))?;
-                rt.block_on(c.redeem_code(&started, &code, &dpop, &[&holder])).map_err(|e| wallet_err(e).json(j))?
-            } else {
-                rt.block_on(c.redeem_or_defer(&resolved, tx_code.as_deref(), &dpop, &[&holder])).map_err(|e| wallet_err(e).json(j))?
+            let trust = match (sign_in_with_pid, trust_anchor.as_ref(), verifier_list.as_ref(), client_id.as_deref(), redirect_uri.as_deref()) {
+                (false, ..) => None,
+                (true, Some(anchor), Some(vlist), Some(_), Some(_)) => Some(verifier_trust(anchor, vlist, j)?),
+                (true, ..) => return Err(Failure::usage(ErrorCode::Usage, "--sign-in-with-pid needs --client-id, --redirect-uri, --trust-anchor and --verifier-list").json(j)),
             };
-            match redeemed {
-                Redeemed::Issued(creds) => received = keep(&mut w, &issuer, &creds, &keys).map_err(|e| e.json(j))?,
-                Redeemed::Deferred(p) => {
-                    let id = WalletFile::new_id("p").map_err(|e| wallet_err(e).json(j))?;
-                    w.contents.pending.push(StoredPending {
-                        id,
-                        issuer: issuer.clone(),
-                        transaction_id: p.transaction_id,
-                        interval: p.interval,
-                        deferred_endpoint: p.deferred_endpoint,
-                        access_token: p.access_token,
-                        dpop_nonce: p.dpop_nonce,
-                        dpop_key: key_b64(&dpop).map_err(|e| e.json(j))?,
-                        holder_keys: keys,
-                        created_at: now(),
-                    });
-                    w.save().map_err(|e| wallet_err(e).json(j))?;
-                    if wait > 0 {
-                        received = collect(&mut w, &c, &rt, now() + i64::try_from(wait).unwrap_or(0)).map_err(|e| e.json(j))?;
-                    }
-                }
+            let sign_in = trust.as_ref().map(|(chains, verifiers)| SignIn { client_id: client_id.as_deref().unwrap_or_default(), redirect_uri: redirect_uri.as_deref().unwrap_or_default(), chains, verifiers });
+            if sign_in.is_some() && !j {
+                eprintln!("sign-in    {issuer} asks for your PID to identify you");
+            }
+            let mut consent = |c: &Consent| ask_consent(c, yes, j);
+            let mut received = match rt.block_on(c.receive_into(&mut w, &resolved, tx_code.as_deref(), sign_in, &mut consent, now())).map_err(|e| holder_err(e).json(j))? {
+                Received::Issued(ids) => ids,
+                Received::Pending(_) => Vec::new(),
+            };
+            if received.is_empty() && wait > 0 && !w.contents.pending.is_empty() {
+                received = collect(&mut w, &c, &rt, now() + i64::try_from(wait).unwrap_or(0)).map_err(|e| e.json(j))?;
             }
             w.save().map_err(|e| wallet_err(e).json(j))?;
             let pending = w.contents.pending.len();
@@ -429,7 +341,24 @@ pub fn run(cmd: Command) -> CmdResult {
             let c = client(&cas, j)?;
             let rt = runtime(j)?;
             let w = open(&common, false)?;
-            present_link(&w, &c, &rt, &link, &trust_anchor, &verifier_list, credential.as_deref(), yes, j, false)
+            let (chains, vtl) = verifier_trust(&trust_anchor, &verifier_list, j)?;
+            let consent = rt.block_on(c.prepare_presentation(&w, &link, &chains, &vtl, credential.as_deref(), now())).map_err(|e| holder_err(e).json(j))?;
+            if !ask_consent(&consent, yes, j) {
+                if j {
+                    output::print_json(&serde_json::json!({"outcome": "declined"}));
+                } else {
+                    println!("declined   nothing was sent");
+                }
+                return Ok(Exit::Rejected);
+            }
+            let (verifier, credential_id, disclosed) = (consent.request.verifier.clone(), consent.credential_id.clone(), consent.plan.disclosed.clone());
+            let answer = rt.block_on(c.send_presentation(consent, now())).map_err(|e| holder_err(e).json(j))?;
+            if j {
+                output::print_json(&serde_json::json!({"outcome": "sent", "verifier": verifier.verifier_id, "credential": credential_id, "disclosed": disclosed, "answer": answer}));
+            } else {
+                println!("sent       to {} ({})", verifier.name, verifier.verifier_id);
+            }
+            Ok(Exit::Ok)
         }
         Command::Delete { common, id } => {
             let j = common.json;
