@@ -22,13 +22,15 @@ fn the_demo_repository_routes_by_state_and_buc_and_names_signers() {
     assert_eq!(repo.series(), "esspass demo trust operator / institutions");
     let ListBody::Institutions { institutions } = &repo.body else { panic!("not a repository") };
     let ids: Vec<&str> = institutions.iter().map(|e| e.institution_id.as_str()).collect();
-    assert_eq!(ids, ["EL:EFKA01", "SI:ZZZS", "IT:INPS01"], "the PID provider takes no part in EESSI");
+    assert_eq!(ids, ["EL:EFKA01", "SI:ZZZS", "IT:INPS01", "ES:INSS01"], "the PID provider takes no part in EESSI");
+    assert!(institutions.iter().all(|e| e.portal.as_deref() == Some(e.access_point.as_str())), "each with its portal");
     let today = Date::of_instant(t);
     // Greece's A1 issuer notifies Italy: the competent Italian institution for LA_BUC_04.
     let it = repo.competent(Country::parse("IT").unwrap(), "LA_BUC_04", BucRole::Counterparty, today);
     assert_eq!(it.iter().map(|e| e.institution_id.as_str()).collect::<Vec<_>>(), ["IT:INPS01"]);
     assert_eq!(it[0].access_point, "https://127.0.0.1:8443");
-    assert!(repo.competent(Country::parse("ES").unwrap(), "LA_BUC_04", BucRole::Counterparty, today).is_empty(), "no Spanish institution in the demo");
+    assert_eq!(repo.competent(Country::parse("ES").unwrap(), "LA_BUC_04", BucRole::Counterparty, today).iter().map(|e| e.institution_id.as_str()).collect::<Vec<_>>(), ["ES:INSS01"]);
+    assert!(repo.competent(Country::parse("FR").unwrap(), "LA_BUC_04", BucRole::Counterparty, today).is_empty(), "no French institution in the demo");
     assert!(repo.competent(Country::parse("IT").unwrap(), "P_BUC_01", BucRole::Counterparty, today).is_empty(), "no pension BUC handled");
     // The signer of a message is found by its certificate; a verifier's certificate is nobody.
     let efka = esspass_keys::files::load_chain(&dir.join("institutions/el-efka/chain.pem")).unwrap();

@@ -475,8 +475,17 @@ impl AccessPoint {
         let details = json!({"message_id": row.message_id, "sed": row.sed_type, "posting": posting.as_ref().map(|p| json!({"state": p.state, "reasons": p.reasons})),
             "application": application.as_ref().map(|u| json!({"application": u.application_id, "state": u.state}))});
         let audit = esspass_store::AuditEntry::new(now, &format!("eessi:{}", row.sender), "eessi_received", &row.case_id, "EESSI exchange", details);
-        let reopen = matches!(message.sed, esspass_eessi::Sed::A006(_)).then(|| row.case_id.clone());
-        let write = esspass_store::InboxWrite { row, posting, audit: Some(audit), case: Some(case), application, reopen_posting_of_case: reopen };
+        // An A006 answers the A005: the posting goes back to review. An X008 invalidating the A009
+        // withdraws the posting it registered (the host state must not count on it any more).
+        let posting_move = match &message.sed {
+            esspass_eessi::Sed::A006(_) => Some(esspass_store::PostingMove::reopen(&row.case_id)),
+            esspass_eessi::Sed::X008(x) if x.invalidates.sed_type == esspass_eessi::SedType::A009 => {
+                let why = format!("X008: the sending institution invalidated its A009 {}{}", x.invalidates.id, x.explanation.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
+                Some(esspass_store::PostingMove::withdraw(&row.case_id, vec![why], &format!("eessi:{}", row.sender), now))
+            }
+            _ => None,
+        };
+        let write = esspass_store::InboxWrite { row, posting, audit: Some(audit), case: Some(case), application, posting_move };
         let kept = match &self.inbox_writer {
             Some(writer) => {
                 let (tx, rx) = tokio::sync::oneshot::channel();
@@ -641,8 +650,8 @@ impl AccessPoint {
     /// queue), `information_requested`, `registered` or `rejected` —, with their reasons; who read
     /// them is audited.
     pub async fn postings(&self, state: &str, actor: &str, now: i64) -> Result<Vec<esspass_store::PostingRow>, ApiError> {
-        if !["review", "information_requested", "registered", "rejected"].contains(&state) {
-            return Err(ApiError::new(400, ErrorCode::BadRequest, "state is review, information_requested, registered or rejected"));
+        if !["review", "information_requested", "registered", "rejected", "withdrawn"].contains(&state) {
+            return Err(ApiError::new(400, ErrorCode::BadRequest, "state is review, information_requested, registered, rejected or withdrawn"));
         }
         let rows = self.store.postings_in(state).await?;
         let cases: Vec<&str> = rows.iter().map(|r| r.case_id.as_str()).collect();
@@ -952,7 +961,7 @@ impl AccessPoint {
             let starts_before_end = period.end_date.is_none_or(|pe| s <= pe);
             ends_after_start && starts_before_end
         };
-        let overlapping: Vec<esspass_store::PostingRow> = self.store.postings_of(&person_key).await?.into_iter().filter(|o| o.message_id != row.message_id && overlaps(&o.start_date, o.end_date.as_deref())).collect();
+        let overlapping: Vec<esspass_store::PostingRow> = self.store.postings_of(&person_key).await?.into_iter().filter(|o| o.message_id != row.message_id && !["withdrawn", "rejected"].contains(&o.state.as_str()) && overlaps(&o.start_date, o.end_date.as_deref())).collect();
         if let Some(first) = overlapping.first() {
             let more = if overlapping.len() > 1 { format!(" and {} more", overlapping.len() - 1) } else { String::new() };
             reasons.push(format!("overlap: overlaps the posting of case {} notified by {}{more}", first.case_id, first.sender));

@@ -858,7 +858,7 @@ async fn sign_in_reviews(State(s): State<AppState>, h: HeaderMap) -> Response {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PostingQuery {
-    /// `review` (default: waiting for a case worker), `registered` or `rejected`.
+    /// `review` (default: waiting for a case worker), `information_requested`, `registered`, `rejected` or `withdrawn`.
     #[serde(default = "review")]
     state: String,
 }

@@ -352,8 +352,8 @@ async fn a009_reaches_the_host_institution_once_with_a_signed_receipt() {
         std::fs::write(pki.join("trusted-lists/repository.jwt"), older).unwrap();
         el_ap.refresh_repository(now() + 800).await;
         assert_eq!(el_ap.repository.read().unwrap().sequence, before + 1, "a rollback is refused");
-        // A receiver outside the repository is refused when sending; nothing is queued.
-        let e = el_ap.send(&a009("msg-x-4", "9000003", "ES:INSS01"), now()).await.unwrap_err();
+        // A receiver outside the repository (no French institution in the demo) is refused when sending; nothing is queued.
+        let e = el_ap.send(&a009("msg-x-4", "9000003", "FR:CNAV01"), now()).await.unwrap_err();
         assert_eq!(e.code, esspass_core::ErrorCode::EessiReceiverUnknown);
         assert!(el.state.issuer.store.outbox_state("msg-x-4").await.unwrap().is_none());
         el.stop();
@@ -411,6 +411,12 @@ async fn a_pda1_under_article_12_notifies_the_host_state_with_a009() {
         let Sed::X008(x) = Message::decode(sbd.as_bytes(), &Default::default()).unwrap().sed else { panic!("not an X008") };
         assert_eq!(x.invalidates.id.to_string(), msg.envelope.document_id.to_string());
         assert!(x.explanation.unwrap().contains("the posting was cancelled"));
+        // INPS no longer counts on the posting: withdrawn, with the reason and who.
+        let withdrawn = it.state.issuer.store.postings_in("withdrawn").await.unwrap();
+        assert_eq!(withdrawn.len(), 1, "{el_db}");
+        assert_eq!((withdrawn[0].case_id.as_str(), withdrawn[0].decided_by.as_deref()), (m.case_id.as_str(), Some("eessi:EL:EFKA01")));
+        assert!(withdrawn[0].reasons[0].starts_with("X008") && withdrawn[0].reasons[0].contains("the posting was cancelled"), "{:?}", withdrawn[0].reasons);
+        assert!(it.state.issuer.store.postings_in("registered").await.unwrap().is_empty());
         el.stop();
         it.stop();
     }

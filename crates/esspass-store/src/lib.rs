@@ -15,7 +15,7 @@ mod store;
 
 pub use audit::{AuditRecord, ChainProblem, verify_chain};
 pub use model::{ApplicationRow, CaseRow, CoverageRow, CredentialRow, CredentialState, EmploymentRow, InboxRow, OutboxRow, Person, PostingRow, SentMessage, SignInReviewRow, StatusListRow, VerificationRow};
-pub use store::{ApplicationDecision, ApplicationUpdate, AuditEntry, Checked, Db, FinishVerification, InboxEffects, InboxWrite, NewSingleUse, Store};
+pub use store::{ApplicationDecision, ApplicationUpdate, AuditEntry, Checked, Db, FinishVerification, InboxEffects, InboxWrite, NewSingleUse, PostingMove, Store};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

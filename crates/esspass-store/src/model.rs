@@ -249,7 +249,8 @@ pub struct PostingRow {
     pub legislation: String,
     pub start_date: String,
     pub end_date: Option<String>,
-    /// `registered`, `review` (waiting for a case worker) or `rejected` (an X011 went back).
+    /// `registered`, `review` (waiting for a case worker), `information_requested` (an A005 went
+    /// out), `rejected` (an X011 went back) or `withdrawn` (the sender invalidated its A009 with an X008).
     pub state: String,
     /// Why a case worker must look at it (codes and plain words).
     pub reasons: Vec<String>,

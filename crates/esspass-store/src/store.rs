@@ -316,7 +316,31 @@ pub struct InboxWrite {
     pub audit: Option<AuditEntry>,
     pub case: Option<CaseRow>,
     pub application: Option<ApplicationUpdate>,
-    pub reopen_posting_of_case: Option<String>,
+    pub posting_move: Option<PostingMove>,
+}
+
+/// A received message moves the posting of its case: from one of `from` (at most three) to `to`
+/// (with the reasons, when given, and who and when).
+#[derive(Debug, Clone)]
+pub struct PostingMove {
+    pub case_id: String,
+    pub from: &'static [&'static str],
+    pub to: &'static str,
+    pub reasons: Option<Vec<String>>,
+    pub by: Option<String>,
+    pub at: Option<i64>,
+}
+
+impl PostingMove {
+    /// The A006 answered the A005: a posting waiting for information goes back to review.
+    pub fn reopen(case_id: &str) -> Self {
+        Self { case_id: case_id.to_owned(), from: &["information_requested"], to: "review", reasons: None, by: None, at: None }
+    }
+
+    /// An X008 invalidated the A009: the posting, whatever became of it but a rejection, is withdrawn.
+    pub fn withdraw(case_id: &str, reasons: Vec<String>, by: &str, at: i64) -> Self {
+        Self { case_id: case_id.to_owned(), from: &["review", "information_requested", "registered"], to: "withdrawn", reasons: Some(reasons), by: Some(by.to_owned()), at: Some(at) }
+    }
 }
 
 /// What receiving an EESSI message writes besides its inbox row, in the same transaction.
@@ -328,9 +352,8 @@ pub struct InboxEffects<'a> {
     /// The case as the message moves it.
     pub case: Option<&'a CaseRow>,
     pub application: Option<&'a ApplicationUpdate>,
-    /// A case whose posting waits for information (`information_requested`): back to `review`
-    /// (the A006 answer came).
-    pub reopen_posting_of_case: Option<&'a str>,
+    /// The posting of the message's case moves (an A006 reopens it, an X008 withdraws it).
+    pub posting_move: Option<&'a PostingMove>,
 }
 
 /// How often an optimistic update is retried before giving up.
@@ -1446,7 +1469,7 @@ impl Store {
             audit: fx.audit.cloned(),
             case: fx.case.cloned(),
             application: fx.application.cloned(),
-            reopen_posting_of_case: fx.reopen_posting_of_case.map(str::to_owned),
+            posting_move: fx.posting_move.cloned(),
         };
         self.inbox_insert_batch(std::slice::from_ref(&w)).await?.into_iter().next().ok_or_else(|| StoreError::Database("inbox batch".into()))?
     }
@@ -1483,8 +1506,13 @@ impl Store {
                     if let Some(c) = &w.case {
                         case_in_tx!(sp, c);
                     }
-                    if let Some(case_id) = &w.reopen_posting_of_case {
-                        sqlx::query("UPDATE eessi_postings SET state = 'review' WHERE case_id = $1 AND state = 'information_requested'").bind(case_id).execute(&mut *sp).await?;
+                    if let Some(mv) = &w.posting_move {
+                        // Up to three states a posting moves from (the list repeated to fill the places).
+                        let from = |i: usize| mv.from.get(i).or(mv.from.first()).copied().unwrap_or("");
+                        sqlx::query("UPDATE eessi_postings SET state = $2, reasons = COALESCE($3, reasons), decided_by = COALESCE($4, decided_by), decided_at = COALESCE($5, decided_at) WHERE case_id = $1 AND state IN ($6, $7, $8)")
+                            .bind(&mv.case_id).bind(mv.to).bind(mv.reasons.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default())).bind(mv.by.as_deref()).bind(mv.at)
+                            .bind(from(0)).bind(from(1)).bind(from(2))
+                            .execute(&mut *sp).await?;
                     }
                     if let Some(u) = &w.application {
                         let moved = sqlx::query("UPDATE applications SET state = $2, final = $3, decision_note = $4, decided_at = $5 WHERE application_id = $1 AND state = $6 AND COALESCE(final, '') = $7")

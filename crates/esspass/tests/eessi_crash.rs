@@ -143,7 +143,7 @@ async fn eessi_send_refuses_what_cannot_be_sent() {
         let o = Command::new(env!("CARGO_BIN_EXE_esspass")).args(["eessi", "send", file, "--to", to, "--json", "--config", config.to_str().unwrap()]).args(extra).current_dir(&dir).output().unwrap();
         (o.status.code(), serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default())
     };
-    for (file, to, code) in [("broken.xml", "IT:INPS01", "ESP-7404"), ("entity.xml", "IT:INPS01", "ESP-7404"), ("a009.xml", "ES:INSS01", "ESP-7405")] {
+    for (file, to, code) in [("broken.xml", "IT:INPS01", "ESP-7404"), ("entity.xml", "IT:INPS01", "ESP-7404"), ("a009.xml", "FR:CNAV01", "ESP-7405")] {
         let (exit, v) = send(file, to, &cfg, &[]);
         assert_eq!((exit, v["error"]["code"].as_str()), (Some(1), Some(code)), "{file} to {to}: {v}");
     }

@@ -421,12 +421,13 @@ pub async fn georgios(w: &World<'_>, tl: &mut Timeline, georgios_at_efka: &str) 
         ensure!(st == 200, "not revoked: {st} {v}");
         for _ in 0..200 {
             let (_, case) = w.call("it-inps", "case_worker", Method::GET, &format!("/api/v1/eessi/cases/{case_id}"), None).await?;
-            if case.to_string().contains("X008") {
+            let (_, withdrawn) = w.call("it-inps", "case_worker", Method::GET, "/api/v1/eessi/postings?state=withdrawn", None).await?;
+            if case.to_string().contains("X008") && withdrawn.as_array().is_some_and(|a| a.iter().any(|p| p["case_id"] == case_id.as_str())) {
                 return Ok((
                     vec![
                         "the status list entry became INVALID and the list was re-signed".into(),
                         "an X008 (invalidate the A009) was queued in the revocation's own transaction".into(),
-                        "INPS received the X008 in the LA_BUC_04 case".into(),
+                        "INPS received the X008 in the LA_BUC_04 case: its registered posting is now withdrawn".into(),
                     ],
                     json!({"credential_id": cred, "case_id": case_id}),
                 ));
