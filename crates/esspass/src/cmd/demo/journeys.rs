@@ -4,6 +4,10 @@
 //! and the EESSI exchange between the Greek and Italian access points. Each step is timed and
 //! says what was checked.
 
+// The nodes' JSON answers are read with `value["key"]`: indexing a `serde_json::Value` by key gives
+// `Null` for what is missing and never panics (only `IndexMut` would).
+#![allow(clippy::indexing_slicing)]
+
 use super::network::{Network, WALLET_CLIENT_ID};
 use crate::Failure;
 use esspass_core::ErrorCode;

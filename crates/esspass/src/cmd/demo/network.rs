@@ -149,7 +149,8 @@ impl Network {
         // The PID provider, with its back office.
         let bo = random_key("bo");
         let info = manifest.institution("si-pid").ok_or_else(|| Failure::usage(ErrorCode::Internal, "si-pid"))?;
-        let url = url_of(&listeners["si-pid"])?;
+        let pid_listener = listeners.remove("si-pid").ok_or_else(|| Failure::usage(ErrorCode::Internal, "si-pid"))?;
+        let url = url_of(&pid_listener)?;
         let cfg = write(
             "si-pid",
             format!(
@@ -165,7 +166,7 @@ impl Network {
                 key_line("back-office", "back_office", &bo, "")
             ),
         )?;
-        let node = esspass_node::node::start(esspass_node::config::NodeConfig::load(&cfg).map_err(start_err("the PID provider"))?, listeners.remove("si-pid")).await.map_err(start_err("the PID provider"))?;
+        let node = esspass_node::node::start(esspass_node::config::NodeConfig::load(&cfg).map_err(start_err("the PID provider"))?, Some(pid_listener)).await.map_err(start_err("the PID provider"))?;
         running.push(Box::new(Stop(Some(Box::new(move || node.stop())))));
         let mut keys = serde_json::Map::new();
         keys.insert("back_office".into(), json!(bo));
