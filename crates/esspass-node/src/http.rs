@@ -93,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .merge(if state.cfg.sign_in.demo_eid || state.pid_sign_in.is_some() { crate::authorize::routes() } else { Router::new() })
         .merge(state.pid_sign_in.clone().map_or_else(Router::new, crate::verifier::http::wallet_routes))
         .merge(if state.pid_sign_in.is_some() && !state.cfg.staff.is_empty() { crate::staff::routes() } else { Router::new() })
+        // The portal for insured persons (institutions; a PID provider has no portal).
+        .merge(if state.cfg.role == crate::config::Role::Institution { crate::portal::routes() } else { Router::new() })
         .route(crate::eessi::INBOX_PATH, post(eessi_inbox))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))

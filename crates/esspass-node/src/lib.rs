@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod http;
 pub mod limits;
 pub mod node;
+pub mod portal;
 pub mod services;
 pub mod staff;
 pub mod tls;

@@ -81,14 +81,8 @@ fn pid_verifier(s: &AppState) -> Result<&std::sync::Arc<crate::verifier::service
 pub(crate) async fn start(State(s): State<AppState>) -> Response {
     let run = async {
         let v = pid_verifier(&s)?;
-        let created = v.create(crate::authorize::pid::PROFILE, None, ACTOR).await?;
-        let poll = b64::encode(esspass_credential::random_bytes::<32>());
-        s.issuer.store.create_single_use_sealed(KIND, &poll, &json!({"transaction_id": created.transaction_id}), created.expires_at).await?;
-        let svg = esspass_paper::print::qr_svg(&created.authorization_request).map_err(|e| ApiError::new(500, ErrorCode::Internal, e.to_string()))?;
-        Ok::<_, ApiError>(json_response(
-            StatusCode::CREATED,
-            &json!({"transaction_id": created.transaction_id, "authorization_request": created.authorization_request, "request_uri": created.request_uri, "qr_svg": svg, "poll": poll, "expires_at": created.expires_at}),
-        ))
+        let started = crate::services::pid_sign_in::start(v, &s.issuer.store, KIND, ACTOR).await?;
+        Ok::<_, ApiError>(json_response(StatusCode::CREATED, &started))
     };
     run.await.unwrap_or_else(|e| problem(&e))
 }
@@ -109,31 +103,16 @@ pub(crate) async fn session(State(s): State<AppState>, body: Bytes) -> Response 
         let v = pid_verifier(&s)?;
         let req: SessionRequest = serde_json::from_slice(&body).map_err(|e| ApiError::new(400, ErrorCode::BadRequest, format!("the body is {{\"poll\": …}}: {e}")))?;
         let now = s.clock.now().unix_timestamp();
-        let gone = || ApiError::new(404, ErrorCode::StaffSignInGone, "no such staff sign-in: unknown, already completed or expired");
-        let (pending, _) = s.issuer.store.peek_single_use(KIND, &req.poll, now).await?.ok_or_else(gone)?;
-        let tx = pending.get("transaction_id").and_then(Value::as_str).ok_or_else(gone)?.to_owned();
-        let row = v.store.verification(&tx).await?.ok_or_else(gone)?;
-        if row.state == "pending" {
-            if now >= row.expires_at {
-                return Err(gone());
-            }
-            return Ok(json_response(StatusCode::ACCEPTED, &json!({"state": "pending"})));
-        }
-        // Answered: the poll reference is used up, whatever the outcome.
-        s.issuer.store.consume_single_use(KIND, &req.poll, now).await?.ok_or_else(gone)?;
-        if row.outcome.as_deref() != Some("valid") {
-            let code = row.code.clone().unwrap_or_default();
-            s.issuer.store.append_audit(now, ACTOR, "staff_sign_in_refused", "unverified", "back-office sign-in", &json!({"transaction": tx, "code": code})).await?;
-            return Err(ApiError::new(403, ErrorCode::StaffSignInRefused, format!("the PID did not verify ({code})")));
-        }
-        let claims = v.get(&tx, ACTOR).await?.get("claims").cloned().unwrap_or(Value::Null);
-        let member = crate::authorize::pid::as_sign_in(&claims).ok().and_then(|p| {
-            s.cfg.staff.iter().find(|m| {
-                m.personal_number.trim() == p.personal_number
-                    && esspass_core::Date::parse(&m.birth_date) == Some(p.birth_date)
-                    && crate::authorize::matching::fold_name(&m.family_name) == crate::authorize::matching::fold_name(&p.family_name)
-                    && crate::authorize::matching::fold_name(&m.given_name) == crate::authorize::matching::fold_name(&p.given_name)
-            })
+        let codes = crate::services::pid_sign_in::Codes { gone: ErrorCode::StaffSignInGone, refused: ErrorCode::StaffSignInRefused };
+        let (tx, p) = match crate::services::pid_sign_in::answer(v, &s.issuer.store, KIND, &req.poll, codes, ACTOR, now).await? {
+            crate::services::pid_sign_in::Answer::Pending { .. } => return Ok(json_response(StatusCode::ACCEPTED, &json!({"state": "pending"}))),
+            crate::services::pid_sign_in::Answer::Verified { transaction_id, sign_in } => (transaction_id, sign_in),
+        };
+        let member = s.cfg.staff.iter().find(|m| {
+            m.personal_number.trim() == p.personal_number
+                && esspass_core::Date::parse(&m.birth_date) == Some(p.birth_date)
+                && crate::authorize::matching::fold_name(&m.family_name) == crate::authorize::matching::fold_name(&p.family_name)
+                && crate::authorize::matching::fold_name(&m.given_name) == crate::authorize::matching::fold_name(&p.given_name)
         });
         let Some(member) = member else {
             s.issuer.store.append_audit(now, ACTOR, "staff_sign_in_refused", "unlisted", "back-office sign-in", &json!({"transaction": tx})).await?;

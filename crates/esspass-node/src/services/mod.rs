@@ -5,4 +5,5 @@ pub mod audit;
 pub mod import;
 pub mod issuance;
 pub mod paper;
+pub mod pid_sign_in;
 pub mod status;

@@ -1,0 +1,273 @@
+//! The portal for insured persons over HTTPS, as a browser would use it (cookies kept by hand, no
+//! script): Živa signs in at ZZZS with the PID in her wallet (a PID provider node beside it),
+//! requests her EHIC, sees the transaction code (only she does), takes the EHIC into her wallet,
+//! sees it in her documents and prints it. And the attacks: a form without, or with another
+//! session's, CSRF token; markup in what a stranger sends; someone else's document; the session
+//! after its 30 minutes; a portal cookie on the API; a 10 MB form.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use esspass_credential::x509::ChainValidator;
+use esspass_wallet::Oid4vciClient;
+use esspass_wallet::holder::{Consent, Received};
+use esspass_wallet::store::WalletFile;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use support::now;
+
+const BO_KEY: &str = "bo-portal-test-key-0123456789";
+const CW_KEY: &str = "cw-portal-test-key-0123456789";
+
+struct World {
+    url: String,
+    pid_url: String,
+    client: reqwest::Client,
+    wallet_client: Oid4vciClient,
+    chains: ChainValidator,
+    vtl: esspass_credential::trust::TrustedList,
+    clock: Arc<esspass_core::ShiftedClock>,
+    dir: std::path::PathBuf,
+    _nodes: (esspass_node::node::RunningNode, esspass_node::node::RunningNode),
+}
+
+async fn world() -> World {
+    let support::Setup { pki, listener, url, root } = support::setup("si-zzzs");
+    let db = support::databases("esspass_portal").await.remove(0);
+    let pl = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let pid_url = format!("https://127.0.0.1:{}", pl.local_addr().unwrap().port());
+    esspass_keys::pki::reissue_institution(&pki, "si-pid", &pid_url, time::OffsetDateTime::now_utc()).unwrap();
+    let key = |name: &str, role: &str, k: &str| format!("\n[[api_keys]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n", esspass_store::hash_secret(k));
+    std::fs::write(
+        pki.join("pid.toml"),
+        format!(
+            "role = \"pid_provider\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{pid_url}\"\ndatabase = \"{}\"\nsecret_file = \"pid.secret\"\n\n[institution]\nid = \"SI:PID01\"\nname = \"Demo PID provider\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-pid/signing.key\"\nchain = \"institutions/si-pid/chain.pem\"\ntls_key = \"institutions/si-pid/tls.key\"\ntls_chain = \"institutions/si-pid/tls-chain.pem\"\ncredential_types = [\"pid\"]\n{}",
+            db.replace("node.db", "pid.db"),
+            key("bo", "back_office", BO_KEY)
+        ),
+    )
+    .unwrap();
+    let pid = esspass_node::node::start(esspass_node::config::NodeConfig::load(&pki.join("pid.toml")).unwrap(), Some(pl)).await.unwrap();
+    std::fs::write(
+        pki.join("esspass.toml"),
+        format!(
+            "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\"]\n\n[status]\nlist_size = 65536\n\n[sign_in.pid]\nverifier_id = \"SI:ZZZS\"\nsigning_key = \"verifiers/si-zzzs-signin/signing.key\"\nchain = \"verifiers/si-zzzs-signin/chain.pem\"\ntrust_anchor = \"root/ca.pem\"\nissuer_list = \"trusted-lists/issuers.jwt\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\n{}{}",
+            key("bo", "back_office", BO_KEY),
+            key("cw", "case_worker", CW_KEY)
+        ),
+    )
+    .unwrap();
+    let clock = Arc::new(esspass_core::ShiftedClock::default());
+    let node = esspass_node::node::start_with_clock(esspass_node::config::NodeConfig::load(&pki.join("esspass.toml")).unwrap(), Some(listener), clock.clone()).await.unwrap();
+    let client = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let chains = ChainValidator::new(vec![root.clone()]);
+    let vtl = esspass_credential::trust::TrustedList::verify(std::fs::read_to_string(pki.join("trusted-lists/verifiers.jwt")).unwrap().trim(), &chains, now()).unwrap();
+    World { url, pid_url, client, wallet_client: Oid4vciClient::new(&[root.der.clone()]).unwrap(), chains, vtl, clock, dir: pki, _nodes: (pid, node) }
+}
+
+/// A browser: the portal's cookies kept by hand.
+struct Browser<'a> {
+    w: &'a World,
+    cookies: std::collections::BTreeMap<String, String>,
+    lang: &'a str,
+}
+
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker).unwrap_or_else(|| panic!("no {name} in {}", self.body)) + marker.len();
+        self.body[start..].split('"').next().unwrap().to_owned()
+    }
+
+    fn location(&self) -> &str {
+        self.headers.get("location").map(|v| v.to_str().unwrap()).unwrap_or("")
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(w: &'a World, lang: &'a str) -> Self {
+        Browser { w, cookies: Default::default(), lang }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn send(&mut self, r: reqwest::RequestBuilder) -> Page {
+        let resp = r.header("Cookie", self.cookie_header()).header("Accept-Language", self.lang).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        for c in headers.get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            assert!(c.contains("Secure") && c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
+            let (kv, _) = c.split_once(';').unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let body = resp.text().await.unwrap_or_default();
+        Page { status, headers, body }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let r = self.w.client.get(format!("{}{path}", self.w.url));
+        self.send(r).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let r = self.w.client.post(format!("{}{path}", self.w.url)).form(form);
+        self.send(r).await
+    }
+}
+
+fn assert_safe_page(p: &Page) {
+    let csp = p.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("script-src") && !csp.contains("unsafe"), "{csp}");
+    assert!(!p.body.contains("<script"), "no script on any page");
+    assert_eq!(p.headers["x-frame-options"], "DENY");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ziva_signs_in_with_her_pid_requests_her_ehic_and_takes_it_into_her_wallet() {
+    let w = world().await;
+    // Živa in the PID provider's register and in ZZZS's; her PID into her wallet.
+    let person = json!({"personal_number": "SI1985041277", "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "birth_country": "SI", "birth_place": "Ljubljana"});
+    let p: Value = w.client.post(format!("{}/api/v1/persons", w.pid_url)).bearer_auth(BO_KEY).json(&person).send().await.unwrap().json().await.unwrap();
+    let mut insured = person.clone();
+    insured["coverage_kind"] = json!("health");
+    insured["coverage_start"] = json!("2010-01-01");
+    assert_eq!(w.client.post(format!("{}/api/v1/persons", w.url)).bearer_auth(BO_KEY).json(&insured).send().await.unwrap().status().as_u16(), 201);
+    let o: Value = w.client.post(format!("{}/api/v1/credential-offers", w.pid_url)).bearer_auth(BO_KEY).json(&json!({"credential_configuration_id": "pid", "person_id": p["person_id"]})).send().await.unwrap().json().await.unwrap();
+    let mut wallet = WalletFile::create(&w.dir.join("ziva.esspass"), "a long wallet passphrase").unwrap();
+    let offer = w.wallet_client.resolve_offer(o["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+    let mut never = |_: &Consent| false;
+    assert!(matches!(w.wallet_client.receive_into(&mut wallet, &offer, o["tx_code"].as_str(), None, &mut never, now()).await.unwrap(), Received::Issued(_)));
+
+    // The gateway's hand-over lands on the EHIC entry: in Slovenian, from Accept-Language.
+    let mut b = Browser::new(&w, "sl-SI,sl;q=0.9,en;q=0.5");
+    let home = b.get("/portal/ehic").await;
+    assert_eq!(home.status, 200);
+    assert_safe_page(&home);
+    assert!(home.body.contains("<html lang=\"sl\">") && home.body.contains("Prijava z denarnico"), "{}", home.body);
+    assert!(home.body.contains("href=\"#main\"") && home.body.contains("<main id=\"main\""), "a skip link to the main content");
+    let anonymous_cookie = b.cookies.get("__Host-esspass-portal").cloned().expect("a session cookie");
+    let csrf = home.hidden("csrf");
+    // The switcher: English by a link, remembered.
+    let en = b.get("/portal?lang=en").await;
+    assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Sign in with your wallet"));
+    assert_eq!(b.cookies.get("esspass-lang").map(String::as_str), Some("en"));
+    b.cookies.insert("esspass-lang".into(), "sl".into());
+
+    // CSRF: no token, a token of another session, no session at all.
+    assert_eq!(b.post("/portal/sign-in", &[]).await.status, 403);
+    let mut other = Browser::new(&w, "en");
+    let other_csrf = other.get("/portal").await.hidden("csrf");
+    let refused = b.post("/portal/sign-in", &[("csrf", &other_csrf)]).await;
+    assert_eq!(refused.status, 403);
+    assert_safe_page(&refused);
+    let mut stranger = Browser::new(&w, "en");
+    assert_eq!(stranger.post("/portal/sign-in", &[("csrf", &csrf)]).await.status, 403, "the token without its session");
+
+    // Sign-in: the QR code and the same-device link of ZZZS's own PID transaction.
+    let page = b.post("/portal/sign-in", &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<svg") && page.body.contains("href=\"openid4vp://?client_id=x509_hash%3A"), "{}", page.body);
+    let link = page.body.split("href=\"openid4vp://").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    let link = format!("openid4vp://{link}");
+    let poll = page.hidden("poll");
+    let early = b.post("/portal/sign-in/continue", &[("csrf", &csrf), ("poll", &poll)]).await;
+    assert!(early.status == 200 && early.body.contains("še ni odgovorila"), "{}", early.body);
+    let consent = w.wallet_client.prepare_presentation(&wallet, &link, &w.chains, &w.vtl, None, now()).await.unwrap();
+    assert!(consent.plan.disclosed.iter().all(|d| ["family_name", "given_name", "birthdate", "personal_administrative_number"].contains(&d.as_str())), "{:?}", consent.plan.disclosed);
+    w.wallet_client.send_presentation(consent, now()).await.unwrap();
+    let done = b.post("/portal/sign-in/continue", &[("csrf", &csrf), ("poll", &poll)]).await;
+    assert_eq!((done.status, done.location()), (303, "/portal/documents"), "{}", done.body);
+    let signed_in_cookie = b.cookies.get("__Host-esspass-portal").cloned().unwrap();
+    assert_ne!(signed_in_cookie, anonymous_cookie, "a new session at sign-in (no fixation)");
+    // The poll reference is spent.
+    assert_eq!(b.post("/portal/sign-in/continue", &[("csrf", &csrf), ("poll", &poll)]).await.status, 403, "the old session's token is no longer valid");
+
+    // Her documents: none yet; she requests the EHIC and sees the code, only she.
+    let docs = b.get("/portal/documents").await;
+    assert!(docs.status == 200 && docs.body.contains("Od ZZZS še nimate dokumentov."), "{}", docs.body);
+    let csrf = docs.hidden("csrf");
+    let offer_page = b.post("/portal/ehic", &[("csrf", &csrf)]).await;
+    assert_eq!(offer_page.status, 200, "{}", offer_page.body);
+    let code = offer_page.body.split("<strong id=\"tx-code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    let offer_link = offer_page.body.split("href=\"openid-credential-offer://").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&");
+    let offer = w.wallet_client.resolve_offer(&format!("openid-credential-offer://{offer_link}")).await.unwrap();
+    let got = w.wallet_client.receive_into(&mut wallet, &offer, Some(&code), None, &mut never, now()).await.unwrap();
+    assert!(matches!(got, Received::Issued(ref ids) if ids.len() == 1), "{got:?}");
+    let docs = b.get("/portal/documents").await;
+    assert!(docs.body.contains("Evropska kartica zdravstvenega zavarovanja") && docs.body.contains("Veljaven"), "{}", docs.body);
+    let id = docs.body.split("href=\"/portal/documents/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let pdf = b.get(&format!("/portal/documents/{id}/paper")).await;
+    assert_eq!((pdf.status, pdf.headers["content-type"].to_str().unwrap()), (200, "application/pdf"));
+    // Someone else's document, or one that does not exist: not found, the same way.
+    let mut other_doc = b.get("/portal/documents/not-a-document/paper").await;
+    assert_eq!(other_doc.status, 404);
+    other_doc = other.get(&format!("/portal/documents/{id}/paper")).await;
+    assert_eq!((other_doc.status, other_doc.location()), (303, "/portal"), "an anonymous session has no documents");
+
+    // Markup from a stranger is never echoed as markup.
+    let p = b.get("/portal?lang=%22%3E%3Cscript%3Ealert(1)%3C/script%3E").await;
+    assert!(p.status == 200 && !p.body.contains("<script") && !p.body.contains("alert(1)\""), "{}", p.body);
+    let p = b.post("/portal/sign-in/continue", &[("csrf", &csrf), ("poll", "\"><script>alert(1)</script>")]).await;
+    assert!(!p.body.contains("<script"), "{}", p.body);
+
+    // The portal's cookie is not an API credential: a case worker's route refuses it.
+    let r = w.client.get(format!("{}/api/v1/tasks", w.url)).header("Cookie", b.cookie_header()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // A 10 MB form is refused before it is read.
+    let big = w.client.post(format!("{}/portal/ehic", w.url)).header("Cookie", b.cookie_header()).header("Content-Type", "application/x-www-form-urlencoded").body(vec![b'a'; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
+    assert!(big.as_ref().map_or(true, |s| *s == 413), "{big:?}");
+
+    // After 30 minutes the session has ended: the documents send her to sign in again, saying so;
+    // a form of the old session is refused.
+    let kept = b.cookies.clone();
+    w.clock.advance(31 * 60);
+    let late = b.get("/portal/documents").await;
+    assert_eq!((late.status, late.location()), (303, "/portal?expired=1"));
+    let home = b.get("/portal?expired=1").await;
+    assert!(home.body.contains("Vaša seja je končana"), "{}", home.body);
+    assert_eq!(b.post("/portal/ehic", &[("csrf", &csrf)]).await.status, 403);
+    w.clock.advance(-31 * 60);
+    b.cookies = kept;
+
+    // Sign-out ends the session in the browser.
+    let docs = b.get("/portal/documents").await;
+    let csrf = docs.hidden("csrf");
+    let out = b.post("/portal/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location()), (303, "/portal"));
+    assert_eq!(b.get("/portal/documents").await.status, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_in_five_languages() {
+    let w = world().await;
+    for (lang, words) in [("en", "Sign in with your wallet"), ("sl", "Prijava z denarnico"), ("es", "Iniciar sesión con su cartera"), ("el", "Σύνδεση με το πορτοφόλι σας"), ("it", "Accedi con il portafoglio")] {
+        let mut b = Browser::new(&w, lang);
+        for path in ["/portal", "/portal/ehic", "/portal/a1"] {
+            let p = b.get(path).await;
+            assert_eq!(p.status, 200, "{path}");
+            assert_safe_page(&p);
+            assert!(p.body.contains(&format!("<html lang=\"{lang}\">")), "{lang} {path}");
+            for l in ["en", "sl", "es", "el", "it"] {
+                assert!(p.body.contains(&format!("hreflang=\"{l}\"")), "the switcher offers {l}");
+            }
+        }
+        assert!(b.get("/portal").await.body.contains(words), "{lang}");
+    }
+    let css = w.client.get(format!("{}/portal/static/portal.css", w.url)).send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
