@@ -161,6 +161,68 @@ impl<'a> World<'a> {
     }
 }
 
+/// A person's browser on a portal: cookies kept, redirects not followed, pages read as text.
+struct Browser<'c> {
+    client: &'c reqwest::Client,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+struct Html {
+    status: u16,
+    location: String,
+    body: String,
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#38;", "&").replace("&amp;", "&").replace("&#34;", "\"").replace("&quot;", "\"")
+}
+
+impl Html {
+    fn between(&self, start: &str, end: &str) -> Result<String, String> {
+        let i = self.body.find(start).ok_or_else(|| format!("the page has no {start}"))? + start.len();
+        Ok(unescape(self.body[i..].split(end).next().unwrap_or_default()))
+    }
+
+    fn hidden(&self, name: &str) -> Result<String, String> {
+        self.between(&format!("name=\"{name}\" value=\""), "\"")
+    }
+
+    /// The first link whose address starts with `scheme`.
+    fn link(&self, scheme: &str) -> Result<String, String> {
+        Ok(format!("{scheme}{}", self.between(&format!("href=\"{scheme}"), "\"")?))
+    }
+}
+
+impl<'c> Browser<'c> {
+    fn new(client: &'c reqwest::Client) -> Self {
+        Browser { client, cookies: Default::default() }
+    }
+
+    async fn send(&mut self, r: reqwest::RequestBuilder) -> Result<Html, String> {
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let resp = r.header("Cookie", cookie).header("Accept-Language", "sl-SI,sl;q=0.9,en;q=0.5").send().await.map_err(|e| e.to_string())?;
+        for c in resp.headers().get_all("set-cookie") {
+            let kv = c.to_str().unwrap_or_default().split(';').next().unwrap_or_default();
+            if let Some((k, v)) = kv.split_once('=') {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        Ok(Html { status, location, body: resp.text().await.map_err(|e| e.to_string())? })
+    }
+
+    async fn get(&mut self, url: &str) -> Result<Html, String> {
+        let r = self.client.get(url);
+        self.send(r).await
+    }
+
+    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Result<Html, String> {
+        let r = self.client.post(url).form(form);
+        self.send(r).await
+    }
+}
+
 /// The checks a verification report lists, in words.
 fn report_checks(result: &Value) -> Vec<String> {
     let mut v = Vec::new();
@@ -205,6 +267,7 @@ pub async fn ziva(w: &World<'_>, tl: &mut Timeline) {
     }
     .await;
     let portal = r.as_ref().map(|(_, h)| s(h, "/portal")).unwrap_or_default();
+    let portal_entry = r.as_ref().map(|(_, h)| s(h, "/url")).unwrap_or_default();
     if !tl.record(J, "Gateway", "EU", "Živa chooses \"European Health Insurance Card\" and Slovenia: handed to ZZZS", t, r) {
         return;
     }
@@ -217,28 +280,42 @@ pub async fn ziva(w: &World<'_>, tl: &mut Timeline) {
 
     let t = Instant::now();
     let r: Outcome = async {
-        let mut disclosed = Vec::new();
-        let mut consent = |c: &Consent| {
-            disclosed = c.plan.disclosed.clone();
-            true
-        };
-        let offer = json!({"credential_issuer": portal, "credential_configuration_ids": ["ehic"]});
-        let sign_in = SignIn { client_id: WALLET_CLIENT_ID, redirect_uri: WALLET_REDIRECT, chains: &w.chains, verifiers: &w.verifiers };
-        let got = w.wallet_client.receive_into(&mut wallet, &offer, None, Some(sign_in), &mut consent, now()).await.map_err(|e| e.to_string())?;
-        ensure!(matches!(&got, Received::Issued(ids) if ids.len() == 1), "no EHIC: {got:?}");
+        // Her browser on ZZZS's portal: the page the gateway handed her to.
+        let mut b = Browser::new(&w.net.client);
+        let entry = b.get(&portal_entry).await?;
+        ensure!(entry.status == 200, "the portal's EHIC page: {}", entry.status);
+        let page = b.post(&format!("{portal}/portal/sign-in"), &[("csrf", &entry.hidden("csrf")?)]).await?;
+        ensure!(page.status == 200, "the portal's sign-in: {}", page.status);
+        let link = page.link("openid4vp://")?;
+        let consent = w.wallet_client.prepare_presentation(&wallet, &link, &w.chains, &w.verifiers, None, now()).await.map_err(|e| e.to_string())?;
+        let disclosed = consent.plan.disclosed.clone();
         ensure!(!disclosed.iter().any(|d| d.starts_with("place_of_birth") || d.starts_with("nationalities") || d.starts_with("address")), "the sign-in took more than it needs: {disclosed:?}");
+        w.wallet_client.send_presentation(consent, now()).await.map_err(|e| e.to_string())?;
+        let done = b.post(&format!("{portal}/portal/sign-in/continue"), &[("csrf", &page.hidden("csrf")?), ("poll", &page.hidden("poll")?)]).await?;
+        ensure!(done.status == 303 && done.location.ends_with("/portal/documents"), "not signed in: {} {}", done.status, done.location);
+        let docs = b.get(&format!("{portal}/portal/documents")).await?;
+        let offer_page = b.post(&format!("{portal}/portal/ehic"), &[("csrf", &docs.hidden("csrf")?)]).await?;
+        ensure!(offer_page.status == 200, "the EHIC request: {}", offer_page.status);
+        let code = offer_page.between("<strong id=\"tx-code\">", "<")?;
+        let offer = w.wallet_client.resolve_offer(&offer_page.link("openid-credential-offer://")?).await.map_err(|e| e.to_string())?;
+        let mut never = |_: &Consent| false;
+        let got = w.wallet_client.receive_into(&mut wallet, &offer, Some(&code), None, &mut never, now()).await.map_err(|e| e.to_string())?;
+        ensure!(matches!(&got, Received::Issued(ids) if ids.len() == 1), "no EHIC: {got:?}");
+        let docs = b.get(&format!("{portal}/portal/documents")).await?;
+        ensure!(docs.body.contains("status-valid"), "her documents do not show the EHIC as valid");
         Ok((
             vec![
-                "authorization-code flow: PAR with PKCE S256, the wallet registered at ZZZS".into(),
-                format!("ZZZS asked for her PID over OpenID4VP; she disclosed only {}", disclosed.join(", ")),
+                "her browser on ZZZS's portal (no script; a signed session cookie, a CSRF token on every form)".into(),
+                format!("ZZZS asked her wallet for her PID over OpenID4VP (QR code or same-device link); she disclosed only {}", disclosed.join(", ")),
                 "ZZZS verified the PID (signature, PID provider in the Issuer Trusted List, status) and matched it to her insurance record".into(),
-                "EHIC issued as SD-JWT VC with x5c chain and a Token Status List entry, bound to a new wallet key".into(),
+                "she requested the EHIC; the portal showed the offer and its transaction code to her alone".into(),
+                "her wallet redeemed the offer with the code: EHIC (SD-JWT VC, x5c chain, Token Status List entry) bound to a new wallet key; her documents show it valid".into(),
             ],
             json!({"received": "urn:eudi:ehic:1", "disclosed_for_sign_in": disclosed}),
         ))
     }
     .await;
-    if !tl.record(J, "ZZZS", "SI", "Živa signs in to ZZZS with her PID and receives her EHIC into her wallet", t, r) {
+    if !tl.record(J, "ZZZS", "SI", "Živa signs in on ZZZS's portal with her PID, requests her EHIC and takes it into her wallet", t, r) {
         return;
     }
 
