@@ -16,6 +16,9 @@ const SD_JWT_JS_VERSION: &str = "0.19.0";
 const OPENID4VC_JS_VERSION: &str = "0.4.6";
 const SD_JWT_PY_VERSION: &str = "0.10.4";
 const JOSE_VERSION: &str = "6.2.19";
+/// The browser tests' driver (no browser download: Debian's chromium) and accessibility checker.
+const PLAYWRIGHT_VERSION: &str = "1.65.2";
+const AXE_PLAYWRIGHT_VERSION: &str = "4.11.0";
 
 /// The instant of the example documents (`examples/*-claims.json`) that the tests map to "today":
 /// every date of an example is shifted by (today − this), so the documents are in force whenever
@@ -126,6 +129,8 @@ fn ensure_node_modules(interop: &Path) -> Result<(), String> {
         ("@openid4vc/utils", OPENID4VC_JS_VERSION),
         ("@openid4vc/openid4vp", OPENID4VC_JS_VERSION),
         ("jose", JOSE_VERSION),
+        ("playwright-core", PLAYWRIGHT_VERSION),
+        ("@axe-core/playwright", AXE_PLAYWRIGHT_VERSION),
     ];
     let ok = |i: &Path| packages.iter().all(|(p, v)| installed_js_version(i, p).as_deref() == Some(*v));
     if ok(interop) {

@@ -1,0 +1,152 @@
+// Browser tests of the portal, in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core; no browser download), with axe-core on every page (WCAG 2.1 A and AA: zero
+// violations allowed) and a screenshot of every step.
+//
+//   node browser.mjs NETWORK_JSON ESSPASS_BIN OUT_DIR
+//
+// NETWORK_JSON is what `esspass demo --serve` wrote. Ana Kos (insured at ZZZS, Slovenia) gets her PID
+// from the demo PID provider into an `esspass wallet`; then, as a person would, in Slovenian and in
+// English: the gateway's chooser → ZZZS's portal → "sign in with your wallet" (the wallet presents
+// the PID behind the same-device link) → her documents → request the EHIC → the offer page with
+// the transaction code → the wallet takes the EHIC → her documents show it valid → sign out. The
+// keyboard alone reaches the skip link first and the main content through it. Prints one JSON
+// object: the pages checked, the screenshots, the violations; exit 0 only when there are none.
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [networkPath, esspass, outDir] = process.argv.slice(2);
+const net = JSON.parse(readFileSync(networkPath, 'utf8'));
+mkdirSync(outDir, { recursive: true });
+const node = (name) => net.nodes.find((n) => n.name === name);
+const anchor = net.trust_anchor;
+const verifierList = join(net.pki, 'trusted-lists/verifiers.jwt');
+const wallet = join(outDir, 'ana.esspass');
+const walletEnv = { ...process.env, ESSPASS_WALLET: wallet, ESSPASS_WALLET_PASSPHRASE: 'the browser test wallet passphrase' };
+
+function cli(args) {
+  const out = execFileSync(esspass, args, { env: walletEnv, encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+async function api(nodeName, role, method, path, body) {
+  const n = node(nodeName);
+  const r = await fetch(n.url + path, {
+    method,
+    headers: { authorization: `Bearer ${n.api_keys[role]}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const v = await r.json();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(v)}`);
+  return v;
+}
+
+const pages = [];
+const screenshots = [];
+const violations = [];
+let step = 0;
+
+async function check(page, lang, name) {
+  step += 1;
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  for (const v of results.violations) {
+    violations.push({ page: name, lang, url: page.url(), id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) });
+  }
+  const file = join(outDir, `${String(step).padStart(2, '0')}-${lang}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  screenshots.push(file);
+  pages.push({ lang, name, url: page.url(), title: await page.title() });
+}
+
+function expect(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+// Ana's PID, from the PID provider's register into her wallet.
+const person = await api('si-pid', 'back_office', 'POST', '/api/v1/persons', {
+  personal_number: 'SI1979061433', family_name: 'Kos', given_name: 'Ana', birth_date: '1979-06-14',
+  nationality: 'SI', birth_country: 'SI', birth_place: 'Maribor',
+});
+const pidOffer = await api('si-pid', 'back_office', 'POST', '/api/v1/credential-offers', { credential_configuration_id: 'pid', person_id: person.person_id });
+cli(['wallet', 'receive', '--json', '--tls-ca', anchor, '--tx-code', pidOffer.tx_code, pidOffer.credential_offer_uri]);
+
+const browser = await chromium.launch({
+  executablePath: process.env.ESSPASS_CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+let failure = null;
+try {
+  // A control: axe-core does find violations on a page made to have them.
+  const controlContext = await browser.newContext();
+  const control = await controlContext.newPage();
+  await control.setContent('<html><body><img src="x.png"><input type="text"><a href="#"></a></body></html>');
+  const found = await new AxeBuilder({ page: control }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(found.violations.length >= 2, 'axe-core finds the violations of the control page');
+  await controlContext.close();
+  for (const [lang, words] of [
+    ['sl', { signIn: 'Prijava z denarnico', cont: 'Podatke sem delil(a) — nadaljuj', request: 'Zaprosi za evropsko kartico zdravstvenega zavarovanja', valid: 'Veljaven', signOut: 'Odjava', skip: 'Preskoči na glavno vsebino' }],
+    ['en', { signIn: 'Sign in with your wallet', cont: 'I have shared my data — continue', request: 'Request a European Health Insurance Card', valid: 'Valid', signOut: 'Sign out', skip: 'Skip to main content' }],
+  ]) {
+    // The demo's certificates chain to its own root, which this browser does not know.
+    const context = await browser.newContext({ locale: lang, ignoreHTTPSErrors: true, extraHTTPHeaders: { 'Accept-Language': lang } });
+    const page = await context.newPage();
+    // The gateway: procedure and country, a plain form.
+    await page.goto(node('gateway').url + '/');
+    await check(page, lang, 'gateway');
+    await page.check('#p-ehic');
+    await page.selectOption('#country', 'SI');
+    await Promise.all([page.waitForURL(/\/portal\/ehic/), page.click('button[type=submit]')]);
+    expect(page.url().startsWith(node('si-zzzs').url), `handed to ${page.url()}`);
+    expect((await page.getAttribute('html', 'lang')) === lang, 'the portal speaks the browser\'s language');
+    await check(page, lang, 'portal-ehic');
+    // Keyboard only: the first Tab reaches the skip link, which leads to the main content.
+    await page.keyboard.press('Tab');
+    expect((await page.evaluate(() => document.activeElement?.textContent)) === words.skip, 'the skip link comes first');
+    await page.keyboard.press('Enter');
+    expect((await page.evaluate(() => document.activeElement?.id)) === 'main', 'the skip link moves the focus to the main content');
+    // Sign in with the wallet: the QR code and the same-device link; the wallet presents the PID.
+    await page.getByRole('button', { name: words.signIn }).click();
+    await page.waitForSelector('a[href^="openid4vp://"]');
+    await check(page, lang, 'sign-in');
+    const link = await page.getAttribute('a[href^="openid4vp://"]', 'href');
+    const presented = cli(['wallet', 'present', '--json', '--yes', '--trust-anchor', anchor, '--verifier-list', verifierList, link]);
+    expect(presented.outcome === 'sent', `the wallet presented: ${JSON.stringify(presented)}`);
+    await Promise.all([page.waitForURL(/\/portal\/documents/), page.getByRole('button', { name: words.cont }).click()]);
+    await check(page, lang, 'documents');
+    if (lang === 'sl') {
+      // The EHIC: the offer page shows the code to her alone; her wallet takes the EHIC with it.
+      await page.getByRole('button', { name: words.request }).click();
+      await page.waitForSelector('#tx-code');
+      await check(page, lang, 'offer');
+      const code = (await page.textContent('#tx-code')).trim();
+      const offer = await page.getAttribute('a[href^="openid-credential-offer://"]', 'href');
+      const got = cli(['wallet', 'receive', '--json', '--tls-ca', anchor, '--tx-code', code, offer]);
+      expect(got.received.length === 1, `the wallet received: ${JSON.stringify(got)}`);
+      await page.goto(node('si-zzzs').url + '/portal/documents');
+    }
+    expect((await page.textContent('main')).includes(words.valid), 'her EHIC is listed as valid');
+    await check(page, lang, 'documents-with-ehic');
+    // The language switcher, then sign-out.
+    await page.getByRole('link', { name: 'Ελληνικά' }).click();
+    expect((await page.getAttribute('html', 'lang')) === 'el', 'the switcher changes the language');
+    await check(page, 'el', 'documents-greek');
+    await page.getByRole('link', { name: lang === 'sl' ? 'Slovenščina' : 'English' }).click();
+    await Promise.all([page.waitForURL(/\/portal$/), page.getByRole('button', { name: words.signOut }).click()]);
+    await check(page, lang, 'signed-out');
+    // The A1: the gateway hands an employer to e-EFKA.
+    await page.goto(node('gateway').url + '/');
+    await page.check('#p-a1');
+    await page.selectOption('#country', 'GR');
+    await Promise.all([page.waitForURL(/\/portal\/a1/), page.click('button[type=submit]')]);
+    await check(page, lang, 'portal-a1');
+    await context.close();
+  }
+} catch (e) {
+  failure = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify({ pages, screenshots, violations, failure }));
+process.exit(failure || violations.length ? 1 : 0);
