@@ -43,6 +43,8 @@ pub struct AppState {
     pub pid_sign_in: Option<Arc<crate::verifier::service::VerifierState>>,
     /// The EESSI access point (`[eessi]`).
     pub eessi: Option<Arc<crate::eessi::AccessPoint>>,
+    /// The portal's session cookie name (after the institution id: one host may run several nodes).
+    pub portal_cookie: String,
 }
 
 impl AppState {
@@ -94,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(state.pid_sign_in.clone().map_or_else(Router::new, crate::verifier::http::wallet_routes))
         .merge(if state.pid_sign_in.is_some() && !state.cfg.staff.is_empty() { crate::staff::routes() } else { Router::new() })
         // The portal for insured persons (institutions; a PID provider has no portal).
-        .merge(if state.cfg.role == crate::config::Role::Institution { crate::portal::routes() } else { Router::new() })
+        .merge(if state.cfg.role == crate::config::Role::Institution { crate::portal::person::routes() } else { Router::new() })
         .route(crate::eessi::INBOX_PATH, post(eessi_inbox))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))

@@ -142,7 +142,8 @@ pub async fn build_state(cfg: NodeConfig, clock: Arc<dyn Clock>) -> Result<AppSt
         }
     };
     let issuer = Issuer { store, status: status.clone(), signer, chain, cfg: cfg.clone(), dpop_secret: Arc::new(dpop_secret), eessi: eessi.clone() };
-    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock, limiter, wallet_providers: Arc::new(wallet_providers), pid_sign_in, eessi })
+    let portal_cookie = crate::portal::session::cookie_name(&cfg.institution.id.to_string());
+    Ok(AppState { issuer, status, cfg, metrics: Arc::new(Metrics::default()), clock, limiter, wallet_providers: Arc::new(wallet_providers), pid_sign_in, eessi, portal_cookie })
 }
 
 /// A 32-byte secret from a file (base64url), created with 32 random bytes and mode 0600 if missing.

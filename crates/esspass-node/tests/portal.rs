@@ -159,7 +159,7 @@ async fn ziva_signs_in_with_her_pid_requests_her_ehic_and_takes_it_into_her_wall
     assert_safe_page(&home);
     assert!(home.body.contains("<html lang=\"sl\">") && home.body.contains("Prijava z denarnico"), "{}", home.body);
     assert!(home.body.contains("href=\"#main\"") && home.body.contains("<main id=\"main\""), "a skip link to the main content");
-    let anonymous_cookie = b.cookies.get("__Host-esspass-portal").cloned().expect("a session cookie");
+    let anonymous_cookie = b.cookies.get("__Host-esspass-SIZZZS").cloned().expect("a session cookie");
     let csrf = home.hidden("csrf");
     // The switcher: English by a link, remembered.
     let en = b.get("/portal?lang=en").await;
@@ -191,7 +191,7 @@ async fn ziva_signs_in_with_her_pid_requests_her_ehic_and_takes_it_into_her_wall
     w.wallet_client.send_presentation(consent, now()).await.unwrap();
     let done = b.post("/portal/sign-in/continue", &[("csrf", &csrf), ("poll", &poll)]).await;
     assert_eq!((done.status, done.location()), (303, "/portal/documents"), "{}", done.body);
-    let signed_in_cookie = b.cookies.get("__Host-esspass-portal").cloned().unwrap();
+    let signed_in_cookie = b.cookies.get("__Host-esspass-SIZZZS").cloned().unwrap();
     assert_ne!(signed_in_cookie, anonymous_cookie, "a new session at sign-in (no fixation)");
     // The poll reference is spent.
     assert_eq!(b.post("/portal/sign-in/continue", &[("csrf", &csrf), ("poll", &poll)]).await.status, 403, "the old session's token is no longer valid");

@@ -411,3 +411,69 @@ async fn trusted_lists_by_url_are_refreshed_and_never_rolled_back() {
     let err = esspass_node::verifier::start(esspass_node::verifier::config::VerifierConfig::load(&pki.join("by-http.toml")).unwrap(), Some(std::net::TcpListener::bind("127.0.0.1:0").unwrap())).await.unwrap_err();
     assert!(err.contains("https only"), "{err}");
 }
+
+/// The hospital's desk in the portal (issue 13): a wrong key is refused, the desk key signs in;
+/// a verification started from the page shows its QR code and link; the wallet's answer turns the
+/// page green with only the profile's claims and a proof to download; after a revocation the next
+/// one is red and says why in plain words (Spanish here). Forms without the session's token and
+/// pages without a session are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_verifies_in_the_portal_and_sees_green_or_red_in_plain_words() {
+    let db = support::databases("esspass_v").await.remove(0);
+    let w = world(&db).await;
+    let (sd, holder, row) = w.ehic().await;
+    let client = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_pem(std::fs::read_to_string(w.pki.join("root/ca.pem")).unwrap().as_bytes()).unwrap()]).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut cookies: Vec<(String, String)> = Vec::new();
+    let send = async |cookies: &mut Vec<(String, String)>, r: reqwest::RequestBuilder| {
+        let jar = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let resp = r.header("Cookie", jar).header("Accept-Language", "es-ES,es;q=0.9").send().await.unwrap();
+        for c in resp.headers().get_all("set-cookie") {
+            let (k, v) = c.to_str().unwrap().split(';').next().unwrap().split_once('=').unwrap();
+            cookies.retain(|(n, _)| n != k);
+            cookies.push((k.to_owned(), v.to_owned()));
+        }
+        let status = resp.status().as_u16();
+        let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (status, location, resp.text().await.unwrap())
+    };
+    let hidden = |page: &str, name: &str| page.split(&format!("name=\"{name}\" value=\"")).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let (s, _, page) = send(&mut cookies, client.get(format!("{}/portal", w.vurl))).await;
+    assert!(s == 200 && page.contains("<html lang=\"es\">") && page.contains("Clave del puesto") && !page.contains("<script"), "{page}");
+    assert!(cookies.iter().any(|(k, _)| k == "__Host-esspass-ESHULP"), "{cookies:?}");
+    let csrf = hidden(&page, "csrf");
+    // Without a session nothing is shown; a wrong key and a form without its token are refused.
+    let (s, location, _) = send(&mut Vec::new(), client.get(format!("{}/portal/verifications/x", w.vurl))).await;
+    assert_eq!((s, location.as_str()), (303, "/portal"));
+    assert_eq!(send(&mut cookies, client.post(format!("{}/portal/sign-in", w.vurl)).form(&[("csrf", csrf.as_str()), ("key", "not-the-key")])).await.0, 403);
+    assert_eq!(send(&mut cookies, client.post(format!("{}/portal/sign-in", w.vurl)).form(&[("key", DESK_KEY)])).await.0, 403);
+    let (s, location, _) = send(&mut cookies, client.post(format!("{}/portal/sign-in", w.vurl)).form(&[("csrf", csrf.as_str()), ("key", DESK_KEY)])).await;
+    assert_eq!((s, location.as_str()), (303, "/portal"));
+    let (_, _, page) = send(&mut cookies, client.get(format!("{}/portal", w.vurl))).await;
+    assert!(page.contains("value=\"ehic-healthcare\"") && page.contains("type=\"date\""), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let verify = async |cookies: &mut Vec<(String, String)>| {
+        let (s, location, _) = send(cookies, client.post(format!("{}/portal/verifications", w.vurl)).form(&[("csrf", csrf.as_str()), ("profile", "ehic-healthcare"), ("date", "")])).await;
+        assert_eq!(s, 303);
+        let (_, _, pending) = send(cookies, client.get(format!("{}{location}", w.vurl))).await;
+        assert!(pending.contains("<svg") && pending.contains("href=\"openid4vp://"), "{pending}");
+        let link = format!("openid4vp://{}", pending.split("href=\"openid4vp://").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&"));
+        let (client_id, request_uri, _) = esspass_wallet::present::parse_link(&link).unwrap();
+        let jwt = w.client.get(&request_uri).send().await.unwrap().text().await.unwrap();
+        let req = check_request(&jwt, &client_id, &w.chains, &w.vtl, now()).unwrap();
+        assert_eq!(w.post(&req, w.answer(&req, &sd, &holder)).await.0, 200);
+        let (_, _, done) = send(cookies, client.get(format!("{}{location}", w.vurl))).await;
+        (location, done)
+    };
+    let (location, done) = verify(&mut cookies).await;
+    assert!(done.contains("result-valid") && done.contains("Válido") && done.contains("document_number"), "{done}");
+    assert!(!done.contains("family_name") && !done.contains("birth_date"), "only the profile's claims: {done}");
+    let (s, _, proof) = send(&mut cookies, client.get(format!("{}{location}/proof", w.vurl))).await;
+    assert!(s == 200 && proof.split('.').count() == 3, "{proof}");
+    // Revoked: red, in plain words.
+    let r = w.client.post(format!("{}/api/v1/credentials/{}/revoke", w.inst.cfg.public_url, row.credential_id)).bearer_auth(BO_KEY).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, done) = verify(&mut cookies).await;
+    assert!(done.contains("result-invalid") && done.contains("No válido") && done.contains("El emisor ha retirado el documento."), "{done}");
+    assert!(!done.contains("document_number"), "nothing of a rejected credential is shown: {done}");
+}

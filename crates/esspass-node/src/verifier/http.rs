@@ -30,6 +30,7 @@ pub fn router(state: Shared) -> Router {
         .route("/response/{id}", post(response))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
+        .merge(crate::portal::desk::routes())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(crate::http::problems_for_plain_errors))
         .layer(axum::middleware::from_fn(crate::http::access_log))
@@ -49,6 +50,11 @@ pub fn wallet_routes<S>(state: Shared) -> Router<S> {
 
 fn authorize<'a>(s: &'a VerifierState, h: &HeaderMap) -> Result<&'a ApiKeyConfig, ApiError> {
     let key = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|a| a.strip_prefix("Bearer ")).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "send the API key as Authorization: Bearer …"))?;
+    desk_key(s, key)
+}
+
+/// The verifier's key `key` stands for (the API's bearer key, or what a desk types into the portal).
+pub(crate) fn desk_key<'a>(s: &'a VerifierState, key: &str) -> Result<&'a ApiKeyConfig, ApiError> {
     let hash = esspass_store::hash_secret(key);
     let k = s.cfg.api_keys.iter().find(|k| k.sha256 == hash).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "unknown API key"))?;
     if k.role != ApiRole::Verifier {
