@@ -8,7 +8,8 @@
 // from the demo PID provider into an `esspass wallet`; then, as a person would, in Slovenian and in
 // English: the gateway's chooser → ZZZS's portal → "sign in with your wallet" (the wallet presents
 // the PID behind the same-device link) → her documents → request the EHIC → the offer page with
-// the transaction code → the wallet takes the EHIC → her documents show it valid → sign out. The
+// the transaction code → the wallet takes the EHIC → her documents show it valid → sign out; then the
+// Spanish hospital's desk (in Spanish) verifies her EHIC: green, only the profile's claims. The
 // keyboard alone reaches the skip link first and the main content through it. Prints one JSON
 // object: the pages checked, the screenshots, the violations; exit 0 only when there are none.
 import { chromium } from 'playwright-core';
@@ -141,6 +142,28 @@ try {
     await page.selectOption('#country', 'GR');
     await Promise.all([page.waitForURL(/\/portal\/a1/), page.click('button[type=submit]')]);
     await check(page, lang, 'portal-a1');
+    await context.close();
+  }
+  // The Spanish hospital's desk, in Spanish: Ana shows her EHIC; green, only the profile's claims.
+  {
+    const context = await browser.newContext({ locale: 'es', ignoreHTTPSErrors: true, extraHTTPHeaders: { 'Accept-Language': 'es-ES,es;q=0.9' } });
+    const page = await context.newPage();
+    const hospital = node('es-hospital');
+    await page.goto(hospital.url + '/portal');
+    await check(page, 'es', 'desk-sign-in');
+    await page.fill('#key', hospital.api_keys.verifier);
+    await Promise.all([page.waitForURL(/\/portal$/), page.getByRole('button', { name: 'Iniciar sesión' }).click()]);
+    await check(page, 'es', 'desk');
+    await Promise.all([page.waitForURL(/\/portal\/verifications\//), page.getByRole('button', { name: 'Iniciar una verificación' }).first().click()]);
+    await check(page, 'es', 'desk-waiting');
+    const link = await page.getAttribute('a[href^="openid4vp://"]', 'href');
+    const presented = cli(['wallet', 'present', '--json', '--yes', '--trust-anchor', anchor, '--verifier-list', verifierList, link]);
+    expect(presented.outcome === 'sent', `the wallet presented: ${JSON.stringify(presented)}`);
+    await page.getByRole('link', { name: 'Comprobar la respuesta' }).click();
+    await page.waitForSelector('#verdict');
+    expect((await page.textContent('#verdict')).trim() === 'Válido', 'the desk sees the EHIC valid');
+    expect((await page.textContent('main')).includes('Número de documento') && !(await page.textContent('main')).includes('Kos') && !(await page.textContent('main')).includes('Maribor'), 'only the profile\'s claims, labelled in Spanish');
+    await check(page, 'es', 'desk-valid');
     await context.close();
   }
 } catch (e) {

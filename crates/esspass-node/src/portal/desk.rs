@@ -140,6 +140,12 @@ fn text_of(v: &Value) -> String {
     }
 }
 
+/// A claim's value as the locale shows it (dates in its form).
+fn shown(c: &Ctx<'_>, v: &Value) -> String {
+    let t = text_of(v);
+    Date::parse(&t).map_or(t, |d| c.tr.date(d))
+}
+
 async fn result(State(s): State<Shared>, h: HeaderMap, Path(id): Path<String>, q: Q) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let ck = cookie(&s);
@@ -171,7 +177,7 @@ async fn result(State(s): State<Shared>, h: HeaderMap, Path(id): Path<String>, q
         "error" => ("unknown", c.tr.t("verify-could-not-check"), Some(reason(&c, code))),
         _ => ("invalid", c.tr.t("verify-invalid"), Some(reason(&c, code))),
     };
-    let claims = v.get("claims").and_then(Value::as_object).map(|o| o.iter().map(|(k, x)| (k.clone(), text_of(x))).collect()).unwrap_or_default();
+    let claims = v.get("claims").and_then(Value::as_object).map(|o| o.iter().map(|(k, x)| (c.tr.t_or(&format!("claim-{k}"), k), shown(&c, x))).collect()).unwrap_or_default();
     let p = c.page("verify-title", &here, None);
     let has_proof = !pending;
     c.html(StatusCode::OK, ResultPage { p: &p, id, kind, pending, qr_svg, link, result_class, verdict, reason: why, claims, has_proof }.render())

@@ -113,6 +113,11 @@ impl Tr {
         self.format(self.lang, key, None).or_else(|| self.format(Lang::En, key, None)).unwrap_or_else(|| key.to_owned())
     }
 
+    /// The message `key`, or `fallback` when no language has it.
+    pub fn t_or(&self, key: &str, fallback: &str) -> String {
+        self.format(self.lang, key, None).or_else(|| self.format(Lang::En, key, None)).unwrap_or_else(|| fallback.to_owned())
+    }
+
     /// The message `key` with arguments.
     pub fn ta(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut a = FluentArgs::new();
