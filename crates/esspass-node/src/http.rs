@@ -96,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(state.pid_sign_in.clone().map_or_else(Router::new, crate::verifier::http::wallet_routes))
         .merge(if state.pid_sign_in.is_some() && !state.cfg.staff.is_empty() { crate::staff::routes() } else { Router::new() })
         // The portal for insured persons (institutions; a PID provider has no portal).
-        .merge(if state.cfg.role == crate::config::Role::Institution { crate::portal::person::routes() } else { Router::new() })
+        .merge(if state.cfg.role == crate::config::Role::Institution { crate::portal::person::routes().merge(crate::portal::employer::routes()) } else { Router::new() })
         .route(crate::eessi::INBOX_PATH, post(eessi_inbox))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
@@ -248,13 +248,19 @@ fn authorize<'a>(state: &'a AppState, h: &HeaderMap, allowed: &[ApiRole]) -> Res
     let k = if key.starts_with(crate::staff::TOKEN_PREFIX) {
         crate::staff::authorize_token(state, key, state.now()).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "the staff session is not valid or has expired: sign in again with your PID"))?
     } else {
-        let hash = esspass_store::hash_secret(key);
-        state.cfg.api_keys.iter().find(|k| k.sha256 == hash).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "unknown API key"))?
+        api_key(state, key).ok_or_else(|| ApiError::new(401, ErrorCode::Unauthenticated, "unknown API key"))?
     };
     if !allowed.contains(&k.role) {
         return Err(ApiError::new(403, ErrorCode::Forbidden, format!("the {} role may not use this route", k.role.name())));
     }
     Ok(k)
+}
+
+/// The API key configuration `key` stands for (an API caller's bearer key, or what an employer types
+/// into the portal).
+pub(crate) fn api_key<'a>(state: &'a AppState, key: &str) -> Option<&'a ApiKeyConfig> {
+    let hash = esspass_store::hash_secret(key);
+    state.cfg.api_keys.iter().find(|k| k.sha256 == hash)
 }
 
 /// The node's EESSI access point, for the case-work routes.

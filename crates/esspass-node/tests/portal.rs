@@ -18,6 +18,7 @@ use support::now;
 
 const BO_KEY: &str = "bo-portal-test-key-0123456789";
 const CW_KEY: &str = "cw-portal-test-key-0123456789";
+const EMPLOYER_KEY: &str = "employer-portal-test-key-0123456789";
 
 struct World {
     url: String,
@@ -51,9 +52,9 @@ async fn world() -> World {
     std::fs::write(
         pki.join("esspass.toml"),
         format!(
-            "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\"]\n\n[status]\nlist_size = 65536\n\n[sign_in.pid]\nverifier_id = \"SI:ZZZS\"\nsigning_key = \"verifiers/si-zzzs-signin/signing.key\"\nchain = \"verifiers/si-zzzs-signin/chain.pem\"\ntrust_anchor = \"root/ca.pem\"\nissuer_list = \"trusted-lists/issuers.jwt\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\n{}{}",
+            "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\", \"pda1\"]\n\n[status]\nlist_size = 65536\n\n[sign_in.pid]\nverifier_id = \"SI:ZZZS\"\nsigning_key = \"verifiers/si-zzzs-signin/signing.key\"\nchain = \"verifiers/si-zzzs-signin/chain.pem\"\ntrust_anchor = \"root/ca.pem\"\nissuer_list = \"trusted-lists/issuers.jwt\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\n{}{}",
             key("bo", "back_office", BO_KEY),
-            key("cw", "case_worker", CW_KEY)
+            format!("{}{}employer_id = \"SI5012345\"\n", key("cw", "case_worker", CW_KEY), key("firm", "employer", EMPLOYER_KEY))
         ),
     )
     .unwrap();
@@ -257,7 +258,7 @@ async fn every_page_in_five_languages() {
     let w = world().await;
     for (lang, words) in [("en", "Sign in with your wallet"), ("sl", "Prijava z denarnico"), ("es", "Iniciar sesión con su cartera"), ("el", "Σύνδεση με το πορτοφόλι σας"), ("it", "Accedi con il portafoglio")] {
         let mut b = Browser::new(&w, lang);
-        for path in ["/portal", "/portal/ehic", "/portal/a1"] {
+        for path in ["/portal", "/portal/ehic", "/portal/employer"] {
             let p = b.get(path).await;
             assert_eq!(p.status, 200, "{path}");
             assert_safe_page(&p);
@@ -270,4 +271,53 @@ async fn every_page_in_five_languages() {
     }
     let css = w.client.get(format!("{}/portal/static/portal.css", w.url)).send().await.unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+}
+
+/// An employer in the portal: signs in with its key, applies for its worker's A1 with a form whose
+/// errors are tied to their fields (and what it typed comes back escaped), sees the rules engine's
+/// decision with its reasons, and hands the offer to the worker without any code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employer_applies_for_an_a1_with_field_level_errors() {
+    let w = world().await;
+    let worker = json!({"personal_number": "SI1990020211", "family_name": "Zupan", "given_name": "Marko", "birth_date": "1990-02-02", "nationality": "SI", "residence": "SI", "coverage_kind": "social_security", "coverage_start": "2012-01-01", "employer_id": "SI5012345", "employment_start": "2015-01-01"});
+    let p: Value = w.client.post(format!("{}/api/v1/persons", w.url)).bearer_auth(BO_KEY).json(&worker).send().await.unwrap().json().await.unwrap();
+    let person = p["person_id"].as_str().unwrap().to_owned();
+    let mut b = Browser::new(&w, "en");
+    let home = b.get("/portal/a1").await;
+    assert_eq!((home.status, home.location()), (303, "/portal/employer"), "the gateway's A1 hand-over");
+    let home = b.get("/portal/employer").await;
+    let csrf = home.hidden("csrf");
+    assert_eq!(b.post("/portal/employer/sign-in", &[("csrf", &csrf), ("key", "wrong")]).await.status, 403);
+    let signed = b.post("/portal/employer/sign-in", &[("csrf", &csrf), ("key", EMPLOYER_KEY)]).await;
+    assert_eq!((signed.status, signed.location()), (303, "/portal/employer"));
+    let form = b.get("/portal/employer/a1").await;
+    assert!(form.status == 200 && form.body.contains(&format!("value=\"{person}\"")) && form.body.contains("Marko Zupan"), "{}", form.body);
+    assert_safe_page(&form);
+    let csrf = form.hidden("csrf");
+    // Everything wrong: each field says what, tied to it; what was typed comes back escaped.
+    let bad = b.post("/portal/employer/a1", &[("csrf", &csrf), ("employer_name", "<script>alert(1)</script>"), ("start", "2027-05-01"), ("end", "2027-04-01"), ("host", "SI"), ("turnover", "140"), ("street", "\"><img src=x>")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(!bad.body.contains("<script>alert") && !bad.body.contains("<img src=x>") && bad.body.contains("&#60;script&#62;alert(1)"), "{}", bad.body);
+    for (field, words) in [("worker", "Fill this in."), ("end", "The last day comes before the first."), ("host", "it cannot be SI"), ("turnover", "from 0 to 100"), ("replaces", "Choose one."), ("insured_since", "Fill this in."), ("house", "Fill this in.")] {
+        let at = bad.body.find(&format!("id=\"{field}-error\"")).unwrap_or_else(|| panic!("no error for {field}: {}", bad.body));
+        assert!(bad.body[at..].split("</p>").next().unwrap().contains(words), "{field}: {}", &bad.body[at..at + 200]);
+        if field != "replaces" {
+            assert!(bad.body.contains(&format!("id=\"{field}\" name=\"{field}\"")) || bad.body.contains(&format!("<select id=\"{field}\"")), "{field}");
+        }
+    }
+    assert!(bad.body.contains("aria-invalid=\"true\" aria-describedby=\"turnover-error\"") && bad.body.contains("href=\"#turnover\""), "the summary links to the fields");
+    // Right: the rules engine decides at once.
+    let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
+    let end = today.add_months(6).unwrap();
+    let ok = b.post("/portal/employer/a1", &[("csrf", &csrf), ("worker", &person), ("employer_name", "Gradnje Zupan d.o.o."), ("start", &today.to_string()), ("end", &end.to_string()), ("host", "AT"), ("street", "Ringstraße"), ("house", "1"), ("postal", "1010"), ("locality", "Wien"), ("turnover", "80"), ("contracts", "90"), ("admin_staff", "12"), ("recruit_abroad", "no"), ("internal_only", "no"), ("replaces", "no"), ("insured_since", "2015-01-01")]).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let app = b.get(ok.location()).await;
+    assert!(app.body.contains("Decided by the rules engine") && app.body.contains("id=\"app-legislation\">SI<") && app.body.contains("883/2004 Art 12(1)") && app.body.contains("R-12-1-DURATION-OK"), "{}", app.body);
+    let csrf = app.hidden("csrf");
+    let handed = b.post(&format!("{}/offer", ok.location().trim_start_matches(&w.url)), &[("csrf", &csrf)]).await;
+    assert!(handed.status == 200 && handed.body.contains("href=\"openid-credential-offer://") && !handed.body.contains("tx-code"), "{}", handed.body);
+    let list = b.get("/portal/employer").await;
+    assert!(list.body.contains("Marko Zupan") && list.body.contains("Decided by the rules engine"), "{}", list.body);
+    // Someone else's application, or none: not found.
+    assert_eq!(b.get("/portal/employer/applications/A1-not-yours").await.status, 404);
 }

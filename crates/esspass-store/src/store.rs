@@ -1097,6 +1097,26 @@ impl Store {
     }
 
     /// Applications in a state, oldest first (the case workers' queue is `pending_review`).
+    /// An employer's applications, newest first.
+    pub async fn applications_of_employer(&self, employer_id: &str, limit: i64) -> Result<Vec<ApplicationRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM applications WHERE employer_id = $1 ORDER BY created_at DESC, application_id LIMIT $2").bind(employer_id).bind(limit).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(application_from!(r)); }
+            Ok(out)
+        })
+    }
+
+    /// The persons an employer employs (an employment record of it, in the authentic source), by name.
+    pub async fn employees_of(&self, employer_id: &str) -> Result<Vec<Person>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM persons WHERE person_id IN (SELECT person_id FROM employments WHERE employer_id = $1) ORDER BY family_name, given_name, person_id").bind(employer_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(person_from!(r)); }
+            Ok(out)
+        })
+    }
+
     pub async fn applications_in_state(&self, state: &str, limit: i64) -> Result<Vec<ApplicationRow>> {
         on_pool!(self, pool => {
             let rows = sqlx::query("SELECT * FROM applications WHERE state = $1 ORDER BY created_at, application_id LIMIT $2").bind(state).bind(limit).fetch_all(pool).await?;

@@ -7,6 +7,7 @@
 //! the JSON API and render; no business rule lives in a handler or a template.
 
 pub mod desk;
+pub mod employer;
 pub mod i18n;
 pub mod person;
 pub mod session;

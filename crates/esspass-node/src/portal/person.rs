@@ -5,7 +5,7 @@
 //! transaction code shown only to them, or prints the paper version. The gateway hands people over
 //! to `/portal/ehic` and `/portal/a1`.
 
-use super::{Ctx, LangQuery, MessagePage, Page, Site, css, ctx, field, see_other};
+use super::{Ctx, LangQuery, Page, Site, css, ctx, field, see_other};
 use crate::http::AppState;
 use crate::services::issuance::ApiError;
 use askama::Template;
@@ -103,12 +103,10 @@ async fn ehic_entry(State(s): State<AppState>, h: HeaderMap, q: Q) -> Response {
     c.html(StatusCode::OK, HomePage { p: &p, can_sign_in: s.pid_sign_in.is_some() }.render())
 }
 
-/// The gateway's hand-over for the A1.
-async fn a1(State(s): State<AppState>, h: HeaderMap, q: Q) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
-    let c = ctx(site(&s), &h, q.lang.as_deref());
-    let p = c.page("a1-title", "/portal/a1", None);
-    c.html(StatusCode::OK, MessagePage { heading: p.t("a1-title"), text: p.t("a1-text"), p: &p }.render())
+/// The gateway's hand-over for the A1: employers apply (`crate::portal::employer`).
+async fn a1(q: Q) -> Response {
+    let lang = q.ok().and_then(|Query(q)| q.lang).filter(|l| super::i18n::Lang::parse(l).is_some());
+    see_other(&lang.map_or_else(|| "/portal/employer".to_owned(), |l| format!("/portal/employer?lang={l}")), None)
 }
 
 fn sign_in_page(s: &AppState, c: &Ctx<'_>, link: &str, poll: &str, notice: Option<String>) -> Response {
