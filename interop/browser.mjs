@@ -9,7 +9,8 @@
 // English: the gateway's chooser → ZZZS's portal → "sign in with your wallet" (the wallet presents
 // the PID behind the same-device link) → her documents → request the EHIC → the offer page with
 // the transaction code → the wallet takes the EHIC → her documents show it valid → sign out; then the
-// Spanish hospital's desk (in Spanish) verifies her EHIC: green, only the profile's claims. The
+// Spanish hospital's desk (in Spanish) verifies her EHIC: green, only the profile's claims; and an
+// employer (in Greek) applies for an A1 at e-EFKA, errors first, then decided by the rules engine. The
 // keyboard alone reaches the skip link first and the main content through it. Prints one JSON
 // object: the pages checked, the screenshots, the violations; exit 0 only when there are none.
 import { chromium } from 'playwright-core';
@@ -136,12 +137,56 @@ try {
     await page.getByRole('link', { name: lang === 'sl' ? 'Slovenščina' : 'English' }).click();
     await Promise.all([page.waitForURL(/\/portal$/), page.getByRole('button', { name: words.signOut }).click()]);
     await check(page, lang, 'signed-out');
-    // The A1: the gateway hands an employer to e-EFKA.
+    await context.close();
+  }
+  // The employer (Yiannis Constructions, in Greek): the gateway hands it to e-EFKA; it signs in,
+  // sends the A1 form empty (every error tied to its field), then right; the rules engine decides.
+  {
+    const context = await browser.newContext({ locale: 'el', ignoreHTTPSErrors: true, extraHTTPHeaders: { 'Accept-Language': 'el-GR,el;q=0.9' } });
+    const page = await context.newPage();
+    const efka = node('el-efka');
     await page.goto(node('gateway').url + '/');
     await page.check('#p-a1');
     await page.selectOption('#country', 'GR');
-    await Promise.all([page.waitForURL(/\/portal\/a1/), page.click('button[type=submit]')]);
-    await check(page, lang, 'portal-a1');
+    await Promise.all([page.waitForURL(/\/portal\/employer/), page.click('button[type=submit]')]);
+    expect(page.url().startsWith(efka.url), `handed to ${page.url()}`);
+    await check(page, 'el', 'employer-sign-in');
+    await page.fill('#key', efka.api_keys.employer);
+    await Promise.all([page.waitForURL(/\/portal\/employer$/), page.getByRole('button', { name: 'Σύνδεση' }).click()]);
+    await check(page, 'el', 'employer');
+    await page.getByRole('link', { name: 'Νέα αίτηση A1' }).click();
+    await page.waitForSelector('#worker');
+    await check(page, 'el', 'a1-form');
+    await page.getByRole('button', { name: 'Υποβολή' }).click();
+    await page.waitForSelector('.error-summary');
+    expect((await page.getAttribute('#worker', 'aria-invalid')) === 'true', 'the worker field is marked');
+    await check(page, 'el', 'a1-form-errors');
+    const eleni = await page.$eval('#worker option:not([value=""])', (o) => o.value);
+    await page.selectOption('#worker', eleni);
+    await page.fill('#employer_name', 'Yiannis Constructions S.A.');
+    const today = new Date().toISOString().slice(0, 10);
+    const end = new Date(Date.now() + 180 * 86400000).toISOString().slice(0, 10);
+    await page.fill('#start', today);
+    await page.fill('#end', end);
+    await page.selectOption('#host', 'IT');
+    await page.fill('#street', 'Via Torino');
+    await page.fill('#house', '40');
+    await page.fill('#postal', '20123');
+    await page.fill('#locality', 'Milano');
+    await page.fill('#turnover', '82');
+    await page.fill('#contracts', '90');
+    await page.fill('#admin_staff', '12');
+    await page.check('#recruit_abroad-no');
+    await page.check('#internal_only-no');
+    await page.check('#replaces-no');
+    await page.fill('#insured_since', '2019-04-01');
+    await Promise.all([page.waitForURL(/\/portal\/employer\/applications\//), page.getByRole('button', { name: 'Υποβολή' }).click()]);
+    expect((await page.textContent('#app-state')).includes('μηχανή κανόνων'), 'decided by the rules engine');
+    expect((await page.textContent('#app-legislation')).trim() === 'GR', 'Greek legislation');
+    await check(page, 'el', 'application');
+    await page.getByRole('button', { name: 'Παράδοση του A1 στον εργαζόμενο' }).click();
+    await page.waitForSelector('a[href^="openid-credential-offer://"]');
+    await check(page, 'el', 'application-offer');
     await context.close();
   }
   // The Spanish hospital's desk, in Spanish: Ana shows her EHIC; green, only the profile's claims.
