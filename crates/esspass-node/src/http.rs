@@ -96,7 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(state.pid_sign_in.clone().map_or_else(Router::new, crate::verifier::http::wallet_routes))
         .merge(if state.pid_sign_in.is_some() && !state.cfg.staff.is_empty() { crate::staff::routes() } else { Router::new() })
         // The portal for insured persons (institutions; a PID provider has no portal).
-        .merge(if state.cfg.role == crate::config::Role::Institution { crate::portal::person::routes().merge(crate::portal::employer::routes()) } else { Router::new() })
+        .merge(if state.cfg.role == crate::config::Role::Institution { crate::portal::person::routes().merge(crate::portal::employer::routes()).merge(crate::portal::staff::routes()) } else { Router::new() })
         .route(crate::eessi::INBOX_PATH, post(eessi_inbox))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
@@ -813,10 +813,8 @@ async fn get_application(State(s): State<AppState>, h: HeaderMap, Path(id): Path
 async fn tasks(State(s): State<AppState>, h: HeaderMap) -> Response {
     let run = async {
         let k = authorize(&s, &h, &[ApiRole::CaseWorker])?;
-        let pending = s.issuer.store.applications_in_state("pending_review", 500).await?;
-        // Whose data was shown: every application and person in the answer.
-        let shown: Vec<Value> = pending.iter().map(|a| json!({"application": a.application_id, "person": a.person_id})).collect();
-        s.issuer.store.append_audit(s.now(), &actor(k), "read_task_queue", "applications", "case work", &json!({"count": pending.len(), "shown": shown})).await?;
+        // Whose data was shown (every application and person in the answer) is audited.
+        let pending = crate::services::applications::pending(&s.issuer.store, &actor(k), s.now()).await?;
         Ok::<_, ApiError>(json_response(StatusCode::OK, &pending))
     };
     run.await.unwrap_or_else(|e| problem(&e))

@@ -63,7 +63,19 @@ pub fn authorize_token<'a>(state: &'a AppState, token: &str, now: i64) -> Option
     member_key(&state.cfg, name).filter(|k| k.role.name() == role)
 }
 
-fn member_key<'a>(cfg: &'a NodeConfig, name: &str) -> Option<&'a ApiKeyConfig> {
+/// The member of `[[staff]]` a verified PID stands for: the personal number, the birth date and
+/// the names (after Unicode normalisation and case folding) all match.
+pub fn member_for<'a>(cfg: &'a NodeConfig, p: &crate::authorize::matching::SignIn) -> Option<&'a crate::config::StaffConfig> {
+    cfg.staff.iter().find(|m| {
+        m.personal_number.trim() == p.personal_number
+            && esspass_core::Date::parse(&m.birth_date) == Some(p.birth_date)
+            && crate::authorize::matching::fold_name(&m.family_name) == crate::authorize::matching::fold_name(&p.family_name)
+            && crate::authorize::matching::fold_name(&m.given_name) == crate::authorize::matching::fold_name(&p.given_name)
+    })
+}
+
+/// The API identity (`staff:{name}`, with the member's role) of a listed member.
+pub fn member_key<'a>(cfg: &'a NodeConfig, name: &str) -> Option<&'a ApiKeyConfig> {
     cfg.staff_keys.iter().find(|k| k.name.strip_prefix("staff:") == Some(name))
 }
 
@@ -108,12 +120,7 @@ pub(crate) async fn session(State(s): State<AppState>, body: Bytes) -> Response 
             crate::services::pid_sign_in::Answer::Pending { .. } => return Ok(json_response(StatusCode::ACCEPTED, &json!({"state": "pending"}))),
             crate::services::pid_sign_in::Answer::Verified { transaction_id, sign_in } => (transaction_id, sign_in),
         };
-        let member = s.cfg.staff.iter().find(|m| {
-            m.personal_number.trim() == p.personal_number
-                && esspass_core::Date::parse(&m.birth_date) == Some(p.birth_date)
-                && crate::authorize::matching::fold_name(&m.family_name) == crate::authorize::matching::fold_name(&p.family_name)
-                && crate::authorize::matching::fold_name(&m.given_name) == crate::authorize::matching::fold_name(&p.given_name)
-        });
+        let member = member_for(&s.cfg, &p);
         let Some(member) = member else {
             s.issuer.store.append_audit(now, ACTOR, "staff_sign_in_refused", "unlisted", "back-office sign-in", &json!({"transaction": tx})).await?;
             return Err(ApiError::new(403, ErrorCode::StaffNotListed, "the PID matches no member of this institution's staff"));

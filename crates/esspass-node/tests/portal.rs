@@ -19,6 +19,7 @@ use support::now;
 const BO_KEY: &str = "bo-portal-test-key-0123456789";
 const CW_KEY: &str = "cw-portal-test-key-0123456789";
 const EMPLOYER_KEY: &str = "employer-portal-test-key-0123456789";
+const STAFF: &str = "\n[[staff]]\nname = \"maja.horvat\"\nrole = \"case_worker\"\npersonal_number = \"SI1982031544\"\nfamily_name = \"Horvat\"\ngiven_name = \"Maja\"\nbirth_date = \"1982-03-15\"\n\n[[staff]]\nname = \"tone.audit\"\nrole = \"auditor\"\npersonal_number = \"SI1970070766\"\nfamily_name = \"Kralj\"\ngiven_name = \"Tone\"\nbirth_date = \"1970-07-07\"\n";
 
 struct World {
     url: String,
@@ -54,7 +55,7 @@ async fn world() -> World {
         format!(
             "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\", \"pda1\"]\n\n[status]\nlist_size = 65536\n\n[sign_in.pid]\nverifier_id = \"SI:ZZZS\"\nsigning_key = \"verifiers/si-zzzs-signin/signing.key\"\nchain = \"verifiers/si-zzzs-signin/chain.pem\"\ntrust_anchor = \"root/ca.pem\"\nissuer_list = \"trusted-lists/issuers.jwt\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\n{}{}",
             key("bo", "back_office", BO_KEY),
-            format!("{}{}employer_id = \"SI5012345\"\n", key("cw", "case_worker", CW_KEY), key("firm", "employer", EMPLOYER_KEY))
+            format!("{}{}employer_id = \"SI5012345\"\n{STAFF}", key("cw", "case_worker", CW_KEY), key("firm", "employer", EMPLOYER_KEY))
         ),
     )
     .unwrap();
@@ -320,4 +321,84 @@ async fn an_employer_applies_for_an_a1_with_field_level_errors() {
     assert!(list.body.contains("Marko Zupan") && list.body.contains("Decided by the rules engine"), "{}", list.body);
     // Someone else's application, or none: not found.
     assert_eq!(b.get("/portal/employer/applications/A1-not-yours").await.status, 404);
+}
+
+/// A wallet holding the PID of `person`, registered at the PID provider.
+async fn pid_wallet(w: &World, file: &str, person: Value) -> WalletFile {
+    let p: Value = w.client.post(format!("{}/api/v1/persons", w.pid_url)).bearer_auth(BO_KEY).json(&person).send().await.unwrap().json().await.unwrap();
+    let o: Value = w.client.post(format!("{}/api/v1/credential-offers", w.pid_url)).bearer_auth(BO_KEY).json(&json!({"credential_configuration_id": "pid", "person_id": p["person_id"]})).send().await.unwrap().json().await.unwrap();
+    let mut wallet = WalletFile::create(&w.dir.join(file), "a long wallet passphrase").unwrap();
+    let offer = w.wallet_client.resolve_offer(o["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+    let mut never = |_: &Consent| false;
+    assert!(matches!(w.wallet_client.receive_into(&mut wallet, &offer, o["tx_code"].as_str(), None, &mut never, now()).await.unwrap(), Received::Issued(_)));
+    wallet
+}
+
+/// Sign in on a portal page at `base` (`/portal` or `/portal/staff`) with the PID in `wallet`.
+async fn sign_in_with(w: &World, b: &mut Browser<'_>, base: &str, wallet: &WalletFile) -> Page {
+    let home = b.get(base).await;
+    let page = b.post(&format!("{base}/sign-in"), &[("csrf", &home.hidden("csrf"))]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let link = format!("openid4vp://{}", page.body.split("href=\"openid4vp://").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&"));
+    let consent = w.wallet_client.prepare_presentation(wallet, &link, &w.chains, &w.vtl, None, now()).await.unwrap();
+    w.wallet_client.send_presentation(consent, now()).await.unwrap();
+    b.post(&format!("{base}/sign-in/continue"), &[("csrf", &page.hidden("csrf")), ("poll", &page.hidden("poll"))]).await
+}
+
+/// Staff in the portal: a case worker signs in with her PID, sees the application the rules engine
+/// left to a person with its reasons and the outcomes the law allows, and approves it; an auditor
+/// sees the audit trail verified; an insured person with a valid PID is not staff, and a person's
+/// session reaches no case-worker page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_worker_decides_and_an_auditor_checks_the_trail() {
+    let w = world().await;
+    let worker = json!({"personal_number": "SI1990020211", "family_name": "Zupan", "given_name": "Marko", "birth_date": "1990-02-02", "nationality": "SI", "residence": "SI", "employer_id": "SI5012345", "employment_start": "2015-01-01"});
+    let p: Value = w.client.post(format!("{}/api/v1/persons", w.url)).bearer_auth(BO_KEY).json(&worker).send().await.unwrap().json().await.unwrap();
+    // An application the engine cannot decide alone (the employer's activity facts are missing).
+    let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
+    let application = json!({"decision_date": today.to_string(), "person": {"residence": "SI", "nationalities": ["SI"]}, "activities": [{"kind": "employed", "period": {"start": today.to_string(), "end": today.add_months(6).unwrap().to_string()},
+        "employer": {"name": "Gradnje Zupan d.o.o.", "id": "SI5012345", "seat": "SI"}, "states": [{"country": "AT", "working_time_share": 1, "remuneration_share": 1}],
+        "posting": {"sending_state": "SI", "on_behalf_of_employer": true, "replaces_posted_person": false, "prior_insurance": [{"country": "SI", "start": "2015-01-01"}], "previous_postings": []}}]});
+    let app: Value = w.client.post(format!("{}/api/v1/applications/a1", w.url)).bearer_auth(EMPLOYER_KEY).json(&json!({"person_id": p["person_id"], "application": application, "work_information": {"work_address": [{"street_address": "Ring", "house_number": "1", "postal_code": "1010", "locality": "Wien", "country": "AT"}]}})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(app["state"], "pending_review", "{app}");
+    let id = app["application_id"].as_str().unwrap().to_owned();
+
+    // An insured person's session reaches no case-worker page; her valid PID does not make her staff.
+    let ziva = pid_wallet(&w, "z.esspass", json!({"personal_number": "SI1985041277", "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "birth_country": "SI", "birth_place": "Ljubljana"})).await;
+    let mut zb = Browser::new(&w, "en");
+    let mut insured = json!({"personal_number": "SI1985041277", "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "coverage_kind": "health", "coverage_start": "2010-01-01"});
+    insured["nationality"] = json!("SI");
+    w.client.post(format!("{}/api/v1/persons", w.url)).bearer_auth(BO_KEY).json(&insured).send().await.unwrap();
+    assert_eq!(sign_in_with(&w, &mut zb, "/portal", &ziva).await.status, 303);
+    let r = zb.get(&format!("/portal/staff/applications/{id}")).await;
+    assert_eq!((r.status, r.location()), (303, "/portal/staff"), "a person's session is no staff session");
+    let refused = sign_in_with(&w, &mut Browser::new(&w, "en"), "/portal/staff", &ziva).await;
+    assert!(refused.status == 403 && refused.body.contains("not on this institution"), "{}", refused.body);
+
+    // Maja, case worker: the queue, the reasons, the allowed outcomes; she approves.
+    let maja = pid_wallet(&w, "m.esspass", json!({"personal_number": "SI1982031544", "family_name": "Horvat", "given_name": "Maja", "birth_date": "1982-03-15", "nationality": "SI", "birth_country": "SI", "birth_place": "Celje"})).await;
+    let mut b = Browser::new(&w, "sl");
+    let signed = sign_in_with(&w, &mut b, "/portal/staff", &maja).await;
+    assert_eq!((signed.status, signed.location()), (303, "/portal/staff"), "{}", signed.body);
+    let home = b.get("/portal/staff").await;
+    assert!(home.body.contains("Vloge, ki čakajo na odločitev") && home.body.contains("Marko Zupan") && home.body.contains("R-FACT-MISSING"), "{}", home.body);
+    assert!(!home.body.contains("Revizijska sled"), "the audit trail is the auditors'");
+    let page = b.get(&format!("/portal/staff/applications/{id}")).await;
+    assert!(page.body.contains("883/2004 Art 12(1)") && page.body.contains("name=\"outcome\""), "{}", page.body);
+    let decided = b.post(&format!("/portal/staff/applications/{id}/decision"), &[("csrf", &page.hidden("csrf")), ("choice", "approve"), ("outcome", "0"), ("note", "Activity in SI shown by the company register <b>ok</b>")]).await;
+    assert!(decided.body.contains("Odločitev je zabeležena.") && decided.body.contains("Odobril referent"), "{}", decided.body);
+    let stored: Value = w.client.get(format!("{}/api/v1/applications/{id}", w.url)).bearer_auth(CW_KEY).send().await.unwrap().json().await.unwrap();
+    assert_eq!((stored["state"].as_str(), stored["decided_by"].as_str()), (Some("approved"), Some("staff:maja.horvat")), "{stored}");
+    // A form without the session's token decides nothing.
+    assert_eq!(b.post(&format!("/portal/staff/applications/{id}/decision"), &[("choice", "refuse"), ("note", "x")]).await.status, 403);
+
+    // Tone, auditor: the trail verified, and who read what.
+    let tone = pid_wallet(&w, "t.esspass", json!({"personal_number": "SI1970070766", "family_name": "Kralj", "given_name": "Tone", "birth_date": "1970-07-07", "nationality": "SI", "birth_country": "SI", "birth_place": "Koper"})).await;
+    let mut a = Browser::new(&w, "en");
+    assert_eq!(sign_in_with(&w, &mut a, "/portal/staff", &tone).await.status, 303);
+    let home = a.get("/portal/staff").await;
+    assert!(home.body.contains("The audit trail is intact") && home.body.contains("staff:maja.horvat") && home.body.contains("approved_a1_application"), "{}", home.body);
+    assert!(!home.body.contains("Applications waiting for a decision"), "the queue is the case workers'");
+    let r = a.post(&format!("/portal/staff/applications/{id}/decision"), &[("csrf", &home.hidden("csrf")), ("choice", "refuse"), ("note", "x")]).await;
+    assert_eq!(r.status, 403, "an auditor decides nothing");
 }

@@ -10,6 +10,7 @@ pub mod desk;
 pub mod employer;
 pub mod i18n;
 pub mod person;
+pub mod staff;
 pub mod session;
 
 use askama::Template;
@@ -93,6 +94,18 @@ pub(crate) struct MessagePage<'a> {
     pub p: &'a Page,
     pub heading: String,
     pub text: String,
+}
+
+/// A sign-in with the wallet: the QR code, the same-device link, and the form that continues it.
+#[derive(Template)]
+#[template(path = "portal/sign_in.html")]
+pub(crate) struct SignInPage<'a> {
+    pub p: &'a Page,
+    pub asks: String,
+    pub qr_svg: String,
+    pub link: String,
+    pub poll: String,
+    pub continue_to: &'static str,
 }
 
 impl Ctx<'_> {

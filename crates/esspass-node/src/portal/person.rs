@@ -5,7 +5,7 @@
 //! transaction code shown only to them, or prints the paper version. The gateway hands people over
 //! to `/portal/ehic` and `/portal/a1`.
 
-use super::{Ctx, LangQuery, Page, Site, css, ctx, field, see_other};
+use super::{Ctx, LangQuery, Page, SignInPage, Site, css, ctx, field, see_other};
 use crate::http::AppState;
 use crate::services::issuance::ApiError;
 use askama::Template;
@@ -42,16 +42,6 @@ fn site(s: &AppState) -> Site<'_> {
 struct HomePage<'a> {
     p: &'a Page,
     can_sign_in: bool,
-}
-
-#[derive(Template)]
-#[template(path = "portal/sign_in.html")]
-struct SignInPage<'a> {
-    p: &'a Page,
-    asks: String,
-    qr_svg: String,
-    link: String,
-    poll: String,
 }
 
 pub struct DocumentLine {
@@ -115,7 +105,7 @@ fn sign_in_page(s: &AppState, c: &Ctx<'_>, link: &str, poll: &str, notice: Optio
         return c.message(StatusCode::INTERNAL_SERVER_ERROR, "error-title", c.tr.t("sign-in-failed"));
     };
     let asks = c.tr.ta("sign-in-asks", &[("institution", &s.cfg.institution.name)]);
-    c.html(StatusCode::OK, SignInPage { p: &p, asks, qr_svg, link: link.to_owned(), poll: poll.to_owned() }.render())
+    c.html(StatusCode::OK, SignInPage { p: &p, asks, qr_svg, link: link.to_owned(), poll: poll.to_owned(), continue_to: "/portal/sign-in/continue" }.render())
 }
 
 fn failed(c: &Ctx<'_>, e: &ApiError) -> Response {

@@ -486,3 +486,18 @@ pub fn pda1_claims(app: &ApplicationRow, person: &Person, inst: &InstitutionConf
     Pda1::from_claims(&claims, ClaimsMode::Business).map_err(|p| ApiError::new(409, ErrorCode::InvalidDocument, problems_detail(&p)))?;
     Ok(claims)
 }
+
+/// The applications waiting for a case worker, oldest first; whose data was shown is audited.
+pub async fn pending(store: &Store, actor: &str, now: i64) -> Result<Vec<ApplicationRow>, ApiError> {
+    let pending = store.applications_in_state("pending_review", 500).await?;
+    let shown: Vec<Value> = pending.iter().map(|a| json!({"application": a.application_id, "person": a.person_id})).collect();
+    store.append_audit(now, actor, "read_task_queue", "applications", "case work", &json!({"count": pending.len(), "shown": shown})).await?;
+    Ok(pending)
+}
+
+/// One application, for a case worker or an auditor; the reading is audited.
+pub async fn read(store: &Store, id: &str, actor: &str, now: i64) -> Result<ApplicationRow, ApiError> {
+    let app = store.application(id).await?.ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
+    store.append_audit(now, actor, "read_a1_application", &app.person_id, "applicable legislation", &json!({"application": id})).await?;
+    Ok(app)
+}

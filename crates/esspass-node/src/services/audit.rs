@@ -164,3 +164,12 @@ fn check_checkpoint(jws: &str, anchors: Option<&ChainValidator>, pinned: Option<
     let iat = j.payload.get("iat").and_then(Value::as_i64).ok_or("no iat")?;
     Ok((seq, hash, iat))
 }
+
+/// The newest `n` records of the audit trail, newest first (an auditor's reading, itself audited).
+pub async fn recent(store: &Store, n: i64, actor: &str, now: i64) -> Result<Vec<esspass_store::AuditRecord>, StoreError> {
+    let (head, _) = store.audit_head().await?;
+    let mut records = store.audit_records((head - n + 1).max(1), n).await?;
+    records.reverse();
+    store.append_audit(now, actor, "read_audit_trail", "audit trail", "audit", &serde_json::json!({"from": records.last().map(|r| r.seq), "count": records.len()})).await?;
+    Ok(records)
+}
