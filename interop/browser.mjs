@@ -28,9 +28,16 @@ const verifierList = join(net.pki, 'trusted-lists/verifiers.jwt');
 const wallet = join(outDir, 'ana.esspass');
 const walletEnv = { ...process.env, ESSPASS_WALLET: wallet, ESSPASS_WALLET_PASSPHRASE: 'the browser test wallet passphrase' };
 
-function cli(args) {
-  const out = execFileSync(esspass, args, { env: walletEnv, encoding: 'utf8' });
+function cli(args, walletFile = wallet) {
+  const out = execFileSync(esspass, args, { env: { ...walletEnv, ESSPASS_WALLET: walletFile }, encoding: 'utf8' });
   return JSON.parse(out);
+}
+
+// A PID for `person` from the demo PID provider, into the wallet file `file`.
+async function pidInto(person, file) {
+  const p = await api('si-pid', 'back_office', 'POST', '/api/v1/persons', person);
+  const o = await api('si-pid', 'back_office', 'POST', '/api/v1/credential-offers', { credential_configuration_id: 'pid', person_id: p.person_id });
+  cli(['wallet', 'receive', '--json', '--tls-ca', anchor, '--tx-code', o.tx_code, o.credential_offer_uri], file);
 }
 
 async function api(nodeName, role, method, path, body) {
@@ -67,12 +74,7 @@ function expect(cond, what) {
 }
 
 // Ana's PID, from the PID provider's register into her wallet.
-const person = await api('si-pid', 'back_office', 'POST', '/api/v1/persons', {
-  personal_number: 'SI1979061433', family_name: 'Kos', given_name: 'Ana', birth_date: '1979-06-14',
-  nationality: 'SI', birth_country: 'SI', birth_place: 'Maribor',
-});
-const pidOffer = await api('si-pid', 'back_office', 'POST', '/api/v1/credential-offers', { credential_configuration_id: 'pid', person_id: person.person_id });
-cli(['wallet', 'receive', '--json', '--tls-ca', anchor, '--tx-code', pidOffer.tx_code, pidOffer.credential_offer_uri]);
+await pidInto({ personal_number: 'SI1979061433', family_name: 'Kos', given_name: 'Ana', birth_date: '1979-06-14', nationality: 'SI', birth_country: 'SI', birth_place: 'Maribor' }, wallet);
 
 const browser = await chromium.launch({
   executablePath: process.env.ESSPASS_CHROMIUM || '/usr/bin/chromium',
@@ -187,6 +189,44 @@ try {
     await page.getByRole('button', { name: 'Παράδοση του A1 στον εργαζόμενο' }).click();
     await page.waitForSelector('a[href^="openid-credential-offer://"]');
     await check(page, 'el', 'application-offer');
+    await context.close();
+  }
+  // A case worker at e-EFKA (Dimitra, in Italian) signs in with her PID and decides an application
+  // the rules engine left to a person: its reasons, the outcomes the law allows, her decision.
+  {
+    const efka = node('el-efka');
+    const dimitra = net.staff.find((m) => m.name === 'dimitra.georgiou');
+    const dWallet = join(outDir, 'dimitra.esspass');
+    await pidInto({ personal_number: dimitra.personal_number, family_name: dimitra.family_name, given_name: dimitra.given_name, birth_date: dimitra.birth_date, nationality: 'GR', birth_country: 'GR', birth_place: dimitra.birth_place }, dWallet);
+    // Yiannis Constructions applies for Georgios without the facts of its activity in Greece.
+    const today = new Date().toISOString().slice(0, 10);
+    const end = new Date(Date.now() + 120 * 86400000).toISOString().slice(0, 10);
+    const georgios = await (await fetch(`${efka.url}/api/v1/persons?personal_number=GR12038501234`, { headers: { authorization: `Bearer ${efka.api_keys.back_office}` } })).json();
+    const pending = await api('el-efka', 'employer', 'POST', '/api/v1/applications/a1', {
+      person_id: georgios.person.person_id,
+      application: { decision_date: today, person: { residence: 'GR', nationalities: ['GR'] }, activities: [{ kind: 'employed', period: { start: today, end }, employer: { name: 'Yiannis Constructions S.A.', id: 'EL094019245', seat: 'GR' }, states: [{ country: 'IT', working_time_share: 1, remuneration_share: 1 }], posting: { sending_state: 'GR', on_behalf_of_employer: true, replaces_posted_person: false, prior_insurance: [{ country: 'GR', start: '2015-09-01' }], previous_postings: [] } }] },
+      work_information: { work_address: [{ street_address: 'Via Roma', house_number: '1', postal_code: '10121', locality: 'Torino', country: 'IT' }] },
+    });
+    expect(pending.state === 'pending_review', `a case for a person: ${pending.state}`);
+    const context = await browser.newContext({ locale: 'it', ignoreHTTPSErrors: true, extraHTTPHeaders: { 'Accept-Language': 'it-IT,it;q=0.9' } });
+    const page = await context.newPage();
+    await page.goto(efka.url + '/portal/staff');
+    await check(page, 'it', 'staff-sign-in');
+    await page.getByRole('button', { name: 'Accedi con il portafoglio' }).click();
+    await page.waitForSelector('a[href^="openid4vp://"]');
+    const link = await page.getAttribute('a[href^="openid4vp://"]', 'href');
+    const sent = cli(['wallet', 'present', '--json', '--yes', '--trust-anchor', anchor, '--verifier-list', verifierList, link], dWallet);
+    expect(sent.outcome === 'sent', `her wallet presented: ${JSON.stringify(sent)}`);
+    await Promise.all([page.waitForURL(/\/portal\/staff$/), page.getByRole('button', { name: 'Ho condiviso i miei dati — continua' }).click()]);
+    await check(page, 'it', 'staff-queue');
+    await Promise.all([page.waitForURL(/\/portal\/staff\/applications\//), page.locator(`a[href="/portal/staff/applications/${pending.application_id}"]`).click()]);
+    await check(page, 'it', 'staff-application');
+    await page.check('#choice-approve');
+    await page.fill('#note', 'L\'attività sostanziale in Grecia risulta dal registro delle imprese.');
+    await page.getByRole('button', { name: 'Registra la decisione' }).click();
+    await page.waitForSelector('.notice');
+    expect((await page.textContent('#app-state')).includes('Approvata da un operatore'), 'approved by the case worker');
+    await check(page, 'it', 'staff-decided');
     await context.close();
   }
   // The Spanish hospital's desk, in Spanish: Ana shows her EHIC; green, only the profile's claims.

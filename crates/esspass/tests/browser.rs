@@ -74,7 +74,7 @@ fn a_person_walks_the_portal_in_a_browser_and_every_page_passes_axe() {
     assert!(o.status.success(), "{v:#}\n{}", String::from_utf8_lossy(&o.stderr));
     let pages = v["pages"].as_array().unwrap();
     assert!(pages.len() >= 20, "{v:#}");
-    for lang in ["sl", "en", "el", "es"] {
+    for lang in ["sl", "en", "el", "es", "it"] {
         assert!(pages.iter().any(|p| p["lang"] == lang), "{lang}");
     }
     for s in v["screenshots"].as_array().unwrap() {

@@ -44,6 +44,28 @@ pub struct Inst {
     pub types: &'static str,
 }
 
+/// A member of an institution's staff in the demo (`[[staff]]`): signs in to the portal with a PID
+/// the demo PID provider issues on request (the data is in network.json).
+pub struct StaffMember {
+    pub institution: &'static str,
+    pub name: &'static str,
+    pub role: &'static str,
+    pub personal_number: &'static str,
+    pub family_name: &'static str,
+    pub given_name: &'static str,
+    pub birth_date: &'static str,
+    pub birth_place: &'static str,
+}
+
+pub const STAFF: &[StaffMember] = &[
+    StaffMember { institution: "si-zzzs", name: "maja.horvat", role: "case_worker", personal_number: "SI1982031544", family_name: "Horvat", given_name: "Maja", birth_date: "1982-03-15", birth_place: "Celje" },
+    StaffMember { institution: "si-zzzs", name: "tone.kralj", role: "auditor", personal_number: "SI1970070766", family_name: "Kralj", given_name: "Tone", birth_date: "1970-07-07", birth_place: "Koper" },
+    StaffMember { institution: "el-efka", name: "dimitra.georgiou", role: "case_worker", personal_number: "GR05068104421", family_name: "Georgiou", given_name: "Dimitra", birth_date: "1981-06-05", birth_place: "Patra" },
+    StaffMember { institution: "el-efka", name: "kostas.auditor", role: "auditor", personal_number: "GR21097502218", family_name: "Alexiou", given_name: "Kostas", birth_date: "1975-09-21", birth_place: "Larisa" },
+    StaffMember { institution: "it-inps", name: "giulia.bianchi", role: "case_worker", personal_number: "BNCGLI84D41H501Z", family_name: "Bianchi", given_name: "Giulia", birth_date: "1984-04-01", birth_place: "Roma" },
+    StaffMember { institution: "es-inss", name: "javier.ruiz", role: "case_worker", personal_number: "ES87654321X", family_name: "Ruiz", given_name: "Javier", birth_date: "1979-12-12", birth_place: "Sevilla" },
+];
+
 pub const INSTITUTIONS: &[Inst] = &[
     Inst { slug: "si-zzzs", id: "SI:ZZZS", name: "ZZZS", country: "SI", types: "[\"ehic\"]" },
     Inst { slug: "el-efka", id: "EL:EFKA01", name: "e-EFKA", country: "GR", types: "[\"pda1\"]" },
@@ -185,6 +207,12 @@ impl Network {
                 key_lines.push_str(&key_line(name, role, &k, ""));
                 keys.insert(role.into(), json!(k));
             }
+            for m in STAFF.iter().filter(|m| m.institution == inst.slug) {
+                key_lines.push_str(&format!(
+                    "\n[[staff]]\nname = \"{}\"\nrole = \"{}\"\npersonal_number = \"{}\"\nfamily_name = \"{}\"\ngiven_name = \"{}\"\nbirth_date = \"{}\"\n",
+                    m.name, m.role, m.personal_number, m.family_name, m.given_name, m.birth_date
+                ));
+            }
             if inst.slug == "el-efka" {
                 let k = random_key("employer");
                 key_lines.push_str(&key_line("yiannis-constructions", "employer", &k, "\nemployer_id = \"EL094019245\""));
@@ -314,7 +342,11 @@ impl Network {
     /// `network.json`: every node's URL, role, institution id, configuration and demo API keys.
     pub fn write_description(&self) -> Result<PathBuf, Failure> {
         let p = self.dir.join("network.json");
-        let v = json!({"pki": self.pki, "trust_anchor": self.pki.join("root/ca.pem"), "nodes": self.nodes});
+        let staff: Vec<Value> = STAFF
+            .iter()
+            .map(|m| json!({"institution": m.institution, "name": m.name, "role": m.role, "personal_number": m.personal_number, "family_name": m.family_name, "given_name": m.given_name, "birth_date": m.birth_date, "birth_place": m.birth_place}))
+            .collect();
+        let v = json!({"pki": self.pki, "trust_anchor": self.pki.join("root/ca.pem"), "nodes": self.nodes, "staff": staff});
         std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap_or_default()).map_err(io(&p))?;
         Ok(p)
     }
