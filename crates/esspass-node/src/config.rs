@@ -23,6 +23,8 @@ pub enum Role {
     /// The single entry point: procedure and country → the competent institution's portal
     /// (`crate::gateway`).
     Gateway,
+    /// The web wallet for people without an EUDI wallet app (`crate::webwallet`).
+    Wallet,
 }
 
 /// Who an API key belongs to.
@@ -402,7 +404,7 @@ impl NodeConfig {
                 return Err("a PID provider issues PIDs only: institution.credential_types = [\"pid\"]".into());
             }
             Role::Institution | Role::PidProvider => {}
-            Role::Verifier | Role::Trust | Role::Gateway => return Err("this is not an institution configuration (role = \"institution\" or \"pid_provider\")".into()),
+            Role::Verifier | Role::Trust | Role::Gateway | Role::Wallet => return Err("this is not an institution configuration (role = \"institution\" or \"pid_provider\")".into()),
         }
         if !self.public_url.starts_with("https://") || self.public_url.ends_with('/') {
             return Err("public_url must be an https URL without a trailing slash".into());

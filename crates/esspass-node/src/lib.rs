@@ -22,3 +22,4 @@ pub mod tls;
 pub mod trust;
 pub mod trusted_lists;
 pub mod verifier;
+pub mod webwallet;

@@ -402,3 +402,93 @@ async fn a_case_worker_decides_and_an_auditor_checks_the_trail() {
     let r = a.post(&format!("/portal/staff/applications/{id}/decision"), &[("csrf", &home.hidden("csrf")), ("choice", "refuse"), ("note", "x")]).await;
     assert_eq!(r.status, 403, "an auditor decides nothing");
 }
+
+/// The web wallet (role `wallet`): a weak passphrase and a wrong one are refused; Živa creates her
+/// wallet, receives her PID from an offer link with its code, answers ZZZS's sign-in request after
+/// a consent page that names ZZZS and exactly what it will see, and then takes her EHIC — all in the
+/// browser. Locked, it shows nothing; a form without the session's token does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_wallet_receives_consents_and_presents() {
+    let w = world().await;
+    let wl = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let wurl = format!("https://127.0.0.1:{}", wl.local_addr().unwrap().port());
+    std::fs::write(
+        w.dir.join("wallet.toml"),
+        format!("role = \"wallet\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{wurl}\"\ndatabase = \"sqlite:{}\"\nsecret_file = \"webwallet.secret\"\ntls_chain = \"services/wallet/tls-chain.pem\"\ntls_key = \"services/wallet/tls.key\"\ntrust_anchor = \"root/ca.pem\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\nwallets = \"web-wallets\"\n", w.dir.join("webwallet.db").display()),
+    )
+    .unwrap();
+    let _wallet = esspass_node::webwallet::start(esspass_node::webwallet::WebWalletConfig::load(&w.dir.join("wallet.toml")).unwrap(), Some(wl)).await.unwrap();
+    // Živa in both registers; her PID offer from the PID provider.
+    let person = json!({"personal_number": "SI1985041277", "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "birth_country": "SI", "birth_place": "Ljubljana"});
+    let p: Value = w.client.post(format!("{}/api/v1/persons", w.pid_url)).bearer_auth(BO_KEY).json(&person).send().await.unwrap().json().await.unwrap();
+    let mut insured = person.clone();
+    insured["coverage_kind"] = json!("health");
+    insured["coverage_start"] = json!("2010-01-01");
+    w.client.post(format!("{}/api/v1/persons", w.url)).bearer_auth(BO_KEY).json(&insured).send().await.unwrap();
+    let o: Value = w.client.post(format!("{}/api/v1/credential-offers", w.pid_url)).bearer_auth(BO_KEY).json(&json!({"credential_configuration_id": "pid", "person_id": p["person_id"]})).send().await.unwrap().json().await.unwrap();
+
+    // The web wallet in her browser (its own cookies; it is another node).
+    let mut wb = Browser::new(&w, "en");
+    let at = |path: &str| format!("{wurl}{path}");
+    let home = wb.send(w.client.get(at("/wallet"))).await;
+    assert_eq!(home.status, 200);
+    assert_safe_page(&home);
+    let csrf = home.hidden("csrf");
+    let weak = wb.send(w.client.post(at("/wallet/create")).form(&[("csrf", csrf.as_str()), ("name", "ziva"), ("passphrase", "short")])).await;
+    assert!(weak.status == 422 && weak.body.contains("at least 12 characters"), "{}", weak.body);
+    let made = wb.send(w.client.post(at("/wallet/create")).form(&[("csrf", csrf.as_str()), ("name", "ziva"), ("passphrase", "a long wallet passphrase")])).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let page = wb.send(w.client.get(at("/wallet"))).await;
+    assert!(page.body.contains("The wallet holds no document yet."), "{}", page.body);
+    let csrf = page.hidden("csrf");
+    // A form without its token does nothing.
+    assert_eq!(wb.send(w.client.post(at("/wallet/receive")).form(&[("offer", o["credential_offer_uri"].as_str().unwrap())])).await.status, 403);
+    let got = wb.send(w.client.post(at("/wallet/receive")).form(&[("csrf", csrf.as_str()), ("offer", o["credential_offer_uri"].as_str().unwrap()), ("tx_code", o["tx_code"].as_str().unwrap())])).await;
+    assert!(got.status == 200 && got.body.contains("The document is now in your wallet.") && got.body.contains("Person identification data"), "{}", got.body);
+
+    // ZZZS's portal asks for her PID; the web wallet shows who asks and what it will see.
+    let mut pb = Browser::new(&w, "en");
+    let entry = pb.get("/portal/ehic").await;
+    let signin = pb.post("/portal/sign-in", &[("csrf", &entry.hidden("csrf"))]).await;
+    let link = format!("openid4vp://{}", signin.body.split("href=\"openid4vp://").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&"));
+    let consent = wb.send(w.client.post(at("/wallet/present")).form(&[("csrf", csrf.as_str()), ("request", link.as_str())])).await;
+    assert_eq!(consent.status, 200, "{}", consent.body);
+    assert_safe_page(&consent);
+    assert!(consent.body.contains("ZZZS (SI) asks for your Person identification data"), "{}", consent.body);
+    let disclosed = consent.body.split("<ul id=\"disclosed\">").nth(1).unwrap().split("</ul>").next().unwrap();
+    assert!(disclosed.contains("Personal number") && !disclosed.contains("place_of_birth") && !disclosed.contains("nationalities"), "{disclosed}");
+    let shared = wb.send(w.client.post(at("/wallet/present/answer")).form(&[("csrf", csrf.as_str()), ("decision", "share")])).await;
+    assert!(shared.body.contains("Sent to ZZZS."), "{}", shared.body);
+    let done = pb.post("/portal/sign-in/continue", &[("csrf", &signin.hidden("csrf")), ("poll", &signin.hidden("poll"))]).await;
+    assert_eq!((done.status, done.location()), (303, "/portal/documents"));
+    // Her EHIC, requested on the portal, into the web wallet with the code.
+    let docs = pb.get("/portal/documents").await;
+    let offer_page = pb.post("/portal/ehic", &[("csrf", &docs.hidden("csrf"))]).await;
+    let code = offer_page.body.split("<strong id=\"tx-code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let offer = format!("openid-credential-offer://{}", offer_page.body.split("href=\"openid-credential-offer://").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&"));
+    let got = wb.send(w.client.post(at("/wallet/receive")).form(&[("csrf", csrf.as_str()), ("offer", offer.as_str()), ("tx_code", code.as_str())])).await;
+    assert!(got.body.contains("European Health Insurance Card"), "{}", got.body);
+    // Declining sends nothing; locked, the wallet shows nothing and a wrong passphrase opens nothing.
+    let csrf_p = pb.get("/portal").await.hidden("csrf");
+    let signin = pb.post("/portal/sign-in", &[("csrf", &csrf_p)]).await;
+    let link = format!("openid4vp://{}", signin.body.split("href=\"openid4vp://").nth(1).unwrap().split('"').next().unwrap().replace("&#38;", "&"));
+    wb.send(w.client.post(at("/wallet/present")).form(&[("csrf", csrf.as_str()), ("request", link.as_str())])).await;
+    let declined = wb.send(w.client.post(at("/wallet/present/answer")).form(&[("csrf", csrf.as_str()), ("decision", "decline")])).await;
+    assert!(declined.body.contains("Nothing was sent."), "{}", declined.body);
+    let lock = wb.send(w.client.post(at("/wallet/lock")).form(&[("csrf", csrf.as_str())])).await;
+    assert_eq!(lock.status, 303);
+    let closed = wb.send(w.client.get(at("/wallet"))).await;
+    assert!(!closed.body.contains("European Health Insurance Card") && closed.body.contains("id=\"open-pass\""), "{}", closed.body);
+    let csrf = closed.hidden("csrf");
+    let wrong = wb.send(w.client.post(at("/wallet/open")).form(&[("csrf", csrf.as_str()), ("name", "ziva"), ("passphrase", "not the passphrase")])).await;
+    assert_eq!(wrong.status, 403);
+    let traversal = wb.send(w.client.post(at("/wallet/open")).form(&[("csrf", csrf.as_str()), ("name", "../pid"), ("passphrase", "a long wallet passphrase")])).await;
+    assert_eq!(traversal.status, 422, "a name is letters, digits, dots and dashes");
+    let reopened = wb.send(w.client.post(at("/wallet/open")).form(&[("csrf", csrf.as_str()), ("name", "ziva"), ("passphrase", "a long wallet passphrase")])).await;
+    assert_eq!(reopened.status, 303);
+    let page = wb.send(w.client.get(at("/wallet"))).await;
+    assert!(page.body.contains("European Health Insurance Card") && page.body.contains("Person identification data"), "{}", page.body);
+    // On disk the wallet is sealed.
+    let file = std::fs::read_to_string(w.dir.join("web-wallets/ziva.esspass")).unwrap();
+    assert!(!file.contains("Novak") && !file.contains("urn:eudi"));
+}

@@ -46,8 +46,10 @@ fn demo_runs_both_journeys_end_to_end() {
     // Živa: the gateway hands her to ZZZS; her PID sign-in discloses only what matching needs; the
     // hospital sees its profile's claims only; the proof verifies against her document.
     assert_eq!(ziva[0]["details"]["institution_id"], "SI:ZZZS", "{:#}", ziva[0]);
+    // (As her web wallet's consent page names them, in Slovenian: names, birth date, personal number.)
     let disclosed = ziva[2]["details"]["disclosed_for_sign_in"].as_array().unwrap();
-    assert!(disclosed.iter().all(|d| ["birthdate", "family_name", "given_name", "personal_administrative_number"].contains(&d.as_str().unwrap())), "{disclosed:?}");
+    assert_eq!(disclosed.len(), 4, "{disclosed:?}");
+    assert!(disclosed.iter().all(|d| ["Priimek", "Ime", "Datum rojstva", "Osebna številka"].contains(&d.as_str().unwrap())), "{disclosed:?}");
     assert_eq!(ziva[3]["details"]["outcome"], "valid");
     assert_eq!(ziva[4]["details"]["outcome"], "valid");
     // Georgios: decided by the rules engine under Art 12(1); the A009 registered at INPS; the
@@ -60,7 +62,7 @@ fn demo_runs_both_journeys_end_to_end() {
     // network.json: every node, its role, URL and configuration (each runnable with `esspass serve`).
     let net: Value = serde_json::from_str(&std::fs::read_to_string(data.join("network.json")).unwrap()).unwrap();
     let roles: Vec<&str> = net["nodes"].as_array().unwrap().iter().map(|n| n["role"].as_str().unwrap()).collect();
-    for r in ["trust", "gateway", "pid_provider", "institution", "verifier"] {
+    for r in ["trust", "gateway", "pid_provider", "institution", "verifier", "wallet"] {
         assert!(roles.contains(&r), "{roles:?}");
     }
     assert_eq!(roles.iter().filter(|r| **r == "institution").count(), 4);
@@ -75,7 +77,7 @@ fn demo_runs_both_journeys_end_to_end() {
         assert_eq!(mode & 0o777, 0o600, "private keys are owner-only");
     }
     // The wallets are encrypted at rest: nothing of the credentials in clear.
-    let wallet = std::fs::read_to_string(data.join("wallets/ziva.esspass")).unwrap();
+    let wallet = std::fs::read_to_string(data.join("web-wallets/ziva.esspass")).unwrap();
     assert!(!wallet.contains("Novak") && !wallet.contains("urn:eudi"), "the wallet file is sealed");
 }
 

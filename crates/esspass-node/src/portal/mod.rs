@@ -11,6 +11,7 @@ pub mod employer;
 pub mod i18n;
 pub mod person;
 pub mod staff;
+pub mod wallet;
 pub mod session;
 
 use askama::Template;

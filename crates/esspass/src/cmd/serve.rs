@@ -1,5 +1,5 @@
 //! `esspass serve --config FILE`: run a node in the role its configuration names (institution,
-//! pid_provider, verifier, trust or gateway).
+//! pid_provider, verifier, trust, gateway or wallet).
 
 use crate::{CmdResult, Exit, Failure};
 use esspass_core::ErrorCode;
@@ -84,6 +84,12 @@ pub fn run(a: Args) -> CmdResult {
             return run_service(&a, "trust", || {
                 let cfg = esspass_node::trust::TrustNodeConfig::load(&a.config)?;
                 Ok(Box::pin(async move { esspass_node::trust::start(cfg, None).await.map(|n| (n.addr, n)) }))
+            });
+        }
+        "wallet" => {
+            return run_service(&a, "wallet", || {
+                let cfg = esspass_node::webwallet::WebWalletConfig::load(&a.config)?;
+                Ok(Box::pin(async move { esspass_node::webwallet::start(cfg, None).await.map(|n| (n.addr, n)) }))
             });
         }
         "gateway" => {

@@ -241,17 +241,47 @@ fn report_checks(result: &Value) -> Vec<String> {
     v
 }
 
-/// Živa, insured in Slovenia, on holiday in Spain: her EHIC.
+/// A person's web wallet (the demo's `wallet` node), used through its pages as a browser would.
+struct WebWallet<'c> {
+    base: String,
+    b: Browser<'c>,
+    csrf: String,
+}
+
+impl<'c> WebWallet<'c> {
+    /// Create the wallet `name` with `passphrase`.
+    async fn create(client: &'c reqwest::Client, base: &str, name: &str, passphrase: &str) -> Result<WebWallet<'c>, String> {
+        let mut b = Browser::new(client);
+        let home = b.get(&format!("{base}/wallet")).await?;
+        let made = b.post(&format!("{base}/wallet/create"), &[("csrf", &home.hidden("csrf")?), ("name", name), ("passphrase", passphrase)]).await?;
+        ensure!(made.status == 303, "the web wallet was not created: {}", made.status);
+        let page = b.get(&format!("{base}/wallet")).await?;
+        Ok(WebWallet { csrf: page.hidden("csrf")?, base: base.to_owned(), b })
+    }
+
+    /// Receive the document an offer link stands for, with its code.
+    async fn receive(&mut self, offer: &str, code: Option<&str>) -> Result<(), String> {
+        let page = self.b.post(&format!("{}/wallet/receive", self.base), &[("csrf", &self.csrf), ("offer", offer), ("tx_code", code.unwrap_or(""))]).await?;
+        ensure!(page.status == 200, "the web wallet did not receive the document: {} {}", page.status, page.between("role=\"alert\">", "<").unwrap_or_default());
+        Ok(())
+    }
+
+    /// Answer a request after its consent page; the verifier named and what it sees.
+    async fn present(&mut self, link: &str) -> Result<(String, Vec<String>), String> {
+        let consent = self.b.post(&format!("{}/wallet/present", self.base), &[("csrf", &self.csrf), ("request", link)]).await?;
+        ensure!(consent.status == 200, "the web wallet refused the request: {}", consent.between("role=\"alert\">", "<").unwrap_or_default());
+        let asks = consent.between("<p id=\"asks\">", "<")?;
+        let disclosed: Vec<String> = consent.between("<ul id=\"disclosed\">", "</ul>")?.split("<li>").skip(1).map(|x| x.split("</li>").next().unwrap_or_default().to_owned()).collect();
+        let shared = self.b.post(&format!("{}/wallet/present/answer", self.base), &[("csrf", &self.csrf), ("decision", "share")]).await?;
+        ensure!(shared.status == 200, "the web wallet did not send: {}", shared.status);
+        Ok((asks, disclosed))
+    }
+}
+
+/// Živa, insured in Slovenia, on holiday in Spain: her EHIC, in the web wallet.
 pub async fn ziva(w: &World<'_>, tl: &mut Timeline) {
     const J: &str = "ziva";
     let person = json!({"personal_number": "SI1985041277", "family_name": "Novak", "given_name": "Živa", "birth_date": "1985-04-12", "nationality": "SI", "residence": "SI", "birth_country": "SI", "birth_place": "Ljubljana"});
-    let mut wallet = match w.wallet("ziva") {
-        Ok(x) => x,
-        Err(e) => {
-            tl.record(J, "Živa's wallet", "SI", "Živa's web wallet is created", Instant::now(), Err(e));
-            return;
-        }
-    };
 
     let t = Instant::now();
     let r: Result<(Vec<String>, Value), String> = async {
@@ -273,10 +303,29 @@ pub async fn ziva(w: &World<'_>, tl: &mut Timeline) {
     }
 
     let t = Instant::now();
-    let r = w.pid_into(&mut wallet, &person).await;
-    if !tl.record(J, "Demo PID provider", "SI", "Živa's wallet receives her PID", t, r) {
+    let mut wallet: Option<WebWallet<'_>> = None;
+    let r: Outcome = async {
+        let base = w.net.node("wallet").map_err(|e| e.message)?.url.clone();
+        let mut ww = WebWallet::create(&w.net.client, &base, "ziva", &w.passphrase).await?;
+        let (st, p) = w.call("si-pid", "back_office", Method::POST, "/api/v1/persons", Some(&person)).await?;
+        ensure!(st == 201, "the PID provider's register refused the person: {st} {p}");
+        let (st, o) = w.call("si-pid", "back_office", Method::POST, "/api/v1/credential-offers", Some(&json!({"credential_configuration_id": "pid", "person_id": p["person_id"]}))).await?;
+        ensure!(st == 201, "no PID offer: {st} {o}");
+        ww.receive(&s(&o, "/credential_offer_uri"), o["tx_code"].as_str()).await?;
+        wallet = Some(ww);
+        Ok((
+            vec![
+                "Živa created her web wallet (an encrypted wallet file, opened with her passphrase)".into(),
+                "the PID provider's offer redeemed with the code given only to her: PID (urn:eudi:pid:1) bound to a key made in the wallet, DPoP-bound tokens".into(),
+            ],
+            json!({"pid_provider": "SI:PID01", "wallet": base}),
+        ))
+    }
+    .await;
+    if !tl.record(J, "Demo PID provider → web wallet", "SI", "Živa opens a web wallet and receives her PID into it", t, r) {
         return;
     }
+    let Some(mut wallet) = wallet else { return };
 
     let t = Instant::now();
     let r: Outcome = async {
@@ -286,45 +335,43 @@ pub async fn ziva(w: &World<'_>, tl: &mut Timeline) {
         ensure!(entry.status == 200, "the portal's EHIC page: {}", entry.status);
         let page = b.post(&format!("{portal}/portal/sign-in"), &[("csrf", &entry.hidden("csrf")?)]).await?;
         ensure!(page.status == 200, "the portal's sign-in: {}", page.status);
-        let link = page.link("openid4vp://")?;
-        let consent = w.wallet_client.prepare_presentation(&wallet, &link, &w.chains, &w.verifiers, None, now()).await.map_err(|e| e.to_string())?;
-        let disclosed = consent.plan.disclosed.clone();
-        ensure!(!disclosed.iter().any(|d| d.starts_with("place_of_birth") || d.starts_with("nationalities") || d.starts_with("address")), "the sign-in took more than it needs: {disclosed:?}");
-        w.wallet_client.send_presentation(consent, now()).await.map_err(|e| e.to_string())?;
+        let (asks, disclosed) = wallet.present(&page.link("openid4vp://")?).await?;
         let done = b.post(&format!("{portal}/portal/sign-in/continue"), &[("csrf", &page.hidden("csrf")?), ("poll", &page.hidden("poll")?)]).await?;
         ensure!(done.status == 303 && done.location.ends_with("/portal/documents"), "not signed in: {} {}", done.status, done.location);
         let docs = b.get(&format!("{portal}/portal/documents")).await?;
         let offer_page = b.post(&format!("{portal}/portal/ehic"), &[("csrf", &docs.hidden("csrf")?)]).await?;
         ensure!(offer_page.status == 200, "the EHIC request: {}", offer_page.status);
         let code = offer_page.between("<strong id=\"tx-code\">", "<")?;
-        let offer = w.wallet_client.resolve_offer(&offer_page.link("openid-credential-offer://")?).await.map_err(|e| e.to_string())?;
-        let mut never = |_: &Consent| false;
-        let got = w.wallet_client.receive_into(&mut wallet, &offer, Some(&code), None, &mut never, now()).await.map_err(|e| e.to_string())?;
-        ensure!(matches!(&got, Received::Issued(ids) if ids.len() == 1), "no EHIC: {got:?}");
+        wallet.receive(&offer_page.link("openid-credential-offer://")?, Some(&code)).await?;
         let docs = b.get(&format!("{portal}/portal/documents")).await?;
         ensure!(docs.body.contains("status-valid"), "her documents do not show the EHIC as valid");
         Ok((
             vec![
                 "her browser on ZZZS's portal (no script; a signed session cookie, a CSRF token on every form)".into(),
-                format!("ZZZS asked her wallet for her PID over OpenID4VP (QR code or same-device link); she disclosed only {}", disclosed.join(", ")),
+                format!("her web wallet's consent page: \"{asks}\"; it will see {}", disclosed.join(", ")),
                 "ZZZS verified the PID (signature, PID provider in the Issuer Trusted List, status) and matched it to her insurance record".into(),
                 "she requested the EHIC; the portal showed the offer and its transaction code to her alone".into(),
-                "her wallet redeemed the offer with the code: EHIC (SD-JWT VC, x5c chain, Token Status List entry) bound to a new wallet key; her documents show it valid".into(),
+                "her web wallet redeemed the offer with the code: EHIC (SD-JWT VC, x5c chain, Token Status List entry) bound to a new key; her documents show it valid".into(),
             ],
             json!({"received": "urn:eudi:ehic:1", "disclosed_for_sign_in": disclosed}),
         ))
     }
     .await;
-    if !tl.record(J, "ZZZS", "SI", "Živa signs in on ZZZS's portal with her PID, requests her EHIC and takes it into her wallet", t, r) {
+    if !tl.record(J, "ZZZS", "SI", "Živa signs in on ZZZS's portal with her PID, requests her EHIC and takes it into her web wallet", t, r) {
         return;
     }
 
     let t = Instant::now();
     let r: Outcome = async {
-        let (tx, result, mut checks) = w.verify(&wallet, "es-hospital", "ehic-healthcare").await?;
-        ensure!(s(&result, "/state") == "verified" && s(&result, "/outcome") == "valid", "the hospital's check failed: {result}");
+        let (st, tx) = w.call("es-hospital", "verifier", Method::POST, "/api/v1/verifications", Some(&json!({"profile": "ehic-healthcare", "date": today().to_string()}))).await?;
+        ensure!(st == 201, "the verifier did not start a transaction: {st} {tx}");
+        let (asks, disclosed) = wallet.present(&s(&tx, "/authorization_request")).await?;
+        let id = s(&tx, "/transaction_id");
+        let (st, result) = w.call("es-hospital", "verifier", Method::GET, &format!("/api/v1/verifications/{id}"), None).await?;
+        ensure!(st == 200 && s(&result, "/state") == "verified" && s(&result, "/outcome") == "valid", "the hospital's check failed: {result}");
         let claims = result["claims"].as_object().cloned().unwrap_or_default();
         ensure!(!claims.contains_key("family_name") && !claims.contains_key("birth_date"), "the hospital saw more than its profile allows: {:?}", claims.keys().collect::<Vec<_>>());
+        let mut checks = vec![format!("the web wallet checked the signed request (the hospital in the Verifier Trusted List, within its registration) and asked her: \"{asks}\"; she shared {}", disclosed.join(", "))];
         checks.extend(report_checks(&result));
         checks.push(format!("the hospital sees only: {}", claims.keys().cloned().collect::<Vec<_>>().join(", ")));
         Ok((checks, json!({"transaction_id": tx["transaction_id"], "document_number": claims.get("document_number"), "outcome": result["outcome"]})))

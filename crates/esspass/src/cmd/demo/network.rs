@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 /// Fixed ports of `esspass demo` (the demo PKI names the institutions' URLs with them).
 pub const GATEWAY_PORT: u16 = 8400;
 pub const TRUST_PORT: u16 = 8430;
+pub const WALLET_PORT: u16 = 8460;
 
 /// A node of the network, as `network.json` lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -299,6 +300,24 @@ impl Network {
             let country = if v.slug == "es-hospital" { "ES" } else { "IT" };
             nodes.push(NodeInfo { name: v.slug.clone(), role: "verifier", country, url, institution_id: Some(v.verifier_id.clone()), config: cfg, api_keys: keys });
         }
+
+        // The web wallet, for people without an EUDI wallet app (Živa uses it in the demo).
+        let wallet_l = bind(WALLET_PORT, any_ports)?;
+        let wallet_url = url_of(&wallet_l)?;
+        let cfg = write(
+            "wallet",
+            format!(
+                "role = \"wallet\"\nlisten = \"{}\"\npublic_url = \"{wallet_url}\"\ndatabase = \"{}\"\nsecret_file = \"../secrets/wallet.secret\"\ntls_chain = \"{}\"\ntls_key = \"{}\"\ntrust_anchor = \"{}\"\nverifier_list = \"{lists}/verifiers.jwt\"\nwallets = \"../web-wallets\"\n",
+                wallet_url.trim_start_matches("https://"),
+                db("wallet"),
+                rel("services/wallet/tls-chain.pem"),
+                rel("services/wallet/tls.key"),
+                rel("root/ca.pem"),
+            ),
+        )?;
+        let ww = esspass_node::webwallet::start(esspass_node::webwallet::WebWalletConfig::load(&cfg).map_err(start_err("the web wallet"))?, Some(wallet_l)).await.map_err(start_err("the web wallet"))?;
+        running.push(Box::new(Stop(Some(Box::new(move || ww.stop())))));
+        nodes.push(NodeInfo { name: "wallet".into(), role: "wallet", country: "EU", url: wallet_url, institution_id: None, config: cfg, api_keys: Default::default() });
 
         let root_pem = std::fs::read_to_string(pki.join("root/ca.pem")).map_err(io(&pki))?;
         let root = esspass_credential::x509::Certificate::from_pem(&root_pem).map_err(|e| Failure::usage(e.code, e.detail))?;
