@@ -229,6 +229,51 @@ try {
     await check(page, 'it', 'staff-decided');
     await context.close();
   }
+  // Lucía (insured at INSS, Spain) has no wallet app: the web wallet, in Spanish, in a second tab.
+  // She creates it, takes her PID into it, signs in on INSS's portal through its consent page, and
+  // takes her EHIC into it with the code.
+  {
+    const context = await browser.newContext({ locale: 'es', ignoreHTTPSErrors: true, extraHTTPHeaders: { 'Accept-Language': 'es-ES,es;q=0.9' } });
+    const walletPage = await context.newPage();
+    const portal = await context.newPage();
+    const ww = node('wallet').url;
+    const pid = await api('si-pid', 'back_office', 'POST', '/api/v1/persons', { personal_number: 'ES12345678Z', family_name: 'García', given_name: 'Lucía', birth_date: '1990-07-21', nationality: 'ES', birth_country: 'ES', birth_place: 'Valencia' });
+    const pidOffer = await api('si-pid', 'back_office', 'POST', '/api/v1/credential-offers', { credential_configuration_id: 'pid', person_id: pid.person_id });
+    await walletPage.goto(ww + '/wallet');
+    await check(walletPage, 'es', 'web-wallet');
+    await walletPage.fill('#new-name', 'lucia');
+    await walletPage.fill('#new-pass', 'una frase de paso bastante larga');
+    await Promise.all([walletPage.waitForURL(/\/wallet$/), walletPage.getByRole('button', { name: 'Crear una cartera nueva' }).click()]);
+    await walletPage.fill('#offer', pidOffer.credential_offer_uri);
+    await walletPage.fill('#tx_code', pidOffer.tx_code);
+    await walletPage.getByRole('button', { name: 'Recibir' }).click();
+    await walletPage.waitForSelector('.notice');
+    expect((await walletPage.textContent('main')).includes('Datos de identificación personal'), 'the PID is in the web wallet');
+    await check(walletPage, 'es', 'web-wallet-pid');
+    await portal.goto(node('es-inss').url + '/portal/ehic');
+    await portal.getByRole('button', { name: 'Iniciar sesión con su cartera' }).click();
+    await portal.waitForSelector('a[href^="openid4vp://"]');
+    const request = await portal.getAttribute('a[href^="openid4vp://"]', 'href');
+    await walletPage.fill('#request', request);
+    await walletPage.getByRole('button', { name: 'Continuar' }).click();
+    await walletPage.waitForSelector('#disclosed');
+    expect((await walletPage.textContent('#asks')).includes('INSS (ES)'), 'the consent page names the institution');
+    await check(walletPage, 'es', 'web-wallet-consent');
+    await walletPage.getByRole('button', { name: 'Compartir', exact: true }).click();
+    await walletPage.waitForSelector('.notice');
+    await Promise.all([portal.waitForURL(/\/portal\/documents/), portal.getByRole('button', { name: 'He compartido mis datos — continuar' }).click()]);
+    await portal.getByRole('button', { name: 'Solicitar la Tarjeta Sanitaria Europea' }).click();
+    await portal.waitForSelector('#tx-code');
+    const code = (await portal.textContent('#tx-code')).trim();
+    const offer = await portal.getAttribute('a[href^="openid-credential-offer://"]', 'href');
+    await walletPage.fill('#offer', offer);
+    await walletPage.fill('#tx_code', code);
+    await walletPage.getByRole('button', { name: 'Recibir' }).click();
+    await walletPage.waitForSelector('.notice');
+    expect((await walletPage.textContent('main')).includes('Tarjeta Sanitaria Europea'), 'the EHIC is in the web wallet');
+    await check(walletPage, 'es', 'web-wallet-ehic');
+    await context.close();
+  }
   // The Spanish hospital's desk, in Spanish: Ana shows her EHIC; green, only the profile's claims.
   {
     const context = await browser.newContext({ locale: 'es', ignoreHTTPSErrors: true, extraHTTPHeaders: { 'Accept-Language': 'es-ES,es;q=0.9' } });
