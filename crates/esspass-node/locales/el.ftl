@@ -207,3 +207,4 @@ doc-issuer = Εκδότης
 claim-family_name = Επώνυμο
 claim-given_name = Όνομα
 claim-birthdate = Ημερομηνία γέννησης
+wallet-locked = Πάρα πολλά λάθος συνθηματικά για αυτό το πορτοφόλι: δοκιμάστε ξανά σε 15 λεπτά.

@@ -207,3 +207,4 @@ doc-issuer = Issuer
 claim-family_name = Family name
 claim-given_name = Given name
 claim-birthdate = Date of birth
+wallet-locked = Too many wrong passphrases for this wallet: try again in 15 minutes.

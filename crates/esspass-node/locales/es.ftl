@@ -207,3 +207,4 @@ doc-issuer = Emisor
 claim-family_name = Apellidos
 claim-given_name = Nombre
 claim-birthdate = Fecha de nacimiento
+wallet-locked = Demasiadas contraseñas erróneas para esta cartera: vuelva a intentarlo dentro de 15 minutos.

@@ -207,3 +207,4 @@ doc-issuer = Emittente
 claim-family_name = Cognome
 claim-given_name = Nome
 claim-birthdate = Data di nascita
+wallet-locked = Troppe password errate per questo portafoglio: riprovi tra 15 minuti.

@@ -207,3 +207,4 @@ doc-issuer = Izdajatelj
 claim-family_name = Priimek
 claim-given_name = Ime
 claim-birthdate = Datum rojstva
+wallet-locked = Preveč napačnih gesel za to denarnico: poskusite znova čez 15 minut.

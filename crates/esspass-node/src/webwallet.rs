@@ -102,7 +102,15 @@ pub struct WebWalletState {
     pub open: Mutex<HashMap<String, Opened>>,
     pub cookie: String,
     pub name: String,
+    /// Failed passphrases per wallet name: (count, first failure); a name is locked for
+    /// [`LOCK_SECONDS`] after [`MAX_FAILURES`] (the Argon2id cost alone does not stop guessing).
+    pub failures: Mutex<HashMap<String, (u32, i64)>>,
 }
+
+/// Wrong passphrases a wallet name takes before it is locked.
+pub const MAX_FAILURES: u32 = 5;
+/// How long a wallet name stays locked after too many wrong passphrases.
+pub const LOCK_SECONDS: i64 = 900;
 
 impl WebWalletState {
     pub fn now(&self) -> i64 {
@@ -134,6 +142,28 @@ impl WebWalletState {
     pub fn keep_open(&self, sid: &str, name: &str, file: WalletFile) {
         if let Ok(mut m) = self.open.lock() {
             m.insert(sid.to_owned(), Opened { name: name.to_owned(), file: Arc::new(tokio::sync::Mutex::new(file)), consent: None, used: self.now() });
+        }
+    }
+
+    /// Whether `name` is locked after too many wrong passphrases.
+    pub fn locked(&self, name: &str) -> bool {
+        let now = self.now();
+        self.failures.lock().map(|mut f| {
+            f.retain(|_, (_, first)| now - *first < LOCK_SECONDS);
+            f.get(name).is_some_and(|(n, _)| *n >= MAX_FAILURES)
+        }).unwrap_or(true)
+    }
+
+    /// Count a wrong passphrase for `name`; forget them after a right one.
+    pub fn failed(&self, name: &str, failed: bool) {
+        let now = self.now();
+        if let Ok(mut f) = self.failures.lock() {
+            if failed {
+                let e = f.entry(name.to_owned()).or_insert((0, now));
+                e.0 += 1;
+            } else {
+                f.remove(name);
+            }
         }
     }
 
@@ -188,7 +218,7 @@ pub async fn start(cfg: WebWalletConfig, listener: Option<std::net::TcpListener>
     };
     let cookie = crate::portal::session::cookie_name(&format!("wallet{}", cfg.public_url.rsplit(':').next().unwrap_or("")));
     let body = cfg.max_body_bytes;
-    let state = Arc::new(WebWalletState { cfg, store, client, chains, verifiers: RwLock::new(verifiers), open: Mutex::new(HashMap::new()), cookie, name: "esspass".into() });
+    let state = Arc::new(WebWalletState { cfg, store, client, chains, verifiers: RwLock::new(verifiers), open: Mutex::new(HashMap::new()), cookie, name: "esspass".into(), failures: Mutex::new(HashMap::new()) });
     let router = crate::portal::wallet::routes()
         .layer(axum::extract::DefaultBodyLimit::max(body))
         .layer(axum::middleware::from_fn(crate::http::problems_for_plain_errors))

@@ -486,6 +486,15 @@ async fn the_web_wallet_receives_consents_and_presents() {
     assert_eq!(traversal.status, 422, "a name is letters, digits, dots and dashes");
     let reopened = wb.send(w.client.post(at("/wallet/open")).form(&[("csrf", csrf.as_str()), ("name", "ziva"), ("passphrase", "a long wallet passphrase")])).await;
     assert_eq!(reopened.status, 303);
+    // Guessing: after five wrong passphrases the name is locked, the right one too.
+    let mut g = Browser::new(&w, "en");
+    let gcsrf = g.send(w.client.get(at("/wallet"))).await.hidden("csrf");
+    for i in 0..5 {
+        let r = g.send(w.client.post(at("/wallet/open")).form(&[("csrf", gcsrf.as_str()), ("name", "ziva"), ("passphrase", format!("guess number {i}").as_str())])).await;
+        assert_eq!(r.status, 403);
+    }
+    let r = g.send(w.client.post(at("/wallet/open")).form(&[("csrf", gcsrf.as_str()), ("name", "ziva"), ("passphrase", "a long wallet passphrase")])).await;
+    assert!(r.status == 429 && r.body.contains("Too many wrong passphrases"), "{}", r.body);
     let page = wb.send(w.client.get(at("/wallet"))).await;
     assert!(page.body.contains("European Health Insurance Card") && page.body.contains("Person identification data"), "{}", page.body);
     // On disk the wallet is sealed.

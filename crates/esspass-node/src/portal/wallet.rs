@@ -105,6 +105,10 @@ async fn unlock(s: &WebWalletState, h: &HeaderMap, body: &Bytes, create: bool) -
     let Some(path) = s.path_of(&name) else {
         return page(s, &c, StatusCode::UNPROCESSABLE_ENTITY, Some(c.tr.t(if create { "wallet-weak" } else { "wallet-wrong" }))).await;
     };
+    if !create && s.locked(&name) {
+        let _ = s.store.append_audit(c.site.now, "web-wallet", "wallet_open_locked", &name, "web wallet", &serde_json::json!({})).await;
+        return page(s, &c, StatusCode::TOO_MANY_REQUESTS, Some(c.tr.t("wallet-locked"))).await;
+    }
     let file = if create {
         if pass.chars().count() < 12 {
             return page(s, &c, StatusCode::UNPROCESSABLE_ENTITY, Some(c.tr.t("wallet-weak"))).await;
@@ -118,6 +122,9 @@ async fn unlock(s: &WebWalletState, h: &HeaderMap, body: &Bytes, create: bool) -
     } else {
         Err(esspass_wallet::WalletError::Passphrase)
     };
+    if !create {
+        s.failed(&name, file.is_err());
+    }
     match file {
         Ok(f) => {
             let session = super::session::Session::signed_in(&format!("wallet:{name}"), c.site.now);
