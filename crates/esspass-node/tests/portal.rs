@@ -391,6 +391,22 @@ async fn a_case_worker_decides_and_an_auditor_checks_the_trail() {
     assert_eq!((stored["state"].as_str(), stored["decided_by"].as_str()), (Some("approved"), Some("staff:maja.horvat")), "{stored}");
     // A form without the session's token decides nothing.
     assert_eq!(b.post(&format!("/portal/staff/applications/{id}/decision"), &[("choice", "refuse"), ("note", "x")]).await.status, 403);
+    // Živa's EHIC: Maja finds it and suspends it, with a reason (none: refused).
+    let zp: Value = w.client.get(format!("{}/api/v1/persons?personal_number=SI1985041277", w.url)).bearer_auth(BO_KEY).send().await.unwrap().json().await.unwrap();
+    let o: Value = w.client.post(format!("{}/api/v1/credential-offers", w.url)).bearer_auth(BO_KEY).json(&json!({"credential_configuration_id": "ehic", "person_id": zp["person"]["person_id"]})).send().await.unwrap().json().await.unwrap();
+    let mut zw = ziva;
+    let offer = w.wallet_client.resolve_offer(o["credential_offer_uri"].as_str().unwrap()).await.unwrap();
+    let mut never = |_: &Consent| false;
+    w.wallet_client.receive_into(&mut zw, &offer, o["tx_code"].as_str(), None, &mut never, now()).await.unwrap();
+    let found = b.get("/portal/staff/persons?number=SI1985041277").await;
+    assert!(found.body.contains("Živa Novak") && found.body.contains("Veljaven"), "{}", found.body);
+    let cred = found.body.split("action=\"/portal/staff/credentials/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let no_reason = b.post(&format!("/portal/staff/credentials/{cred}"), &[("csrf", &found.hidden("csrf")), ("action", "suspend"), ("reason", ""), ("number", "SI1985041277")]).await;
+    assert!(no_reason.body.contains("Izpolnite to polje.") && no_reason.body.contains("Veljaven"), "{}", no_reason.body);
+    let done = b.post(&format!("/portal/staff/credentials/{cred}"), &[("csrf", &found.hidden("csrf")), ("action", "suspend"), ("reason", "coverage under review"), ("number", "SI1985041277")]).await;
+    assert!(done.body.contains("Stanje dokumenta je spremenjeno.") && done.body.contains("Začasno zadržan"), "{}", done.body);
+    let none = b.get("/portal/staff/persons?number=SI0000000000").await;
+    assert!(none.body.contains("Ni osebe s to osebno številko."), "{}", none.body);
 
     // Tone, auditor: the trail verified, and who read what.
     let tone = pid_wallet(&w, "t.esspass", json!({"personal_number": "SI1970070766", "family_name": "Kralj", "given_name": "Tone", "birth_date": "1970-07-07", "nationality": "SI", "birth_country": "SI", "birth_place": "Koper"})).await;
@@ -401,6 +417,9 @@ async fn a_case_worker_decides_and_an_auditor_checks_the_trail() {
     assert!(!home.body.contains("Applications waiting for a decision"), "the queue is the case workers'");
     let r = a.post(&format!("/portal/staff/applications/{id}/decision"), &[("csrf", &home.hidden("csrf")), ("choice", "refuse"), ("note", "x")]).await;
     assert_eq!(r.status, 403, "an auditor decides nothing");
+    assert_eq!(a.get("/portal/staff/persons?number=SI1985041277").await.status, 403, "nor looks people up");
+    let r = a.post(&format!("/portal/staff/credentials/{cred}"), &[("csrf", &home.hidden("csrf")), ("action", "revoke"), ("reason", "x"), ("number", "")]).await;
+    assert_eq!(r.status, 403, "nor revokes");
 }
 
 /// The web wallet (role `wallet`): a weak passphrase and a wrong one are refused; Živa creates her

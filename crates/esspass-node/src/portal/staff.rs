@@ -28,6 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/staff/applications/{id}", get(application))
         .route("/portal/staff/applications/{id}/decision", post(decide))
         .route("/portal/staff/cases/{id}", get(case))
+        .route("/portal/staff/persons", get(person))
+        .route("/portal/staff/credentials/{id}", post(change_status))
 }
 
 fn site(s: &AppState) -> Site<'_> {
@@ -278,4 +280,87 @@ async fn case(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, q
     let case = CaseLine { id: txt(&v, "case_id"), buc: txt(&v, "buc"), owner: txt(&v, "owner"), status: txt(&v, "status") };
     let p = c.page("staff-cases", &format!("/portal/staff/cases/{id}"), None);
     c.html(StatusCode::OK, CasePage { p: &p, case, documents }.render())
+}
+
+pub struct DocLine {
+    pub id: String,
+    pub kind: String,
+    pub number: String,
+    pub status: String,
+    pub state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "portal/staff_person.html")]
+struct PersonPage<'a> {
+    p: &'a Page,
+    number: String,
+    name: Option<String>,
+    documents: Vec<DocLine>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct PersonQuery {
+    number: Option<String>,
+    lang: Option<String>,
+}
+
+async fn person_page(s: &AppState, c: &Ctx<'_>, k: &crate::config::ApiKeyConfig, number: &str, notice: Option<String>) -> Response {
+    let found = if number.trim().is_empty() { Ok(None) } else { crate::services::issuance::find_person_documents(&s.issuer.store, number, &k.name, c.site.now).await };
+    let (name, documents) = match found {
+        Ok(Some((p, docs))) => (
+            Some(format!("{} {}", p.given_name, p.family_name)),
+            docs.into_iter()
+                .map(|d| DocLine {
+                    kind: c.tr.t(match d.vct.as_str() {
+                        "urn:eudi:ehic:1" => "type-ehic",
+                        "urn:eudi:pda1:1" => "type-pda1",
+                        _ => "type-pid",
+                    }),
+                    number: d.document_number,
+                    status: c.tr.t(&format!("status-{}", d.state.as_str())),
+                    state: d.state.as_str(),
+                    id: d.credential_id,
+                })
+                .collect(),
+        ),
+        Ok(None) => (None, Vec::new()),
+        Err(e) => return c.message(StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "error-title", e.detail),
+    };
+    let notice = notice.or_else(|| (name.is_none() && !number.trim().is_empty()).then(|| c.tr.t("staff-person-none")));
+    let p = c.page("staff-find", "/portal/staff/persons", notice);
+    c.html(StatusCode::OK, PersonPage { p: &p, number: number.trim().to_owned(), name, documents }.render())
+}
+
+async fn person(State(s): State<AppState>, h: HeaderMap, q: Result<Query<PersonQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let c = ctx(site(&s), &h, q.lang.as_deref());
+    let k = match member(&s, &c, &[ApiRole::CaseWorker, ApiRole::BackOffice]) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    person_page(&s, &c, k, q.number.as_deref().unwrap_or(""), None).await
+}
+
+async fn change_status(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let c = ctx(site(&s), &h, None);
+    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
+        return r;
+    }
+    let k = match member(&s, &c, &[ApiRole::CaseWorker, ApiRole::BackOffice]) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let action = field(&body, "action").unwrap_or_default();
+    let reason = field(&body, "reason").filter(|r| !r.trim().is_empty());
+    let number = field(&body, "number").unwrap_or_default();
+    let notice = if reason.is_none() {
+        c.tr.t("form-required")
+    } else {
+        match s.status.change(s.eessi.as_deref(), &id, &action, reason.as_deref(), &k.name, c.site.now).await {
+            Ok(_) => c.tr.t("staff-changed"),
+            Err(e) => e.detail,
+        }
+    };
+    person_page(&s, &c, k, &number, Some(notice)).await
 }

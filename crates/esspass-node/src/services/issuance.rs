@@ -691,3 +691,14 @@ pub async fn documents_of_person(store: &esspass_store::Store, person_id: &str, 
     store.append_audit(now, actor, "read_own_documents", person_id, "the person's own documents", &json!({"count": rows.len()})).await?;
     Ok(rows)
 }
+
+/// A person found by personal number, with their documents, for a case worker; the search is
+/// audited whether or not it found someone (who looked for which number is personal data too).
+pub async fn find_person_documents(store: &esspass_store::Store, personal_number: &str, actor: &str, now: i64) -> Result<Option<(esspass_store::Person, Vec<esspass_store::CredentialRow>)>, ApiError> {
+    let person = store.person_by_number(personal_number.trim()).await?;
+    let subject = person.as_ref().map_or("not found", |p| p.person_id.as_str()).to_owned();
+    store.append_audit(now, actor, "find_person", &subject, "case work", &json!({"found": person.is_some()})).await?;
+    let Some(p) = person else { return Ok(None) };
+    let docs = store.credentials_of(&p.person_id).await?;
+    Ok(Some((p, docs)))
+}
