@@ -55,7 +55,7 @@ async fn world() -> World {
         format!(
             "role = \"institution\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{url}\"\ndatabase = \"{db}\"\n\n[institution]\nid = \"SI:ZZZS\"\nname = \"ZZZS\"\ncountry = \"SI\"\nsigning_key = \"institutions/si-zzzs/signing.key\"\nchain = \"institutions/si-zzzs/chain.pem\"\ntls_key = \"institutions/si-zzzs/tls.key\"\ntls_chain = \"institutions/si-zzzs/tls-chain.pem\"\ncredential_types = [\"ehic\", \"pda1\"]\n\n[status]\nlist_size = 65536\n\n[sign_in.pid]\nverifier_id = \"SI:ZZZS\"\nsigning_key = \"verifiers/si-zzzs-signin/signing.key\"\nchain = \"verifiers/si-zzzs-signin/chain.pem\"\ntrust_anchor = \"root/ca.pem\"\nissuer_list = \"trusted-lists/issuers.jwt\"\nverifier_list = \"trusted-lists/verifiers.jwt\"\n{}{}",
             key("bo", "back_office", BO_KEY),
-            format!("{}{}employer_id = \"SI5012345\"\n{STAFF}", key("cw", "case_worker", CW_KEY), key("firm", "employer", EMPLOYER_KEY))
+            key("cw", "case_worker", CW_KEY) + &key("firm", "employer", EMPLOYER_KEY) + "employer_id = \"SI5012345\"\n" + STAFF
         ),
     )
     .unwrap();
@@ -64,7 +64,7 @@ async fn world() -> World {
     let client = reqwest::Client::builder().tls_certs_merge([reqwest::Certificate::from_der(&root.der).unwrap()]).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let chains = ChainValidator::new(vec![root.clone()]);
     let vtl = esspass_credential::trust::TrustedList::verify(std::fs::read_to_string(pki.join("trusted-lists/verifiers.jwt")).unwrap().trim(), &chains, now()).unwrap();
-    World { url, pid_url, client, wallet_client: Oid4vciClient::new(&[root.der.clone()]).unwrap(), chains, vtl, clock, dir: pki, _nodes: (pid, node) }
+    World { url, pid_url, client, wallet_client: Oid4vciClient::new(std::slice::from_ref(&root.der)).unwrap(), chains, vtl, clock, dir: pki, _nodes: (pid, node) }
 }
 
 /// A browser: the portal's cookies kept by hand.

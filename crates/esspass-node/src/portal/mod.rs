@@ -156,6 +156,7 @@ impl Ctx<'_> {
     }
 
     /// A form's token checked; the refusal page otherwise.
+    #[allow(clippy::result_large_err)] // the refusal is the answer, returned at once
     pub fn check_csrf(&self, token: Option<&str>) -> Result<(), Response> {
         // A form posted with a session that is new (no cookie, or an expired one) cannot carry its token.
         if !self.set_session && token.is_some_and(|t| self.session.csrf_ok(self.site.store, t)) {

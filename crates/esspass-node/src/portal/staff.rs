@@ -39,6 +39,7 @@ fn site(s: &AppState) -> Site<'_> {
 type Q = Result<Query<LangQuery>, axum::extract::rejection::QueryRejection>;
 
 /// The member signed in and their role, if it is one of `roles`; else the page to answer.
+#[allow(clippy::result_large_err)] // the refusal is the answer, returned at once
 fn member<'a>(s: &'a AppState, c: &Ctx<'_>, roles: &[ApiRole]) -> Result<&'a crate::config::ApiKeyConfig, Response> {
     let Some(name) = c.subject("staff") else {
         return Err(see_other(if c.expired { "/portal/staff?expired=1" } else { "/portal/staff" }, None));

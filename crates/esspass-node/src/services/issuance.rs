@@ -687,7 +687,7 @@ impl Issuer {
 /// reading is audited under `actor`.
 pub async fn documents_of_person(store: &esspass_store::Store, person_id: &str, actor: &str, now: i64) -> Result<Vec<esspass_store::CredentialRow>, ApiError> {
     let mut rows = store.credentials_of(person_id).await?;
-    rows.sort_by(|a, b| b.issued_at.cmp(&a.issued_at));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.issued_at));
     store.append_audit(now, actor, "read_own_documents", person_id, "the person's own documents", &json!({"count": rows.len()})).await?;
     Ok(rows)
 }
