@@ -520,3 +520,37 @@ async fn the_web_wallet_receives_consents_and_presents() {
     let file = std::fs::read_to_string(w.dir.join("web-wallets/ziva.esspass")).unwrap();
     assert!(!file.contains("Novak") && !file.contains("urn:eudi"));
 }
+
+/// A person contests an adverse automatic decision about them (GDPR Art 22(3)) from the portal: the
+/// rules engine put a 30-month posting under the host state's legislation; Marko asks for a human
+/// review with his reasons; the application goes back to a case worker. Another's decision cannot
+/// be contested by him.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_contests_an_adverse_automatic_decision() {
+    let w = world().await;
+    let worker = json!({"personal_number": "SI1990020211", "family_name": "Zupan", "given_name": "Marko", "birth_date": "1990-02-02", "nationality": "SI", "residence": "SI", "employer_id": "SI5012345", "employment_start": "2015-01-01"});
+    let p: Value = w.client.post(format!("{}/api/v1/persons", w.url)).bearer_auth(BO_KEY).json(&worker).send().await.unwrap().json().await.unwrap();
+    let today = esspass_core::Date::of_instant(time::OffsetDateTime::now_utc());
+    let application = json!({"decision_date": today.to_string(), "person": {"residence": "SI", "nationalities": ["SI"]}, "activities": [{"kind": "employed", "period": {"start": today.to_string(), "end": today.add_months(30).unwrap().to_string()},
+        "employer": {"name": "Gradnje Zupan d.o.o.", "id": "SI5012345", "seat": "SI", "substantial_activity": {"turnover_share": 0.8, "administrative_staff_share": 0.1, "contracts_share": 0.9, "recruitment_mainly_abroad": false, "internal_management_only": false}},
+        "states": [{"country": "AT", "working_time_share": 1, "remuneration_share": 1}],
+        "posting": {"sending_state": "SI", "on_behalf_of_employer": true, "replaces_posted_person": false, "prior_insurance": [{"country": "SI", "start": "2015-01-01"}], "previous_postings": []}}]});
+    let app: Value = w.client.post(format!("{}/api/v1/applications/a1", w.url)).bearer_auth(EMPLOYER_KEY).json(&json!({"person_id": p["person_id"], "application": application, "work_information": {"work_address": [{"street_address": "Ring", "house_number": "1", "postal_code": "1010", "locality": "Wien", "country": "AT"}]}})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(app["decision"]["contestable"], true, "{app}");
+    let id = app["application_id"].as_str().unwrap().to_owned();
+    let marko = pid_wallet(&w, "marko.esspass", json!({"personal_number": "SI1990020211", "family_name": "Zupan", "given_name": "Marko", "birth_date": "1990-02-02", "nationality": "SI", "birth_country": "SI", "birth_place": "Kranj"})).await;
+    let mut b = Browser::new(&w, "en");
+    assert_eq!(sign_in_with(&w, &mut b, "/portal", &marko).await.status, 303);
+    let docs = b.get("/portal/documents").await;
+    assert!(docs.body.contains("Decisions about your social security") && docs.body.contains("Ask for a review by a person"), "{}", docs.body);
+    let csrf = docs.hidden("csrf");
+    let empty = b.post(&format!("/portal/decisions/{id}/contest"), &[("csrf", &csrf), ("reason", " ")]).await;
+    assert!(empty.body.contains("Fill this in."), "{}", empty.body);
+    let other = b.post("/portal/decisions/A1-someone-elses/contest", &[("csrf", &csrf), ("reason", "mine")]).await;
+    assert!(other.body.contains("no such application"), "{}", other.body);
+    let done = b.post(&format!("/portal/decisions/{id}/contest"), &[("csrf", &csrf), ("reason", "The work in Austria ends after 20 months: <b>contract attached</b>")]).await;
+    assert!(done.body.contains("Your request was recorded") && !done.body.contains("<b>contract"), "{}", done.body);
+    let stored: Value = w.client.get(format!("{}/api/v1/applications/{id}", w.url)).bearer_auth(CW_KEY).send().await.unwrap().json().await.unwrap();
+    assert_eq!(stored["state"], "pending_review", "{stored}");
+    assert!(stored["decision_note"].as_str().unwrap().starts_with("contested by person:"), "{stored}");
+}

@@ -469,6 +469,17 @@ async fn the_desk_verifies_in_the_portal_and_sees_green_or_red_in_plain_words() 
     assert!(!done.contains("family_name") && !done.contains("birth_date"), "only the profile's claims: {done}");
     let (s, _, proof) = send(&mut cookies, client.get(format!("{}{location}/proof", w.vurl))).await;
     assert!(s == 200 && proof.split('.').count() == 3, "{proof}");
+    // A paper document: the text of its QR code, as a hand scanner types it.
+    let text = w.client.get(format!("{}/api/v1/credentials/{}/paper?format=text", w.inst.cfg.public_url, row.credential_id)).bearer_auth(BO_KEY).send().await.unwrap().text().await.unwrap();
+    let (s, location, _) = send(&mut cookies, client.post(format!("{}/portal/paper", w.vurl)).form(&[("csrf", csrf.as_str()), ("profile", "ehic-healthcare"), ("qr", text.as_str())])).await;
+    assert_eq!(s, 303, "{location}");
+    let (_, _, paper) = send(&mut cookies, client.get(format!("{}{location}", w.vurl))).await;
+    assert!(paper.contains("result-valid") && paper.contains("Número de documento"), "{paper}");
+    // Not a paper credential: a red result (recorded like any check), nothing of the input echoed.
+    let (s, location, _) = send(&mut cookies, client.post(format!("{}/portal/paper", w.vurl)).form(&[("csrf", csrf.as_str()), ("profile", "ehic-healthcare"), ("qr", "<script>alert(1)</script>")])).await;
+    assert_eq!(s, 303);
+    let (_, _, junk) = send(&mut cookies, client.get(format!("{}{location}", w.vurl))).await;
+    assert!(junk.contains("result-invalid") && !junk.contains("<script>alert"), "{junk}");
     // Revoked: red, in plain words.
     let r = w.client.post(format!("{}/api/v1/credentials/{}/revoke", w.inst.cfg.public_url, row.credential_id)).bearer_auth(BO_KEY).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);

@@ -1107,6 +1107,16 @@ impl Store {
         })
     }
 
+    /// The applications about a person, newest first.
+    pub async fn applications_of_person(&self, person_id: &str) -> Result<Vec<ApplicationRow>> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM applications WHERE person_id = $1 ORDER BY created_at DESC, application_id LIMIT 100").bind(person_id).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows { out.push(application_from!(r)); }
+            Ok(out)
+        })
+    }
+
     /// The persons an employer employs (an employment record of it, in the authentic source), by name.
     pub async fn employees_of(&self, employer_id: &str) -> Result<Vec<Person>> {
         on_pool!(self, pool => {

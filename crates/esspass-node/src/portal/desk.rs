@@ -25,6 +25,7 @@ pub fn routes() -> Router<Shared> {
         .route("/portal", get(home))
         .route("/portal/sign-in", post(sign_in))
         .route("/portal/verifications", post(start))
+        .route("/portal/paper", post(paper))
         .route("/portal/verifications/{id}", get(result))
         .route("/portal/verifications/{id}/proof", get(proof))
         .route("/portal/sign-out", post(sign_out))
@@ -211,4 +212,26 @@ async fn sign_out(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Respons
         return r;
     }
     c.sign_out("/portal")
+}
+
+/// A paper document's QR text (a hand scanner types it): checked like the API's paper check (the
+/// offline bundle when the node has one, else the Issuer Trusted List), then its result page.
+async fn paper(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
+    let ck = cookie(&s);
+    let c = ctx(site(&s, &ck), &h, None);
+    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
+        return r;
+    }
+    let Some(desk) = c.subject("desk") else {
+        return see_other("/portal", None);
+    };
+    let profile = field(&body, "profile").unwrap_or_default();
+    let qr = field(&body, "qr").unwrap_or_default();
+    match s.verify_paper(&profile, qr.trim().as_bytes(), &format!("desk:{desk}")).await {
+        Ok(v) => match v.get("transaction_id").and_then(Value::as_str) {
+            Some(id) => see_other(&format!("/portal/verifications/{id}"), None),
+            None => c.message(StatusCode::OK, "verify-title", c.tr.ta("check-other", &[("code", v.get("code").and_then(Value::as_str).unwrap_or("?"))])),
+        },
+        Err(e) => c.message(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), "verify-title", c.tr.ta("check-other", &[("code", e.code.code())])),
+    }
 }

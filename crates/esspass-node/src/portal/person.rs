@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/sign-in/continue", post(sign_in_continue))
         .route("/portal/documents", get(documents))
         .route("/portal/documents/{id}/paper", get(paper))
+        .route("/portal/decisions/{id}/contest", post(contest))
         .route("/portal/sign-out", post(sign_out))
         .route("/portal/static/portal.css", get(css))
 }
@@ -53,6 +54,14 @@ pub struct DocumentLine {
     pub status: String,
 }
 
+/// A decision about the person (an A1 application), and whether it may be contested.
+pub struct DecisionLine {
+    pub id: String,
+    pub state: String,
+    pub summary: String,
+    pub contestable: bool,
+}
+
 #[derive(Template)]
 #[template(path = "portal/documents.html")]
 struct DocumentsPage<'a> {
@@ -60,6 +69,7 @@ struct DocumentsPage<'a> {
     documents: Vec<DocumentLine>,
     none: String,
     can_request_ehic: bool,
+    decisions: Vec<DecisionLine>,
 }
 
 #[derive(Template)]
@@ -184,9 +194,20 @@ async fn documents_page(s: &AppState, c: &Ctx<'_>, person: &str, notice: Option<
             id: r.credential_id,
         })
         .collect();
+    let apps = crate::services::applications::applications_about(&s.issuer.store, person, &format!("person:{person}"), c.site.now).await.unwrap_or_default();
+    let decisions = apps
+        .into_iter()
+        .map(|a| {
+            let contestable = a.decision.get("contestable").and_then(serde_json::Value::as_bool) == Some(true) && a.decided_by.as_deref() == Some("rules-engine");
+            let f = a.final_decision.clone().unwrap_or_default();
+            let txt = |k: &str| f.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
+            let summary = [txt("legislation_country"), txt("article"), txt("competent_state")].into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" — ");
+            DecisionLine { id: a.application_id, state: c.tr.t(&format!("app-state-{}", a.state)), summary, contestable }
+        })
+        .collect();
     let p = c.page("documents-title", "/portal/documents", notice);
     let none = c.tr.ta("documents-none", &[("institution", &s.cfg.institution.name)]);
-    c.html(StatusCode::OK, DocumentsPage { p: &p, documents, none, can_request_ehic: s.cfg.institution.credential_types.contains(&CredentialType::Ehic) }.render())
+    c.html(StatusCode::OK, DocumentsPage { p: &p, documents, none, can_request_ehic: s.cfg.institution.credential_types.contains(&CredentialType::Ehic), decisions }.render())
 }
 
 async fn request_ehic(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
@@ -239,4 +260,25 @@ async fn sign_out(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Respo
         return r;
     }
     c.sign_out("/portal")
+}
+
+/// The person asks for a human review of an adverse automatic decision about them (GDPR Art 22(3)).
+async fn contest(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let c = ctx(site(&s), &h, None);
+    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
+        return r;
+    }
+    let Some(person) = c.subject("person") else {
+        return see_other("/portal", None);
+    };
+    let reason = field(&body, "reason").unwrap_or_default();
+    let notice = if reason.trim().is_empty() {
+        c.tr.t("form-required")
+    } else {
+        match crate::services::applications::contest_by_person(&s.issuer.store, &id, &reason, &person, c.site.now).await {
+            Ok(_) => c.tr.t("contested"),
+            Err(e) => e.detail,
+        }
+    };
+    documents_page(&s, &c, &person, Some(notice)).await
 }

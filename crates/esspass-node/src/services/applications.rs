@@ -421,7 +421,26 @@ pub async fn contest(store: &Store, id: &str, req: ContestRequest, key: &ApiKeyC
     if !may_access(key, &app) {
         return Err(ApiError::new(403, ErrorCode::UnavailableForEmployer, "the application belongs to another employer"));
     }
-    let reason = req.reason.trim();
+    contest_checked(store, app, &req.reason, by, now).await
+}
+
+/// The person the decision is about contests it (GDPR Art 22(3)), from the portal.
+pub async fn contest_by_person(store: &Store, id: &str, reason: &str, person_id: &str, now: i64) -> Result<ApplicationRow, ApiError> {
+    let app = store.application(id).await?.filter(|a| a.person_id == person_id).ok_or_else(|| ApiError::new(404, ErrorCode::BadRequest, "no such application"))?;
+    contest_checked(store, app, reason, &format!("person:{person_id}"), now).await
+}
+
+/// An application's decisions about a person (the portal), newest first; the reading is audited.
+pub async fn applications_about(store: &Store, person_id: &str, actor: &str, now: i64) -> Result<Vec<ApplicationRow>, ApiError> {
+    let rows = store.applications_of_person(person_id).await?;
+    store.append_audit(now, actor, "read_own_applications", person_id, "the person's own decisions", &json!({"count": rows.len()})).await?;
+    Ok(rows)
+}
+
+async fn contest_checked(store: &Store, app: ApplicationRow, reason: &str, by: &str, now: i64) -> Result<ApplicationRow, ApiError> {
+    let id = app.application_id.clone();
+    let id = id.as_str();
+    let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(ApiError::new(400, ErrorCode::LengthOutOfRange, "reason must have 1 to 2000 characters"));
     }
