@@ -189,7 +189,31 @@ try {
     await page.getByRole('button', { name: 'Παράδοση του A1 στον εργαζόμενο' }).click();
     await page.waitForSelector('a[href^="openid-credential-offer://"]');
     await check(page, 'el', 'application-offer');
+    // Eleni takes the PDA1 into her wallet: the offer carries no code; she signs in with her PID.
+    const pda1Offer = await page.getAttribute('a[href^="openid-credential-offer://"]', 'href');
     await context.close();
+    const eWallet = join(outDir, 'eleni.esspass');
+    await pidInto({ personal_number: 'GR02117903355', family_name: 'Nikolaou', given_name: 'Eleni', birth_date: '1979-11-02', nationality: 'GR', birth_country: 'GR', birth_place: 'Volos' }, eWallet);
+    const took = cli(['wallet', 'receive', '--json', '--sign-in-with-pid', '--client-id', 'esspass-demo-wallet', '--redirect-uri', 'https://127.0.0.1/esspass-demo-wallet/callback', '--trust-anchor', anchor, '--verifier-list', verifierList, '--yes', pda1Offer], eWallet);
+    expect(took.received.length === 1, `the PDA1 reached her wallet: ${JSON.stringify(took)}`);
+    // On the building site in Milan, the inspector's desk (in Italian) checks it: green.
+    const ictx = await browser.newContext({ locale: 'it', ignoreHTTPSErrors: true, extraHTTPHeaders: { 'Accept-Language': 'it-IT,it;q=0.9' } });
+    const desk = await ictx.newPage();
+    const inl = node('it-inl');
+    await desk.goto(inl.url + '/portal');
+    await desk.fill('#key', inl.api_keys.verifier);
+    await Promise.all([desk.waitForURL(/\/portal$/), desk.getByRole('button', { name: 'Accedi' }).click()]);
+    await check(desk, 'it', 'inspector-desk');
+    await Promise.all([desk.waitForURL(/\/portal\/verifications\//), desk.getByRole('button', { name: 'Avvia una verifica' }).first().click()]);
+    const request = await desk.getAttribute('a[href^="openid4vp://"]', 'href');
+    const shown = cli(['wallet', 'present', '--json', '--yes', '--trust-anchor', anchor, '--verifier-list', verifierList, request], eWallet);
+    expect(shown.outcome === 'sent', `her wallet presented: ${JSON.stringify(shown)}`);
+    await desk.getByRole('link', { name: 'Controlla la risposta' }).click();
+    await desk.waitForSelector('#verdict');
+    expect((await desk.textContent('#verdict')).trim() === 'Valido', 'the inspector sees the PDA1 valid');
+    expect((await desk.textContent('main')).includes('Legislazione applicabile'), 'the legislation applicable, labelled in Italian');
+    await check(desk, 'it', 'inspector-valid');
+    await ictx.close();
   }
   // A case worker at e-EFKA (Dimitra, in Italian) signs in with her PID and decides an application
   // the rules engine left to a person: its reasons, the outcomes the law allows, her decision.
