@@ -303,7 +303,12 @@ try {
     const context = await browser.newContext({ locale: 'es', ignoreHTTPSErrors: true, extraHTTPHeaders: { 'Accept-Language': 'es-ES,es;q=0.9' } });
     const page = await context.newPage();
     const hospital = node('es-hospital');
-    await page.goto(hospital.url + '/portal');
+    // "Check a document" at the gateway hands the hospital's desk to its verifier's portal.
+    await page.goto(node('gateway').url + '/');
+    await page.check('#p-check');
+    await page.selectOption('#country', 'ES');
+    await Promise.all([page.waitForURL(/\/portal$/), page.click('button[type=submit]')]);
+    expect(page.url().startsWith(hospital.url), `handed to ${page.url()}`);
     await check(page, 'es', 'desk-sign-in');
     await page.fill('#key', hospital.api_keys.verifier);
     await Promise.all([page.waitForURL(/\/portal$/), page.getByRole('button', { name: 'Iniciar sesión' }).click()]);

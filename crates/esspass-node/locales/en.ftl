@@ -228,3 +228,5 @@ contest-note = This was decided automatically and is against you: you may ask fo
 contest-reason = Why you disagree
 contest-button = Ask for a review by a person
 contested = Your request was recorded: a case worker will review the decision.
+desk-photo-title = Check a paper document from a photo
+desk-photo = A photo or scan of its QR code (PNG or JPEG)

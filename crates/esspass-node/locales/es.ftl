@@ -228,3 +228,5 @@ contest-note = Esto se decidió de forma automática y en su contra: puede pedir
 contest-reason = Por qué no está de acuerdo
 contest-button = Pedir la revisión por una persona
 contested = Su solicitud ha quedado registrada: un gestor revisará la decisión.
+desk-photo-title = Comprobar un documento en papel a partir de una foto
+desk-photo = Una foto o un escaneo de su código QR (PNG o JPEG)

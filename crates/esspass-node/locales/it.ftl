@@ -228,3 +228,5 @@ contest-note = Questo è stato deciso automaticamente e a suo sfavore: può chie
 contest-reason = Perché non è d'accordo
 contest-button = Chiedi il riesame da parte di una persona
 contested = La sua richiesta è stata registrata: un operatore riesaminerà la decisione.
+desk-photo-title = Verifica un documento cartaceo da una foto
+desk-photo = Una foto o una scansione del suo codice QR (PNG o JPEG)

@@ -228,3 +228,5 @@ contest-note = O tem je bilo odločeno samodejno in v vašo škodo: lahko zahtev
 contest-reason = Zakaj se ne strinjate
 contest-button = Zahtevaj pregled s strani človeka
 contested = Vaša zahteva je zabeležena: odločitev bo pregledal referent.
+desk-photo-title = Preveri papirni dokument s fotografije
+desk-photo = Fotografija ali posnetek njegove kode QR (PNG ali JPEG)

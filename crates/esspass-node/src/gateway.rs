@@ -39,8 +39,23 @@ pub struct GatewayConfig {
     pub issuer_list: String,
     #[serde(default = "default_refresh")]
     pub refresh_seconds: u64,
+    /// Where "check a document" hands over, per country: the desks that verify documents (they are
+    /// in the Verifier Trusted List, which has no addresses, so the gateway's operator lists them).
+    #[serde(default)]
+    pub check_services: Vec<CheckService>,
     #[serde(default)]
     pub limits: LimitsConfig,
+}
+
+/// A service that checks documents (a verifier's portal), for "check a document".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckService {
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub name: String,
+    /// Its portal (`https://…`).
+    pub url: String,
 }
 
 fn default_refresh() -> u64 {
@@ -60,6 +75,11 @@ impl GatewayConfig {
         for l in [&mut c.repository, &mut c.issuer_list] {
             if !l.contains("://") && Path::new(l.as_str()).is_relative() {
                 *l = base.join(l.as_str()).to_string_lossy().into_owned();
+            }
+        }
+        for x in &c.check_services {
+            if Country::parse(&x.country).is_none_or(|k| k.area().is_none()) || !x.url.starts_with("https://") {
+                return Err(format!("check_services: {} needs a participating country and an https url", x.name));
             }
         }
         if c.role != crate::config::Role::Gateway {
@@ -284,11 +304,37 @@ fn today() -> Date {
     Date::of_instant(time::OffsetDateTime::now_utc())
 }
 
-fn choose(s: &GatewayState, q: &Choice) -> Result<Handoff, ApiError> {
-    let procedure = q.procedure.as_deref().and_then(Procedure::parse).ok_or_else(|| ApiError::new(400, ErrorCode::UnknownProcedure, format!("procedure must be one of: {}", Procedure::ALL.map(Procedure::name).join(", "))))?;
+/// Where a person goes: a procedure of an institution, or a service that checks documents.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+enum Choice2 {
+    Institution(Handoff),
+    Check { procedure: &'static str, country: Country, service: String, url: String },
+}
+
+impl Choice2 {
+    fn url(&self) -> &str {
+        match self {
+            Choice2::Institution(h) => &h.url,
+            Choice2::Check { url, .. } => url,
+        }
+    }
+}
+
+const CHECK: &str = "check";
+const CHECK_TITLE: &str = "Check a European Health Insurance Card or a Portable Document A1 (hospitals, inspectors)";
+
+fn choose(s: &GatewayState, q: &Choice) -> Result<Choice2, ApiError> {
+    let names = || format!("procedure must be one of: {}, {CHECK}", Procedure::ALL.map(Procedure::name).join(", "));
+    let asked = q.procedure.as_deref().ok_or_else(|| ApiError::new(400, ErrorCode::UnknownProcedure, names()))?;
     let country = q.country.as_deref().and_then(Country::parse).filter(|c| c.area().is_some()).ok_or_else(|| ApiError::new(400, ErrorCode::UnknownProcedure, "country must be the ISO code of a participating state (e.g. SI)"))?;
+    if asked == CHECK {
+        let x = s.cfg.check_services.iter().find(|x| Country::parse(&x.country) == Some(country)).ok_or_else(|| ApiError::new(404, ErrorCode::NoCompetentInstitution, format!("no service that checks documents is known for {}", country.iso())))?;
+        return Ok(Choice2::Check { procedure: CHECK, country, service: x.name.clone(), url: format!("{}/portal", x.url.trim_end_matches('/')) });
+    }
+    let procedure = Procedure::parse(asked).ok_or_else(|| ApiError::new(400, ErrorCode::UnknownProcedure, names()))?;
     let lists = s.lists();
-    handoff(&lists.0, &lists.1, procedure, country, today())
+    handoff(&lists.0, &lists.1, procedure, country, today()).map(Choice2::Institution)
 }
 
 /// The countries with at least one institution for some procedure.
@@ -301,13 +347,15 @@ fn countries(s: &GatewayState) -> Vec<Country> {
             _ => Vec::new(),
         })
         .collect();
+    v.extend(s.cfg.check_services.iter().filter_map(|x| Country::parse(&x.country)));
     v.sort_by(|a, b| a.iso().cmp(b.iso()));
     v.dedup();
     v
 }
 
 async fn procedures(State(s): State<Arc<GatewayState>>) -> Response {
-    let procedures: Vec<serde_json::Value> = Procedure::ALL.iter().map(|p| serde_json::json!({"procedure": p.name(), "title": p.title(), "credential": p.credential().vct()})).collect();
+    let mut procedures: Vec<serde_json::Value> = Procedure::ALL.iter().map(|p| serde_json::json!({"procedure": p.name(), "title": p.title(), "credential": p.credential().vct()})).collect();
+    procedures.push(serde_json::json!({"procedure": CHECK, "title": CHECK_TITLE, "countries": s.cfg.check_services.iter().map(|x| x.country.clone()).collect::<Vec<_>>()}));
     json_response(StatusCode::OK, &serde_json::json!({"procedures": procedures, "countries": countries(&s).iter().map(|c| c.iso()).collect::<Vec<_>>()}))
 }
 
@@ -325,7 +373,7 @@ async fn handoff_json(State(s): State<Arc<GatewayState>>, q: Result<Query<Choice
 async fn go(State(s): State<Arc<GatewayState>>, q: Result<Query<Choice>, axum::extract::rejection::QueryRejection>) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or(Choice { procedure: None, country: None });
     match choose(&s, &q) {
-        Ok(h) => match HeaderValue::from_str(&h.url) {
+        Ok(h) => match HeaderValue::from_str(h.url()) {
             Ok(loc) => (StatusCode::SEE_OTHER, [(header::LOCATION, loc)]).into_response(),
             Err(_) => page(&s, StatusCode::BAD_GATEWAY, Some("The institution's address in the Institution Repository is not usable.")),
         },
@@ -353,11 +401,14 @@ fn escape(s: &str) -> String {
 /// The chooser: a plain form (GET /go), no script; an error, when given, tied to the form.
 fn page(s: &GatewayState, status: StatusCode, error: Option<&str>) -> Response {
     let options: String = countries(s).iter().map(|c| format!("<option value=\"{0}\">{0}</option>", escape(c.iso()))).collect();
-    let radios: String = Procedure::ALL
+    let mut radios: String = Procedure::ALL
         .iter()
         .enumerate()
         .map(|(i, p)| format!("<div><input type=\"radio\" id=\"p-{0}\" name=\"procedure\" value=\"{0}\"{1}><label for=\"p-{0}\">{2}</label></div>", p.name(), if i == 0 { " checked" } else { "" }, escape(p.title())))
         .collect();
+    if !s.cfg.check_services.is_empty() {
+        radios.push_str(&format!("<div><input type=\"radio\" id=\"p-{CHECK}\" name=\"procedure\" value=\"{CHECK}\"><label for=\"p-{CHECK}\">{}</label></div>", escape(CHECK_TITLE)));
+    }
     let err = error.map(|e| format!("<p id=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     let described = if error.is_some() { " aria-describedby=\"error\"" } else { "" };
     let html = format!(

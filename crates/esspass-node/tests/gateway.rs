@@ -35,7 +35,7 @@ async fn world() -> World {
     let gateway = format!("https://127.0.0.1:{}", gl.local_addr().unwrap().port());
     std::fs::write(
         pki.join("gateway.toml"),
-        format!("role = \"gateway\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{gateway}\"\ntls_chain = \"services/gateway/tls-chain.pem\"\ntls_key = \"services/gateway/tls.key\"\ntrust_anchor = \"root/ca.pem\"\nrepository = \"{trust}/trusted-lists/repository.jwt\"\nissuer_list = \"{trust}/trusted-lists/issuers.jwt\"\n"),
+        format!("role = \"gateway\"\nlisten = \"127.0.0.1:0\"\npublic_url = \"{gateway}\"\ntls_chain = \"services/gateway/tls-chain.pem\"\ntls_key = \"services/gateway/tls.key\"\ntrust_anchor = \"root/ca.pem\"\nrepository = \"{trust}/trusted-lists/repository.jwt\"\nissuer_list = \"{trust}/trusted-lists/issuers.jwt\"\n\n[[check_services]]\ncountry = \"ES\"\nname = \"Hospital Universitario La Paz\"\nurl = \"https://hospital.example\"\n"),
     )
     .unwrap();
     let g = esspass_node::gateway::start(esspass_node::gateway::GatewayConfig::load(&pki.join("gateway.toml")).unwrap(), Some(gl)).await.unwrap();
@@ -121,6 +121,15 @@ async fn the_gateway_hands_over_to_the_competent_institution_found_in_the_lists(
     assert_eq!(s, 400);
     assert!(!page.contains("<script") && page.contains("role=\"alert\""), "{page}");
     let procedures: Value = w.client.get(format!("{}/api/v1/procedures", w.gateway)).send().await.unwrap().json().await.unwrap();
-    assert_eq!(procedures["procedures"].as_array().unwrap().len(), 2);
+    assert_eq!(procedures["procedures"].as_array().unwrap().len(), 3);
+    // "Check a document": the desks the gateway's operator lists, per country.
+    let (s, _, body) = get(&w.client, &format!("{}/api/v1/handoff?procedure=check&country=ES", w.gateway)).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["url"], "https://hospital.example/portal");
+    let (s, h, _) = get(&w.client, &format!("{}/go?procedure=check&country=ES", w.gateway)).await;
+    assert_eq!((s, h["location"].to_str().unwrap()), (303, "https://hospital.example/portal"));
+    let (s, _, body) = get(&w.client, &format!("{}/api/v1/handoff?procedure=check&country=FR", w.gateway)).await;
+    assert_eq!((s, code(&body).as_str()), (404, "ESP-7027"), "{body}");
+    assert!(page.contains("value=\"check\""), "the chooser offers it");
     assert!(procedures["countries"].as_array().unwrap().iter().any(|c| c == "ES"), "{procedures}");
 }

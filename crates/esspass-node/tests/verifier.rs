@@ -475,6 +475,26 @@ async fn the_desk_verifies_in_the_portal_and_sees_green_or_red_in_plain_words() 
     assert_eq!(s, 303, "{location}");
     let (_, _, paper) = send(&mut cookies, client.get(format!("{}{location}", w.vurl))).await;
     assert!(paper.contains("result-valid") && paper.contains("Número de documento"), "{paper}");
+    // A photo of the paper version (its QR code as a PNG), uploaded as a browser sends a file.
+    let png = w.client.get(format!("{}/api/v1/credentials/{}/paper?format=png", w.inst.cfg.public_url, row.credential_id)).bearer_auth(BO_KEY).send().await.unwrap().bytes().await.unwrap().to_vec();
+    let boundary = "----esspassTestBoundary7MA4YWxk";
+    let mut body = Vec::new();
+    for (name, value) in [("csrf", csrf.as_bytes()), ("profile", b"ehic-healthcare".as_slice())] {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes());
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"ehic.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+    body.extend_from_slice(&png);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (s, location, _) = send(&mut cookies, client.post(format!("{}/portal/paper/photo", w.vurl)).header("Content-Type", format!("multipart/form-data; boundary={boundary}")).body(body.clone())).await;
+    assert_eq!(s, 303, "{location}");
+    let (_, _, photo) = send(&mut cookies, client.get(format!("{}{location}", w.vurl))).await;
+    assert!(photo.contains("result-valid"), "{photo}");
+    // The same upload without the session's token is refused.
+    let forged = String::from_utf8_lossy(&body).replace(&csrf, "not-the-token").into_bytes();
+    let (s, _, _) = send(&mut cookies, client.post(format!("{}/portal/paper/photo", w.vurl)).header("Content-Type", format!("multipart/form-data; boundary={boundary}")).body(forged)).await;
+    assert_eq!(s, 403);
     // Not a paper credential: a red result (recorded like any check), nothing of the input echoed.
     let (s, location, _) = send(&mut cookies, client.post(format!("{}/portal/paper", w.vurl)).form(&[("csrf", csrf.as_str()), ("profile", "ehic-healthcare"), ("qr", "<script>alert(1)</script>")])).await;
     assert_eq!(s, 303);

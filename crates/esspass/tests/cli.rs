@@ -37,7 +37,7 @@ fn demo_runs_both_journeys_end_to_end() {
     let steps = v["steps"].as_array().unwrap();
     let of = |j: &str| steps.iter().filter(|s| s["journey"] == j).collect::<Vec<_>>();
     let (ziva, georgios) = (of("ziva"), of("georgios"));
-    assert_eq!((ziva.len(), georgios.len()), (5, 8), "{v:#}");
+    assert_eq!((ziva.len(), georgios.len()), (5, 9), "{v:#}");
     for s in steps {
         assert_eq!(s["ok"], true, "{s:#}");
         assert!(!s["checks"].as_array().unwrap().is_empty(), "every step says what it checked: {s:#}");
@@ -59,6 +59,8 @@ fn demo_runs_both_journeys_end_to_end() {
     assert_eq!(georgios[4]["details"]["legislation"], "GR");
     assert_eq!(georgios[5]["details"]["outcome"], "valid");
     assert_eq!((georgios[7]["details"]["outcome"].as_str(), georgios[7]["details"]["code"].as_str()), (Some("invalid"), Some("ESP-4010")), "{:#}", georgios[7]);
+    // The offline bundle carries the withdrawal.
+    assert!(georgios[8]["details"]["revoked"].as_u64().unwrap() >= 1 && georgios[8]["details"]["sequence"].as_u64().unwrap() >= 2, "{:#}", georgios[8]);
     // network.json: every node, its role, URL and configuration (each runnable with `esspass serve`).
     let net: Value = serde_json::from_str(&std::fs::read_to_string(data.join("network.json")).unwrap()).unwrap();
     let roles: Vec<&str> = net["nodes"].as_array().unwrap().iter().map(|n| n["role"].as_str().unwrap()).collect();

@@ -26,6 +26,7 @@ pub fn routes() -> Router<Shared> {
         .route("/portal/sign-in", post(sign_in))
         .route("/portal/verifications", post(start))
         .route("/portal/paper", post(paper))
+        .route("/portal/paper/photo", post(paper_photo))
         .route("/portal/verifications/{id}", get(result))
         .route("/portal/verifications/{id}/proof", get(proof))
         .route("/portal/sign-out", post(sign_out))
@@ -228,10 +229,37 @@ async fn paper(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
     let profile = field(&body, "profile").unwrap_or_default();
     let qr = field(&body, "qr").unwrap_or_default();
     match s.verify_paper(&profile, qr.trim().as_bytes(), &format!("desk:{desk}")).await {
-        Ok(v) => match v.get("transaction_id").and_then(Value::as_str) {
-            Some(id) => see_other(&format!("/portal/verifications/{id}"), None),
-            None => c.message(StatusCode::OK, "verify-title", c.tr.ta("check-other", &[("code", v.get("code").and_then(Value::as_str).unwrap_or("?"))])),
-        },
+        Ok(v) => paper_result(&c, &v),
         Err(e) => c.message(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), "verify-title", c.tr.ta("check-other", &[("code", e.code.code())])),
     }
 }
+
+/// A photo of a paper document (PNG or JPEG, a `multipart/form-data` upload): its QR code read and
+/// checked like the QR's text.
+async fn paper_photo(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
+    let ck = cookie(&s);
+    let c = ctx(site(&s, &ck), &h, None);
+    let parts = super::multipart(&h, &body).unwrap_or_default();
+    let part = |n: &str| parts.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let token = part("csrf").and_then(|v| String::from_utf8(v).ok());
+    if let Err(r) = c.check_csrf(token.as_deref()) {
+        return r;
+    }
+    let Some(desk) = c.subject("desk") else {
+        return see_other("/portal", None);
+    };
+    let profile = part("profile").and_then(|v| String::from_utf8(v).ok()).unwrap_or_default();
+    let photo = part("photo").unwrap_or_default();
+    match s.verify_paper(&profile, &photo, &format!("desk:{desk}")).await {
+        Ok(v) => paper_result(&c, &v),
+        Err(e) => c.message(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), "verify-title", c.tr.ta("check-other", &[("code", e.code.code())])),
+    }
+}
+
+fn paper_result(c: &Ctx<'_>, v: &Value) -> Response {
+    match v.get("transaction_id").and_then(Value::as_str) {
+        Some(id) => see_other(&format!("/portal/verifications/{id}"), None),
+        None => c.message(StatusCode::OK, "verify-title", c.tr.ta("check-other", &[("code", v.get("code").and_then(Value::as_str).unwrap_or("?"))])),
+    }
+}
+

@@ -203,6 +203,41 @@ pub fn field(body: &Bytes, name: &str) -> Option<String> {
     url::form_urlencoded::parse(body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
+/// The parts of a `multipart/form-data` body (name and bytes; a file's content as sent), or `None`
+/// when the body is not one. Bounded by the node's body limit before it gets here.
+pub fn multipart(h: &HeaderMap, body: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    let ct = h.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let (kind, params) = ct.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    let boundary = params.split(';').find_map(|p| p.trim().strip_prefix("boundary="))?.trim_matches('"');
+    if boundary.is_empty() || boundary.len() > 70 {
+        return None;
+    }
+    let delim = format!("--{boundary}").into_bytes();
+    let find = |hay: &[u8], needle: &[u8], from: usize| hay.get(from..).and_then(|h| h.windows(needle.len()).position(|w| w == needle)).map(|i| i + from);
+    let mut parts = Vec::new();
+    let mut at = find(body, &delim, 0)? + delim.len();
+    loop {
+        if body.get(at..at + 2) == Some(b"--") {
+            return Some(parts);
+        }
+        let start = at + 2; // CRLF after the delimiter
+        let head_end = find(body, b"\r\n\r\n", start)?;
+        let head = std::str::from_utf8(body.get(start..head_end)?).ok()?;
+        let name = head.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition:")).and_then(|l| l.split(';').find_map(|p| p.trim().strip_prefix("name=")).map(|n| n.trim_matches('"').to_owned()))?;
+        let mut next_delim = b"\r\n".to_vec();
+        next_delim.extend_from_slice(&delim);
+        let end = find(body, &next_delim, head_end + 4)?;
+        parts.push((name, body.get(head_end + 4..end)?.to_vec()));
+        at = end + next_delim.len();
+        if parts.len() > 16 {
+            return None;
+        }
+    }
+}
+
 /// The style sheet (the only one; the CSP allows `'self'` styles and nothing inline).
 pub async fn css() -> Response {
     let mut r = (StatusCode::OK, include_str!("../../static/portal.css")).into_response();

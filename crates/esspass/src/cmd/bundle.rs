@@ -131,58 +131,96 @@ pub fn load(dir: &Path, anchors: Vec<Certificate>, now: i64, max_age: i64) -> Re
     Bundle::load(&manifest, &read, &ChainValidator::new(anchors), now, max_age)
 }
 
+/// What `bundle build` reads: the anchor, the Issuer Trusted List, the operator's key and chain, the
+/// institutions' revocation exports (files or https URLs), extra status lists, extra TLS roots, and
+/// the output folder.
+pub struct BuildArgs<'a> {
+    pub trust_anchor: &'a Path,
+    pub trusted_list: &'a Path,
+    pub key: &'a Path,
+    pub chain: &'a Path,
+    pub revocations: &'a [String],
+    pub status_lists: &'a [String],
+    pub tls_ca: &'a [PathBuf],
+    pub out: &'a Path,
+}
+
+/// What a build made.
+pub struct BuildSummary {
+    pub operator: String,
+    pub sequence: u64,
+    pub list_sequence: u64,
+    pub issuers: usize,
+    pub revoked: usize,
+    pub suspended: usize,
+    pub exports: usize,
+    pub partitions: usize,
+    pub status_lists: usize,
+    pub removed: usize,
+}
+
+/// Build and sign the offline bundle into `out` (parts first, the manifest last; stale parts
+/// removed). Blocking (the fetches are).
+pub fn build(a: &BuildArgs<'_>, now: i64) -> Result<BuildSummary, Failure> {
+    let j = false;
+    let (trust_anchor, trusted_list, key, chain, out) = (a.trust_anchor, a.trusted_list, a.key, a.chain, a.out);
+    let anchors = certs(trust_anchor, j)?;
+    let chains = ChainValidator::new(anchors.clone());
+    let fetch = fetcher(&anchors, a.tls_ca, j)?;
+    let signer = esspass_keys::files::load_signer(key).map_err(|e| Failure::usage(ErrorCode::KeyInvalid, format!("{}: {e}", key.display())).json(j))?;
+    let chain_der = esspass_keys::files::load_chain(chain).map_err(|e| Failure::usage(ErrorCode::CertificateUnparsable, format!("{}: {e}", chain.display())).json(j))?;
+    let itl_text = std::fs::read_to_string(trusted_list).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", trusted_list.display())).json(j))?;
+    let itl = TrustedList::verify(itl_text.trim(), &chains, now).map_err(|e| Failure::usage(e.code, format!("{}: {}", trusted_list.display(), e.detail)).json(j))?;
+    let ListBody::Issuers { issuers } = &itl.body else {
+        return Err(Failure::usage(ErrorCode::TrustedListInvalid, format!("{}: not an Issuer Trusted List", trusted_list.display())).json(j));
+    };
+    let mut exports = Vec::new();
+    let mut uris: Vec<String> = Vec::new();
+    for src in a.revocations {
+        let text = if is_url(src) {
+            fetch.get(src, "application/revocation-list+jwt").map_err(|e| Failure::usage(ErrorCode::FetchFailed, e).json(j))?
+        } else {
+            super::read_input(src).map_err(|e| e.json(j))?
+        };
+        let export = RevocationExport::verify(&text, &chains, issuers, now).map_err(|e| Failure::usage(e.code, format!("{src}: {}", e.detail)).json(j))?;
+        uris.extend(export.status_lists.iter().cloned());
+        exports.push(export);
+    }
+    uris.extend(a.status_lists.iter().cloned());
+    uris.sort();
+    uris.dedup();
+    let mut tokens = Vec::new();
+    for uri in &uris {
+        let token = fetch.get(uri, "application/statuslist+jwt").map_err(|e| Failure::usage(ErrorCode::FetchFailed, format!("status list: {e}")).json(j))?;
+        tokens.push((uri.clone(), token));
+    }
+    let sequence = held_sequence(out, &chains, now).filter(|(op, _)| *op == itl.operator).map_or(1, |(_, s)| s + 1);
+    let built = bundle::build(&BuildInput { operator: &itl.operator, sequence, now, issuers, exports: &exports, status_tokens: &tokens }).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+    let manifest = built.sign(&signer, &chain_der).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
+    bundle::verify_manifest(&manifest, &chains, now).map_err(|e| Failure::usage(e.code, format!("the bundle would not verify with --trust-anchor: {}", e.detail)).json(j))?;
+    let io = |e: std::io::Error| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", out.display())).json(j);
+    for (rel, bytes) in &built.parts {
+        write_atomic(out, rel, bytes).map_err(io)?;
+    }
+    write_atomic(out, MANIFEST_FILE, manifest.as_bytes()).map_err(io)?;
+    let removed = remove_stale(out, &built.manifest);
+    let (revoked, suspended) = exports.iter().fold((0, 0), |(r, s), e| (r + e.revoked.len(), s + e.suspended.len()));
+    Ok(BuildSummary { operator: itl.operator.clone(), sequence, list_sequence: itl.sequence, issuers: issuers.len(), revoked, suspended, exports: exports.len(), partitions: built.manifest.revocations.len(), status_lists: tokens.len(), removed })
+}
+
 pub fn run(c: Command) -> CmdResult {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match c {
         Command::Build { trust_anchor, trusted_list, key, chain, revocations, status_list, tls_ca, out, json: j } => {
-            let anchors = certs(&trust_anchor, j)?;
-            let chains = ChainValidator::new(anchors.clone());
-            let fetch = fetcher(&anchors, &tls_ca, j)?;
-            let signer = esspass_keys::files::load_signer(&key).map_err(|e| Failure::usage(ErrorCode::KeyInvalid, format!("{}: {e}", key.display())).json(j))?;
-            let chain_der = esspass_keys::files::load_chain(&chain).map_err(|e| Failure::usage(ErrorCode::CertificateUnparsable, format!("{}: {e}", chain.display())).json(j))?;
-            let itl_text = std::fs::read_to_string(&trusted_list).map_err(|e| Failure::usage(ErrorCode::FileUnreadable, format!("{}: {e}", trusted_list.display())).json(j))?;
-            let itl = TrustedList::verify(itl_text.trim(), &chains, now).map_err(|e| Failure::usage(e.code, format!("{}: {}", trusted_list.display(), e.detail)).json(j))?;
-            let ListBody::Issuers { issuers } = &itl.body else {
-                return Err(Failure::usage(ErrorCode::TrustedListInvalid, format!("{}: not an Issuer Trusted List", trusted_list.display())).json(j));
-            };
-            let mut exports = Vec::new();
-            let mut uris: Vec<String> = Vec::new();
-            for src in &revocations {
-                let text = if is_url(src) {
-                    fetch.get(src, "application/revocation-list+jwt").map_err(|e| Failure::usage(ErrorCode::FetchFailed, e).json(j))?
-                } else {
-                    super::read_input(src).map_err(|e| e.json(j))?
-                };
-                let export = RevocationExport::verify(&text, &chains, issuers, now).map_err(|e| Failure::usage(e.code, format!("{src}: {}", e.detail)).json(j))?;
-                uris.extend(export.status_lists.iter().cloned());
-                exports.push(export);
-            }
-            uris.extend(status_list);
-            uris.sort();
-            uris.dedup();
-            let mut tokens = Vec::new();
-            for uri in &uris {
-                let token = fetch.get(uri, "application/statuslist+jwt").map_err(|e| Failure::usage(ErrorCode::FetchFailed, format!("status list: {e}")).json(j))?;
-                tokens.push((uri.clone(), token));
-            }
-            let sequence = held_sequence(&out, &chains, now).filter(|(op, _)| *op == itl.operator).map_or(1, |(_, s)| s + 1);
-            let built = bundle::build(&BuildInput { operator: &itl.operator, sequence, now, issuers, exports: &exports, status_tokens: &tokens }).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
-            let manifest = built.sign(&signer, &chain_der).map_err(|e| Failure::usage(e.code, e.detail).json(j))?;
-            bundle::verify_manifest(&manifest, &chains, now).map_err(|e| Failure::usage(e.code, format!("the bundle would not verify with --trust-anchor: {}", e.detail)).json(j))?;
-            let io = |e: std::io::Error| Failure::usage(ErrorCode::FileUnwritable, format!("{}: {e}", out.display())).json(j);
-            for (rel, bytes) in &built.parts {
-                write_atomic(&out, rel, bytes).map_err(io)?;
-            }
-            write_atomic(&out, MANIFEST_FILE, manifest.as_bytes()).map_err(io)?;
-            let removed = remove_stale(&out, &built.manifest);
-            let (revoked, suspended) = exports.iter().fold((0, 0), |(r, s), e| (r + e.revoked.len(), s + e.suspended.len()));
+            let args = BuildArgs { trust_anchor: &trust_anchor, trusted_list: &trusted_list, key: &key, chain: &chain, revocations: &revocations, status_lists: &status_list, tls_ca: &tls_ca, out: &out };
+            let b = build(&args, now).map_err(|e| e.json(j))?;
             if j {
-                output::print_json(&serde_json::json!({"operator": itl.operator, "sequence": sequence, "issuers": issuers.len(), "revoked": revoked, "suspended": suspended, "partitions": built.manifest.revocations.len(), "status_lists": tokens.len(), "removed": removed, "out": out}));
+                output::print_json(&serde_json::json!({"operator": b.operator, "sequence": b.sequence, "issuers": b.issuers, "revoked": b.revoked, "suspended": b.suspended, "partitions": b.partitions, "status_lists": b.status_lists, "removed": b.removed, "out": out}));
             } else {
-                println!("bundle     {} sequence {sequence} → {}", itl.operator, out.display());
-                println!("issuers    {} (from {}, sequence {})", issuers.len(), trusted_list.display(), itl.sequence);
-                println!("revocation {revoked} revoked, {suspended} suspended documents from {} export(s), in {} partitions", exports.len(), built.manifest.revocations.len());
-                println!("status     {} status list(s)", tokens.len());
+                println!("bundle     {} sequence {} → {}", b.operator, b.sequence, out.display());
+                println!("issuers    {} (from {}, sequence {})", b.issuers, trusted_list.display(), b.list_sequence);
+                println!("revocation {} revoked, {} suspended documents from {} export(s), in {} partitions", b.revoked, b.suspended, b.exports, b.partitions);
+                println!("status     {} status list(s)", b.status_lists);
             }
             Ok(Exit::Ok)
         }

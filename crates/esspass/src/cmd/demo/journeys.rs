@@ -582,7 +582,28 @@ pub async fn georgios(w: &World<'_>, tl: &mut Timeline, georgios_at_efka: &str) 
         ))
     }
     .await;
-    tl.record(J, "Ispettorato Nazionale del Lavoro", "IT", "The next inspection says the PDA1 is revoked", t, r);
+    if !tl.record(J, "Ispettorato Nazionale del Lavoro", "IT", "The next inspection says the PDA1 is revoked", t, r) {
+        return;
+    }
+
+    let t = Instant::now();
+    let r: Outcome = async {
+        let b = w.net.build_bundle().await.map_err(|e| e.message)?;
+        ensure!(b.revoked >= 1, "the bundle lists no withdrawn document");
+        let trust = &w.net.node("trust").map_err(|e| e.message)?.url;
+        let m = w.net.client.get(format!("{trust}/bundle/manifest.jwt")).send().await.map_err(|e| e.to_string())?;
+        ensure!(m.status().as_u16() == 200, "the trust node does not serve the bundle: {}", m.status());
+        Ok((
+            vec![
+                format!("the trust operator rebuilt and signed the offline bundle (sequence {}): {} issuers, {} status lists", b.sequence, b.issuers, b.status_lists),
+                format!("{} withdrawn document(s) in its revocation partitions, from every institution's signed export: a verifier offline refuses the paper PDA1 too", b.revoked),
+                "the trust node serves it under /bundle/ (verifiers fetch only the parts that changed)".into(),
+            ],
+            json!({"sequence": b.sequence, "revoked": b.revoked, "partitions": b.partitions}),
+        ))
+    }
+    .await;
+    tl.record(J, "Trust operator", "EU", "The offline trust bundle carries the withdrawal to verifiers without a network", t, r);
 }
 
 /// The institutions' registers: the insured persons, the employment records and employers, through

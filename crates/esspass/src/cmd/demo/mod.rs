@@ -76,6 +76,7 @@ pub fn run(a: Args) -> CmdResult {
             }
         }
         let georgios = journeys::seed(&net).await.map_err(|e| e.json(j))?;
+        net.build_bundle().await.map_err(|e| e.json(j))?;
         let world = journeys::World::new(&net).await.map_err(|e| e.json(j))?;
         let mut tl = journeys::Timeline { steps: Vec::new(), print: !j };
         if !j {
@@ -87,7 +88,7 @@ pub fn run(a: Args) -> CmdResult {
         }
         journeys::georgios(&world, &mut tl, &georgios).await;
         // Both journeys end with a known number of steps: a journey cut short is a failure too.
-        let expected = [("ziva", 5), ("georgios", 8)];
+        let expected = [("ziva", 5), ("georgios", 9)];
         let complete = expected.iter().all(|(jn, n)| tl.steps.iter().filter(|s| s.journey == *jn && s.ok).count() == *n);
         let ok = complete && tl.steps.iter().all(|s| s.ok);
         let total_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

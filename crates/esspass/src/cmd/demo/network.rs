@@ -121,7 +121,7 @@ impl Network {
     pub async fn start(dir: &Path, any_ports: bool) -> Result<Network, Failure> {
         let pki = dir.join("pki");
         let nodes_dir = dir.join("nodes");
-        for d in [nodes_dir.clone(), dir.join("db"), dir.join("secrets")] {
+        for d in [nodes_dir.clone(), dir.join("db"), dir.join("secrets"), dir.join("bundle")] {
             std::fs::create_dir_all(&d).map_err(io(&d))?;
         }
         let t = time::OffsetDateTime::now_utc();
@@ -157,7 +157,7 @@ impl Network {
         let cfg = write(
             "trust",
             format!(
-                "role = \"trust\"\nlisten = \"{}\"\npublic_url = \"{trust_url}\"\ntls_chain = \"{}\"\ntls_key = \"{}\"\ntrust_anchor = \"{}\"\nlists = \"{}\"\n",
+                "role = \"trust\"\nlisten = \"{}\"\npublic_url = \"{trust_url}\"\ntls_chain = \"{}\"\ntls_key = \"{}\"\ntrust_anchor = \"{}\"\nlists = \"{}\"\nbundle = \"../bundle\"\n",
                 trust_url.trim_start_matches("https://"),
                 rel("services/trust-operator/tls-chain.pem"),
                 rel("services/trust-operator/tls.key"),
@@ -249,21 +249,6 @@ impl Network {
             nodes.push(NodeInfo { name: inst.slug.into(), role: "institution", country: inst.country, url, institution_id: Some(inst.id.into()), config: cfg, api_keys: keys });
         }
 
-        // The gateway reads the Institution Repository and the Issuer Trusted List from the trust node.
-        let cfg = write(
-            "gateway",
-            format!(
-                "role = \"gateway\"\nlisten = \"{}\"\npublic_url = \"{gateway_url}\"\ntls_chain = \"{}\"\ntls_key = \"{}\"\ntrust_anchor = \"{}\"\nrepository = \"{lists}/repository.jwt\"\nissuer_list = \"{lists}/issuers.jwt\"\n",
-                gateway_url.trim_start_matches("https://"),
-                rel("services/gateway/tls-chain.pem"),
-                rel("services/gateway/tls.key"),
-                rel("root/ca.pem"),
-            ),
-        )?;
-        let g = esspass_node::gateway::start(esspass_node::gateway::GatewayConfig::load(&cfg).map_err(start_err("the gateway"))?, Some(gateway_l)).await.map_err(start_err("the gateway"))?;
-        running.push(Box::new(Stop(Some(Box::new(move || g.stop())))));
-        nodes.push(NodeInfo { name: "gateway".into(), role: "gateway", country: "EU", url: gateway_url, institution_id: None, config: cfg, api_keys: Default::default() });
-
         // The verifiers: their trusted lists come from the trust node.
         for v in manifest.verifiers.iter().filter(|v| ["es-hospital", "it-inl"].contains(&v.slug.as_str())) {
             let (profile, claims, purpose) = if v.slug == "es-hospital" {
@@ -300,6 +285,27 @@ impl Network {
             let country = if v.slug == "es-hospital" { "ES" } else { "IT" };
             nodes.push(NodeInfo { name: v.slug.clone(), role: "verifier", country, url, institution_id: Some(v.verifier_id.clone()), config: cfg, api_keys: keys });
         }
+
+        // The gateway reads the Institution Repository and the Issuer Trusted List from the trust node.
+        // "Check a document" hands over to the verifiers' desks.
+        let checks: String = nodes
+            .iter()
+            .filter(|n| n.role == "verifier")
+            .map(|n| format!("\n[[check_services]]\ncountry = \"{}\"\nname = \"{}\"\nurl = \"{}\"\n", n.country, n.name, n.url))
+            .collect();
+        let cfg = write(
+            "gateway",
+            format!(
+                "role = \"gateway\"\nlisten = \"{}\"\npublic_url = \"{gateway_url}\"\ntls_chain = \"{}\"\ntls_key = \"{}\"\ntrust_anchor = \"{}\"\nrepository = \"{lists}/repository.jwt\"\nissuer_list = \"{lists}/issuers.jwt\"\n{checks}",
+                gateway_url.trim_start_matches("https://"),
+                rel("services/gateway/tls-chain.pem"),
+                rel("services/gateway/tls.key"),
+                rel("root/ca.pem"),
+            ),
+        )?;
+        let g = esspass_node::gateway::start(esspass_node::gateway::GatewayConfig::load(&cfg).map_err(start_err("the gateway"))?, Some(gateway_l)).await.map_err(start_err("the gateway"))?;
+        running.push(Box::new(Stop(Some(Box::new(move || g.stop())))));
+        nodes.push(NodeInfo { name: "gateway".into(), role: "gateway", country: "EU", url: gateway_url, institution_id: None, config: cfg, api_keys: Default::default() });
 
         // The web wallet, for people without an EUDI wallet app (Živa uses it in the demo).
         let wallet_l = bind(WALLET_PORT, any_ports)?;
@@ -356,6 +362,30 @@ impl Network {
         let status = resp.status().as_u16();
         let text = resp.text().await.map_err(|e| Failure::usage(ErrorCode::FetchFailed, format!("{url}: {e}")))?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// The trust operator builds and signs the offline trust bundle (the Issuer Trusted List, every
+    /// institution's signed revocation export, their status lists) into the folder its node serves
+    /// under `/bundle/`: what a verifier checks paper against without a network.
+    pub async fn build_bundle(&self) -> Result<crate::cmd::bundle::BuildSummary, Failure> {
+        let revocations: Vec<String> = self.nodes.iter().filter(|n| n.role == "institution").map(|n| format!("{}/revocations", n.url)).collect();
+        let (pki, out) = (self.pki.clone(), self.dir.join("bundle"));
+        let root = pki.join("root/ca.pem");
+        tokio::task::spawn_blocking(move || {
+            let args = crate::cmd::bundle::BuildArgs {
+                trust_anchor: &root,
+                trusted_list: &pki.join("trusted-lists/issuers.jwt"),
+                key: &pki.join("trust-operator/signing.key"),
+                chain: &pki.join("trust-operator/chain.pem"),
+                revocations: &revocations,
+                status_lists: &[],
+                tls_ca: &[],
+                out: &out,
+            };
+            crate::cmd::bundle::build(&args, time::OffsetDateTime::now_utc().unix_timestamp())
+        })
+        .await
+        .map_err(|e| Failure::usage(ErrorCode::Internal, e.to_string()))?
     }
 
     /// `network.json`: every node's URL, role, institution id, configuration and demo API keys.
