@@ -195,8 +195,12 @@ async fn ziva_signs_in_with_her_pid_requests_her_ehic_and_takes_it_into_her_wall
     assert_eq!((done.status, done.location()), (303, "/portal/documents"), "{}", done.body);
     let signed_in_cookie = b.cookies.get("__Host-esspass-SIZZZS").cloned().unwrap();
     assert_ne!(signed_in_cookie, anonymous_cookie, "a new session at sign-in (no fixation)");
-    // The poll reference is spent.
+    // The poll reference is spent: a replay with the old session's token is refused, and with the
+    // new session's token the sign-in is gone.
     assert_eq!(b.post("/portal/sign-in/continue", &[("csrf", &csrf), ("poll", &poll)]).await.status, 403, "the old session's token is no longer valid");
+    let fresh = b.get("/portal/documents").await.hidden("csrf");
+    let replay = b.post("/portal/sign-in/continue", &[("csrf", &fresh), ("poll", &poll)]).await;
+    assert!(replay.status == 404 && replay.body.contains("Prijava je potekla"), "{}", replay.body);
 
     // Her documents: none yet; she requests the EHIC and sees the code, only she.
     let docs = b.get("/portal/documents").await;
@@ -478,6 +482,12 @@ async fn the_web_wallet_receives_consents_and_presents() {
     assert!(disclosed.contains("Personal number") && !disclosed.contains("place_of_birth") && !disclosed.contains("nationalities"), "{disclosed}");
     let shared = wb.send(w.client.post(at("/wallet/present/answer")).form(&[("csrf", csrf.as_str()), ("decision", "share")])).await;
     assert!(shared.body.contains("Sent to ZZZS."), "{}", shared.body);
+    // The same answer again (a replay) sends nothing: the consent was used up.
+    let again = wb.send(w.client.post(at("/wallet/present/answer")).form(&[("csrf", csrf.as_str()), ("decision", "share")])).await;
+    assert_eq!((again.status, again.location()), (303, "/wallet"));
+    // A 10 MB form is refused before it is read.
+    let big = w.client.post(at("/wallet/receive")).header("Content-Type", "application/x-www-form-urlencoded").body(vec![b'a'; 10 * 1024 * 1024]).send().await.map(|r| r.status().as_u16());
+    assert!(big.as_ref().map_or(true, |s| *s == 413), "{big:?}");
     let done = pb.post("/portal/sign-in/continue", &[("csrf", &signin.hidden("csrf")), ("poll", &signin.hidden("poll"))]).await;
     assert_eq!((done.status, done.location()), (303, "/portal/documents"));
     // Her EHIC, requested on the portal, into the web wallet with the code.

@@ -105,11 +105,9 @@ async fn sign_in(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response
 async fn start(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
     let ck = cookie(&s);
     let c = ctx(site(&s, &ck), &h, None);
-    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
-        return r;
-    }
-    let Some(desk) = c.subject("desk") else {
-        return see_other("/portal", None);
+    let desk = match c.form_by(&body, "desk", "/portal") {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let profile = field(&body, "profile").unwrap_or_default();
     let date = field(&body, "date").filter(|d| !d.is_empty());
@@ -220,18 +218,13 @@ async fn sign_out(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Respons
 async fn paper(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Response {
     let ck = cookie(&s);
     let c = ctx(site(&s, &ck), &h, None);
-    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
-        return r;
-    }
-    let Some(desk) = c.subject("desk") else {
-        return see_other("/portal", None);
+    let desk = match c.form_by(&body, "desk", "/portal") {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let profile = field(&body, "profile").unwrap_or_default();
     let qr = field(&body, "qr").unwrap_or_default();
-    match s.verify_paper(&profile, qr.trim().as_bytes(), &format!("desk:{desk}")).await {
-        Ok(v) => paper_result(&c, &v),
-        Err(e) => c.message(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), "verify-title", c.tr.ta("check-other", &[("code", e.code.code())])),
-    }
+    paper_result(&c, s.verify_paper(&profile, qr.trim().as_bytes(), &format!("desk:{desk}")).await)
 }
 
 /// A photo of a paper document (PNG or JPEG, a `multipart/form-data` upload): its QR code read and
@@ -250,16 +243,17 @@ async fn paper_photo(State(s): State<Shared>, h: HeaderMap, body: Bytes) -> Resp
     };
     let profile = part("profile").and_then(|v| String::from_utf8(v).ok()).unwrap_or_default();
     let photo = part("photo").unwrap_or_default();
-    match s.verify_paper(&profile, &photo, &format!("desk:{desk}")).await {
-        Ok(v) => paper_result(&c, &v),
-        Err(e) => c.message(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), "verify-title", c.tr.ta("check-other", &[("code", e.code.code())])),
-    }
+    paper_result(&c, s.verify_paper(&profile, &photo, &format!("desk:{desk}")).await)
 }
 
-fn paper_result(c: &Ctx<'_>, v: &Value) -> Response {
-    match v.get("transaction_id").and_then(Value::as_str) {
-        Some(id) => see_other(&format!("/portal/verifications/{id}"), None),
-        None => c.message(StatusCode::OK, "verify-title", c.tr.ta("check-other", &[("code", v.get("code").and_then(Value::as_str).unwrap_or("?"))])),
+/// A paper check's answer: its result page (every check is recorded), or why it could not run.
+fn paper_result(c: &Ctx<'_>, r: Result<Value, crate::services::issuance::ApiError>) -> Response {
+    match r {
+        Ok(v) => match v.get("transaction_id").and_then(Value::as_str) {
+            Some(id) => see_other(&format!("/portal/verifications/{id}"), None),
+            None => c.message(StatusCode::OK, "verify-title", c.tr.ta("check-other", &[("code", v.get("code").and_then(Value::as_str).unwrap_or("?"))])),
+        },
+        Err(e) => c.message(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), "verify-title", c.tr.ta("check-other", &[("code", e.code.code())])),
     }
 }
 

@@ -258,11 +258,10 @@ fn read_form(c: &Ctx<'_>, own: Country, employer_id: &str, workers: &[esspass_st
 
 async fn submit(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
     let c = ctx(site(&s), &h, None);
-    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
-        return r;
-    }
-    let Some(k) = employer(&s, &c) else {
-        return see_other("/portal/employer", None);
+    let k = match c.form_by(&body, "employer", "/portal/employer").map(|_| employer(&s, &c)) {
+        Ok(Some(k)) => k,
+        Ok(None) => return see_other("/portal/employer", None),
+        Err(r) => return r,
     };
     let employer_id = k.employer_id.clone().unwrap_or_default();
     let workers = s.issuer.store.employees_of(&employer_id).await.unwrap_or_default();
@@ -282,10 +281,14 @@ async fn submit(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Respons
     }
 }
 
+/// The employer's own application; another's, or none, is "not found" alike.
+async fn own_application(s: &AppState, employer_id: &str, id: &str) -> Option<esspass_store::ApplicationRow> {
+    s.issuer.store.application(id).await.ok().flatten().filter(|a| a.employer_id.as_deref() == Some(employer_id))
+}
+
 async fn application_page(s: &AppState, c: &Ctx<'_>, employer_id: &str, id: &str, offer: Option<String>) -> Response {
-    let app = match s.issuer.store.application(id).await {
-        Ok(Some(a)) if a.employer_id.as_deref() == Some(employer_id) => a,
-        _ => return c.message(StatusCode::NOT_FOUND, "error-title", c.tr.t("error-not-found")),
+    let Some(app) = own_application(s, employer_id, id).await else {
+        return c.message(StatusCode::NOT_FOUND, "error-title", c.tr.t("error-not-found"));
     };
     let _ = s.issuer.store.append_audit(c.site.now, &format!("employer:{employer_id}"), "read_a1_application", &app.person_id, "applicable legislation", &json!({"application": id})).await;
     let f = app.final_decision.clone().unwrap_or(Value::Null);
@@ -318,16 +321,14 @@ async fn application(State(s): State<AppState>, h: HeaderMap, Path(id): Path<Str
 
 async fn offer(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     let c = ctx(site(&s), &h, None);
-    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
-        return r;
-    }
-    let Some(k) = employer(&s, &c) else {
-        return see_other("/portal/employer", None);
+    let k = match c.form_by(&body, "employer", "/portal/employer").map(|_| employer(&s, &c)) {
+        Ok(Some(k)) => k,
+        Ok(None) => return see_other("/portal/employer", None),
+        Err(r) => return r,
     };
     let employer_id = k.employer_id.clone().unwrap_or_default();
-    let person = match s.issuer.store.application(&id).await {
-        Ok(Some(a)) if a.employer_id.as_deref() == Some(employer_id.as_str()) => a.person_id,
-        _ => return c.message(StatusCode::NOT_FOUND, "error-title", c.tr.t("error-not-found")),
+    let Some(person) = own_application(&s, &employer_id, &id).await.map(|a| a.person_id) else {
+        return c.message(StatusCode::NOT_FOUND, "error-title", c.tr.t("error-not-found"));
     };
     match s.issuer.create_offer("pda1", &person, Some(&id), &format!("api:{}", k.name), true, c.site.now).await {
         Ok(o) => application_page(&s, &c, &employer_id, &id, Some(o.credential_offer_uri)).await,

@@ -165,6 +165,14 @@ impl Ctx<'_> {
         Err(self.message(StatusCode::FORBIDDEN, "error-title", self.tr.t("error-csrf")))
     }
 
+    /// A form posted by a signed-in `kind`: its token checked, then who posted it; else the answer
+    /// (the refusal, or a redirect to `home` to sign in).
+    #[allow(clippy::result_large_err)] // the refusal is the answer, returned at once
+    pub fn form_by(&self, body: &Bytes, kind: &str, home: &str) -> Result<String, Response> {
+        self.check_csrf(field(body, "csrf").as_deref())?;
+        self.subject(kind).ok_or_else(|| see_other(home, None))
+    }
+
     /// The signed-in subject of `kind` (`person`, `desk`).
     pub fn subject(&self, kind: &str) -> Option<String> {
         self.session.subject_of(kind).map(str::to_owned)

@@ -212,11 +212,9 @@ async fn documents_page(s: &AppState, c: &Ctx<'_>, person: &str, notice: Option<
 
 async fn request_ehic(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Response {
     let c = ctx(site(&s), &h, None);
-    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
-        return r;
-    }
-    let Some(person) = c.subject("person") else {
-        return see_other("/portal", None);
+    let person = match c.form_by(&body, "person", "/portal") {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     match s.issuer.create_offer("ehic", &person, None, &format!("person:{person}"), false, c.site.now).await {
         Ok(o) => {
@@ -265,11 +263,9 @@ async fn sign_out(State(s): State<AppState>, h: HeaderMap, body: Bytes) -> Respo
 /// The person asks for a human review of an adverse automatic decision about them (GDPR Art 22(3)).
 async fn contest(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     let c = ctx(site(&s), &h, None);
-    if let Err(r) = c.check_csrf(field(&body, "csrf").as_deref()) {
-        return r;
-    }
-    let Some(person) = c.subject("person") else {
-        return see_other("/portal", None);
+    let person = match c.form_by(&body, "person", "/portal") {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let reason = field(&body, "reason").unwrap_or_default();
     let notice = if reason.trim().is_empty() {

@@ -241,8 +241,9 @@ async fn decide(State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>,
     let approve = field(&body, "choice").as_deref() == Some("approve");
     let note = field(&body, "note").unwrap_or_default();
     let override_reason = field(&body, "override").filter(|o| !o.trim().is_empty());
-    // The outcome chosen among those the engine's reasons allow (by its position in the list).
-    let app = crate::services::applications::read(&s.issuer.store, &id, &k.name, c.site.now).await.ok();
+    // The outcome chosen among those the engine's reasons allow (by its position in the list); the
+    // page answering shows (and audits) the application, this reading only picks the outcome.
+    let app = s.issuer.store.application(&id).await.ok().flatten();
     let chosen = field(&body, "outcome").and_then(|i| i.parse::<usize>().ok()).and_then(|i| app.as_ref().and_then(|a| a.decision.get("allowed")?.as_array()?.get(i).cloned()));
     let pick = |k: &str| chosen.as_ref().and_then(|x| x.get(k)).and_then(Value::as_str).map(str::to_owned);
     let d = crate::services::applications::CaseDecision {
