@@ -307,16 +307,16 @@ fn today() -> Date {
 /// Where a person goes: a procedure of an institution, or a service that checks documents.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
-enum Choice2 {
+enum Destination {
     Institution(Handoff),
     Check { procedure: &'static str, country: Country, service: String, url: String },
 }
 
-impl Choice2 {
+impl Destination {
     fn url(&self) -> &str {
         match self {
-            Choice2::Institution(h) => &h.url,
-            Choice2::Check { url, .. } => url,
+            Destination::Institution(h) => &h.url,
+            Destination::Check { url, .. } => url,
         }
     }
 }
@@ -324,17 +324,17 @@ impl Choice2 {
 const CHECK: &str = "check";
 const CHECK_TITLE: &str = "Check a European Health Insurance Card or a Portable Document A1 (hospitals, inspectors)";
 
-fn choose(s: &GatewayState, q: &Choice) -> Result<Choice2, ApiError> {
+fn choose(s: &GatewayState, q: &Choice) -> Result<Destination, ApiError> {
     let names = || format!("procedure must be one of: {}, {CHECK}", Procedure::ALL.map(Procedure::name).join(", "));
     let asked = q.procedure.as_deref().ok_or_else(|| ApiError::new(400, ErrorCode::UnknownProcedure, names()))?;
     let country = q.country.as_deref().and_then(Country::parse).filter(|c| c.area().is_some()).ok_or_else(|| ApiError::new(400, ErrorCode::UnknownProcedure, "country must be the ISO code of a participating state (e.g. SI)"))?;
     if asked == CHECK {
         let x = s.cfg.check_services.iter().find(|x| Country::parse(&x.country) == Some(country)).ok_or_else(|| ApiError::new(404, ErrorCode::NoCompetentInstitution, format!("no service that checks documents is known for {}", country.iso())))?;
-        return Ok(Choice2::Check { procedure: CHECK, country, service: x.name.clone(), url: format!("{}/portal", x.url.trim_end_matches('/')) });
+        return Ok(Destination::Check { procedure: CHECK, country, service: x.name.clone(), url: format!("{}/portal", x.url.trim_end_matches('/')) });
     }
     let procedure = Procedure::parse(asked).ok_or_else(|| ApiError::new(400, ErrorCode::UnknownProcedure, names()))?;
     let lists = s.lists();
-    handoff(&lists.0, &lists.1, procedure, country, today()).map(Choice2::Institution)
+    handoff(&lists.0, &lists.1, procedure, country, today()).map(Destination::Institution)
 }
 
 /// The countries with at least one institution for some procedure.

@@ -198,7 +198,7 @@ async fn documents_page(s: &AppState, c: &Ctx<'_>, person: &str, notice: Option<
     let decisions = apps
         .into_iter()
         .map(|a| {
-            let contestable = a.decision.get("contestable").and_then(serde_json::Value::as_bool) == Some(true) && a.decided_by.as_deref() == Some("rules-engine");
+            let contestable = crate::services::applications::is_adverse_automatic(&a);
             let f = a.final_decision.clone().unwrap_or_default();
             let txt = |k: &str| f.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_owned();
             let summary = [txt("legislation_country"), txt("article"), txt("competent_state")].into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" — ");

@@ -437,6 +437,12 @@ pub async fn applications_about(store: &Store, person_id: &str, actor: &str, now
     Ok(rows)
 }
 
+/// Whether a decision is an adverse automatic one (the rules engine's, marked contestable), which
+/// the person concerned or the employer may ask a human to review.
+pub fn is_adverse_automatic(app: &ApplicationRow) -> bool {
+    app.decision.get("contestable").and_then(Value::as_bool) == Some(true) && app.decided_by.as_deref() == Some("rules-engine")
+}
+
 async fn contest_checked(store: &Store, app: ApplicationRow, reason: &str, by: &str, now: i64) -> Result<ApplicationRow, ApiError> {
     let id = app.application_id.clone();
     let id = id.as_str();
@@ -448,8 +454,7 @@ async fn contest_checked(store: &Store, app: ApplicationRow, reason: &str, by: &
         let to = app.final_decision.as_ref().and_then(|f| f.pointer("/forwarded_to/name")).and_then(Value::as_str).unwrap_or("the competent institution");
         return Err(ApiError::new(409, ErrorCode::NotContestable, format!("the application was forwarded to {to}, which decides it: contest its decision there")));
     }
-    let contestable = app.decision.get("contestable").and_then(Value::as_bool) == Some(true);
-    if !contestable || app.decided_by.as_deref() != Some("rules-engine") {
+    if !is_adverse_automatic(&app) {
         return Err(ApiError::new(409, ErrorCode::NotContestable, format!(
             "the application is {} and its decision is not an adverse automatic one: nothing to contest", app.state.replace('_', " ")
         )));
